@@ -1,0 +1,100 @@
+package dev.atlas.codec;
+
+import dev.atlas.error.CorruptFileException;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.error.UnknownCodecException;
+import dev.atlas.format.CodecId;
+
+/** The codecs the engine knows, by stored id and by name. */
+public final class BlockCodecs {
+    /** Zstd level used when none is given; the reference crate's default. */
+    public static final int DEFAULT_ZSTD_LEVEL = 3;
+
+    private static final BlockCodec NONE = new NoneCodec();
+    private static final BlockCodec ZSTD_DEFAULT = new ZstdCodec(DEFAULT_ZSTD_LEVEL);
+
+    private BlockCodecs() {
+    }
+
+    /** Blocks stored verbatim. */
+    public static BlockCodec none() {
+        return NONE;
+    }
+
+    /** LZ4 blocks: u32 LE uncompressed length + one raw LZ4 block (JNI codec). */
+    public static BlockCodec lz4() {
+        return Lz4Codec.INSTANCE;
+    }
+
+    /** Zstd frames at the default level 3. */
+    public static BlockCodec zstd() {
+        return ZSTD_DEFAULT;
+    }
+
+    /**
+     * Zstd frames at {@code level}.
+     *
+     * @throws InvalidArgumentException unless 1 &lt;= level &lt;= 22
+     */
+    public static BlockCodec zstd(int level) {
+        if (level < 1 || level > 22) {
+            throw new InvalidArgumentException("zstd level must be 1..22, not " + level);
+        }
+        return level == DEFAULT_ZSTD_LEVEL ? ZSTD_DEFAULT : new ZstdCodec(level);
+    }
+
+    /**
+     * The codec that decodes blocks stored with {@code id}.
+     *
+     * @throws UnknownCodecException for a name other than lz4 / zstd
+     */
+    public static BlockCodec forId(CodecId id) {
+        if (id.isNone()) {
+            return NONE;
+        }
+        switch (id.name()) {
+            case "lz4": return Lz4Codec.INSTANCE;
+            case "zstd": return ZSTD_DEFAULT;
+            default: throw new UnknownCodecException(id.name());
+        }
+    }
+
+    /**
+     * A codec by user-facing name: {@code none}, {@code lz4}, {@code zstd} or {@code zstd:LEVEL}.
+     *
+     * @throws UnknownCodecException for anything else
+     */
+    public static BlockCodec byName(String name) {
+        if (name.equals("none")) {
+            return NONE;
+        }
+        if (name.equals("lz4")) {
+            return Lz4Codec.INSTANCE;
+        }
+        if (name.equals("zstd")) {
+            return ZSTD_DEFAULT;
+        }
+        if (name.startsWith("zstd:")) {
+            try {
+                return zstd(Integer.parseInt(name.substring(5)));
+            } catch (NumberFormatException e) {
+                throw new InvalidArgumentException("zstd level in '" + name + "' is not a number");
+            }
+        }
+        throw new UnknownCodecException(name);
+    }
+
+    /** Largest block the engine decodes: Netty buffers are int-indexed. */
+    static final long MAX_BLOCK_SIZE = Integer.MAX_VALUE - 8;
+
+    static void checkSize(long uncompressedSize, long maxByRatio, String what) {
+        if (uncompressedSize < 0 || uncompressedSize > MAX_BLOCK_SIZE) {
+            throw new CorruptFileException(what, "uncompressed block size " + uncompressedSize
+                    + " is outside 0.." + MAX_BLOCK_SIZE);
+        }
+        if (uncompressedSize > maxByRatio) {
+            throw new CorruptFileException(what, "uncompressed block size " + uncompressedSize
+                    + " is more than its compressed bytes can hold (at most " + maxByRatio + ")");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.atlas.codec;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdException;
+import dev.atlas.error.CorruptFileException;
+import dev.atlas.format.CodecId;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
+
+/**
+ * The reference crate's {@code zstd} blocks: one standard zstd frame with the content size in its
+ * header. Works on direct buffers through zstd-jni's direct-buffer API (heap inputs are copied to
+ * a direct buffer first).
+ */
+final class ZstdCodec implements BlockCodec {
+    /** A zstd block of at least 4 bytes expands to at most 128 KiB (RLE), so 32768x bounds any frame. */
+    private static final long MAX_RATIO = 32_768;
+
+    private final int level;
+
+    ZstdCodec(int level) {
+        this.level = level;
+    }
+
+    @Override
+    public CodecId id() {
+        return CodecId.ZSTD;
+    }
+
+    int level() {
+        return level;
+    }
+
+    @Override
+    public ByteBuf compress(ByteBuf src, ByteBufAllocator alloc) {
+        ByteBuf in = direct(src, alloc);
+        try {
+            int n = in.readableBytes();
+            int bound = (int) Math.min(Integer.MAX_VALUE - 8, Zstd.compressBound(n));
+            ByteBuf out = alloc.directBuffer(bound);
+            try {
+                ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
+                ByteBuffer d = out.nioBuffer(0, bound);
+                long written = Zstd.compressDirectByteBuffer(d, d.position(), bound, s, s.position(), n, level);
+                if (Zstd.isError(written)) {
+                    throw new IllegalStateException("zstd compression failed: " + Zstd.getErrorName(written));
+                }
+                out.writerIndex((int) written);
+                return out;
+            } catch (RuntimeException e) {
+                out.release();
+                throw e;
+            }
+        } finally {
+            if (in != src) {
+                in.release();
+            }
+        }
+    }
+
+    @Override
+    public ByteBuf decompress(ByteBuf src, long uncompressedSize, ByteBufAllocator alloc, String what) {
+        ByteBuf in = direct(src, alloc);
+        try {
+            int n = in.readableBytes();
+            ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
+            long frameSize;
+            try {
+                frameSize = Zstd.getDirectByteBufferFrameContentSize(s, s.position(), n);
+            } catch (ZstdException e) {
+                throw new CorruptFileException(what, "zstd frame header does not decode: " + e.getMessage(), e);
+            }
+            if (frameSize >= 0 && frameSize != uncompressedSize) {
+                throw new CorruptFileException(what, "zstd frame declares " + frameSize
+                        + " bytes, the block table says " + uncompressedSize);
+            }
+            if (frameSize < 0 && frameSize != -1) {
+                throw new CorruptFileException(what, "zstd frame header is invalid (" + frameSize + ")");
+            }
+            BlockCodecs.checkSize(uncompressedSize, n * MAX_RATIO, what);
+            int size = (int) uncompressedSize;
+            ByteBuf out = alloc.directBuffer(Math.max(size, 1));
+            try {
+                ByteBuffer d = out.nioBuffer(0, size);
+                long got = Zstd.decompressDirectByteBuffer(d, d.position(), size, s, s.position(), n);
+                if (Zstd.isError(got)) {
+                    throw new CorruptFileException(what, "zstd block does not decode: " + Zstd.getErrorName(got));
+                }
+                if (got != size) {
+                    throw new CorruptFileException(what, "zstd block decoded to " + got + " bytes, expected " + size);
+                }
+                out.writerIndex(size);
+                return out;
+            } catch (ZstdException e) {
+                out.release();
+                throw new CorruptFileException(what, "zstd block does not decode: " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                out.release();
+                throw e;
+            }
+        } finally {
+            if (in != src) {
+                in.release();
+            }
+        }
+    }
+
+    /** {@code src} itself when direct, else a direct copy the caller releases. */
+    private static ByteBuf direct(ByteBuf src, ByteBufAllocator alloc) {
+        if (src.isDirect() && src.nioBufferCount() == 1) {
+            return src;
+        }
+        ByteBuf copy = alloc.directBuffer(src.readableBytes());
+        copy.writeBytes(src, src.readerIndex(), src.readableBytes());
+        return copy;
+    }
+}

@@ -1,0 +1,32 @@
+package dev.atlas.testing;
+
+import org.junit.platform.launcher.LauncherSession;
+import org.junit.platform.launcher.LauncherSessionListener;
+import reactor.blockhound.BlockHound;
+
+/**
+ * Runs once when a test JVM's JUnit launcher session opens, before any test class loads: installs
+ * the leak-recording detector factory (so every Netty buffer is tracked at paranoid level) and
+ * BlockHound (so a blocking call on a non-blocking thread fails the test that made it).
+ */
+public final class AtlasTestSession implements LauncherSessionListener {
+    private static volatile boolean blockHoundInstalled;
+
+    @Override
+    public void launcherSessionOpened(LauncherSession session) {
+        LeakTracker.install();
+        installBlockHound();
+    }
+
+    /** Installs BlockHound once per JVM. */
+    public static synchronized void installBlockHound() {
+        if (!blockHoundInstalled) {
+            BlockHound.install();
+            blockHoundInstalled = true;
+        }
+    }
+
+    public static boolean blockHoundInstalled() {
+        return blockHoundInstalled;
+    }
+}
