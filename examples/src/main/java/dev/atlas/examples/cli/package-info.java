@@ -1,0 +1,2 @@
+/** The {@code atlas} command-line tool. */
+package dev.atlas.examples.cli;
