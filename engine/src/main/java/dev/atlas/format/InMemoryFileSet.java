@@ -29,7 +29,7 @@ import java.util.Map;
  */
 public final class InMemoryFileSet {
     /** Largest array this class materialises (elements); tools reading more should stream. */
-    public static final long MAX_ELEMENTS = 1L << 28;
+    public static final long MAX_ELEMENTS = 1L << 27;
 
     private final List<String> names;
     private final List<ByteBuffer> files;
@@ -95,6 +95,15 @@ public final class InMemoryFileSet {
      * @throws InvalidArgumentException if it has more than {@link #MAX_ELEMENTS} elements
      */
     public ArrayValues readAll(String name) {
+        return readAll(name, MAX_ELEMENTS);
+    }
+
+    /**
+     * Like {@link #readAll(String)} with a caller-chosen element limit.
+     *
+     * @throws InvalidArgumentException if the array has more than {@code maxElements} elements
+     */
+    public ArrayValues readAll(String name, long maxElements) {
         MergedView.VisibleArray a = view.array(name);
         if (a == null) {
             throw new NotFoundException("array '" + name + "' not found in " + names.get(0));
@@ -105,10 +114,16 @@ public final class InMemoryFileSet {
             throw new InvalidArgumentException("array '" + name + "' has dtype " + dtype + ", which has no chunk encoding");
         }
         ChunkGrid grid = a.grid();
-        long count = grid.elementCount();
-        if (count > MAX_ELEMENTS) {
-            throw new InvalidArgumentException("array '" + name + "' has " + count + " elements, more than "
-                    + MAX_ELEMENTS + " this in-memory reader materialises");
+        long count;
+        try {
+            count = grid.elementCount();
+        } catch (ArithmeticException e) {
+            count = Long.MAX_VALUE;
+        }
+        long limit = Math.min(maxElements, MAX_ELEMENTS);
+        if (count > limit) {
+            throw new InvalidArgumentException("array '" + name + "' has " + (count == Long.MAX_VALUE ? "more than 2^63"
+                    : Long.toString(count)) + " elements, more than the " + limit + " this in-memory reader materialises");
         }
         long[] shape = grid.shape();
         long[] origin0 = new long[shape.length];

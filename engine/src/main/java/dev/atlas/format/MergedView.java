@@ -181,13 +181,19 @@ public final class MergedView {
             pairs = byName.get(older).get(name).attributes();
         }
         Footer f = ls.get(dictLayer);
-        List<Map.Entry<String, AttributeValue>> out = new ArrayList<>(pairs.size());
+        // Pair order is kept; should two pairs name the same key (only a damaged dictionary can do
+        // that), the later value wins.
+        LinkedHashMap<String, AttributeValue> resolved = new LinkedHashMap<>();
         for (int i = 0; i < pairs.size(); i++) {
             long k = pairs.keyIndex(i);
             long v = pairs.valueIndex(i);
             if (k >= 0 && k < f.attrKeys().size() && v >= 0 && v < f.attrValues().size()) {
-                out.add(new AbstractMap.SimpleImmutableEntry<>(f.attrKeys().get((int) k), f.attrValues().get((int) v)));
+                resolved.put(f.attrKeys().get((int) k), f.attrValues().get((int) v));
             }
+        }
+        List<Map.Entry<String, AttributeValue>> out = new ArrayList<>(resolved.size());
+        for (Map.Entry<String, AttributeValue> e : resolved.entrySet()) {
+            out.add(new AbstractMap.SimpleImmutableEntry<>(e.getKey(), e.getValue()));
         }
         return out;
     }

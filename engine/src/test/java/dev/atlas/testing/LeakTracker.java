@@ -21,6 +21,7 @@ public final class LeakTracker {
     }
 
     /** Installs the recording factory (idempotent). */
+    @SuppressWarnings("deprecation")
     public static synchronized void install() {
         if (installed) {
             return;
@@ -30,6 +31,7 @@ public final class LeakTracker {
         }
         ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(new ResourceLeakDetectorFactory() {
             @Override
+            @SuppressWarnings("deprecation")
             public <T> ResourceLeakDetector<T> newResourceLeakDetector(Class<T> resource, int samplingInterval,
                     long maxActive) {
                 return new RecordingDetector<>(resource, samplingInterval);

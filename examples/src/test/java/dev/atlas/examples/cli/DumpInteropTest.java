@@ -86,7 +86,7 @@ class DumpInteropTest {
                 : e.get("attributes");
         JsonNode actualAttrs = a.get("attributes");
         assertEquals(attrs.size(), actualAttrs.size(), name + " attribute count: " + actualAttrs);
-        Iterator<Map.Entry<String, JsonNode>> it = actualAttrs.fields();
+        Iterator<Map.Entry<String, JsonNode>> it = actualAttrs.properties().iterator();
         for (JsonNode kv : attrs) {
             Map.Entry<String, JsonNode> got = it.next();
             assertEquals(kv.get("key").asText(), got.getKey(), name + " attribute order");
