@@ -1,0 +1,156 @@
+package dev.atlas.storage;
+
+import dev.atlas.error.AlreadyExistsException;
+import dev.atlas.error.NotFoundException;
+import dev.atlas.error.RangeNotSatisfiableException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.ReferenceCountUtil;
+import java.io.ByteArrayOutputStream;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A {@link Storage} held in memory: objects are immutable byte arrays in a sorted concurrent map,
+ * replaced atomically. Reads copy the requested range into a pooled direct buffer. For tests,
+ * examples and caches of small stores; thread-safe; never blocks.
+ */
+public final class InMemoryStorage implements Storage {
+    private record Entry(byte[] bytes, String version) {
+    }
+
+    private final ConcurrentSkipListMap<String, Entry> objects = new ConcurrentSkipListMap<>();
+    private final AtomicLong generation = new AtomicLong();
+    private final ByteBufAllocator alloc;
+
+    private InMemoryStorage(ByteBufAllocator alloc) {
+        this.alloc = alloc;
+    }
+
+    /** An empty store whose reads allocate from {@code alloc}. */
+    public static InMemoryStorage create(ByteBufAllocator alloc) {
+        return new InMemoryStorage(alloc);
+    }
+
+    /** An empty store on Netty's default pooled allocator. */
+    public static InMemoryStorage create() {
+        return create(ByteBufAllocator.DEFAULT);
+    }
+
+    /** Puts bytes directly (synchronously), e.g. to load fixtures. The array is copied. */
+    public ObjectInfo putBytes(String key, byte[] bytes) {
+        Keys.check(key);
+        Entry e = new Entry(bytes.clone(), nextVersion());
+        objects.put(key, e);
+        return new ObjectInfo(key, bytes.length, e.version());
+    }
+
+    /** A copy of the whole object, or null. For tests. */
+    public byte[] getBytes(String key) {
+        Entry e = objects.get(key);
+        return e == null ? null : e.bytes().clone();
+    }
+
+    private String nextVersion() {
+        return Long.toString(generation.incrementAndGet());
+    }
+
+    @Override
+    public Mono<ByteBuf> read(String key, long offset, long length) {
+        return Mono.fromCallable(() -> {
+            Keys.check(key);
+            Keys.checkRange(key, offset, length);
+            Entry e = objects.get(key);
+            if (e == null) {
+                throw new NotFoundException("object '" + key + "' not found");
+            }
+            if (offset + length > e.bytes().length) {
+                throw new RangeNotSatisfiableException(key, offset, length, e.bytes().length);
+            }
+            ByteBuf out = alloc.directBuffer((int) length);
+            out.writeBytes(e.bytes(), (int) offset, (int) length);
+            return out;
+        });
+    }
+
+    @Override
+    public Mono<ObjectInfo> head(String key) {
+        return Mono.fromCallable(() -> {
+            Keys.check(key);
+            Entry e = objects.get(key);
+            if (e == null) {
+                throw new NotFoundException("object '" + key + "' not found");
+            }
+            return new ObjectInfo(key, e.bytes().length, e.version());
+        });
+    }
+
+    @Override
+    public Flux<ObjectInfo> list(String prefix) {
+        return Flux.defer(() -> Flux.fromIterable(objects.tailMap(prefix, true).entrySet())
+                .takeWhile(en -> en.getKey().startsWith(prefix))
+                .map(en -> new ObjectInfo(en.getKey(), en.getValue().bytes().length, en.getValue().version())));
+    }
+
+    @Override
+    public Mono<ObjectInfo> put(String key, Publisher<ByteBuf> body) {
+        return write(key, body, false);
+    }
+
+    @Override
+    public Mono<ObjectInfo> putIfAbsent(String key, Publisher<ByteBuf> body) {
+        return write(key, body, true);
+    }
+
+    private Mono<ObjectInfo> write(String key, Publisher<ByteBuf> body, boolean ifAbsent) {
+        return Mono.defer(() -> {
+            Keys.check(key);
+            return Flux.from(body)
+                    .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease)
+                    .collect(ByteArrayOutputStream::new, (out, buf) -> {
+                        try {
+                            buf.readBytes(out, buf.readableBytes());
+                        } catch (java.io.IOException impossible) {
+                            throw new IllegalStateException(impossible);
+                        } finally {
+                            buf.release();
+                        }
+                    })
+                    .map(out -> {
+                        Entry e = new Entry(out.toByteArray(), nextVersion());
+                        if (ifAbsent) {
+                            if (objects.putIfAbsent(key, e) != null) {
+                                throw new AlreadyExistsException("object '" + key + "' already exists");
+                            }
+                        } else {
+                            objects.put(key, e);
+                        }
+                        return new ObjectInfo(key, e.bytes().length, e.version());
+                    });
+        });
+    }
+
+    @Override
+    public Mono<Void> delete(String key) {
+        return Mono.fromRunnable(() -> objects.remove(Keys.check(key)));
+    }
+
+    /** Number of objects (for tests). */
+    public int size() {
+        return objects.size();
+    }
+
+    /** Keys and sizes, for diagnostics. */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("InMemoryStorage{");
+        for (Map.Entry<String, Entry> e : objects.entrySet()) {
+            sb.append(e.getKey()).append('=').append(e.getValue().bytes().length).append(' ');
+        }
+        return sb.append('}').toString();
+    }
+}

@@ -1,0 +1,256 @@
+package dev.atlas.testing;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.atlas.error.AlreadyExistsException;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.error.NotFoundException;
+import dev.atlas.error.RangeNotSatisfiableException;
+import dev.atlas.storage.ObjectInfo;
+import dev.atlas.storage.Storage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * The contract every {@link Storage} backend passes. Subclass it and return a fresh, empty store
+ * from {@link #storage()}; keys are used under {@link #prefix()}.
+ */
+public abstract class StorageContract {
+    protected static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    /** A fresh, empty store for one test. */
+    protected abstract Storage storage();
+
+    /** Key prefix for this run (backends shared across tests return a unique one). */
+    protected String prefix() {
+        return "t/";
+    }
+
+    protected static Flux<ByteBuf> body(byte[] data, int pieceSize) {
+        return Flux.defer(() -> {
+            List<int[]> pieces = new ArrayList<>();
+            for (int at = 0; at < data.length; at += pieceSize) {
+                pieces.add(new int[] {at, Math.min(pieceSize, data.length - at)});
+            }
+            return Flux.fromIterable(pieces).map(p -> {
+                ByteBuf b = ByteBufAllocator.DEFAULT.directBuffer(p[1]);
+                b.writeBytes(data, p[0], p[1]);
+                return b;
+            });
+        });
+    }
+
+    protected static byte[] bytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    protected static byte[] readAll(Storage s, String key, long offset, long length) {
+        ByteBuf b = s.read(key, offset, length).block(TIMEOUT);
+        try {
+            byte[] out = new byte[b.readableBytes()];
+            b.getBytes(b.readerIndex(), out);
+            return out;
+        } finally {
+            b.release();
+        }
+    }
+
+    @Test
+    void rangesAtTheEdgesReturnExactlyThoseBytes() {
+        Storage s = storage();
+        String key = prefix() + "edges.bin";
+        byte[] data = bytes(10_000, 1);
+        ObjectInfo info = s.put(key, body(data, 3000)).block(TIMEOUT);
+        assertEquals(10_000, info.size());
+        assertArrayEquals(Arrays.copyOfRange(data, 0, 1), readAll(s, key, 0, 1));
+        assertArrayEquals(Arrays.copyOfRange(data, 9_999, 10_000), readAll(s, key, 9_999, 1));
+        assertArrayEquals(data, readAll(s, key, 0, 10_000));
+        assertArrayEquals(Arrays.copyOfRange(data, 2_999, 6_001), readAll(s, key, 2_999, 3_002));
+        assertEquals(0, readAll(s, key, 10_000, 0).length, "zero-length range at the end");
+        StepVerifier.create(s.read(key, 9_999, 2)).expectError(RangeNotSatisfiableException.class).verify(TIMEOUT);
+        StepVerifier.create(s.read(key, 10_001, 0)).expectError(RangeNotSatisfiableException.class).verify(TIMEOUT);
+        StepVerifier.create(s.read(key, -1, 2)).expectError(InvalidArgumentException.class).verify(TIMEOUT);
+        StepVerifier.create(s.read(prefix() + "missing", 0, 1)).expectError(NotFoundException.class).verify(TIMEOUT);
+        StepVerifier.create(s.head(prefix() + "missing")).expectError(NotFoundException.class).verify(TIMEOUT);
+    }
+
+    @Test
+    void emptyObjectsExist() {
+        Storage s = storage();
+        String key = prefix() + "empty";
+        ObjectInfo info = s.put(key, Flux.empty()).block(TIMEOUT);
+        assertEquals(0, info.size());
+        assertEquals(0, s.head(key).block(TIMEOUT).size());
+        assertEquals(0, readAll(s, key, 0, 0).length);
+        StepVerifier.create(s.read(key, 0, 1)).expectError(RangeNotSatisfiableException.class).verify(TIMEOUT);
+    }
+
+    @Test
+    void concurrentReadersSeeCorrectBytes() {
+        Storage s = storage();
+        String key = prefix() + "shared.bin";
+        byte[] data = bytes(1 << 20, 2);
+        s.put(key, body(data, 1 << 16)).block(TIMEOUT);
+        Random rnd = new Random(3);
+        List<long[]> ranges = new ArrayList<>();
+        for (int i = 0; i < 256; i++) {
+            long off = rnd.nextInt(data.length);
+            ranges.add(new long[] {off, rnd.nextInt((int) (data.length - off) + 1)});
+        }
+        AtomicInteger ok = new AtomicInteger();
+        Flux.fromIterable(ranges)
+                .flatMap(r -> s.read(key, r[0], r[1]).map(b -> {
+                    try {
+                        byte[] got = new byte[b.readableBytes()];
+                        b.getBytes(b.readerIndex(), got);
+                        return Arrays.equals(Arrays.copyOfRange(data, (int) r[0], (int) (r[0] + r[1])), got);
+                    } finally {
+                        b.release();
+                    }
+                }), 32)
+                .doOnNext(same -> {
+                    if (same) {
+                        ok.incrementAndGet();
+                    }
+                })
+                .blockLast(TIMEOUT);
+        assertEquals(ranges.size(), ok.get());
+    }
+
+    @Test
+    void replaceIsAtomicForConcurrentReaders() {
+        Storage s = storage();
+        String key = prefix() + "replaced.bin";
+        int size = 1 << 18;
+        byte[] a = new byte[size];
+        byte[] b = new byte[size];
+        Arrays.fill(a, (byte) 'a');
+        Arrays.fill(b, (byte) 'b');
+        String v1 = s.put(key, body(a, 1 << 14)).block(TIMEOUT).version();
+        Flux<Boolean> readers = Flux.range(0, 64).flatMap(i -> s.read(key, 0, size).map(buf -> {
+            try {
+                byte first = buf.getByte(buf.readerIndex());
+                for (int j = 0; j < size; j += 4096) {
+                    if (buf.getByte(buf.readerIndex() + j) != first) {
+                        return false;
+                    }
+                }
+                return buf.getByte(buf.readerIndex() + size - 1) == first;
+            } finally {
+                buf.release();
+            }
+        }), 8);
+        Mono<ObjectInfo> writer = s.put(key, body(b, 1 << 14));
+        List<Boolean> results = new ArrayList<>();
+        Flux.merge(readers, writer.then(Mono.empty())).doOnNext(results::add).blockLast(TIMEOUT);
+        assertTrue(results.stream().allMatch(x -> x), "a reader saw a mix of two versions");
+        assertArrayEquals(b, readAll(s, key, 0, size));
+        assertNotEquals(v1, s.head(key).block(TIMEOUT).version(), "version changes on replace");
+    }
+
+    @Test
+    void createIfAbsentHasExactlyOneWinner() {
+        Storage s = storage();
+        String key = prefix() + "race";
+        AtomicInteger won = new AtomicInteger();
+        AtomicInteger lost = new AtomicInteger();
+        Flux.range(0, 16)
+                .flatMap(i -> s.putIfAbsent(key, body(new byte[] {i.byteValue()}, 1))
+                        .doOnNext(x -> won.incrementAndGet())
+                        .onErrorResume(AlreadyExistsException.class, e -> {
+                            lost.incrementAndGet();
+                            return Mono.empty();
+                        }), 16)
+                .blockLast(TIMEOUT);
+        assertEquals(1, won.get());
+        assertEquals(15, lost.get());
+        assertEquals(1, s.head(key).block(TIMEOUT).size());
+        StepVerifier.create(s.putIfAbsent(key, body(new byte[] {1, 2}, 1)))
+                .expectError(AlreadyExistsException.class).verify(TIMEOUT);
+        assertEquals(1, s.head(key).block(TIMEOUT).size(), "a losing putIfAbsent changes nothing");
+    }
+
+    @Test
+    void listingIsRecursiveSortedAndPrefixFiltered() {
+        Storage s = storage();
+        String p = prefix() + "ls/";
+        for (String k : List.of("b.af", "a.af", "a.1.af", "sub/c.af", "sub/deeper/d.af")) {
+            s.put(p + k, body(new byte[] {1, 2, 3}, 2)).block(TIMEOUT);
+        }
+        s.put(prefix() + "lsx", body(new byte[] {1}, 1)).block(TIMEOUT);
+        List<String> keys = new ArrayList<>();
+        s.list(p).doOnNext(o -> keys.add(o.key().substring(p.length()))).blockLast(TIMEOUT);
+        assertEquals(List.of("a.1.af", "a.af", "b.af", "sub/c.af", "sub/deeper/d.af"), keys);
+        assertEquals(2, s.list(p + "a").count().block(TIMEOUT), "prefix a matches a.1.af and a.af");
+        assertEquals(0, s.list(prefix() + "nothing-here/").count().block(TIMEOUT));
+    }
+
+    @Test
+    void failedOrCancelledPutsLeaveNothingVisible() {
+        Storage s = storage();
+        String key = prefix() + "partial.bin";
+        byte[] old = bytes(1000, 4);
+        s.put(key, body(old, 100)).block(TIMEOUT);
+        Flux<ByteBuf> failing = body(bytes(5000, 5), 1000)
+                .concatWith(Mono.error(new IllegalStateException("producer died")));
+        StepVerifier.create(s.put(key, failing)).expectError(IllegalStateException.class).verify(TIMEOUT);
+        assertArrayEquals(old, readAll(s, key, 0, 1000), "a failed replace keeps the old object");
+        StepVerifier.create(s.put(prefix() + "never.bin", failing)).expectError().verify(TIMEOUT);
+        StepVerifier.create(s.head(prefix() + "never.bin")).expectError(NotFoundException.class).verify(TIMEOUT);
+
+        // Cancel mid-body: the producer never completes.
+        Flux<ByteBuf> endless = body(bytes(2000, 6), 500).concatWith(Flux.never());
+        StepVerifier.create(s.put(prefix() + "cancelled.bin", endless))
+                .thenAwait(Duration.ofMillis(100))
+                .thenCancel()
+                .verify(TIMEOUT);
+        StepVerifier.create(s.head(prefix() + "cancelled.bin")).expectError(NotFoundException.class).verify(TIMEOUT);
+    }
+
+    @Test
+    void cancelledReadsLeakNothing() {
+        Storage s = storage();
+        String key = prefix() + "cancel-read.bin";
+        s.put(key, body(bytes(1 << 16, 7), 1 << 14)).block(TIMEOUT);
+        for (int i = 0; i < 50; i++) {
+            StepVerifier.create(s.read(key, 0, 1 << 16)).thenCancel().verify(TIMEOUT);
+        }
+        Flux.range(0, 50).flatMap(i -> s.read(key, 0, 1 << 16), 8).take(3)
+                .doOnNext(ByteBuf::release).blockLast(TIMEOUT);
+    }
+
+    @Test
+    void deleteIsIdempotent() {
+        Storage s = storage();
+        String key = prefix() + "gone";
+        s.put(key, body(new byte[] {9}, 1)).block(TIMEOUT);
+        s.delete(key).block(TIMEOUT);
+        StepVerifier.create(s.head(key)).expectError(NotFoundException.class).verify(TIMEOUT);
+        StepVerifier.create(s.delete(key)).verifyComplete();
+    }
+
+    @Test
+    void badKeysAreRejected() {
+        Storage s = storage();
+        for (String bad : List.of("", "/abs", "a//b", "a/../b", "..", "a/./b", "nul\0x", "back\\slash", "trailing/")) {
+            StepVerifier.create(s.put(bad, body(new byte[] {1}, 1))).expectError(InvalidArgumentException.class)
+                    .verify(TIMEOUT);
+            StepVerifier.create(s.read(bad, 0, 0)).expectError(InvalidArgumentException.class).verify(TIMEOUT);
+        }
+    }
+}
