@@ -167,6 +167,30 @@ public final class InMemoryFileSet {
         return new ArrayValues(dtype, shape, null, out);
     }
 
+    /** Statistics of a visible array recomputed from its visible stored chunks. */
+    public ArrayStats computeStats(String name) {
+        MergedView.VisibleArray a = view.array(name);
+        if (a == null) {
+            throw new NotFoundException("array '" + name + "' not found in " + names.get(0));
+        }
+        DType dtype = a.meta().dtype();
+        StatsKernel.Accumulator acc = StatsKernel.accumulator(dtype, a.meta().fillValue());
+        ChunkGrid grid = a.grid();
+        for (Map.Entry<GridCoord, MergedView.ChunkSource> e : a.chunks().entrySet()) {
+            long[] coord = e.getKey().toArray();
+            byte[] chunk = chunkBytes(name, e.getValue());
+            long n = grid.chunkElementCount(coord);
+            String what = names.get(e.getValue().layer()) + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
+            if (dtype.elementSize() > 0) {
+                ChunkCodec.checkFixed(dtype, chunk.length, n, what);
+                acc.addFixed(ByteBuffer.wrap(chunk), n);
+            } else if (dtype.isStorable()) {
+                acc.addVarLen(ChunkCodec.decodeVarLen(ByteBuffer.wrap(chunk), n, what));
+            }
+        }
+        return acc.finish(name, grid.shape());
+    }
+
     private static List<byte[]> toBytes(List<String> strings) {
         List<byte[]> out = new ArrayList<>(strings.size());
         for (String s : strings) {

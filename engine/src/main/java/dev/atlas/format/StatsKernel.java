@@ -1,0 +1,235 @@
+package dev.atlas.format;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Per-array statistics as the format defines them: over every visible stored chunk, the minimum
+ * and maximum of the cells that do not match the fill value, and the count of cells that do;
+ * {@code row_count} is the array's cell count and {@code null_count} adds the never-stored cells.
+ *
+ * <p>Fill matching (which differs from fill materialisation): signed and unsigned integers match
+ * {@code Int} or {@code UInt} fills truncated to their width; floats match only {@code Float}
+ * fills converted to their width, by IEEE equality, except that a NaN fill matches every NaN;
+ * timestamps match {@code TimestampNs} or {@code Int}; String and Binary match {@code String}
+ * fills by bytes; Bool matches {@code Bool}. Floats are ordered by IEEE 754 total order (so a
+ * positive NaN is the largest value), byte strings unsigned-lexicographically.
+ *
+ * <p>Accumulators are not thread-safe; merge partial ones with {@link Accumulator#merge}.
+ */
+public final class StatsKernel {
+    private StatsKernel() {
+    }
+
+    /** A new accumulator for an array of {@code dtype} with fill value {@code fill} (may be null). */
+    public static Accumulator accumulator(DType dtype, FillValue fill) {
+        return new Accumulator(dtype, fill);
+    }
+
+    /** Running min/max/null/element counts over chunks. */
+    public static final class Accumulator {
+        private final DType dtype;
+        private final FillValue fill;
+        private StatValue min;
+        private StatValue max;
+        private long nullsInChunks;
+        private long storedElements;
+
+        private Accumulator(DType dtype, FillValue fill) {
+            this.dtype = dtype;
+            this.fill = fill;
+        }
+
+        /**
+         * Adds one fixed-width chunk of {@code count} elements.
+         *
+         * @param chunk little-endian element bytes from position to limit; not modified
+         */
+        public Accumulator addFixed(ByteBuffer chunk, long count) {
+            ByteBuffer b = chunk.slice().order(ByteOrder.LITTLE_ENDIAN);
+            int w = (int) dtype.elementSize();
+            DType.Kind k = dtype.kind();
+            if (k == DType.Kind.FIXED_SIZE_LIST || k == DType.Kind.LIST) {
+                return this;
+            }
+            for (long i = 0; i < count; i++) {
+                int at = (int) (i * w);
+                long bits;
+                switch (w) {
+                    case 1: bits = b.get(at); break;
+                    case 2: bits = b.getShort(at); break;
+                    case 4: bits = b.getInt(at); break;
+                    default: bits = b.getLong(at); break;
+                }
+                addBits(bits);
+            }
+            storedElements += count;
+            return this;
+        }
+
+        /** Adds one String/Binary chunk's elements. */
+        public Accumulator addVarLen(List<byte[]> elements) {
+            byte[] fillBytes = fill instanceof FillValue.Str
+                    ? ((FillValue.Str) fill).value().getBytes(java.nio.charset.StandardCharsets.UTF_8) : null;
+            for (byte[] e : elements) {
+                if (fillBytes != null && Arrays.equals(fillBytes, e)) {
+                    nullsInChunks++;
+                    continue;
+                }
+                StatValue v = new StatValue.Bytes(e);
+                if (min == null || Arrays.compareUnsigned(e, ((StatValue.Bytes) min).value()) < 0) {
+                    min = v;
+                }
+                if (max == null || Arrays.compareUnsigned(e, ((StatValue.Bytes) max).value()) > 0) {
+                    max = v;
+                }
+            }
+            storedElements += elements.size();
+            return this;
+        }
+
+        /** Adds one element given as raw bits (sign-extended from its width). */
+        private void addBits(long raw) {
+            DType.Kind k = dtype.kind();
+            switch (k) {
+                case INT8: case INT16: case INT32: case INT64: {
+                    if (matchesIntFill(raw)) {
+                        nullsInChunks++;
+                        return;
+                    }
+                    if (min == null || raw < ((StatValue.Int) min).value()) {
+                        min = new StatValue.Int(raw);
+                    }
+                    if (max == null || raw > ((StatValue.Int) max).value()) {
+                        max = new StatValue.Int(raw);
+                    }
+                    return;
+                }
+                case UINT8: case UINT16: case UINT32: case UINT64: case BOOL: {
+                    int bits = Fill.bitWidth(k);
+                    long v = Fill.wrapUnsigned(raw, bits);
+                    boolean isNull = k == DType.Kind.BOOL
+                            ? fill instanceof FillValue.Bool && (((FillValue.Bool) fill).value() ? 1 : 0) == v
+                            : matchesIntFill(raw);
+                    if (isNull) {
+                        nullsInChunks++;
+                        return;
+                    }
+                    if (min == null || Long.compareUnsigned(v, ((StatValue.UInt) min).value()) < 0) {
+                        min = new StatValue.UInt(v);
+                    }
+                    if (max == null || Long.compareUnsigned(v, ((StatValue.UInt) max).value()) > 0) {
+                        max = new StatValue.UInt(v);
+                    }
+                    return;
+                }
+                case FLOAT32: case FLOAT64: {
+                    double d = k == DType.Kind.FLOAT32 ? (double) Float.intBitsToFloat((int) raw) : Double.longBitsToDouble(raw);
+                    if (fill instanceof FillValue.Float) {
+                        double f = ((FillValue.Float) fill).value();
+                        boolean match;
+                        if (k == DType.Kind.FLOAT32) {
+                            float ff = (float) f;
+                            float x = Float.intBitsToFloat((int) raw);
+                            match = Float.isNaN(ff) ? Float.isNaN(x) : x == ff;
+                        } else {
+                            match = Double.isNaN(f) ? Double.isNaN(d) : d == f;
+                        }
+                        if (match) {
+                            nullsInChunks++;
+                            return;
+                        }
+                    }
+                    long key = totalOrderKey(d);
+                    if (min == null || key < totalOrderKey(((StatValue.Float) min).value())) {
+                        min = new StatValue.Float(d);
+                    }
+                    if (max == null || key > totalOrderKey(((StatValue.Float) max).value())) {
+                        max = new StatValue.Float(d);
+                    }
+                    return;
+                }
+                case TIMESTAMP_NS: {
+                    boolean isNull = fill instanceof FillValue.TimestampNs && ((FillValue.TimestampNs) fill).value() == raw
+                            || fill instanceof FillValue.Int && ((FillValue.Int) fill).value() == raw;
+                    if (isNull) {
+                        nullsInChunks++;
+                        return;
+                    }
+                    if (min == null || raw < ((StatValue.TimestampNs) min).value()) {
+                        min = new StatValue.TimestampNs(raw);
+                    }
+                    if (max == null || raw > ((StatValue.TimestampNs) max).value()) {
+                        max = new StatValue.TimestampNs(raw);
+                    }
+                    return;
+                }
+                default:
+                    return;
+            }
+        }
+
+        private boolean matchesIntFill(long raw) {
+            int bits = Fill.bitWidth(dtype.kind());
+            long f;
+            if (fill instanceof FillValue.Int) {
+                f = ((FillValue.Int) fill).value();
+            } else if (fill instanceof FillValue.UInt) {
+                f = ((FillValue.UInt) fill).value();
+            } else {
+                return false;
+            }
+            return Fill.wrapUnsigned(f, bits) == Fill.wrapUnsigned(raw, bits);
+        }
+
+        /** Combines another accumulator of the same array into this one. */
+        public Accumulator merge(Accumulator o) {
+            nullsInChunks += o.nullsInChunks;
+            storedElements += o.storedElements;
+            if (o.min != null && (min == null || compare(o.min, min) < 0)) {
+                min = o.min;
+            }
+            if (o.max != null && (max == null || compare(o.max, max) > 0)) {
+                max = o.max;
+            }
+            return this;
+        }
+
+        /** Final statistics of an array of {@code shape}. */
+        public ArrayStats finish(String name, long[] shape) {
+            long rows = 1;
+            for (long s : shape) {
+                rows = s == 0 ? 0 : Math.multiplyExact(rows, s);
+                if (rows == 0) {
+                    break;
+                }
+            }
+            long nonNull = storedElements - nullsInChunks;
+            return new ArrayStats(name, min, max, rows - nonNull, rows);
+        }
+    }
+
+    /** Signed-comparable key of IEEE 754 total order. */
+    static long totalOrderKey(double d) {
+        long bits = Double.doubleToRawLongBits(d);
+        return bits ^ ((bits >> 63) & Long.MAX_VALUE);
+    }
+
+    static int compare(StatValue a, StatValue b) {
+        if (a instanceof StatValue.Int) {
+            return Long.compare(((StatValue.Int) a).value(), ((StatValue.Int) b).value());
+        }
+        if (a instanceof StatValue.UInt) {
+            return Long.compareUnsigned(((StatValue.UInt) a).value(), ((StatValue.UInt) b).value());
+        }
+        if (a instanceof StatValue.Float) {
+            return Long.compare(totalOrderKey(((StatValue.Float) a).value()), totalOrderKey(((StatValue.Float) b).value()));
+        }
+        if (a instanceof StatValue.Bytes) {
+            return Arrays.compareUnsigned(((StatValue.Bytes) a).value(), ((StatValue.Bytes) b).value());
+        }
+        return Long.compare(((StatValue.TimestampNs) a).value(), ((StatValue.TimestampNs) b).value());
+    }
+}
