@@ -16,6 +16,15 @@ public final class BlockCodecs {
     private BlockCodecs() {
     }
 
+    /**
+     * Loads the native LZ4 and zstd libraries now. Loading reads files, so it must not happen on a
+     * non-blocking codec thread; {@code EngineResources} calls this on the thread that creates it.
+     */
+    public static void preload() {
+        Lz4Codec.INSTANCE.id();
+        com.github.luben.zstd.Zstd.compressBound(1);
+    }
+
     /** Blocks stored verbatim. */
     public static BlockCodec none() {
         return NONE;
