@@ -508,7 +508,7 @@ public final class ArrayFile {
                             ByteBuffer chunk = chunkSlice(blk, job.addresses().get(i), what);
                             long n = grid.chunkElementCount(coord);
                             List<byte[]> elems = dtype.kind() == DType.Kind.STRING
-                                    ? utf8(ChunkCodec.decodeStrings(chunk, n, what))
+                                    ? ChunkCodec.decodeUtf8(chunk, n, what)
                                     : ChunkCodec.decodeVarLen(chunk, n, what);
                             Overlap.forEachRun(grid.chunkOrigin(coord), grid.chunkExtent(coord), start, shape, (to, ro, len) -> {
                                 for (int k = 0; k < len; k++) {
@@ -530,13 +530,5 @@ public final class ArrayFile {
                     }
                     return new NdArray(dtype, shape, null, list);
                 }));
-    }
-
-    private static List<byte[]> utf8(List<String> strings) {
-        List<byte[]> out = new ArrayList<>(strings.size());
-        for (String s : strings) {
-            out.add(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-        return out;
     }
 }

@@ -77,6 +77,25 @@ public final class ChunkCodec {
         return out;
     }
 
+    /**
+     * Decodes a String chunk into the UTF-8 bytes of its elements, checking that each is valid
+     * UTF-8 (without building Java strings).
+     */
+    public static List<byte[]> decodeUtf8(ByteBuffer chunk, long count, String what) {
+        List<byte[]> raw = decodeVarLen(chunk, count, what);
+        var decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        for (int i = 0; i < raw.size(); i++) {
+            try {
+                decoder.reset().decode(ByteBuffer.wrap(raw.get(i)));
+            } catch (CharacterCodingException e) {
+                throw new CorruptFileException(what, "string element " + i + " is not valid UTF-8", e);
+            }
+        }
+        return raw;
+    }
+
     /** Decodes a String chunk; invalid UTF-8 is a {@link CorruptFileException}. */
     public static List<String> decodeStrings(ByteBuffer chunk, long count, String what) {
         List<byte[]> raw = decodeVarLen(chunk, count, what);

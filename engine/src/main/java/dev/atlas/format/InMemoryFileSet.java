@@ -156,7 +156,7 @@ public final class InMemoryFileSet {
             String what = names.get(e.getValue().layer()) + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
             long n = grid.chunkElementCount(coord);
             List<byte[]> elems = dtype.kind() == DType.Kind.STRING
-                    ? toBytes(ChunkCodec.decodeStrings(ByteBuffer.wrap(chunk), n, what))
+                    ? ChunkCodec.decodeUtf8(ByteBuffer.wrap(chunk), n, what)
                     : ChunkCodec.decodeVarLen(ByteBuffer.wrap(chunk), n, what);
             Overlap.forEachRun(grid.chunkOrigin(coord), grid.chunkExtent(coord), origin0, shape, (to, ro, len) -> {
                 for (int k = 0; k < len; k++) {
@@ -189,14 +189,6 @@ public final class InMemoryFileSet {
             }
         }
         return acc.finish(name, grid.shape());
-    }
-
-    private static List<byte[]> toBytes(List<String> strings) {
-        List<byte[]> out = new ArrayList<>(strings.size());
-        for (String s : strings) {
-            out.add(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-        return out;
     }
 
     /** The raw bytes of one chunk (decompressing its block on first use). */

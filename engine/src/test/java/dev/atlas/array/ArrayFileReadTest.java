@@ -83,7 +83,7 @@ class ArrayFileReadTest {
             String name = a.get("name").asText();
             DType dtype = DType.parse(a.get("dtype").asText());
             List<JsonNode> flat = new ArrayList<>();
-            flatten(a.get("values"), a.get("shape").size(), flat);
+            CorpusJson.flatten(a.get("values"), a.get("shape").size(), flat);
             long[] shape = new long[a.get("shape").size()];
             for (int i = 0; i < shape.length; i++) {
                 shape[i] = a.get("shape").get(i).asLong();
@@ -131,16 +131,6 @@ class ArrayFileReadTest {
             } else {
                 assertEquals(a.get("stats_entry").get("row_count").asLong(), file.arrayStats(name).rowCount());
             }
-        }
-    }
-
-    private static void flatten(JsonNode v, int rank, List<JsonNode> out) {
-        if (rank == 0) {
-            out.add(v);
-            return;
-        }
-        for (JsonNode x : v) {
-            flatten(x, rank - 1, out);
         }
     }
 

@@ -33,6 +33,17 @@ public final class CorpusJson {
         }
     }
 
+    /** Appends the C-order elements of a nested expected.json value of the given rank. */
+    public static void flatten(JsonNode v, int rank, List<JsonNode> out) {
+        if (rank == 0) {
+            out.add(v);
+            return;
+        }
+        for (JsonNode x : v) {
+            flatten(x, rank - 1, out);
+        }
+    }
+
     public static String hex(byte[] b) {
         StringBuilder sb = new StringBuilder(b.length * 2);
         for (byte x : b) {

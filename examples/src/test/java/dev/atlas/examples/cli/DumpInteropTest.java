@@ -75,7 +75,7 @@ class DumpInteropTest {
         checkTyped(name + " fill_value", e.get("fill_value"), a.get("fill_value"));
 
         List<JsonNode> flat = new ArrayList<>();
-        flatten(e.get("values"), e.get("shape").size(), flat);
+        dev.atlas.format.CorpusJson.flatten(e.get("values"), e.get("shape").size(), flat);
         JsonNode values = a.get("values");
         assertEquals(flat.size(), values.size(), name + " value count");
         for (int i = 0; i < flat.size(); i++) {
@@ -102,16 +102,6 @@ class DumpInteropTest {
             checkTyped(name + " stats max", stats.get("max"), actualStats.get("max"));
             assertEquals(stats.get("null_count"), actualStats.get("null_count"), name + " null_count");
             assertEquals(stats.get("row_count"), actualStats.get("row_count"), name + " row_count");
-        }
-    }
-
-    private static void flatten(JsonNode v, int rank, List<JsonNode> out) {
-        if (rank == 0) {
-            out.add(v);
-            return;
-        }
-        for (JsonNode x : v) {
-            flatten(x, rank - 1, out);
         }
     }
 
