@@ -328,47 +328,23 @@ public final class ArrayFile {
     }
 
     private List<BlockJob> plan(MergedView.VisibleArray a, ChunkGrid grid, long[] start, long[] shape) {
-        int rank = grid.rank();
-        for (long s : shape) {
-            if (s == 0) {
-                return List.of();
-            }
-        }
-        long[] lo = new long[rank];
-        long[] hi = new long[rank];
-        for (int i = 0; i < rank; i++) {
-            lo[i] = start[i] / grid.chunkShape(i);
-            hi[i] = (start[i] + shape[i] + grid.chunkShape(i) - 1) / grid.chunkShape(i);
-        }
         Map<String, BlockJob> jobs = new LinkedHashMap<>();
-        long[] c = lo.clone();
-        while (true) {
+        grid.forEachChunkIn(start, shape, c -> {
             MergedView.ChunkSource src = a.chunks().get(GridCoord.of(c));
-            if (src != null) {
-                Layer layer = layers.get(src.layer());
-                BlockMeta b = layer.blocks().get(src.address().blockId());
-                if (b == null) {
-                    throw new CorruptFileException(layer.object().key(), "array '" + a.name() + "' chunk "
-                            + Arrays.toString(c) + " refers to missing block " + src.address().blockId());
-                }
-                BlockJob job = jobs.computeIfAbsent(src.layer() + "/" + b.id(),
-                        k -> new BlockJob(src.layer(), b, new ArrayList<>(), new ArrayList<>()));
-                job.coords().add(c.clone());
-                job.addresses().add(src.address());
+            if (src == null) {
+                return;
             }
-            int axis = rank - 1;
-            while (axis >= 0) {
-                c[axis]++;
-                if (c[axis] < hi[axis]) {
-                    break;
-                }
-                c[axis] = lo[axis];
-                axis--;
+            Layer layer = layers.get(src.layer());
+            BlockMeta b = layer.blocks().get(src.address().blockId());
+            if (b == null) {
+                throw new CorruptFileException(layer.object().key(), "array '" + a.name() + "' chunk "
+                        + Arrays.toString(c) + " refers to missing block " + src.address().blockId());
             }
-            if (axis < 0) {
-                break;
-            }
-        }
+            BlockJob job = jobs.computeIfAbsent(src.layer() + "/" + b.id(),
+                    k -> new BlockJob(src.layer(), b, new ArrayList<>(), new ArrayList<>()));
+            job.coords().add(c.clone());
+            job.addresses().add(src.address());
+        });
         return new ArrayList<>(jobs.values());
     }
 

@@ -113,6 +113,40 @@ public final class ChunkGrid {
         return product(chunkExtent(coord));
     }
 
+    /**
+     * Calls {@code consumer} with the grid coordinate of every chunk that overlaps the region
+     * {@code [start, start + shape)}, in C order. The array passed is reused between calls (copy it
+     * to keep it). Nothing is called for an empty region; a rank-0 grid yields its one chunk.
+     */
+    public void forEachChunkIn(long[] start, long[] shape, java.util.function.Consumer<long[]> consumer) {
+        int rank = shape.length;
+        long[] lo = new long[rank];
+        long[] hi = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            if (shape[i] == 0) {
+                return;
+            }
+            lo[i] = start[i] / chunk[i];
+            hi[i] = (start[i] + shape[i] + chunk[i] - 1) / chunk[i];
+        }
+        long[] c = lo.clone();
+        while (true) {
+            consumer.accept(c);
+            int axis = rank - 1;
+            while (axis >= 0) {
+                c[axis]++;
+                if (c[axis] < hi[axis]) {
+                    break;
+                }
+                c[axis] = lo[axis];
+                axis--;
+            }
+            if (axis < 0) {
+                return;
+            }
+        }
+    }
+
     /** Product of extents; 1 for an empty array of extents. */
     public static long product(long[] extents) {
         long p = 1;

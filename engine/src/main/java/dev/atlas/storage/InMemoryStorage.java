@@ -36,9 +36,13 @@ public final class InMemoryStorage implements Storage {
         return new InMemoryStorage(alloc);
     }
 
-    /** An empty store on Netty's default pooled allocator. */
+    /**
+     * An empty store on Netty's pooled allocator. (Not {@code ByteBufAllocator.DEFAULT}: in Netty 4.2
+     * that is the adaptive allocator, which can park on a lock under contention, and BlockHound
+     * rejects that on non-blocking threads.)
+     */
     public static InMemoryStorage create() {
-        return create(ByteBufAllocator.DEFAULT);
+        return create(io.netty.buffer.PooledByteBufAllocator.DEFAULT);
     }
 
     /** Puts bytes directly (synchronously), e.g. to load fixtures. The array is copied. */

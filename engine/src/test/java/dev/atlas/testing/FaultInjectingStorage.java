@@ -78,7 +78,8 @@ public final class FaultInjectingStorage implements Storage {
             Mono<T> m = fail
                     ? Mono.error(new StorageException("injected failure at call " + n + " (" + op + " " + key + ")", false))
                     : action;
-            return delay.isZero() ? m : Mono.delay(delay).then(m);
+            // delaySubscription subscribes the action normally, so a value produced after a cancel is discarded (released).
+            return delay.isZero() ? m : m.delaySubscription(delay);
         });
     }
 

@@ -12,7 +12,7 @@ import dev.atlas.error.RangeNotSatisfiableException;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -46,7 +46,7 @@ public abstract class StorageContract {
                 pieces.add(new int[] {at, Math.min(pieceSize, data.length - at)});
             }
             return Flux.fromIterable(pieces).map(p -> {
-                ByteBuf b = ByteBufAllocator.DEFAULT.directBuffer(p[1]);
+                ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(p[1]);
                 b.writeBytes(data, p[0], p[1]);
                 return b;
             });
