@@ -39,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -361,13 +362,26 @@ public final class ArrayFile {
         }
         ByteBufAllocator alloc = options.resources().allocator();
         return storage.read(layer.object().key(), b.fileOffset(), b.compressedSize())
-                .publishOn(options.resources().codecScheduler())
-                .map(raw -> {
-                    try {
-                        return codec.decompress(raw, b.uncompressedSize(), alloc, what);
-                    } finally {
-                        raw.release();
-                    }
+                .flatMap(raw -> {
+                    // Whoever takes the raw buffer out of the holder releases it: the decompression
+                    // task, or doFinally when the read is cancelled before that task ran.
+                    AtomicReference<ByteBuf> holder = new AtomicReference<>(raw);
+                    return Mono.fromCallable(() -> {
+                        ByteBuf r = holder.getAndSet(null);
+                        if (r == null) {
+                            return null;
+                        }
+                        try {
+                            return codec.decompress(r, b.uncompressedSize(), alloc, what);
+                        } finally {
+                            r.release();
+                        }
+                    }).subscribeOn(options.resources().codecScheduler()).doFinally(sig -> {
+                        ByteBuf r = holder.getAndSet(null);
+                        if (r != null) {
+                            r.release();
+                        }
+                    });
                 })
                 .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }
