@@ -2,16 +2,22 @@ package dev.atlas.array;
 
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
+import dev.atlas.error.AlreadyExistsException;
+import dev.atlas.error.AtlasException;
+import dev.atlas.error.ConflictException;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.DTypeMismatchException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
+import dev.atlas.error.StorageException;
 import dev.atlas.format.ArrayMeta;
 import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
+import dev.atlas.format.Attributes;
 import dev.atlas.format.BlockMeta;
 import dev.atlas.format.ChunkAddress;
 import dev.atlas.format.ChunkCodec;
+import dev.atlas.format.CodecId;
 import dev.atlas.format.DType;
 import dev.atlas.format.Fill;
 import dev.atlas.format.Footer;
@@ -19,6 +25,8 @@ import dev.atlas.format.FooterCodec;
 import dev.atlas.format.LayerNames;
 import dev.atlas.format.MergedView;
 import dev.atlas.format.StatsFile;
+import dev.atlas.format.StatsKernel;
+import dev.atlas.format.StatsStamp;
 import dev.atlas.format.Trailer;
 import dev.atlas.nd.ChunkGrid;
 import dev.atlas.nd.GridCoord;
@@ -27,59 +35,150 @@ import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Supplier;
+import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.function.Tuple2;
 import reactor.util.function.Tuples;
+import reactor.util.retry.Retry;
 
 /**
- * An open {@code .af} file set on a {@link Storage}: its committed layers (base + sidecars), their
- * merged view, and its statistics. This is the read side of the runtime; every read is a
- * {@code Mono<ByteBuf>} range fetch of the blocks a region needs, decompressed on the engine's
- * codec scheduler and copied as fragments into one pooled buffer. Thread-safe; immutable once
- * open (writers and caches are not built yet).
+ * An open {@code .af} file set on a {@link Storage}: the committed layers (base + sidecars
+ * {@code {stem}.N.af}), a pending layer of unflushed changes, their merged view, and statistics.
+ *
+ * <p><b>Reads</b> ({@link #readArray}) resolve the chunks a region overlaps (pending first, then
+ * committed layers newest first, stopping at a delete), fetch the blocks they live in as
+ * {@code Mono<ByteBuf>} range reads, decompress them on the engine's codec scheduler and copy the
+ * fragments into one pooled buffer the caller owns. Any number of reads run concurrently, also
+ * while a mutation runs: a read sees the state before or after each mutation, never a part.
+ *
+ * <p><b>Mutations</b> ({@link #defineArray}, {@link #writeArray}, {@link #delete},
+ * {@link #setAttribute}, {@link #flush}, {@link #compact}) are queued and run one at a time in
+ * subscription order. They change the pending layer, which is private to this handle until
+ * {@link #flush} commits it as a new sidecar with one create-if-absent put. {@link #compact}
+ * rewrites the base with the merged state; the base records the highest sidecar number it absorbed,
+ * so readers ignore absorbed sidecars even before they are deleted (crash-safe at every step).
+ *
+ * <p>Statistics describe the committed state; each stats file carries a stamp of the layer stack it
+ * was computed for, and a file that does not match the stack is reported {@link StatsStatus#STALE}
+ * instead of being served.
  */
 public final class ArrayFile {
     private static final Logger LOG = LoggerFactory.getLogger(ArrayFile.class);
 
-    /** One committed layer. */
-    private record Layer(ObjectInfo object, Footer footer, Map<Long, BlockMeta> blocks) {
+    /** Whether the loaded statistics describe the committed layers. */
+    public enum StatsStatus {
+        /** No stats file (and nothing computed yet). */
+        NONE,
+        /** Stamped for exactly the committed layers. */
+        CURRENT,
+        /** Stamped for another layer stack (e.g. a crash between a flush and its stats write): not served. */
+        STALE,
+        /** Written without a stamp (by the reference crate): served as found, recomputed on the next flush. */
+        UNVERIFIED
+    }
+
+    /** One committed layer; {@code number} is 0 for the base, N for sidecar {@code {stem}.N.af}. */
+    private record Layer(ObjectInfo object, Footer footer, Map<Long, BlockMeta> blocks, long number, long footerCrc) {
+    }
+
+    /** The committed state; replaced as a whole. */
+    private record Committed(List<Layer> layers, MergedView view, Map<String, ArrayStats> stats, StatsStatus statsStatus,
+            List<ObjectInfo> absorbed, long lastNumber) {
+        long stackHash() {
+            long h = StatsStamp.EMPTY_STACK;
+            for (Layer l : layers) {
+                h = StatsStamp.hashLayer(h, l.object().key(), l.object().size(), l.footerCrc());
+            }
+            return h;
+        }
+
+        StatsStamp stamp() {
+            return new StatsStamp(layers.size(), stackHash());
+        }
+    }
+
+    /** What readers see: committed state plus the pending layer (null when none). */
+    private record Snapshot(Committed committed, PendingLayer pending) {
     }
 
     private final Storage storage;
     private final String base;
+    private final String stem;
     private final ArrayFileOptions options;
-    private final List<Layer> layers;
-    private final MergedView view;
-    private final StatsFile stats;
+    private final boolean readOnly;
+    private final SerialGate gate = new SerialGate();
+    private volatile Snapshot snapshot;
+    private volatile boolean closed;
+    /** True from the start of a stats write until it succeeds: the stats object lags the layers. */
+    private volatile boolean statsFileStale;
 
-    private ArrayFile(Storage storage, String base, ArrayFileOptions options, List<Layer> layers, StatsFile stats) {
+    private ArrayFile(Storage storage, String base, ArrayFileOptions options, Committed committed, boolean readOnly) {
         this.storage = storage;
         this.base = base;
+        this.stem = LayerNames.stem(base);
         this.options = options;
-        this.layers = layers;
-        List<Footer> footers = new ArrayList<>(layers.size());
-        for (Layer l : layers) {
-            footers.add(l.footer());
+        this.readOnly = readOnly;
+        this.snapshot = new Snapshot(committed, null);
+    }
+
+    // ------------------------------------------------------------------ create / open
+
+    /**
+     * Creates a new, empty file set: writes an empty base with create-if-absent.
+     *
+     * @throws AlreadyExistsException (as an error signal) if the base, a sidecar or a stats object
+     *     of this stem already exists (an old file set is never silently stacked on)
+     */
+    public static Mono<ArrayFile> create(Storage storage, String base, ArrayFileOptions options) {
+        return Mono.defer(() -> {
+            String stem = stemOf(base);
+            return storage.list(stem + ".").filter(o -> isFileSetMember(stem, base, o.key())).collectList().flatMap(found -> {
+                if (!found.isEmpty()) {
+                    return Mono.error(new AlreadyExistsException("file set '" + base + "' already has objects: "
+                            + found.stream().map(ObjectInfo::key).toList()));
+                }
+                Footer f = Footer.empty(options.footerVersion());
+                byte[] payload = FooterCodec.encodeFooter(f);
+                byte[] file = Trailer.frame(payload, Trailer.LAYER_MAGIC);
+                return storage.putIfAbsent(base, Mono.fromSupplier(() -> Unpooled.wrappedBuffer(file))).map(info -> {
+                    Layer l = new Layer(info, f, Map.of(), 0, crc(ByteBuffer.wrap(payload)));
+                    return new ArrayFile(storage, base, options, committed(List.of(l), null, null, List.of(), 0), false);
+                });
+            });
+        });
+    }
+
+    private static boolean isFileSetMember(String stem, String base, String key) {
+        return key.equals(base) || key.equals(LayerNames.stats(stem)) || LayerNames.sidecarNumber(stem, key) > 0;
+    }
+
+    private static String stemOf(String base) {
+        try {
+            return LayerNames.stem(base);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException(e.getMessage());
         }
-        this.view = MergedView.of(footers, base);
-        this.stats = stats;
     }
 
     /**
@@ -92,13 +191,25 @@ public final class ArrayFile {
      * @throws CorruptFileException (as an error signal) if a layer does not decode
      */
     public static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options) {
+        return open(storage, base, options, Integer.MAX_VALUE, false);
+    }
+
+    /**
+     * Opens the file set read-only as it was when it had {@code layers} committed layers (the base
+     * and the {@code layers - 1} oldest sidecars): the layers are a history. Statistics are only
+     * served when they were stamped for exactly that stack; {@link #computeStats} works always.
+     */
+    public static Mono<ArrayFile> openAsOf(Storage storage, String base, ArrayFileOptions options, int layers) {
+        if (layers < 1) {
+            return Mono.error(new InvalidArgumentException("a file set has at least 1 layer, not " + layers));
+        }
+        return open(storage, base, options, layers, true);
+    }
+
+    private static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options, int maxLayers,
+            boolean readOnly) {
         return Mono.defer(() -> {
-            String stem;
-            try {
-                stem = LayerNames.stem(base);
-            } catch (IllegalArgumentException e) {
-                return Mono.error(new InvalidArgumentException(e.getMessage()));
-            }
+            String stem = stemOf(base);
             String statsKey = LayerNames.stats(stem);
             return storage.list(stem + ".").collectList().flatMap(objects -> {
                 ObjectInfo baseInfo = null;
@@ -120,25 +231,83 @@ public final class ArrayFile {
                     return Mono.error(new NotFoundException("file set '" + base + "' has no base object"));
                 }
                 List<ObjectInfo> infos = new ArrayList<>();
+                List<Long> numbers = new ArrayList<>();
                 infos.add(baseInfo);
-                infos.addAll(sidecars.values());
-                Mono<List<Layer>> layersMono = Flux.fromIterable(infos).index()
-                        .flatMap(t -> readLayer(storage, t.getT2(), options).map(l -> Tuples.of(t.getT1(), l)),
-                                options.readConcurrency())
+                numbers.add(0L);
+                sidecars.forEach((n, o) -> {
+                    infos.add(o);
+                    numbers.add(n);
+                });
+                // Read every footer concurrently; a sidecar the base has absorbed may be damaged
+                // garbage, so its errors only matter if it turns out to be live.
+                Mono<List<Object>> read = Flux.range(0, infos.size())
+                        .flatMap(i -> readLayer(storage, infos.get(i), numbers.get(i), options)
+                                .<Object>map(l -> l)
+                                .onErrorResume(AtlasException.class, Mono::just)
+                                .map(r -> Tuples.of(i, r)), options.readConcurrency())
                         .collectSortedList(Comparator.comparing(Tuple2::getT1))
-                        .map(list -> {
-                            List<Layer> out = new ArrayList<>(list.size());
-                            list.forEach(t -> out.add(t.getT2()));
-                            return out;
-                        });
-                Mono<StatsFile> statsMono = statsInfo == null ? Mono.empty() : readStats(storage, statsInfo);
-                return Mono.zip(layersMono, statsMono.map(java.util.Optional::of).defaultIfEmpty(java.util.Optional.empty()))
-                        .map(t -> new ArrayFile(storage, base, options, t.getT1(), t.getT2().orElse(null)));
+                        .map(list -> list.stream().map(Tuple2::getT2).toList());
+                Mono<Optional<Trailer.StampedStats>> statsMono = statsInfo == null ? Mono.just(Optional.empty())
+                        : readStats(storage, statsInfo).map(Optional::of).defaultIfEmpty(Optional.empty());
+                return Mono.zip(read, statsMono).flatMap(t -> {
+                    List<Object> results = t.getT1();
+                    if (results.get(0) instanceof Throwable e) {
+                        return Mono.error(e);
+                    }
+                    Layer baseLayer = (Layer) results.get(0);
+                    long absorbedUpTo = baseLayer.footer().overlayIndex();
+                    List<Layer> live = new ArrayList<>();
+                    List<ObjectInfo> absorbed = new ArrayList<>();
+                    live.add(baseLayer);
+                    long last = absorbedUpTo;
+                    for (int i = 1; i < results.size(); i++) {
+                        long n = numbers.get(i);
+                        last = Math.max(last, n);
+                        if (n <= absorbedUpTo) {
+                            absorbed.add(infos.get(i));
+                            continue;
+                        }
+                        if (live.size() >= maxLayers) {
+                            continue;
+                        }
+                        if (results.get(i) instanceof Throwable e) {
+                            return Mono.error(e);
+                        }
+                        live.add((Layer) results.get(i));
+                    }
+                    Trailer.StampedStats stats = t.getT2().orElse(null);
+                    Committed c = committed(live, stats == null ? null : stats.stats(), stats == null ? null : stats.stamp(),
+                            absorbed, last);
+                    return Mono.just(new ArrayFile(storage, base, options, c, readOnly));
+                });
             });
         });
     }
 
-    private static Mono<Layer> readLayer(Storage storage, ObjectInfo info, ArrayFileOptions options) {
+    private static Committed committed(List<Layer> layers, StatsFile stats, StatsStamp stamp, List<ObjectInfo> absorbed,
+            long lastNumber) {
+        List<Footer> footers = new ArrayList<>(layers.size());
+        for (Layer l : layers) {
+            footers.add(l.footer());
+        }
+        MergedView view = MergedView.of(footers, layers.get(0).object().key());
+        Map<String, ArrayStats> table = new LinkedHashMap<>();
+        StatsStatus status = StatsStatus.NONE;
+        Committed c = new Committed(List.copyOf(layers), view, table, status, List.copyOf(absorbed), lastNumber);
+        if (stats != null) {
+            for (ArrayStats s : stats.arrays()) {
+                table.put(s.name(), s);
+            }
+            if (stamp == null) {
+                status = StatsStatus.UNVERIFIED;
+            } else {
+                status = stamp.equals(c.stamp()) ? StatsStatus.CURRENT : StatsStatus.STALE;
+            }
+        }
+        return new Committed(c.layers(), view, Collections.unmodifiableMap(table), status, c.absorbed(), lastNumber);
+    }
+
+    private static Mono<Layer> readLayer(Storage storage, ObjectInfo info, long number, ArrayFileOptions options) {
         long size = info.size();
         if (size < Trailer.SIZE) {
             return Mono.error(new CorruptFileException(info.key(), "file of " + size + " bytes is too short for the trailer"));
@@ -155,7 +324,8 @@ public final class ArrayFile {
             if (payloadLen + Trailer.SIZE <= tailLen) {
                 try {
                     int start = (int) (tailLen - Trailer.SIZE - payloadLen);
-                    return Mono.just(layer(info, tail.nioBuffer(tail.readerIndex() + start, (int) payloadLen), size, payloadLen));
+                    return Mono.just(layer(info, number, tail.nioBuffer(tail.readerIndex() + start, (int) payloadLen), size,
+                            payloadLen));
                 } finally {
                     tail.release();
                 }
@@ -166,7 +336,7 @@ public final class ArrayFile {
             }
             return storage.read(info.key(), size - Trailer.SIZE - payloadLen, payloadLen).map(p -> {
                 try {
-                    return layer(info, p.nioBuffer(), size, payloadLen);
+                    return layer(info, number, p.nioBuffer(), size, payloadLen);
                 } finally {
                     p.release();
                 }
@@ -174,27 +344,37 @@ public final class ArrayFile {
         });
     }
 
-    private static Layer layer(ObjectInfo info, ByteBuffer payload, long size, long payloadLen) {
+    private static Layer layer(ObjectInfo info, long number, ByteBuffer payload, long size, long payloadLen) {
+        long crc = crc(payload);
         Footer f = FooterCodec.decodeFooter(payload, info.key());
-        long dataRegion = size - Trailer.SIZE - payloadLen;
+        return new Layer(info, f, blockIndex(f, info.key(), size - Trailer.SIZE - payloadLen), number, crc);
+    }
+
+    private static Map<Long, BlockMeta> blockIndex(Footer f, String key, long dataRegion) {
         Map<Long, BlockMeta> blocks = new HashMap<>();
         for (BlockMeta b : f.blocks()) {
             if (b.fileEnd() > dataRegion) {
-                throw new CorruptFileException(info.key(), "block " + b.id() + " spans [" + b.fileOffset() + ", "
+                throw new CorruptFileException(key, "block " + b.id() + " spans [" + b.fileOffset() + ", "
                         + b.fileEnd() + ") beyond the " + dataRegion + "-byte data region");
             }
             blocks.put(b.id(), b);
         }
-        return new Layer(info, f, blocks);
+        return blocks;
     }
 
-    private static Mono<StatsFile> readStats(Storage storage, ObjectInfo info) {
+    private static long crc(ByteBuffer payload) {
+        CRC32C c = new CRC32C();
+        c.update(payload.duplicate());
+        return c.getValue();
+    }
+
+    private static Mono<Trailer.StampedStats> readStats(Storage storage, ObjectInfo info) {
         if (info.size() > Integer.MAX_VALUE - 8) {
             return Mono.error(new CorruptFileException(info.key(), "stats file of " + info.size() + " bytes is too large"));
         }
         return storage.read(info.key(), 0, info.size()).map(b -> {
             try {
-                return Trailer.decodeStatsFile(b.nioBuffer(), info.key());
+                return Trailer.decodeStampedStatsFile(b.nioBuffer(), info.key());
             } finally {
                 b.release();
             }
@@ -205,34 +385,107 @@ public final class ArrayFile {
         });
     }
 
+    // ------------------------------------------------------------------ metadata
+
     /** The base object key. */
     public String base() {
         return base;
     }
 
-    /** Committed layers, the base included. */
+    /** Committed layers, the base included (the pending layer is not counted). */
     public int numLayers() {
-        return layers.size();
+        return snapshot.committed().layers().size();
     }
 
-    /** Visible array names in list order. */
+    /** True when opened as of an older layer ({@link #openAsOf}): mutations fail. */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /** True when there are unflushed changes. */
+    public boolean hasPendingChanges() {
+        PendingLayer p = snapshot.pending();
+        return p != null && !p.isEmpty();
+    }
+
+    /** One visible array as a reader sees it: committed, or overridden by the pending layer. */
+    private record Resolved(ArrayMeta schema, ChunkGrid grid, PendingLayer.Entry pending, MergedView.VisibleArray committed,
+            List<Map.Entry<String, AttributeValue>> attributes) {
+        String name() {
+            return schema.name();
+        }
+    }
+
+    private static Resolved resolve(Snapshot s, String name) {
+        PendingLayer p = s.pending();
+        MergedView.VisibleArray c = s.committed().view().array(name);
+        if (p != null) {
+            synchronized (p) {
+                PendingLayer.Entry e = p.entry(name);
+                if (e != null) {
+                    if (e.schema == null) {
+                        return null;
+                    }
+                    List<Map.Entry<String, AttributeValue>> attrs = new ArrayList<>();
+                    e.attributes.forEach((k, v) -> attrs.add(Map.entry(k, v)));
+                    ChunkGrid grid = ChunkGrid.of(e.schema.shape(), e.schema.chunkShape());
+                    return new Resolved(e.schema, grid, e, e.fresh ? null : c, attrs);
+                }
+            }
+        }
+        if (c == null) {
+            return null;
+        }
+        return new Resolved(c.meta(), c.grid(), null, c, c.attributes());
+    }
+
+    private Resolved visible(Snapshot s, String name) {
+        Resolved r = resolve(s, name);
+        if (r == null) {
+            throw new NotFoundException("array '" + name + "' not found in " + base);
+        }
+        return r;
+    }
+
+    /** Visible array names in list order (first definition first; a re-definition after a delete moves to the end). */
     public List<String> listArrays() {
-        return List.copyOf(view.arrays().keySet());
+        return listArrays(snapshot);
+    }
+
+    private static List<String> listArrays(Snapshot s) {
+        LinkedHashMap<String, Boolean> order = new LinkedHashMap<>();
+        for (String n : s.committed().view().arrays().keySet()) {
+            order.put(n, Boolean.TRUE);
+        }
+        PendingLayer p = s.pending();
+        if (p != null) {
+            for (PendingLayer.Entry e : p.entries()) {
+                if (e.buried != null) {
+                    order.remove(e.name);
+                }
+                if (e.schema == null) {
+                    order.remove(e.name);
+                } else {
+                    order.putIfAbsent(e.name, Boolean.TRUE);
+                }
+            }
+        }
+        return List.copyOf(order.keySet());
     }
 
     /**
-     * The newest meta (schema) of a visible array.
+     * The newest schema of a visible array (its chunk list is not meaningful: use {@link #readArray}).
      *
      * @throws NotFoundException if {@code name} is not visible
      */
     public ArrayMeta arrayMeta(String name) {
-        return visible(name).meta();
+        return visible(snapshot, name).schema().withChunks(List.of()).withAttributes(Attributes.EMPTY);
     }
 
-    /** All attributes of a visible array, resolved, in stored order. */
+    /** All attributes of a visible array, resolved. */
     public Map<String, AttributeValue> attributes(String name) {
         Map<String, AttributeValue> out = new LinkedHashMap<>();
-        for (Map.Entry<String, AttributeValue> e : visible(name).attributes()) {
+        for (Map.Entry<String, AttributeValue> e : visible(snapshot, name).attributes()) {
             out.put(e.getKey(), e.getValue());
         }
         return out;
@@ -240,44 +493,76 @@ public final class ArrayFile {
 
     /** One attribute, or null when the array does not have it; {@link NotFoundException} if the array is not visible. */
     public AttributeValue getAttribute(String name, String key) {
-        return visible(name).attribute(key);
+        for (Map.Entry<String, AttributeValue> e : visible(snapshot, name).attributes()) {
+            if (e.getKey().equals(key)) {
+                return e.getValue();
+            }
+        }
+        return null;
     }
 
     /** For each visible array in list order, its value of attribute {@code key} (null when absent). */
     public Map<String, AttributeValue> attributeIndex(String key) {
+        Snapshot s = snapshot;
         Map<String, AttributeValue> out = new LinkedHashMap<>();
-        for (MergedView.VisibleArray a : view.arrays().values()) {
-            out.put(a.name(), a.attribute(key));
+        for (String name : listArrays(s)) {
+            Resolved r = resolve(s, name);
+            AttributeValue v = null;
+            if (r != null) {
+                for (Map.Entry<String, AttributeValue> e : r.attributes()) {
+                    if (e.getKey().equals(key)) {
+                        v = e.getValue();
+                    }
+                }
+            }
+            out.put(name, v);
         }
         return out;
     }
 
-    /** Stored statistics of an array, or null when the stats file has no entry (or there is none). */
-    public ArrayStats arrayStats(String name) {
-        visible(name);
-        return stats == null ? null : stats.get(name);
+    /** Whether the loaded statistics describe the committed layers. */
+    public StatsStatus statsStatus() {
+        return snapshot.committed().statsStatus();
     }
 
-    private MergedView.VisibleArray visible(String name) {
-        MergedView.VisibleArray a = view.array(name);
-        if (a == null) {
-            throw new NotFoundException("array '" + name + "' not found in " + base);
+    /**
+     * Stored statistics of the committed state of an array: null when the array is not visible,
+     * has no entry, or the statistics are {@link StatsStatus#STALE} (then use {@link #computeStats}).
+     * Unflushed writes are not reflected until {@link #flush}.
+     */
+    public ArrayStats arrayStats(String name) {
+        Snapshot s = snapshot;
+        if (resolve(s, name) == null || s.committed().statsStatus() == StatsStatus.STALE) {
+            return null;
         }
-        return a;
+        return s.committed().stats().get(name);
     }
+
+    /** Every stored statistics entry (empty when {@link StatsStatus#STALE} or none). */
+    public List<ArrayStats> statsEntries() {
+        Committed c = snapshot.committed();
+        return c.statsStatus() == StatsStatus.STALE ? List.of() : List.copyOf(c.stats().values());
+    }
+
+    /** Computes the statistics of a visible array from its data (pending changes included). */
+    public Mono<ArrayStats> computeStats(String name) {
+        return Mono.defer(() -> computeStats(snapshot, name)).retryWhen(STALE_RETRY);
+    }
+
+    // ------------------------------------------------------------------ reads
 
     /** Reads a whole array. */
     public Mono<NdArray> readArray(String name) {
         return Mono.defer(() -> {
-            long[] shape = visible(name).grid().shape();
+            long[] shape = visible(snapshot, name).grid().shape();
             return readArray(name, new long[shape.length], shape);
         });
     }
 
-    /** Reads a whole array, checking its dtype first. */
+    /** Reads a region, checking the array's dtype first. */
     public Mono<NdArray> readArray(String name, DType expected, long[] start, long[] shape) {
         return Mono.defer(() -> {
-            DType actual = visible(name).meta().dtype();
+            DType actual = visible(snapshot, name).schema().dtype();
             if (!actual.equals(expected)) {
                 return Mono.error(new DTypeMismatchException(name, actual, expected));
             }
@@ -293,22 +578,44 @@ public final class ArrayFile {
      *     or a cancellation
      */
     public Mono<NdArray> readArray(String name, long[] start, long[] shape) {
-        return Mono.defer(() -> {
-            MergedView.VisibleArray a = visible(name);
-            ChunkGrid grid = a.grid();
-            checkRegion(name, grid, start, shape);
-            DType dtype = a.meta().dtype();
-            if (!dtype.isStorable()) {
-                return Mono.error(new InvalidArgumentException("array '" + name + "' has dtype " + dtype
-                        + ", which has no chunk encoding"));
-            }
-            long count = ChunkGrid.product(shape);
-            List<BlockJob> jobs = plan(a, grid, start, shape);
-            if (dtype.elementSize() > 0) {
-                return readFixed(name, a, dtype, start, shape, count, jobs);
-            }
-            return readVarLen(name, dtype, grid, start, shape, count, jobs);
-        });
+        return Mono.defer(() -> readRegion(snapshot, name, start, shape)).retryWhen(STALE_RETRY);
+    }
+
+    /** A read that raced with a flush or compaction retires its snapshot and runs again on the new one. */
+    private static final class StaleSnapshotException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        StaleSnapshotException(Throwable cause) {
+            super("the file set changed under a read", cause, false, false);
+        }
+    }
+
+    private static final Retry STALE_RETRY = Retry.max(3).filter(StaleSnapshotException.class::isInstance)
+            .onRetryExhaustedThrow((spec, signal) -> signal.failure().getCause() instanceof RuntimeException r ? r
+                    : new StorageException("the file set kept changing under a read", true, signal.failure()));
+
+    private Mono<NdArray> readRegion(Snapshot s, String name, long[] start, long[] shape) {
+        Resolved a = visible(s, name);
+        ChunkGrid grid = a.grid();
+        checkRegion(name, grid, start, shape);
+        DType dtype = a.schema().dtype();
+        if (!dtype.isStorable()) {
+            return Mono.error(new InvalidArgumentException("array '" + name + "' has dtype " + dtype
+                    + ", which has no chunk encoding"));
+        }
+        long count = ChunkGrid.product(shape);
+        List<BlockJob> jobs = plan(s, a, start, shape);
+        Mono<NdArray> read = dtype.elementSize() > 0
+                ? readFixed(name, a, dtype, start, shape, count, jobs)
+                : readVarLen(name, dtype, grid, start, shape, count, jobs);
+        return read.doFinally(sig -> jobs.forEach(BlockJob::cleanup))
+                .onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+    }
+
+    /** A failure to read a layer object that a concurrent flush or compaction replaced or removed. */
+    private boolean isStale(Snapshot s, Throwable e) {
+        return snapshot != s && (e instanceof NotFoundException || e instanceof dev.atlas.error.RangeNotSatisfiableException
+                || e instanceof PendingLayer.ReleasedException || e instanceof CorruptFileException);
     }
 
     private static void checkRegion(String name, ChunkGrid grid, long[] start, long[] shape) {
@@ -324,66 +631,157 @@ public final class ArrayFile {
         }
     }
 
-    /** The blocks a region needs, each with the chunks to take from it. */
-    private record BlockJob(int layer, BlockMeta block, List<long[]> coords, List<ChunkAddress> addresses) {
+    /**
+     * One unit of fetching: a (part of a) decompressed block and the chunks to take from it.
+     * {@code fetch} emits a buffer the subscriber owns; {@code cleanup} drops the job's hold on a
+     * spill file (idempotent; called when the read ends).
+     */
+    private record BlockJob(String file, List<long[]> coords, List<ChunkAddress> addresses, Supplier<Mono<ByteBuf>> fetch,
+            AtomicReference<Runnable> onDone) {
+        void cleanup() {
+            Runnable r = onDone.getAndSet(null);
+            if (r != null) {
+                r.run();
+            }
+        }
     }
 
-    private List<BlockJob> plan(MergedView.VisibleArray a, ChunkGrid grid, long[] start, long[] shape) {
-        Map<String, BlockJob> jobs = new LinkedHashMap<>();
-        grid.forEachChunkIn(start, shape, c -> {
-            MergedView.ChunkSource src = a.chunks().get(GridCoord.of(c));
-            if (src == null) {
-                return;
+    private List<BlockJob> plan(Snapshot s, Resolved a, long[] start, long[] shape) {
+        Map<String, List<Object[]>> committedGroups = new LinkedHashMap<>();
+        Map<Long, List<Object[]>> pendingGroups = new LinkedHashMap<>();
+        PendingLayer p = s.pending();
+        List<BlockJob> jobs = new ArrayList<>();
+        Runnable planAll = () -> {
+            a.grid().forEachChunkIn(start, shape, c -> {
+                if (a.pending() != null) {
+                    ChunkAddress addr = a.pending().chunks.get(GridCoord.of(c));
+                    if (addr != null) {
+                        pendingGroups.computeIfAbsent(addr.blockId(), k -> new ArrayList<>()).add(new Object[] {c.clone(), addr});
+                        return;
+                    }
+                }
+                if (a.committed() == null) {
+                    return;
+                }
+                MergedView.ChunkSource src = a.committed().chunks().get(GridCoord.of(c));
+                if (src != null) {
+                    committedGroups.computeIfAbsent(src.layer() + "/" + src.address().blockId(), k -> new ArrayList<>())
+                            .add(new Object[] {c.clone(), src});
+                }
+            });
+            for (Map.Entry<Long, List<Object[]>> g : pendingGroups.entrySet()) {
+                jobs.add(pendingJob(p, g.getKey(), g.getValue()));
             }
-            Layer layer = layers.get(src.layer());
-            BlockMeta b = layer.blocks().get(src.address().blockId());
+        };
+        if (p != null) {
+            synchronized (p) {
+                try {
+                    planAll.run();
+                } catch (RuntimeException e) {
+                    jobs.forEach(BlockJob::cleanup);
+                    throw e;
+                }
+            }
+        } else {
+            planAll.run();
+        }
+        for (List<Object[]> g : committedGroups.values()) {
+            MergedView.ChunkSource first = (MergedView.ChunkSource) g.get(0)[1];
+            Layer layer = s.committed().layers().get(first.layer());
+            BlockMeta b = layer.blocks().get(first.address().blockId());
             if (b == null) {
+                jobs.forEach(BlockJob::cleanup);
                 throw new CorruptFileException(layer.object().key(), "array '" + a.name() + "' chunk "
-                        + Arrays.toString(c) + " refers to missing block " + src.address().blockId());
+                        + Arrays.toString((long[]) g.get(0)[0]) + " refers to missing block " + first.address().blockId());
             }
-            BlockJob job = jobs.computeIfAbsent(src.layer() + "/" + b.id(),
-                    k -> new BlockJob(src.layer(), b, new ArrayList<>(), new ArrayList<>()));
-            job.coords().add(c.clone());
-            job.addresses().add(src.address());
-        });
-        return new ArrayList<>(jobs.values());
+            List<long[]> coords = new ArrayList<>(g.size());
+            List<ChunkAddress> addrs = new ArrayList<>(g.size());
+            for (Object[] o : g) {
+                coords.add((long[]) o[0]);
+                addrs.add(((MergedView.ChunkSource) o[1]).address());
+            }
+            String key = layer.object().key();
+            jobs.add(new BlockJob(key, coords, addrs,
+                    () -> decompressed(storage.read(key, b.fileOffset(), b.compressedSize()), b.codec(),
+                            b.uncompressedSize(), key + " block " + b.id()),
+                    new AtomicReference<>()));
+        }
+        return jobs;
     }
 
-    /** Fetches and decompresses one block; the emitted buffer is owned by the subscriber. */
-    private Mono<ByteBuf> block(BlockJob job) {
-        Layer layer = layers.get(job.layer());
-        BlockMeta b = job.block();
-        String what = layer.object().key() + " block " + b.id();
+    /** Under the pending layer's monitor: a job for chunks of one pending block. */
+    private BlockJob pendingJob(PendingLayer p, long blockId, List<Object[]> group) {
+        long from = Long.MAX_VALUE;
+        long to = 0;
+        for (Object[] o : group) {
+            ChunkAddress addr = (ChunkAddress) o[1];
+            from = Math.min(from, addr.offset());
+            to = Math.max(to, addr.offset() + addr.size());
+        }
+        PendingLayer.BlockRef ref = p.blockForRead(blockId, from, to);
+        List<long[]> coords = new ArrayList<>(group.size());
+        List<ChunkAddress> addrs = new ArrayList<>(group.size());
+        long shift = ref.inMemory() != null ? from : 0;
+        for (Object[] o : group) {
+            ChunkAddress addr = (ChunkAddress) o[1];
+            coords.add((long[]) o[0]);
+            addrs.add(new ChunkAddress(0, addr.offset() - shift, addr.size()));
+        }
+        String what = "pending layer of " + base;
+        if (ref.inMemory() != null) {
+            byte[] bytes = ref.inMemory();
+            return new BlockJob(what, coords, addrs, () -> Mono.fromSupplier(() -> Unpooled.wrappedBuffer(bytes)),
+                    new AtomicReference<>());
+        }
+        TempFile temp = ref.temp();
+        ByteBufAllocator alloc = options.resources().allocator();
+        Supplier<Mono<ByteBuf>> fetch = () -> decompressed(Mono.fromCallable(() -> {
+            int n = (int) ref.storedSize();
+            ByteBuf buf = alloc.directBuffer(n, n);
+            try {
+                temp.read(buf.nioBuffer(0, n), ref.tempOffset());
+                buf.writerIndex(n);
+                return buf;
+            } catch (RuntimeException e) {
+                buf.release();
+                throw e;
+            }
+        }).subscribeOn(options.resources().ioScheduler()), ref.codec(), ref.uncompressedSize(), what + " block " + blockId);
+        return new BlockJob(what, coords, addrs, fetch, new AtomicReference<>(temp::release));
+    }
+
+    /**
+     * Decompresses the stored bytes {@code raw} emits on the codec scheduler; the emitted buffer is
+     * owned by the subscriber. Whoever takes the raw buffer out of the holder releases it: the
+     * decompression task, or doFinally when the read is cancelled before that task ran.
+     */
+    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, String what) {
         BlockCodec codec;
         try {
-            codec = BlockCodecs.forId(b.codec());
+            codec = BlockCodecs.forId(codecId);
         } catch (RuntimeException e) {
             return Mono.error(e);
         }
         ByteBufAllocator alloc = options.resources().allocator();
-        return storage.read(layer.object().key(), b.fileOffset(), b.compressedSize())
-                .flatMap(raw -> {
-                    // Whoever takes the raw buffer out of the holder releases it: the decompression
-                    // task, or doFinally when the read is cancelled before that task ran.
-                    AtomicReference<ByteBuf> holder = new AtomicReference<>(raw);
-                    return Mono.fromCallable(() -> {
-                        ByteBuf r = holder.getAndSet(null);
-                        if (r == null) {
-                            return null;
-                        }
-                        try {
-                            return codec.decompress(r, b.uncompressedSize(), alloc, what);
-                        } finally {
-                            r.release();
-                        }
-                    }).subscribeOn(options.resources().codecScheduler()).doFinally(sig -> {
-                        ByteBuf r = holder.getAndSet(null);
-                        if (r != null) {
-                            r.release();
-                        }
-                    });
-                })
-                .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+        return raw.flatMap(r0 -> {
+            AtomicReference<ByteBuf> holder = new AtomicReference<>(r0);
+            return Mono.fromCallable(() -> {
+                ByteBuf r = holder.getAndSet(null);
+                if (r == null) {
+                    return null;
+                }
+                try {
+                    return codec.decompress(r, uncompressedSize, alloc, what);
+                } finally {
+                    r.release();
+                }
+            }).subscribeOn(options.resources().codecScheduler()).doFinally(sig -> {
+                ByteBuf r = holder.getAndSet(null);
+                if (r != null) {
+                    r.release();
+                }
+            });
+        }).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }
 
     private static ByteBuffer chunkSlice(ByteBuf block, ChunkAddress addr, String what) {
@@ -395,15 +793,15 @@ public final class ArrayFile {
         return block.nioBuffer(block.readerIndex() + (int) addr.offset(), (int) addr.size());
     }
 
-    private Mono<NdArray> readFixed(String name, MergedView.VisibleArray a, DType dtype, long[] start, long[] shape,
-            long count, List<BlockJob> jobs) {
+    private Mono<NdArray> readFixed(String name, Resolved a, DType dtype, long[] start, long[] shape, long count,
+            List<BlockJob> jobs) {
         long width = dtype.elementSize();
         if (count > (Integer.MAX_VALUE - 8) / width) {
             return Mono.error(new InvalidArgumentException("region of " + count + " " + dtype
                     + " elements exceeds one buffer; read it in parts"));
         }
         int bytes = (int) (count * width);
-        byte[] fill = Fill.element(dtype, a.meta().fillValue());
+        byte[] fill = Fill.element(dtype, a.schema().fillValue());
         ChunkGrid grid = a.grid();
         return Mono.defer(() -> {
             ByteBuf dst = options.resources().allocator().directBuffer(bytes, bytes);
@@ -415,9 +813,9 @@ public final class ArrayFile {
                 return Mono.error(e);
             }
             return Flux.fromIterable(jobs)
-                    .flatMap(job -> block(job).map(blk -> {
+                    .flatMap(job -> job.fetch().get().map(blk -> {
                         try {
-                            copyFixed(name, job, blk, dst, grid, start, shape, dtype, width);
+                            copyFixed(name, job, blk, dst, grid, start, shape, width, dtype);
                             return job;
                         } finally {
                             blk.release();
@@ -457,10 +855,9 @@ public final class ArrayFile {
         dst.writerIndex(bytes);
     }
 
-    /** Copies the region's part of every chunk of one block into {@code dst}; skipped if the read was abandoned. */
-    private void copyFixed(String name, BlockJob job, ByteBuf blk, ByteBuf dst, ChunkGrid grid, long[] start,
-            long[] shape, DType dtype, long width) {
-        String file = layers.get(job.layer()).object().key();
+    /** Copies the region's part of every chunk of one job into {@code dst}; skipped if the read was abandoned. */
+    private static void copyFixed(String name, BlockJob job, ByteBuf blk, ByteBuf dst, ChunkGrid grid, long[] start,
+            long[] shape, long width, DType dtype) {
         try {
             dst.retain();
         } catch (IllegalReferenceCountException released) {
@@ -470,7 +867,7 @@ public final class ArrayFile {
             for (int i = 0; i < job.coords().size(); i++) {
                 long[] coord = job.coords().get(i);
                 ChunkAddress addr = job.addresses().get(i);
-                String what = file + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
+                String what = job.file() + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
                 ByteBuffer chunk = chunkSlice(blk, addr, what);
                 ChunkCodec.checkFixed(dtype, chunk.remaining(), grid.chunkElementCount(coord), what);
                 int base = blk.readerIndex() + (int) addr.offset();
@@ -489,17 +886,13 @@ public final class ArrayFile {
         }
         AtomicReferenceArray<byte[]> out = new AtomicReferenceArray<>((int) count);
         return Flux.fromIterable(jobs)
-                .flatMap(job -> block(job).map(blk -> {
+                .flatMap(job -> job.fetch().get().map(blk -> {
                     try {
-                        String file = layers.get(job.layer()).object().key();
                         for (int i = 0; i < job.coords().size(); i++) {
                             long[] coord = job.coords().get(i);
-                            String what = file + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
+                            String what = job.file() + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
                             ByteBuffer chunk = chunkSlice(blk, job.addresses().get(i), what);
-                            long n = grid.chunkElementCount(coord);
-                            List<byte[]> elems = dtype.kind() == DType.Kind.STRING
-                                    ? ChunkCodec.decodeUtf8(chunk, n, what)
-                                    : ChunkCodec.decodeVarLen(chunk, n, what);
+                            List<byte[]> elems = decodeVarLen(dtype, chunk, grid.chunkElementCount(coord), what);
                             Overlap.forEachRun(grid.chunkOrigin(coord), grid.chunkExtent(coord), start, shape, (to, ro, len) -> {
                                 for (int k = 0; k < len; k++) {
                                     out.set((int) (ro + k), elems.get((int) (to + k)));
@@ -520,5 +913,522 @@ public final class ArrayFile {
                     }
                     return new NdArray(dtype, shape, null, list);
                 }));
+    }
+
+    private static List<byte[]> decodeVarLen(DType dtype, ByteBuffer chunk, long n, String what) {
+        return dtype.kind() == DType.Kind.STRING ? ChunkCodec.decodeUtf8(chunk, n, what) : ChunkCodec.decodeVarLen(chunk, n, what);
+    }
+
+    private Mono<ArrayStats> computeStats(Snapshot s, String name) {
+        Resolved a = visible(s, name);
+        ChunkGrid grid = a.grid();
+        DType dtype = a.schema().dtype();
+        long[] shape = grid.shape();
+        List<BlockJob> jobs = plan(s, a, new long[shape.length], shape);
+        StatsKernel.Accumulator total = StatsKernel.accumulator(dtype, a.schema().fillValue());
+        return Flux.fromIterable(jobs)
+                .flatMap(job -> job.fetch().get().map(blk -> {
+                    try {
+                        StatsKernel.Accumulator acc = StatsKernel.accumulator(dtype, a.schema().fillValue());
+                        for (int i = 0; i < job.coords().size(); i++) {
+                            long[] coord = job.coords().get(i);
+                            String what = job.file() + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
+                            ByteBuffer chunk = chunkSlice(blk, job.addresses().get(i), what);
+                            long n = grid.chunkElementCount(coord);
+                            if (dtype.elementSize() > 0) {
+                                ChunkCodec.checkFixed(dtype, chunk.remaining(), n, what);
+                                acc.addFixed(chunk, n);
+                            } else {
+                                acc.addVarLen(decodeVarLen(dtype, chunk, n, what));
+                            }
+                        }
+                        return acc;
+                    } finally {
+                        blk.release();
+                    }
+                }), options.readConcurrency())
+                .doOnNext(acc -> {
+                    synchronized (total) {
+                        total.merge(acc);
+                    }
+                })
+                .then(Mono.fromCallable(() -> {
+                    synchronized (total) {
+                        return total.finish(name, shape);
+                    }
+                }))
+                .doFinally(sig -> jobs.forEach(BlockJob::cleanup))
+                .onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+    }
+
+    // ------------------------------------------------------------------ mutations
+
+    private <T> Mono<T> mutation(Supplier<Mono<T>> op) {
+        return gate.run(() -> {
+            if (readOnly) {
+                return Mono.error(new InvalidArgumentException(base + " was opened read-only as of an older layer"));
+            }
+            if (closed) {
+                return Mono.error(new InvalidArgumentException(base + " is closed"));
+            }
+            return op.get();
+        });
+    }
+
+    private PendingLayer pendingForWrite() {
+        Snapshot s = snapshot;
+        if (s.pending() != null) {
+            return s.pending();
+        }
+        PendingLayer p = new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(),
+                options.tempDirectory());
+        snapshot = new Snapshot(s.committed(), p);
+        return p;
+    }
+
+    /**
+     * Defines array {@code name} in the pending layer.
+     *
+     * @throws AlreadyExistsException (as an error signal) if a visible array has that name
+     */
+    public Mono<Void> defineArray(String name, ArraySpec spec) {
+        return mutation(() -> Mono.fromRunnable(() -> {
+            if (name == null || name.isEmpty()) {
+                throw new InvalidArgumentException("array name must not be empty");
+            }
+            Snapshot s = snapshot;
+            if (resolve(s, name) != null) {
+                throw new AlreadyExistsException("array '" + name + "' already exists in " + base);
+            }
+            MergedView.VisibleArray c = s.committed().view().array(name);
+            ArrayMeta schema = new ArrayMeta(name, spec.dtype(), spec.shape(), spec.dimensionNames(), spec.chunkShape(),
+                    List.of(), spec.fill(), false, Attributes.EMPTY);
+            pendingForWrite().define(schema, c == null ? null : c.meta());
+        }));
+    }
+
+    /**
+     * Deletes a visible array: it disappears from every read at once; its bytes are reclaimed by
+     * {@link #compact}. A later definition of the same name starts empty.
+     */
+    public Mono<Void> delete(String name) {
+        return mutation(() -> Mono.fromRunnable(() -> {
+            Snapshot s = snapshot;
+            visible(s, name);
+            MergedView.VisibleArray c = s.committed().view().array(name);
+            pendingForWrite().delete(name, c == null ? null : c.meta());
+        }));
+    }
+
+    /** Sets attribute {@code key} of a visible array (last write wins). */
+    public Mono<Void> setAttribute(String name, String key, AttributeValue value) {
+        return mutation(() -> Mono.fromRunnable(() -> {
+            if (key == null || value == null) {
+                throw new InvalidArgumentException("attribute key and value must not be null");
+            }
+            if (options.footerVersion() == Footer.VERSION_V4 && !value.kind().inFooterV4()) {
+                throw new InvalidArgumentException("footer v4 cannot hold attribute variant " + value.kind().displayName());
+            }
+            PendingLayer.Entry e = entryForWrite(visible(snapshot, name));
+            pendingForWrite().setAttribute(e, key, value);
+        }));
+    }
+
+    private PendingLayer.Entry entryForWrite(Resolved r) {
+        if (r.pending() != null) {
+            return r.pending();
+        }
+        Map<String, AttributeValue> attrs = new LinkedHashMap<>();
+        r.attributes().forEach(e -> attrs.put(e.getKey(), e.getValue()));
+        return pendingForWrite().copy(r.schema(), attrs);
+    }
+
+    /**
+     * Writes {@code data} into the region of array {@code name} that starts at {@code start}.
+     * Chunks the region covers partly are read, patched and rewritten (read-modify-write). The
+     * change becomes visible to readers at once, as a whole, and durable with {@link #flush}.
+     *
+     * @param data not released: the caller keeps ownership
+     * @throws DTypeMismatchException, InvalidArgumentException (as error signals) on a wrong dtype,
+     *     rank or bounds, before anything changes
+     */
+    public Mono<Void> writeArray(String name, long[] start, NdArray data) {
+        return mutation(() -> Mono.defer(() -> {
+            Snapshot s = snapshot;
+            Resolved r = visible(s, name);
+            DType dtype = r.schema().dtype();
+            if (!dtype.equals(data.dtype())) {
+                throw new DTypeMismatchException(name, dtype, data.dtype());
+            }
+            long[] shape = data.shape();
+            checkRegion(name, r.grid(), start, shape);
+            if (ChunkGrid.product(shape) == 0) {
+                return Mono.empty();
+            }
+            if (dtype.elementSize() > 0 && data.buffer() == null) {
+                throw new InvalidArgumentException("fixed-width data without a buffer");
+            }
+            List<long[]> coords = new ArrayList<>();
+            r.grid().forEachChunkIn(start, shape, c -> coords.add(c.clone()));
+            PendingLayer.Entry entry = entryForWrite(r);
+            PendingLayer p = pendingForWrite();
+            List<ChunkAddress> staged = new ArrayList<>(coords.size());
+            return Flux.fromIterable(coords)
+                    .concatMap(c -> encodeChunk(r, c, start, data)
+                            .flatMap(bytes -> {
+                                PendingLayer.Staged st = p.stage(List.of(bytes));
+                                staged.add(st.addresses().get(0));
+                                return p.spill(st.sealed());
+                            }), 0)
+                    .then(Mono.fromRunnable(() -> p.publish(entry, coords, staged)));
+        }));
+    }
+
+    /** The encoded bytes of one chunk after writing the data's part of it. */
+    private Mono<ByteBuffer> encodeChunk(Resolved r, long[] coord, long[] start, NdArray data) {
+        ChunkGrid grid = r.grid();
+        long[] origin = grid.chunkOrigin(coord);
+        long[] extent = grid.chunkExtent(coord);
+        long[] dataShape = data.shape();
+        boolean full = true;
+        for (int i = 0; i < origin.length; i++) {
+            full &= start[i] <= origin[i] && origin[i] + extent[i] <= start[i] + dataShape[i];
+        }
+        DType dtype = r.schema().dtype();
+        if (full) {
+            return Mono.fromCallable(() -> patch(dtype, ChunkGrid.product(extent), null, origin, extent, start, data));
+        }
+        return readRegion(snapshot, r.name(), origin, extent).map(current -> {
+            try {
+                return patch(dtype, ChunkGrid.product(extent), current, origin, extent, start, data);
+            } finally {
+                current.close();
+            }
+        });
+    }
+
+    private static ByteBuffer patch(DType dtype, long n, NdArray current, long[] origin, long[] extent, long[] start,
+            NdArray data) {
+        long[] dataShape = data.shape();
+        if (dtype.elementSize() > 0) {
+            int w = (int) dtype.elementSize();
+            byte[] out = new byte[Math.toIntExact(n * w)];
+            if (current != null) {
+                current.buffer().getBytes(current.buffer().readerIndex(), out);
+            }
+            ByteBuf src = data.buffer();
+            int base = src.readerIndex();
+            Overlap.forEachRun(origin, extent, start, dataShape,
+                    (to, ro, len) -> src.getBytes(base + (int) (ro * w), out, (int) (to * w), (int) (len * w)));
+            return ByteBuffer.wrap(out);
+        }
+        List<byte[]> elems = new ArrayList<>(current != null ? current.varLenElements() : Collections.nCopies((int) n, (byte[]) null));
+        List<byte[]> src = data.varLenElements();
+        Overlap.forEachRun(origin, extent, start, dataShape, (to, ro, len) -> {
+            for (int k = 0; k < len; k++) {
+                elems.set((int) (to + k), src.get((int) (ro + k)));
+            }
+        });
+        try {
+            return ByteBuffer.wrap(ChunkCodec.encodeVarLen(elems));
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException(e.getMessage());
+        }
+    }
+
+    /**
+     * Commits the pending layer as sidecar {@code {stem}.N.af} (N = one more than any layer number
+     * seen) with one create-if-absent put, then rewrites the statistics. A failure before the put
+     * completes leaves the pending layer in place, so the flush can be retried. No pending changes:
+     * no layer is written (only a stats file known to be stale is rewritten).
+     *
+     * @throws ConflictException (as an error signal) if another writer created sidecar N first
+     */
+    public Mono<Void> flush() {
+        return mutation(this::flushLocked);
+    }
+
+    private Mono<Void> flushLocked() {
+        return Mono.defer(() -> {
+            Snapshot s = snapshot;
+            PendingLayer p = s.pending();
+            if (p == null || p.isEmpty()) {
+                if (s.committed().statsStatus() == StatsStatus.STALE) {
+                    return refreshStatsLocked();
+                }
+                return statsFileStale ? writeStats(s.committed()) : Mono.empty();
+            }
+            long n = s.committed().lastNumber() + 1;
+            String key = LayerNames.sidecar(stem, n);
+            return p.spill(p.sealAll()).then(Mono.defer(() -> {
+                Footer footer = p.footer(options.footerVersion(), n, base);
+                byte[] payload = FooterCodec.encodeFooter(footer);
+                byte[] tail = concat(payload, Trailer.trailer(payload.length, Trailer.LAYER_MAGIC));
+                return statsAfter(s, p).flatMap(stats -> storage.putIfAbsent(key,
+                                Flux.concat(p.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail))))
+                        .onErrorMap(AlreadyExistsException.class, e -> new ConflictException("sidecar " + key
+                                + " was created by another writer; reopen the file set and retry", e))
+                        .flatMap(info -> {
+                            Layer layer = new Layer(info, footer, blockIndex(footer, key, info.size() - tail.length), n,
+                                    crc(ByteBuffer.wrap(payload)));
+                            List<Layer> layers = new ArrayList<>(s.committed().layers());
+                            layers.add(layer);
+                            Committed c = withStats(committed(layers, null, null, s.committed().absorbed(), n), stats);
+                            snapshot = new Snapshot(c, null);
+                            p.release();
+                            return writeStats(c);
+                        }));
+            }));
+        });
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /**
+     * The stats table after committing {@code p}: arrays it deleted are dropped, arrays it defined or
+     * wrote are recomputed; when the loaded table is not known to be current, every array is.
+     */
+    private Mono<Map<String, ArrayStats>> statsAfter(Snapshot s, PendingLayer p) {
+        Committed c = s.committed();
+        boolean all = c.statsStatus() != StatsStatus.CURRENT;
+        List<String> names = new ArrayList<>();
+        Map<String, ArrayStats> base0 = new LinkedHashMap<>();
+        if (!all) {
+            base0.putAll(c.stats());
+            for (PendingLayer.Entry e : p.entries()) {
+                if (e.schema == null || e.buried != null) {
+                    base0.remove(e.name);
+                }
+                if (e.schema != null && (e.fresh || !e.chunks.isEmpty())) {
+                    names.add(e.name);
+                }
+            }
+        } else {
+            names.addAll(listArrays(s));
+        }
+        return Flux.fromIterable(names)
+                .concatMap(name -> computeStats(s, name), 0)
+                .collectList()
+                .map(list -> {
+                    Map<String, ArrayStats> out = new LinkedHashMap<>(base0);
+                    for (ArrayStats st : list) {
+                        out.put(st.name(), st);
+                    }
+                    List<String> visibleNow = listArrays(s);
+                    out.keySet().retainAll(visibleNow);
+                    return out;
+                });
+    }
+
+
+    private static Committed withStats(Committed c, Map<String, ArrayStats> stats) {
+        return new Committed(c.layers(), c.view(), Collections.unmodifiableMap(new LinkedHashMap<>(stats)), StatsStatus.CURRENT,
+                c.absorbed(), c.lastNumber());
+    }
+
+    /** Writes the stats file of {@code c} (stamped with its stack). */
+    private Mono<Void> writeStats(Committed c) {
+        return Mono.defer(() -> {
+            StatsFile f = new StatsFile(StatsFile.VERSION_V1, new ArrayList<>(c.stats().values()));
+            byte[] bytes = Trailer.statsFile(f, c.stamp());
+            statsFileStale = true;
+            return storage.put(LayerNames.stats(stem), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(bytes)))
+                    .doOnSuccess(info -> statsFileStale = false)
+                    .onErrorMap(e -> !(e instanceof StaleStatsWriteException), e -> new StaleStatsWriteException(base, e))
+                    .then();
+        });
+    }
+
+    /** The layers were committed but the statistics file could not be written; retrying {@link #flush} rewrites it. */
+    public static final class StaleStatsWriteException extends StorageException {
+        private static final long serialVersionUID = 1L;
+
+        StaleStatsWriteException(String base, Throwable cause) {
+            super("the layers of " + base + " are committed, but writing its statistics failed (" + cause.getMessage()
+                    + "); they are stale until the next flush", cause instanceof StorageException se && se.retryable(), cause);
+        }
+    }
+
+    /** Recomputes every array's statistics from the committed layers and rewrites the stats file. */
+    public Mono<Void> refreshStats() {
+        return mutation(this::refreshStatsLocked);
+    }
+
+    private Mono<Void> refreshStatsLocked() {
+        return Mono.defer(() -> {
+            Snapshot s = snapshot;
+            Snapshot committedOnly = new Snapshot(s.committed(), null);
+            List<String> names = new ArrayList<>(committedOnly.committed().view().arrays().keySet());
+            return Flux.fromIterable(names).concatMap(n -> computeStats(committedOnly, n), 0).collectList().flatMap(list -> {
+                Map<String, ArrayStats> m = new LinkedHashMap<>();
+                list.forEach(st -> m.put(st.name(), st));
+                Committed c = withStats(s.committed(), m);
+                snapshot = new Snapshot(c, snapshot.pending());
+                return writeStats(c);
+            });
+        });
+    }
+
+    /**
+     * Merges every layer into a new base: flushes pending changes first, copies each visible chunk
+     * once (dropping deleted arrays and overwritten chunks), writes the base with a plain put (it
+     * records the highest sidecar number it absorbed, so the old sidecars stop counting the moment it
+     * is visible), writes fresh statistics, then deletes the absorbed sidecars oldest first. A crash
+     * at any step leaves the state before or after the compaction.
+     */
+    public Mono<Void> compact() {
+        return mutation(() -> flushLocked().then(Mono.defer(this::compactLocked)));
+    }
+
+    private Mono<Void> compactLocked() {
+        Snapshot s = snapshot;
+        Committed c = s.committed();
+        Snapshot view = new Snapshot(c, null);
+        PendingLayer out = new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(),
+                options.tempDirectory());
+        // Group every visible chunk by the block it lives in, so each block is fetched once.
+        Map<String, List<Object[]>> byBlock = new LinkedHashMap<>();
+        Map<String, StatsKernel.Accumulator> accs = new LinkedHashMap<>();
+        Map<String, PendingLayer.Entry> entries = new HashMap<>();
+        for (MergedView.VisibleArray a : c.view().arrays().values()) {
+            PendingLayer.Entry e = out.define(a.meta().withChunks(List.of()).withAttributes(Attributes.EMPTY), null);
+            a.attributes().forEach(kv -> out.setAttribute(e, kv.getKey(), kv.getValue()));
+            entries.put(a.name(), e);
+            accs.put(a.name(), StatsKernel.accumulator(a.meta().dtype(), a.meta().fillValue()));
+            for (Map.Entry<GridCoord, MergedView.ChunkSource> ch : a.chunks().entrySet()) {
+                MergedView.ChunkSource src = ch.getValue();
+                byBlock.computeIfAbsent(src.layer() + "/" + src.address().blockId(), k -> new ArrayList<>())
+                        .add(new Object[] {a, ch.getKey().toArray(), src});
+            }
+        }
+        List<BlockJob> jobs = new ArrayList<>();
+        List<List<Object[]>> groups = new ArrayList<>(byBlock.values());
+        for (List<Object[]> g : groups) {
+            MergedView.ChunkSource first = (MergedView.ChunkSource) g.get(0)[2];
+            Layer layer = c.layers().get(first.layer());
+            BlockMeta b = layer.blocks().get(first.address().blockId());
+            if (b == null) {
+                out.release();
+                return Mono.error(new CorruptFileException(layer.object().key(), "a chunk refers to missing block "
+                        + first.address().blockId()));
+            }
+            String key = layer.object().key();
+            jobs.add(new BlockJob(key, List.of(), List.of(), () -> decompressed(storage.read(key, b.fileOffset(),
+                    b.compressedSize()), b.codec(), b.uncompressedSize(), key + " block " + b.id()), new AtomicReference<>()));
+        }
+        long absorbedUpTo = c.lastNumber();
+        Mono<Void> copy = Flux.range(0, groups.size())
+                .flatMap(i -> jobs.get(i).fetch().get().flatMap(blk -> {
+                    List<PendingLayer.Block> sealed = new ArrayList<>();
+                    try {
+                        for (Object[] o : groups.get(i)) {
+                            MergedView.VisibleArray a = (MergedView.VisibleArray) o[0];
+                            long[] coord = (long[]) o[1];
+                            MergedView.ChunkSource src = (MergedView.ChunkSource) o[2];
+                            String what = jobs.get(i).file() + " (array '" + a.name() + "', chunk " + Arrays.toString(coord) + ")";
+                            ByteBuffer chunk = chunkSlice(blk, src.address(), what);
+                            long n = a.grid().chunkElementCount(coord);
+                            DType dtype = a.meta().dtype();
+                            StatsKernel.Accumulator acc = StatsKernel.accumulator(dtype, a.meta().fillValue());
+                            if (dtype.elementSize() > 0) {
+                                ChunkCodec.checkFixed(dtype, chunk.remaining(), n, what);
+                                acc.addFixed(chunk, n);
+                            } else {
+                                acc.addVarLen(decodeVarLen(dtype, chunk, n, what));
+                            }
+                            StatsKernel.Accumulator total = accs.get(a.name());
+                            synchronized (total) {
+                                total.merge(acc);
+                            }
+                            PendingLayer.Staged st = out.stage(List.of(chunk));
+                            out.publish(entries.get(a.name()), List.of(coord), st.addresses());
+                            sealed.addAll(st.sealed());
+                        }
+                    } catch (RuntimeException e) {
+                        return Mono.error(e);
+                    } finally {
+                        blk.release();
+                    }
+                    return out.spill(sealed);
+                }), options.readConcurrency())
+                .then();
+        String baseKey = base;
+        return copy.then(Mono.defer(() -> out.spill(out.sealAll()))).then(Mono.defer(() -> {
+            Footer footer = out.footer(options.footerVersion(), absorbedUpTo, "");
+            byte[] payload = FooterCodec.encodeFooter(footer);
+            byte[] tail = concat(payload, Trailer.trailer(payload.length, Trailer.LAYER_MAGIC));
+            return storage.put(baseKey, Flux.concat(out.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail))))
+                    .flatMap(info -> {
+                        Layer layer = new Layer(info, footer, blockIndex(footer, baseKey, info.size() - tail.length), 0,
+                                crc(ByteBuffer.wrap(payload)));
+                        List<ObjectInfo> garbage = new ArrayList<>(c.absorbed());
+                        for (Layer l : c.layers()) {
+                            if (l.number() > 0) {
+                                garbage.add(l.object());
+                            }
+                        }
+                        garbage.sort(Comparator.comparingLong(o -> LayerNames.sidecarNumber(stem, o.key())));
+                        Map<String, ArrayStats> stats = new LinkedHashMap<>();
+                        for (MergedView.VisibleArray a : c.view().arrays().values()) {
+                            stats.put(a.name(), accs.get(a.name()).finish(a.name(), a.grid().shape()));
+                        }
+                        Committed nc = withStats(committed(List.of(layer), null, null, garbage, absorbedUpTo), stats);
+                        snapshot = new Snapshot(nc, snapshot.pending());
+                        return writeStats(nc).then(deleteAbsorbed());
+                    });
+        })).doFinally(sig -> {
+            out.release();
+            jobs.forEach(BlockJob::cleanup);
+        });
+    }
+
+    /** Deletes absorbed sidecars oldest first, forgetting each once it is gone. */
+    private Mono<Void> deleteAbsorbed() {
+        return Flux.defer(() -> Flux.fromIterable(snapshot.committed().absorbed()))
+                .concatMap(o -> storage.delete(o.key()).then(Mono.fromRunnable(() -> {
+                    Snapshot s = snapshot;
+                    Committed c = s.committed();
+                    List<ObjectInfo> rest = new ArrayList<>(c.absorbed());
+                    rest.remove(o);
+                    snapshot = new Snapshot(new Committed(c.layers(), c.view(), c.stats(), c.statsStatus(), List.copyOf(rest),
+                            c.lastNumber()), s.pending());
+                })), 0)
+                .then();
+    }
+
+    /**
+     * Discards unflushed changes (with a warning when there are any) and frees the pending layer's
+     * memory and spill file. Reads keep working on the committed state; mutations fail afterwards.
+     */
+    public Mono<Void> close() {
+        return gate.run(() -> Mono.fromRunnable(() -> {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            Snapshot s = snapshot;
+            if (s.pending() != null) {
+                if (!s.pending().isEmpty()) {
+                    LOG.warn("closing {} with unflushed changes; they are discarded", base);
+                }
+                snapshot = new Snapshot(s.committed(), null);
+                s.pending().release();
+            }
+        }));
+    }
+
+    /** Discards every unflushed change (the pending layer). */
+    public Mono<Void> discardPending() {
+        return mutation(() -> Mono.fromRunnable(() -> {
+            Snapshot s = snapshot;
+            if (s.pending() != null) {
+                snapshot = new Snapshot(s.committed(), null);
+                s.pending().release();
+            }
+        }));
     }
 }

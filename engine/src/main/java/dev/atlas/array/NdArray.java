@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -15,6 +16,23 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * buffer to the pool. Not thread-safe for concurrent close and access.
  */
 public final class NdArray implements AutoCloseable {
+    /** Element count of a shape, or -1 if it overflows. */
+    private static final class ChunkGridSize {
+        static long count(long[] shape) {
+            long n = 1;
+            for (long s : shape) {
+                if (s < 0) {
+                    throw new InvalidArgumentException("negative extent in shape " + Arrays.toString(shape));
+                }
+                if (s != 0 && n > Long.MAX_VALUE / s) {
+                    return -1;
+                }
+                n *= s;
+            }
+            return n;
+        }
+    }
+
     private final DType dtype;
     private final long[] shape;
     private final ByteBuf data;
@@ -27,6 +45,102 @@ public final class NdArray implements AutoCloseable {
         this.shape = shape.clone();
         this.data = data;
         this.varLen = varLen;
+    }
+
+    /**
+     * An array of a fixed-width dtype over little-endian C-order element bytes.
+     *
+     * @param data consumed: the result owns this reference and releases it on {@link #close()}
+     * @throws InvalidArgumentException if the readable bytes are not exactly the elements of
+     *     {@code shape} (the buffer is released then)
+     */
+    public static NdArray wrap(DType dtype, long[] shape, ByteBuf data) {
+        long n = ChunkGridSize.count(shape);
+        if (dtype.elementSize() <= 0 || n < 0 || n * dtype.elementSize() != data.readableBytes()) {
+            data.release();
+            throw new InvalidArgumentException(dtype + " array of shape " + Arrays.toString(shape) + " cannot be "
+                    + data.readableBytes() + " bytes");
+        }
+        // A slice shares the buffer's reference count: releasing it on close releases the caller's reference.
+        return new NdArray(dtype, shape, data.slice(), null);
+    }
+
+    /** A String array; elements are UTF-8 encoded. */
+    public static NdArray ofStrings(long[] shape, List<String> values) {
+        List<byte[]> raw = new java.util.ArrayList<>(values.size());
+        for (String v : values) {
+            raw.add(Objects.requireNonNull(v, "string element").getBytes(StandardCharsets.UTF_8));
+        }
+        return varLen(DType.STRING, shape, raw);
+    }
+
+    /** A Binary array (elements are copied). */
+    public static NdArray ofBinary(long[] shape, List<byte[]> values) {
+        List<byte[]> raw = new java.util.ArrayList<>(values.size());
+        for (byte[] v : values) {
+            raw.add(Objects.requireNonNull(v, "binary element").clone());
+        }
+        return varLen(DType.BINARY, shape, raw);
+    }
+
+    private static NdArray varLen(DType dtype, long[] shape, List<byte[]> raw) {
+        long n = ChunkGridSize.count(shape);
+        if (n != raw.size()) {
+            throw new InvalidArgumentException(raw.size() + " elements for shape " + Arrays.toString(shape));
+        }
+        return new NdArray(dtype, shape, null, raw);
+    }
+
+    public static NdArray ofBytes(DType dtype, long[] shape, byte... v) {
+        return heap(dtype, shape, v.length, b -> b.put(v));
+    }
+
+    public static NdArray ofShorts(DType dtype, long[] shape, short... v) {
+        return heap(dtype, shape, v.length, b -> b.asShortBuffer().put(v));
+    }
+
+    public static NdArray ofInts(DType dtype, long[] shape, int... v) {
+        return heap(dtype, shape, v.length, b -> b.asIntBuffer().put(v));
+    }
+
+    /** Int64, UInt64 (raw bits) or TimestampNs elements. */
+    public static NdArray ofLongs(DType dtype, long[] shape, long... v) {
+        return heap(dtype, shape, v.length, b -> b.asLongBuffer().put(v));
+    }
+
+    public static NdArray ofFloats(long[] shape, float... v) {
+        return heap(DType.FLOAT32, shape, v.length, b -> b.asFloatBuffer().put(v));
+    }
+
+    public static NdArray ofDoubles(long[] shape, double... v) {
+        return heap(DType.FLOAT64, shape, v.length, b -> b.asDoubleBuffer().put(v));
+    }
+
+    private static NdArray heap(DType dtype, long[] shape, int count, java.util.function.Consumer<java.nio.ByteBuffer> fill) {
+        long n = ChunkGridSize.count(shape);
+        if (n != count) {
+            throw new InvalidArgumentException(count + " elements for shape " + Arrays.toString(shape));
+        }
+        if (dtype.elementSize() <= 0) {
+            throw new InvalidArgumentException(dtype + " is not a fixed-width dtype");
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(Math.toIntExact(n * dtype.elementSize()))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        fill.accept(b);
+        if (dtype.elementSize() * n != b.capacity()) {
+            throw new InvalidArgumentException("values do not match dtype " + dtype);
+        }
+        return new NdArray(dtype, shape, io.netty.buffer.Unpooled.wrappedBuffer(b.array()), null);
+    }
+
+    /** Variable-length elements (String as UTF-8), shared: do not modify. */
+    List<byte[]> varLenElements() {
+        return varLen;
+    }
+
+    /** Fixed-width bytes without the open check (engine internal). */
+    ByteBuf buffer() {
+        return data;
     }
 
     public DType dtype() {

@@ -7,9 +7,11 @@ import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The merged, visible state of a stack of layer footers (base first), with the intended semantics
@@ -17,8 +19,9 @@ import java.util.Map;
  * <ul>
  *   <li>the newest meta of a name decides its schema; a tombstone hides the name;</li>
  *   <li>a chunk coordinate resolves to the newest layer holding it, searching from the newest
- *       meta's layer downwards and stopping at the first tombstone (older incarnations of a
- *       deleted and re-defined name stay hidden);</li>
+ *       meta's layer downwards and stopping at the first tombstone, or after a layer whose footer
+ *       lists a tombstone and then a definition of the name (a delete and re-define committed in
+ *       one layer), so older incarnations of a deleted and re-defined name stay hidden;</li>
  *   <li>attribute index pairs resolve against the dictionaries of the meta's own layer; pairs
  *       outside them are absent; a layer with both dictionaries empty had no attribute change, so
  *       its pairs are copies and resolve against the next older layer of the name that has
@@ -109,18 +112,27 @@ public final class MergedView {
         List<Footer> ls = List.copyOf(layers);
         // Per layer: name -> meta (last wins inside one footer).
         List<Map<String, ArrayMeta>> byName = new ArrayList<>(ls.size());
+        // Per layer: names whose entry is a definition preceded by a tombstone in the same footer
+        // (a delete and re-define committed together): a barrier for older chunks, like a tombstone.
+        List<Set<String>> redefined = new ArrayList<>(ls.size());
         LinkedHashMap<String, Integer> order = new LinkedHashMap<>();
         for (int li = 0; li < ls.size(); li++) {
             Map<String, ArrayMeta> m = new HashMap<>();
+            Set<String> r = new HashSet<>();
             for (ArrayMeta a : ls.get(li).arrays()) {
-                m.put(a.name(), a);
+                ArrayMeta prev = m.put(a.name(), a);
                 if (a.deleted()) {
                     order.remove(a.name());
+                    r.remove(a.name());
                 } else {
                     order.put(a.name(), li);
+                    if (prev != null && prev.deleted()) {
+                        r.add(a.name());
+                    }
                 }
             }
             byName.add(m);
+            redefined.add(r);
         }
         LinkedHashMap<String, VisibleArray> visible = new LinkedHashMap<>();
         for (String name : order.keySet()) {
@@ -153,20 +165,25 @@ public final class MergedView {
                         chunks.putIfAbsent(GridCoord.of(c), new ChunkSource(li, e.address()));
                     }
                 }
+                if (redefined.get(li).contains(name)) {
+                    break;
+                }
             }
             visible.put(name, new VisibleArray(meta, metaLayer, grid, chunks,
-                    resolveAttributes(ls, byName, name, metaLayer, meta.attributes())));
+                    resolveAttributes(ls, byName, redefined, name, metaLayer, meta.attributes())));
         }
         return new MergedView(ls, Collections.unmodifiableMap(visible));
     }
 
     private static List<Map.Entry<String, AttributeValue>> resolveAttributes(List<Footer> ls,
-            List<Map<String, ArrayMeta>> byName, String name, int metaLayer, Attributes ownPairs) {
+            List<Map<String, ArrayMeta>> byName, List<Set<String>> redefined, String name, int metaLayer,
+            Attributes ownPairs) {
         int dictLayer = metaLayer;
         Attributes pairs = ownPairs;
         // A layer with no dictionaries had no attribute change: its pairs are copies, so the
         // attributes are those of the next older meta of the name (unless a tombstone intervenes).
-        while (pairs.size() > 0 && ls.get(dictLayer).attrKeys().isEmpty() && ls.get(dictLayer).attrValues().isEmpty()) {
+        while (pairs.size() > 0 && ls.get(dictLayer).attrKeys().isEmpty() && ls.get(dictLayer).attrValues().isEmpty()
+                && !redefined.get(dictLayer).contains(name)) {
             int older = -1;
             for (int li = dictLayer - 1; li >= 0; li--) {
                 if (byName.get(li).containsKey(name)) {

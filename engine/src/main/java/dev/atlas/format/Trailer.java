@@ -82,15 +82,31 @@ public final class Trailer {
         return f;
     }
 
-    /** Decodes a complete stats file held in memory (both layouts). */
+    /** Decodes a complete stats file held in memory (both layouts); an engine stamp prefix is checked and skipped. */
     public static StatsFile decodeStatsFile(ByteBuffer file, String name) {
+        return decodeStampedStatsFile(file, name).stats();
+    }
+
+    /** A stats file with the stamp that precedes its payload (null for files without one). */
+    public record StampedStats(StatsFile stats, StatsStamp stamp) {
+    }
+
+    /** Decodes a complete stats file held in memory, with its stamp prefix if it has one. */
+    public static StampedStats decodeStampedStatsFile(ByteBuffer file, String name) {
         long size = file.remaining();
         long len = payloadLength(file, size, STATS_MAGIC, name);
-        if (len != size - SIZE) {
-            throw new CorruptFileException(name, "stats file has " + (size - SIZE - len)
-                    + " unexpected bytes before its payload");
-        }
-        return FooterCodec.decodeStats(file.slice(file.position(), (int) len), name);
+        int prefix = (int) (size - SIZE - len);
+        StatsStamp stamp = StatsStamp.decodePrefix(file.slice(file.position(), prefix), name);
+        return new StampedStats(FooterCodec.decodeStats(file.slice(file.position() + prefix, (int) len), name), stamp);
+    }
+
+    /** A stats file: optional stamp prefix, payload, trailer. */
+    public static byte[] statsFile(StatsFile stats, StatsStamp stamp) {
+        byte[] payload = FooterCodec.encodeStats(stats);
+        byte[] pre = stamp == null ? new byte[0] : stamp.encode();
+        ByteBuffer b = ByteBuffer.allocate(pre.length + payload.length + SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(pre).put(payload).putLong(payload.length).put(STATS_MAGIC.getBytes(StandardCharsets.ISO_8859_1));
+        return b.array();
     }
 
     private static String printable(byte[] m) {

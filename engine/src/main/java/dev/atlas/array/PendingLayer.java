@@ -1,0 +1,473 @@
+package dev.atlas.array;
+
+import dev.atlas.codec.BlockCodec;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.format.ArrayMeta;
+import dev.atlas.format.AttributeValue;
+import dev.atlas.format.Attributes;
+import dev.atlas.format.BlockMeta;
+import dev.atlas.format.ChunkAddress;
+import dev.atlas.format.ChunkEntry;
+import dev.atlas.format.CodecId;
+import dev.atlas.format.Footer;
+import dev.atlas.nd.GridCoord;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A layer being built: array entries (definitions, copies of committed arrays that got chunks or
+ * attributes, tombstones) and the chunk bytes, packed into blocks. The open block grows in memory;
+ * once it would pass {@code blockTargetSize} it is sealed, compressed on the codec scheduler and
+ * spilled to a local {@link TempFile}, so a layer can be far larger than the heap. The same class
+ * builds flush sidecars and compacted bases.
+ *
+ * <p>Thread-safety: every field is guarded by this object's monitor; the owning {@link ArrayFile}
+ * serialises mutations and takes the monitor to plan reads. A sealed block's raw bytes are
+ * immutable until it is spilled, and are released under the monitor.
+ */
+final class PendingLayer {
+
+    /** One array entry of the layer. */
+    static final class Entry {
+        final String name;
+        /** Schema (chunks and attributes unused), or null for a tombstone only. */
+        ArrayMeta schema;
+        /** The committed incarnation this layer deletes; a tombstone for it is written first. */
+        ArrayMeta buried;
+        /** True when the array was defined in this layer: older layers' chunks are not its own. */
+        boolean fresh;
+        final Map<GridCoord, ChunkAddress> chunks = new HashMap<>();
+        final LinkedHashMap<String, AttributeValue> attributes = new LinkedHashMap<>();
+
+        Entry(String name) {
+            this.name = name;
+        }
+    }
+
+    /** One block: raw bytes in memory until spilled, then a range of the spill file. */
+    static final class Block {
+        final long id;
+        ByteBuf raw;
+        long uncompressedSize;
+        long tempOffset = -1;
+        long storedSize;
+        CodecId codec;
+
+        Block(long id) {
+            this.id = id;
+        }
+    }
+
+    private final BlockCodec codec;
+    private final long blockTarget;
+    private final EngineResources resources;
+    private final Path tempDir;
+    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
+    private final List<Block> blocks = new ArrayList<>();
+    private Block open;
+    private TempFile temp;
+    private long tempEnd;
+    private boolean released;
+
+    PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, Path tempDir) {
+        this.codec = codec;
+        this.blockTarget = blockTarget;
+        this.resources = resources;
+        this.tempDir = tempDir;
+    }
+
+    synchronized Entry entry(String name) {
+        return entries.get(name);
+    }
+
+    synchronized boolean isEmpty() {
+        return entries.isEmpty();
+    }
+
+    /** Entries in layer order (a snapshot). */
+    synchronized List<Entry> entries() {
+        return new ArrayList<>(entries.values());
+    }
+
+    /**
+     * Defines {@code schema} in this layer. The entry moves to the end of the layer (list order:
+     * a re-definition after a delete comes last).
+     *
+     * @param buried a committed incarnation to tombstone first, or null
+     */
+    synchronized Entry define(ArrayMeta schema, ArrayMeta buried) {
+        checkOpen();
+        Entry old = entries.remove(schema.name());
+        Entry e = new Entry(schema.name());
+        e.schema = schema;
+        e.fresh = true;
+        e.buried = buried != null ? buried : old == null ? null : old.buried;
+        entries.put(e.name, e);
+        return e;
+    }
+
+    /** The entry of a committed array, created as a copy (no chunks) with its resolved attributes. */
+    synchronized Entry copy(ArrayMeta schema, Map<String, AttributeValue> attributes) {
+        checkOpen();
+        Entry e = entries.get(schema.name());
+        if (e == null) {
+            e = new Entry(schema.name());
+            e.schema = schema;
+            e.attributes.putAll(attributes);
+            entries.put(e.name, e);
+        }
+        return e;
+    }
+
+    /**
+     * Deletes {@code name} in this layer: a tombstone when a committed incarnation must be hidden
+     * ({@code buried} non-null), else the entry simply disappears.
+     */
+    synchronized void delete(String name, ArrayMeta buried) {
+        checkOpen();
+        Entry old = entries.get(name);
+        ArrayMeta b = buried != null ? buried : old == null ? null : old.buried;
+        if (b == null) {
+            entries.remove(name);
+            return;
+        }
+        Entry e = new Entry(name);
+        e.buried = b;
+        entries.put(name, e);
+    }
+
+    synchronized void setAttribute(Entry e, String key, AttributeValue value) {
+        checkOpen();
+        e.attributes.put(key, value);
+    }
+
+    /** Chunk bytes added to blocks but not yet visible: their addresses and the blocks that sealed. */
+    record Staged(List<ChunkAddress> addresses, List<Block> sealed) {
+    }
+
+    /** Thrown to a reader whose snapshot still held this layer after it was committed or discarded. */
+    static final class ReleasedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        ReleasedException() {
+            super("pending layer already committed or discarded");
+        }
+    }
+
+    /**
+     * Appends encoded chunks to the blocks without making them visible (see {@link #publish}). A
+     * block is sealed before a chunk that would take it past the target, and as soon as it reaches
+     * the target, so blocks stay below the target unless one chunk alone is larger.
+     *
+     * @param encoded read from position to limit, not modified
+     * @return the chunks' addresses and the blocks sealed by this call, which the caller must {@link #spill}
+     */
+    synchronized Staged stage(List<ByteBuffer> encoded) {
+        checkOpen();
+        List<Block> sealed = new ArrayList<>();
+        List<ChunkAddress> addresses = new ArrayList<>(encoded.size());
+        for (ByteBuffer bytes : encoded) {
+            int len = bytes.remaining();
+            if (open != null && open.raw.readableBytes() > 0 && open.raw.readableBytes() + (long) len > blockTarget) {
+                sealed.add(sealOpen());
+            }
+            if (open == null) {
+                open = new Block(blocks.size());
+                int initial = (int) Math.min(Math.max(len, 64 * 1024), Math.min(blockTarget, 8L << 20));
+                open.raw = resources.allocator().directBuffer(initial, Integer.MAX_VALUE - 8);
+                blocks.add(open);
+            }
+            if (open.raw.readableBytes() + (long) len > Integer.MAX_VALUE - 8) {
+                throw new InvalidArgumentException("chunk of " + len + " bytes does not fit a block");
+            }
+            long offset = open.raw.writerIndex();
+            open.raw.writeBytes(bytes.duplicate());
+            addresses.add(new ChunkAddress(open.id, offset, len));
+            if (open.raw.readableBytes() >= blockTarget) {
+                sealed.add(sealOpen());
+            }
+        }
+        return new Staged(addresses, sealed);
+    }
+
+    /** Makes staged chunks visible at once, replacing earlier addresses of the same coordinates. */
+    synchronized void publish(Entry e, List<long[]> coords, List<ChunkAddress> addresses) {
+        checkOpen();
+        for (int i = 0; i < coords.size(); i++) {
+            e.chunks.put(GridCoord.of(coords.get(i)), addresses.get(i));
+        }
+    }
+
+    private Block sealOpen() {
+        Block b = open;
+        open = null;
+        b.uncompressedSize = b.raw.readableBytes();
+        return b;
+    }
+
+    /** Seals the open block (if any) and returns every block still held in memory, for spilling. */
+    synchronized List<Block> sealAll() {
+        checkOpen();
+        if (open != null) {
+            sealOpen();
+        }
+        List<Block> out = new ArrayList<>();
+        for (Block b : blocks) {
+            if (b.raw != null) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Compresses and spills sealed blocks one after the other. A block whose spill fails keeps its
+     * raw bytes, so a later {@link #sealAll} + spill retries it; nothing is lost.
+     */
+    Mono<Void> spill(List<Block> sealed) {
+        return Flux.fromIterable(sealed).concatMap(this::spillOne, 0).then();
+    }
+
+    private Mono<Void> spillOne(Block b) {
+        return Mono.defer(() -> {
+            ByteBuf raw;
+            synchronized (this) {
+                if (released) {
+                    return Mono.error(new ReleasedException());
+                }
+                if (b.raw == null) {
+                    return Mono.empty();
+                }
+                raw = b.raw.retainedDuplicate();
+            }
+            AtomicReference<ByteBuf> rawHolder = new AtomicReference<>(raw);
+            return Mono.fromCallable(() -> {
+                ByteBuf r = rawHolder.getAndSet(null);
+                if (r == null) {
+                    return null;
+                }
+                try {
+                    return codec.compress(r, resources.allocator());
+                } finally {
+                    r.release();
+                }
+            }).subscribeOn(resources.codecScheduler()).doFinally(s -> {
+                ByteBuf r = rawHolder.getAndSet(null);
+                if (r != null) {
+                    r.release();
+                }
+            }).flatMap(compressed -> {
+                AtomicReference<ByteBuf> holder = new AtomicReference<>(compressed);
+                return Mono.fromCallable(() -> {
+                    ByteBuf c = holder.getAndSet(null);
+                    if (c == null) {
+                        return Boolean.FALSE;
+                    }
+                    try {
+                        int n = c.readableBytes();
+                        long at;
+                        TempFile t;
+                        synchronized (this) {
+                            if (released) {
+                                throw new ReleasedException();
+                            }
+                            if (temp == null) {
+                                temp = TempFile.create(tempDir, resources.ioScheduler());
+                            }
+                            t = temp;
+                            at = tempEnd;
+                            tempEnd += n;
+                        }
+                        t.write(c.nioBuffer(c.readerIndex(), n), at);
+                        synchronized (this) {
+                            if (!released && b.raw != null) {
+                                b.tempOffset = at;
+                                b.storedSize = n;
+                                b.codec = codec.id();
+                                b.raw.release();
+                                b.raw = null;
+                            }
+                        }
+                        return Boolean.TRUE;
+                    } finally {
+                        c.release();
+                    }
+                }).subscribeOn(resources.ioScheduler()).doFinally(s -> {
+                    ByteBuf c = holder.getAndSet(null);
+                    if (c != null) {
+                        c.release();
+                    }
+                });
+            }).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease).then();
+        });
+    }
+
+    /**
+     * The footer of this layer once every block is spilled (call after {@link #sealAll} and a
+     * successful spill): blocks in id order packed from offset 0, entries in layer order
+     * (a tombstone before a re-definition), chunks in C order of their grid coordinates, attributes
+     * interned into this layer's own dictionaries.
+     */
+    synchronized Footer footer(int version, long overlayIndex, String baseHint) {
+        List<BlockMeta> metas = new ArrayList<>(blocks.size());
+        long offset = 0;
+        for (Block b : blocks) {
+            if (b.raw != null || b.tempOffset < 0) {
+                throw new IllegalStateException("block " + b.id + " is not spilled");
+            }
+            metas.add(new BlockMeta(b.id, offset, b.storedSize, b.uncompressedSize, b.codec));
+            offset += b.storedSize;
+        }
+        List<String> keys = new ArrayList<>();
+        Map<String, Long> keyIndex = new HashMap<>();
+        List<AttributeValue> values = new ArrayList<>();
+        Map<AttributeValue, Long> valueIndex = new HashMap<>();
+        List<ArrayMeta> arrays = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            if (e.buried != null) {
+                arrays.add(e.buried.asTombstone().withAttributes(Attributes.EMPTY));
+            }
+            if (e.schema == null) {
+                continue;
+            }
+            Attributes pairs = Attributes.EMPTY;
+            for (Map.Entry<String, AttributeValue> a : e.attributes.entrySet()) {
+                long k = keyIndex.computeIfAbsent(a.getKey(), x -> {
+                    keys.add(x);
+                    return (long) keys.size() - 1;
+                });
+                long v = valueIndex.computeIfAbsent(a.getValue(), x -> {
+                    values.add(x);
+                    return (long) values.size() - 1;
+                });
+                pairs = pairs.with(k, v);
+            }
+            List<ChunkEntry> chunks = new ArrayList<>(e.chunks.size());
+            for (Map.Entry<GridCoord, ChunkAddress> c : e.chunks.entrySet()) {
+                chunks.add(new ChunkEntry(c.getKey().toArray(), c.getValue()));
+            }
+            chunks.sort(CHUNK_ORDER);
+            arrays.add(e.schema.withChunks(chunks).withAttributes(pairs));
+        }
+        return new Footer(version, metas, arrays, keys, values, overlayIndex, baseHint);
+    }
+
+    private static final Comparator<ChunkEntry> CHUNK_ORDER = (a, b) -> {
+        for (int i = 0; i < a.rank(); i++) {
+            int c = Long.compare(a.coord(i), b.coord(i));
+            if (c != 0) {
+                return c;
+            }
+        }
+        return 0;
+    };
+
+    /**
+     * The data region of this layer: every spilled block in id order, read from the spill file in
+     * pieces of at most 1 MiB on the I/O scheduler. Buffers are owned by the subscriber.
+     */
+    Flux<ByteBuf> dataRegion() {
+        List<long[]> ranges = new ArrayList<>();
+        TempFile t;
+        synchronized (this) {
+            for (Block b : blocks) {
+                ranges.add(new long[] {b.tempOffset, b.storedSize});
+            }
+            t = temp;
+        }
+        if (ranges.isEmpty() || t == null) {
+            return Flux.empty();
+        }
+        ByteBufAllocator alloc = resources.allocator();
+        int piece = 1 << 20;
+        return Flux.fromIterable(ranges).concatMap(r -> {
+            long pieces = (r[1] + piece - 1) / piece;
+            return Flux.range(0, (int) pieces).concatMap(i -> Mono.fromCallable(() -> {
+                long at = r[0] + (long) i * piece;
+                int n = (int) Math.min(piece, r[1] - (long) i * piece);
+                ByteBuf buf = alloc.directBuffer(n, n);
+                try {
+                    t.read(buf.nioBuffer(0, n), at);
+                    buf.writerIndex(n);
+                    return buf;
+                } catch (RuntimeException e) {
+                    buf.release();
+                    throw e;
+                }
+            }).subscribeOn(resources.ioScheduler()), 0);
+        }, 0).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+    }
+
+    /** What a reader needs to fetch a pending block's bytes (see {@link ArrayFile}). */
+    record BlockRef(long id, byte[] inMemory, TempFile temp, long tempOffset, long storedSize, long uncompressedSize,
+            CodecId codec) {
+    }
+
+    /**
+     * Resolves a pending block for a reader, under the monitor: an in-memory block yields a copy of
+     * bytes {@code [from, to)}; a spilled one a retained reference to the spill file, which the
+     * reader must release.
+     */
+    synchronized BlockRef blockForRead(long id, long from, long to) {
+        checkOpen();
+        Block b = blocks.get((int) id);
+        if (b.raw != null) {
+            byte[] copy = new byte[(int) (to - from)];
+            b.raw.getBytes(b.raw.readerIndex() + (int) from, copy);
+            return new BlockRef(id, copy, null, 0, 0, 0, null);
+        }
+        temp.retain();
+        return new BlockRef(id, null, temp, b.tempOffset, b.storedSize, b.uncompressedSize, b.codec);
+    }
+
+    synchronized long bytesInMemory() {
+        long n = 0;
+        for (Block b : blocks) {
+            if (b.raw != null) {
+                n += b.raw.capacity();
+            }
+        }
+        return n;
+    }
+
+    synchronized int blockCount() {
+        return blocks.size();
+    }
+
+    private void checkOpen() {
+        if (released) {
+            throw new ReleasedException();
+        }
+    }
+
+    /** Frees the in-memory blocks and this layer's reference to the spill file; idempotent. */
+    synchronized void release() {
+        if (released) {
+            return;
+        }
+        released = true;
+        for (Block b : blocks) {
+            if (b.raw != null) {
+                b.raw.release();
+                b.raw = null;
+            }
+        }
+        open = null;
+        if (temp != null) {
+            temp.release();
+            temp = null;
+        }
+    }
+}
