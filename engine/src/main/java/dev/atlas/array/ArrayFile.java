@@ -735,7 +735,7 @@ public final class ArrayFile {
         }
         TempFile temp = ref.temp();
         ByteBufAllocator alloc = options.resources().allocator();
-        Supplier<Mono<ByteBuf>> fetch = () -> decompressed(Mono.fromCallable(() -> {
+        Supplier<Mono<ByteBuf>> fetch = () -> decompressed(Offload.run(options.resources().ioScheduler(), null, none -> {
             int n = (int) ref.storedSize();
             ByteBuf buf = alloc.directBuffer(n, n);
             try {
@@ -746,7 +746,7 @@ public final class ArrayFile {
                 buf.release();
                 throw e;
             }
-        }).subscribeOn(options.resources().ioScheduler()), ref.codec(), ref.uncompressedSize(), what + " block " + blockId);
+        }), ref.codec(), ref.uncompressedSize(), what + " block " + blockId);
         return new BlockJob(what, coords, addrs, fetch, new AtomicReference<>(temp::release));
     }
 
@@ -763,25 +763,9 @@ public final class ArrayFile {
             return Mono.error(e);
         }
         ByteBufAllocator alloc = options.resources().allocator();
-        return raw.flatMap(r0 -> {
-            AtomicReference<ByteBuf> holder = new AtomicReference<>(r0);
-            return Mono.fromCallable(() -> {
-                ByteBuf r = holder.getAndSet(null);
-                if (r == null) {
-                    return null;
-                }
-                try {
-                    return codec.decompress(r, uncompressedSize, alloc, what);
-                } finally {
-                    r.release();
-                }
-            }).subscribeOn(options.resources().codecScheduler()).doFinally(sig -> {
-                ByteBuf r = holder.getAndSet(null);
-                if (r != null) {
-                    r.release();
-                }
-            });
-        }).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+        return raw.flatMap(r -> Offload.run(options.resources().codecScheduler(), r,
+                        in -> codec.decompress(in, uncompressedSize, alloc, what)))
+                .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }
 
     private static ByteBuffer chunkSlice(ByteBuf block, ChunkAddress addr, String what) {
@@ -1281,7 +1265,9 @@ public final class ArrayFile {
      * at any step leaves the state before or after the compaction.
      */
     public Mono<Void> compact() {
-        return mutation(() -> flushLocked().then(Mono.defer(this::compactLocked)));
+        // The compaction rewrites the statistics, so a failed stats write of its flush does not stop it.
+        return mutation(() -> flushLocked().onErrorResume(StaleStatsWriteException.class, e -> Mono.empty())
+                .then(Mono.defer(this::compactLocked)));
     }
 
     private Mono<Void> compactLocked() {
@@ -1344,7 +1330,12 @@ public final class ArrayFile {
                             synchronized (total) {
                                 total.merge(acc);
                             }
-                            PendingLayer.Staged st = out.stage(List.of(chunk));
+                            PendingLayer.Staged st;
+                            try {
+                                st = out.stage(List.of(chunk));
+                            } catch (PendingLayer.ReleasedException cancelled) {
+                                return Mono.empty(); // the compaction failed or was cancelled meanwhile
+                            }
                             out.publish(entries.get(a.name()), List.of(coord), st.addresses());
                             sealed.addAll(st.sealed());
                         }

@@ -252,30 +252,8 @@ final class PendingLayer {
                 }
                 raw = b.raw.retainedDuplicate();
             }
-            AtomicReference<ByteBuf> rawHolder = new AtomicReference<>(raw);
-            return Mono.fromCallable(() -> {
-                ByteBuf r = rawHolder.getAndSet(null);
-                if (r == null) {
-                    return null;
-                }
-                try {
-                    return codec.compress(r, resources.allocator());
-                } finally {
-                    r.release();
-                }
-            }).subscribeOn(resources.codecScheduler()).doFinally(s -> {
-                ByteBuf r = rawHolder.getAndSet(null);
-                if (r != null) {
-                    r.release();
-                }
-            }).flatMap(compressed -> {
-                AtomicReference<ByteBuf> holder = new AtomicReference<>(compressed);
-                return Mono.fromCallable(() -> {
-                    ByteBuf c = holder.getAndSet(null);
-                    if (c == null) {
-                        return Boolean.FALSE;
-                    }
-                    try {
+            return Offload.run(resources.codecScheduler(), raw, r -> codec.compress(r, resources.allocator()))
+                    .flatMap(compressed -> Offload.run(resources.ioScheduler(), compressed, c -> {
                         int n = c.readableBytes();
                         long at;
                         TempFile t;
@@ -301,16 +279,8 @@ final class PendingLayer {
                             }
                         }
                         return Boolean.TRUE;
-                    } finally {
-                        c.release();
-                    }
-                }).subscribeOn(resources.ioScheduler()).doFinally(s -> {
-                    ByteBuf c = holder.getAndSet(null);
-                    if (c != null) {
-                        c.release();
-                    }
-                });
-            }).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease).then();
+                    }))
+                    .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease).then();
         });
     }
 
@@ -394,7 +364,7 @@ final class PendingLayer {
         int piece = 1 << 20;
         return Flux.fromIterable(ranges).concatMap(r -> {
             long pieces = (r[1] + piece - 1) / piece;
-            return Flux.range(0, (int) pieces).concatMap(i -> Mono.fromCallable(() -> {
+            return Flux.range(0, (int) pieces).concatMap(i -> Offload.run(resources.ioScheduler(), null, none -> {
                 long at = r[0] + (long) i * piece;
                 int n = (int) Math.min(piece, r[1] - (long) i * piece);
                 ByteBuf buf = alloc.directBuffer(n, n);
@@ -406,7 +376,7 @@ final class PendingLayer {
                     buf.release();
                     throw e;
                 }
-            }).subscribeOn(resources.ioScheduler()), 0);
+            }), 0);
         }, 0).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }
 
