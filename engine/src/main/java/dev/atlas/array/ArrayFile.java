@@ -581,6 +581,109 @@ public final class ArrayFile {
         return Mono.defer(() -> readRegion(snapshot, name, start, shape)).retryWhen(STALE_RETRY);
     }
 
+    /**
+     * Streams the region {@code [start, start + shape)} of a visible array as one fragment per chunk
+     * it overlaps (chunks no layer stores come as fill fragments), in no particular order, honouring
+     * downstream demand: at most {@code readConcurrency} blocks are fetched ahead. Each fragment is
+     * owned by the subscriber; fragments not delivered after a cancel or error are released.
+     */
+    public Flux<ChunkFragment> readFragments(String name, long[] start, long[] shape) {
+        return Flux.defer(() -> fragments(snapshot, name, start, shape));
+    }
+
+    private Flux<ChunkFragment> fragments(Snapshot s, String name, long[] start, long[] shape) {
+        Resolved a = visible(s, name);
+        ChunkGrid grid = a.grid();
+        checkRegion(name, grid, start, shape);
+        DType dtype = a.schema().dtype();
+        List<BlockJob> jobs = plan(s, a, start, shape);
+        java.util.Set<GridCoord> stored = new java.util.HashSet<>();
+        for (BlockJob j : jobs) {
+            j.coords().forEach(c -> stored.add(GridCoord.of(c)));
+        }
+        List<long[]> missing = new ArrayList<>();
+        grid.forEachChunkIn(start, shape, c -> {
+            if (!stored.contains(GridCoord.of(c))) {
+                missing.add(c.clone());
+            }
+        });
+        byte[] fill = dtype.elementSize() > 0 ? Fill.element(dtype, a.schema().fillValue()) : null;
+        ByteBufAllocator alloc = options.resources().allocator();
+        Flux<ChunkFragment> fromBlocks = Flux.fromIterable(jobs).flatMap(job -> job.fetch().get().flatMapMany(blk -> {
+            List<ChunkFragment> out = new ArrayList<>(job.coords().size());
+            try {
+                for (int i = 0; i < job.coords().size(); i++) {
+                    long[] coord = job.coords().get(i);
+                    String what = job.file() + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
+                    ByteBuffer chunk = chunkSlice(blk, job.addresses().get(i), what);
+                    out.add(fragment(dtype, grid, coord, start, shape, chunk, what, alloc));
+                }
+            } catch (RuntimeException e) {
+                out.forEach(ChunkFragment::close);
+                return Flux.error(e);
+            } finally {
+                blk.release();
+            }
+            return Flux.fromIterable(out);
+        }), options.readConcurrency(), 1);
+        Flux<ChunkFragment> fills = Flux.fromIterable(missing).map(c -> {
+            long[][] box = intersect(grid, c, start, shape);
+            long n = ChunkGrid.product(box[1]);
+            if (fill == null) {
+                return new ChunkFragment(dtype, c, box[0], box[1], null,
+                        java.util.Collections.nCopies((int) n, new byte[0]), false);
+            }
+            int bytes = (int) (n * fill.length);
+            ByteBuf buf = alloc.directBuffer(bytes, bytes);
+            prefill(buf, fill, bytes);
+            return new ChunkFragment(dtype, c, box[0], box[1], buf, null, false);
+        });
+        return Flux.merge(1, fromBlocks, fills)
+                .doFinally(sig -> jobs.forEach(BlockJob::cleanup))
+                .doOnDiscard(ChunkFragment.class, ChunkFragment::close);
+    }
+
+    /** The intersection of chunk {@code c} with a region: {start, shape}. */
+    private static long[][] intersect(ChunkGrid grid, long[] c, long[] start, long[] shape) {
+        long[] o = grid.chunkOrigin(c);
+        long[] e = grid.chunkExtent(c);
+        long[] bs = new long[o.length];
+        long[] bn = new long[o.length];
+        for (int i = 0; i < o.length; i++) {
+            bs[i] = Math.max(o[i], start[i]);
+            bn[i] = Math.min(o[i] + e[i], start[i] + shape[i]) - bs[i];
+        }
+        return new long[][] {bs, bn};
+    }
+
+    private static ChunkFragment fragment(DType dtype, ChunkGrid grid, long[] coord, long[] start, long[] shape,
+            ByteBuffer chunk, String what, ByteBufAllocator alloc) {
+        long[][] box = intersect(grid, coord, start, shape);
+        long n = grid.chunkElementCount(coord);
+        long[] origin = grid.chunkOrigin(coord);
+        long[] extent = grid.chunkExtent(coord);
+        if (dtype.elementSize() > 0) {
+            ChunkCodec.checkFixed(dtype, chunk.remaining(), n, what);
+            int w = (int) dtype.elementSize();
+            int bytes = (int) (ChunkGrid.product(box[1]) * w);
+            ByteBuf buf = alloc.directBuffer(bytes, bytes);
+            int pos = chunk.position();
+            Overlap.forEachRun(origin, extent, box[0], box[1],
+                    (to, ro, len) -> buf.setBytes((int) (ro * w), chunk.duplicate().position(pos + (int) (to * w))
+                            .limit(pos + (int) ((to + len) * w))));
+            buf.writerIndex(bytes);
+            return new ChunkFragment(dtype, coord, box[0], box[1], buf, null, true);
+        }
+        List<byte[]> elems = decodeVarLen(dtype, chunk, n, what);
+        List<byte[]> part = new ArrayList<>(java.util.Collections.nCopies((int) ChunkGrid.product(box[1]), (byte[]) null));
+        Overlap.forEachRun(origin, extent, box[0], box[1], (to, ro, len) -> {
+            for (int k = 0; k < len; k++) {
+                part.set((int) (ro + k), elems.get((int) (to + k)));
+            }
+        });
+        return new ChunkFragment(dtype, coord, box[0], box[1], null, part, true);
+    }
+
     /** A read that raced with a flush or compaction retires its snapshot and runs again on the new one. */
     private static final class StaleSnapshotException extends RuntimeException {
         private static final long serialVersionUID = 1L;

@@ -999,4 +999,91 @@ class ArrayFileWriteTest {
         assertInstanceOf(InvalidArgumentException.class,
                 assertThrows(RuntimeException.class, () -> b(f.defineArray("b", ArraySpec.of(DType.INT32, 1)))));
     }
+
+    @Test
+    void fragmentStreamCoversTheRegionAndReassemblesToTheRead() {
+        InMemoryStorage s = InMemoryStorage.create();
+        ArrayFile f = create(s, options(BlockCodecs.lz4(), 64));
+        b(f.defineArray("g", ArraySpec.of(DType.INT32, 9, 7).withChunks(4, 3).withFill(new FillValue.Int(-1))));
+        writeInts(f, "g", sh(0, 0), sh(5, 7), range(35));
+        b(f.flush());
+        writeInts(f, "g", sh(6, 2), sh(2, 2), 100, 101, 102, 103); // pending, partly over stored chunks
+        long[] start = sh(1, 1);
+        long[] shape = sh(8, 6);
+        int[] expected = ints(f, "g", start, shape);
+        int[] got = new int[expected.length];
+        Arrays.fill(got, Integer.MIN_VALUE);
+        List<ChunkFragment> frags = b(f.readFragments("g", start, shape).collectList());
+        int stored = 0;
+        for (ChunkFragment fr : frags) {
+            try (fr) {
+                long[] fs = fr.start();
+                long[] fn = fr.shape();
+                stored += fr.stored() ? 1 : 0;
+                for (int r = 0; r < fn[0]; r++) {
+                    for (int c = 0; c < fn[1]; c++) {
+                        int v = fr.data().getIntLE((int) ((r * fn[1] + c) * 4));
+                        int at = (int) ((fs[0] + r - start[0]) * shape[1] + (fs[1] + c - start[1]));
+                        assertEquals(Integer.MIN_VALUE, got[at], "each cell comes in exactly one fragment");
+                        got[at] = v;
+                    }
+                }
+            }
+        }
+        assertArrayEquals(expected, got);
+        assertEquals(9, frags.size(), "3 x 3 chunks overlap the region");
+        assertEquals(6, stored, "the last chunk row was never written: fill fragments");
+        // Backpressure and cancellation: take two fragments and cancel; the rest are released.
+        List<ChunkFragment> two = b(f.readFragments("g", start, shape).take(2).collectList());
+        assertEquals(2, two.size());
+        two.forEach(ChunkFragment::close);
+        reactor.test.StepVerifier.create(f.readFragments("g", start, shape), 1)
+                .assertNext(ChunkFragment::close)
+                .thenRequest(1)
+                .assertNext(ChunkFragment::close)
+                .thenCancel()
+                .verify(TIMEOUT);
+        List<ChunkFragment> strings = new ArrayList<>();
+        b(f.defineArray("s", ArraySpec.of(DType.STRING, 5).withChunks(2)));
+        b(f.writeArray("s", sh(1), NdArray.ofStrings(sh(3), List.of("x", "y", "z"))));
+        strings.addAll(b(f.readFragments("s", sh(0), sh(5)).collectList()));
+        Map<Long, String> cells = new java.util.TreeMap<>();
+        for (ChunkFragment fr : strings) {
+            for (int i = 0; i < fr.elements().size(); i++) {
+                cells.put(fr.start()[0] + i, new String(fr.elements().get(i), java.nio.charset.StandardCharsets.UTF_8));
+            }
+            fr.close();
+        }
+        assertEquals(List.of("", "x", "y", "z", ""), new ArrayList<>(cells.values()));
+    }
+
+    @Test
+    void pendingReadErrorsSurfaceInsteadOfFallingThrough_W7() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isDirectory(Path.of("/proc/self/fd")), "needs /proc");
+        InMemoryStorage s = InMemoryStorage.create();
+        ArrayFile f = create(s, options(BlockCodecs.lz4(), 64));
+        b(f.defineArray("a", ArraySpec.of(DType.INT32, 64).withChunks(16)));
+        writeInts(f, "a", sh(0), sh(64), filled(64, 1));
+        b(f.flush());
+        writeInts(f, "a", sh(0), sh(64), filled(64, 2)); // pending; blocks spilled
+        // Damage the (unlinked) spill file through /proc: every spilled block becomes garbage.
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                String target;
+                try {
+                    target = java.nio.file.Files.readSymbolicLink(fd).toString();
+                } catch (Exception e) {
+                    continue;
+                }
+                if (target.contains("atlas-pending-")) {
+                    try (var ch = java.nio.channels.FileChannel.open(fd, java.nio.file.StandardOpenOption.WRITE)) {
+                        ch.write(ByteBuffer.wrap(new byte[4096]), 0);
+                    }
+                }
+            }
+        }
+        RuntimeException e = assertThrows(RuntimeException.class, () -> ints(f, "a"));
+        assertInstanceOf(dev.atlas.error.CorruptFileException.class, e, "a damaged pending block is an error, not old data");
+        assertTrue(e.getMessage().contains("pending"), e.getMessage());
+    }
 }
