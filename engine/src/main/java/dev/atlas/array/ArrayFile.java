@@ -54,6 +54,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -546,7 +547,7 @@ public final class ArrayFile {
 
     /** Computes the statistics of a visible array from its data (pending changes included). */
     public Mono<ArrayStats> computeStats(String name) {
-        return Mono.defer(() -> computeStats(snapshot, name)).retryWhen(STALE_RETRY);
+        return Mono.defer(() -> computeStats(snapshot, name)).retryWhen(staleRetry());
     }
 
     // ------------------------------------------------------------------ reads
@@ -578,7 +579,7 @@ public final class ArrayFile {
      *     or a cancellation
      */
     public Mono<NdArray> readArray(String name, long[] start, long[] shape) {
-        return Mono.defer(() -> readRegion(snapshot, name, start, shape)).retryWhen(STALE_RETRY);
+        return Mono.defer(() -> readRegion(snapshot, name, start, shape)).retryWhen(staleRetry());
     }
 
     /**
@@ -693,9 +694,24 @@ public final class ArrayFile {
         }
     }
 
-    private static final Retry STALE_RETRY = Retry.max(3).filter(StaleSnapshotException.class::isInstance)
-            .onRetryExhaustedThrow((spec, signal) -> signal.failure().getCause() instanceof RuntimeException r ? r
-                    : new StorageException("the file set kept changing under a read", true, signal.failure()));
+    /**
+     * Re-plans a read that raced with a commit, with short backoff (a read that overlaps the
+     * rewrite of the base waits for it to finish), on the engine's own scheduler.
+     */
+    private Retry staleRetry() {
+        return Retry.backoff(10, Duration.ofMillis(2)).maxBackoff(Duration.ofMillis(500))
+                .filter(StaleSnapshotException.class::isInstance)
+                .scheduler(options.resources().codecScheduler())
+                .onRetryExhaustedThrow((spec, signal) -> signal.failure().getCause() instanceof RuntimeException r ? r
+                        : new StorageException("the file set kept changing under a read", true, signal.failure()));
+    }
+
+    /**
+     * Odd while a compaction replaces the base object, bumped again once the new snapshot is
+     * published. A base block read that starts or ends in another epoch than its plan may hold
+     * bytes of the other base incarnation; it is discarded and the read re-planned.
+     */
+    private final java.util.concurrent.atomic.AtomicLong baseEpoch = new java.util.concurrent.atomic.AtomicLong();
 
     private Mono<NdArray> readRegion(Snapshot s, String name, long[] start, long[] shape) {
         Resolved a = visible(s, name);
@@ -750,6 +766,7 @@ public final class ArrayFile {
     }
 
     private List<BlockJob> plan(Snapshot s, Resolved a, long[] start, long[] shape) {
+        long epoch = baseEpoch.get();
         Map<String, List<Object[]>> committedGroups = new LinkedHashMap<>();
         Map<Long, List<Object[]>> pendingGroups = new LinkedHashMap<>();
         PendingLayer p = s.pending();
@@ -804,12 +821,30 @@ public final class ArrayFile {
                 addrs.add(((MergedView.ChunkSource) o[1]).address());
             }
             String key = layer.object().key();
+            boolean isBase = first.layer() == 0;
             jobs.add(new BlockJob(key, coords, addrs,
-                    () -> decompressed(storage.read(key, b.fileOffset(), b.compressedSize()), b.codec(),
-                            b.uncompressedSize(), key + " block " + b.id()),
+                    () -> decompressed(guardBase(isBase, epoch, storage.read(key, b.fileOffset(), b.compressedSize())),
+                            b.codec(), b.uncompressedSize(), key + " block " + b.id()),
                     new AtomicReference<>()));
         }
         return jobs;
+    }
+
+    /** Fails a base read (releasing its bytes) that may have seen another incarnation of the base. */
+    private Mono<ByteBuf> guardBase(boolean isBase, long epoch, Mono<ByteBuf> read) {
+        if (!isBase) {
+            return read;
+        }
+        if ((epoch & 1) != 0) {
+            return Mono.error(new StaleSnapshotException(null));
+        }
+        return read.flatMap(buf -> {
+            if (baseEpoch.get() != epoch) {
+                buf.release();
+                return Mono.error(new StaleSnapshotException(null));
+            }
+            return Mono.just(buf);
+        });
     }
 
     /** Under the pending layer's monitor: a job for chunks of one pending block. */
@@ -1455,7 +1490,9 @@ public final class ArrayFile {
             Footer footer = out.footer(options.footerVersion(), absorbedUpTo, "");
             byte[] payload = FooterCodec.encodeFooter(footer);
             byte[] tail = concat(payload, Trailer.trailer(payload.length, Trailer.LAYER_MAGIC));
-            return storage.put(baseKey, Flux.concat(out.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail))))
+            return Mono.fromRunnable(baseEpoch::incrementAndGet)
+                    .then(storage.put(baseKey, Flux.concat(out.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail)))))
+                    .doFinally(sig -> baseEpoch.incrementAndGet())
                     .flatMap(info -> {
                         Layer layer = new Layer(info, footer, blockIndex(footer, baseKey, info.size() - tail.length), 0,
                                 crc(ByteBuffer.wrap(payload)));

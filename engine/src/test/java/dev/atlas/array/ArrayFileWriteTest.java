@@ -1086,4 +1086,37 @@ class ArrayFileWriteTest {
         assertInstanceOf(dev.atlas.error.CorruptFileException.class, e, "a damaged pending block is an error, not old data");
         assertTrue(e.getMessage().contains("pending"), e.getMessage());
     }
+
+    @Test
+    void readsRacingCompactionsNeverSeeBytesOfAnotherBaseIncarnation_W3() {
+        InMemoryStorage s = InMemoryStorage.create();
+        ArrayFile f = create(s, options(BlockCodecs.none(), 4096));
+        // "pad" is listed first, so it comes first in every compacted base; it grows each round,
+        // moving "a" to new offsets: a stale plan reading the new base would read pad bytes.
+        b(f.defineArray("pad", ArraySpec.of(DType.INT32, 4096).withChunks(64)));
+        b(f.defineArray("a", ArraySpec.of(DType.INT32, 2048).withChunks(256)));
+        writeInts(f, "a", sh(0), sh(2048), range(2048));
+        b(f.compact());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Mono<Long> readers = reactor.core.publisher.Flux.range(0, 8)
+                .flatMap(r -> Mono.defer(() -> f.readArray("a")).map(a -> {
+                    try {
+                        for (int i = 0; i < 2048; i++) {
+                            if (a.getInt(i) != i) {
+                                throw new AssertionError("element " + i + " read " + a.getInt(i));
+                            }
+                        }
+                        return 1L;
+                    } finally {
+                        a.close();
+                    }
+                }).repeat(() -> !stop.get()).count(), 8)
+                .reduce(0L, Long::sum);
+        Mono<Void> writer = reactor.core.publisher.Flux.range(1, 12).concatMap(round -> Mono.defer(() -> {
+            NdArray d = NdArray.ofInts(DType.INT32, sh(64L * round), filled(64 * round, -round));
+            return f.writeArray("pad", sh(0), d).doFinally(x -> d.close());
+        }).then(f.compact())).then().doFinally(x -> stop.set(true));
+        long reads = b(Mono.zip(writer.then(Mono.just(0L)), readers).map(t -> t.getT2()));
+        assertTrue(reads > 12, "reads ran during the compactions: " + reads);
+    }
 }
