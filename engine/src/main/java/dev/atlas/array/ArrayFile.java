@@ -36,7 +36,6 @@ import dev.atlas.storage.Storage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -505,6 +504,16 @@ public final class ArrayFile {
     /** For each visible array in list order, its value of attribute {@code key} (null when absent). */
     public Map<String, AttributeValue> attributeIndex(String key) {
         Snapshot s = snapshot;
+        if (s.pending() != null) {
+            // One consistent view of the pending layer for the whole column.
+            synchronized (s.pending()) {
+                return attributeIndex(s, key);
+            }
+        }
+        return attributeIndex(s, key);
+    }
+
+    private static Map<String, AttributeValue> attributeIndex(Snapshot s, String key) {
         Map<String, AttributeValue> out = new LinkedHashMap<>();
         for (String name : listArrays(s)) {
             Resolved r = resolve(s, name);
@@ -547,28 +556,23 @@ public final class ArrayFile {
 
     /** Computes the statistics of a visible array from its data (pending changes included). */
     public Mono<ArrayStats> computeStats(String name) {
-        return Mono.defer(() -> computeStats(snapshot, name)).retryWhen(staleRetry());
+        return Mono.defer(() -> {
+            long epoch = baseEpoch.get();
+            Snapshot s = snapshot;
+            return Mono.defer(() -> computeStats(s, epoch, name)).onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+        }).retryWhen(staleRetry());
     }
 
     // ------------------------------------------------------------------ reads
 
     /** Reads a whole array. */
     public Mono<NdArray> readArray(String name) {
-        return Mono.defer(() -> {
-            long[] shape = visible(snapshot, name).grid().shape();
-            return readArray(name, new long[shape.length], shape);
-        });
+        return read(name, null, null, null);
     }
 
     /** Reads a region, checking the array's dtype first. */
     public Mono<NdArray> readArray(String name, DType expected, long[] start, long[] shape) {
-        return Mono.defer(() -> {
-            DType actual = visible(snapshot, name).schema().dtype();
-            if (!actual.equals(expected)) {
-                return Mono.error(new DTypeMismatchException(name, actual, expected));
-            }
-            return readArray(name, start, shape);
-        });
+        return read(name, start, shape, expected);
     }
 
     /**
@@ -579,7 +583,27 @@ public final class ArrayFile {
      *     or a cancellation
      */
     public Mono<NdArray> readArray(String name, long[] start, long[] shape) {
-        return Mono.defer(() -> readRegion(snapshot, name, start, shape)).retryWhen(staleRetry());
+        return read(name, start, shape, null);
+    }
+
+    /**
+     * One read against one snapshot (the epoch is taken first: see {@link #baseEpoch}); re-run on
+     * a newer snapshot when it raced with a commit. Null start/shape: the whole array.
+     */
+    private Mono<NdArray> read(String name, long[] start, long[] shape, DType expected) {
+        return Mono.defer(() -> {
+            long epoch = baseEpoch.get();
+            Snapshot s = snapshot;
+            return Mono.defer(() -> {
+                Resolved a = visible(s, name);
+                DType actual = a.schema().dtype();
+                if (expected != null && !actual.equals(expected)) {
+                    return Mono.error(new DTypeMismatchException(name, actual, expected));
+                }
+                long[] full = a.grid().shape();
+                return readRegion(s, epoch, a, start == null ? new long[full.length] : start, shape == null ? full : shape);
+            }).onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+        }).retryWhen(staleRetry());
     }
 
     /**
@@ -589,15 +613,32 @@ public final class ArrayFile {
      * owned by the subscriber; fragments not delivered after a cancel or error are released.
      */
     public Flux<ChunkFragment> readFragments(String name, long[] start, long[] shape) {
-        return Flux.defer(() -> fragments(snapshot, name, start, shape));
+        // Planning is retried when it races with a commit; once fragments flow, a race is an error
+        // (re-running would deliver fragments twice).
+        return Mono.defer(() -> {
+            long epoch = baseEpoch.get();
+            Snapshot s = snapshot;
+            return Mono.fromCallable(() -> fragmentPlan(s, epoch, name, start, shape))
+                    .onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+        }).retryWhen(staleRetry()).flatMapMany(plan -> fragments(plan, name, start, shape)
+                .onErrorMap(StaleSnapshotException.class, e -> new StorageException(base
+                        + " was compacted while its fragments streamed; read again", true, e)));
     }
 
-    private Flux<ChunkFragment> fragments(Snapshot s, String name, long[] start, long[] shape) {
+    private record FragmentPlan(Resolved array, List<BlockJob> jobs) {
+    }
+
+    private FragmentPlan fragmentPlan(Snapshot s, long epoch, String name, long[] start, long[] shape) {
         Resolved a = visible(s, name);
+        checkRegion(name, a.grid(), start, shape);
+        return new FragmentPlan(a, plan(s, epoch, a, start, shape));
+    }
+
+    private Flux<ChunkFragment> fragments(FragmentPlan fp, String name, long[] start, long[] shape) {
+        Resolved a = fp.array();
+        List<BlockJob> jobs = fp.jobs();
         ChunkGrid grid = a.grid();
-        checkRegion(name, grid, start, shape);
         DType dtype = a.schema().dtype();
-        List<BlockJob> jobs = plan(s, a, start, shape);
         java.util.Set<GridCoord> stored = new java.util.HashSet<>();
         for (BlockJob j : jobs) {
             j.coords().forEach(c -> stored.add(GridCoord.of(c)));
@@ -630,6 +671,9 @@ public final class ArrayFile {
         Flux<ChunkFragment> fills = Flux.fromIterable(missing).map(c -> {
             long[][] box = intersect(grid, c, start, shape);
             long n = ChunkGrid.product(box[1]);
+            if (n > (Integer.MAX_VALUE - 8) / Math.max(1, fill == null ? 1 : fill.length)) {
+                throw new InvalidArgumentException("a fragment of " + n + " elements exceeds one buffer; read smaller regions");
+            }
             if (fill == null) {
                 return new ChunkFragment(dtype, c, box[0], box[1], null,
                         java.util.Collections.nCopies((int) n, new byte[0]), false);
@@ -713,8 +757,8 @@ public final class ArrayFile {
      */
     private final java.util.concurrent.atomic.AtomicLong baseEpoch = new java.util.concurrent.atomic.AtomicLong();
 
-    private Mono<NdArray> readRegion(Snapshot s, String name, long[] start, long[] shape) {
-        Resolved a = visible(s, name);
+    private Mono<NdArray> readRegion(Snapshot s, long epoch, Resolved a, long[] start, long[] shape) {
+        String name = a.name();
         ChunkGrid grid = a.grid();
         checkRegion(name, grid, start, shape);
         DType dtype = a.schema().dtype();
@@ -723,12 +767,17 @@ public final class ArrayFile {
                     + ", which has no chunk encoding"));
         }
         long count = ChunkGrid.product(shape);
-        List<BlockJob> jobs = plan(s, a, start, shape);
-        Mono<NdArray> read = dtype.elementSize() > 0
-                ? readFixed(name, a, dtype, start, shape, count, jobs)
-                : readVarLen(name, dtype, grid, start, shape, count, jobs);
-        return read.doFinally(sig -> jobs.forEach(BlockJob::cleanup))
-                .onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+        List<BlockJob> jobs = plan(s, epoch, a, start, shape);
+        Mono<NdArray> read;
+        try {
+            read = dtype.elementSize() > 0
+                    ? readFixed(name, a, dtype, start, shape, count, jobs)
+                    : readVarLen(name, dtype, grid, start, shape, count, jobs);
+        } catch (RuntimeException e) {
+            jobs.forEach(BlockJob::cleanup);
+            throw e;
+        }
+        return read.doFinally(sig -> jobs.forEach(BlockJob::cleanup));
     }
 
     /** A failure to read a layer object that a concurrent flush or compaction replaced or removed. */
@@ -765,8 +814,7 @@ public final class ArrayFile {
         }
     }
 
-    private List<BlockJob> plan(Snapshot s, Resolved a, long[] start, long[] shape) {
-        long epoch = baseEpoch.get();
+    private List<BlockJob> plan(Snapshot s, long epoch, Resolved a, long[] start, long[] shape) {
         Map<String, List<Object[]>> committedGroups = new LinkedHashMap<>();
         Map<Long, List<Object[]>> pendingGroups = new LinkedHashMap<>();
         PendingLayer p = s.pending();
@@ -926,10 +974,10 @@ public final class ArrayFile {
         byte[] fill = Fill.element(dtype, a.schema().fillValue());
         ChunkGrid grid = a.grid();
         return Mono.defer(() -> {
-            ByteBuf dst = options.resources().allocator().directBuffer(bytes, bytes);
-            AtomicBoolean owned = new AtomicBoolean(true);
+            Destination dst = new Destination(options.resources().allocator().directBuffer(bytes, bytes));
+            AtomicBoolean handedOver = new AtomicBoolean();
             try {
-                prefill(dst, fill, bytes);
+                prefill(dst.buf, fill, bytes);
             } catch (RuntimeException e) {
                 dst.release();
                 return Mono.error(e);
@@ -944,13 +992,15 @@ public final class ArrayFile {
                         }
                     }), options.readConcurrency())
                     .then(Mono.fromCallable(() -> {
-                        if (!owned.compareAndSet(true, false)) {
+                        ByteBuf result = dst.take();
+                        if (result == null) {
                             throw new IllegalStateException("read result already released");
                         }
-                        return new NdArray(dtype, shape, dst, null);
+                        handedOver.set(true);
+                        return new NdArray(dtype, shape, result, null);
                     }))
                     .doFinally(s -> {
-                        if (owned.compareAndSet(true, false)) {
+                        if (!handedOver.get()) {
                             dst.release();
                         }
                     })
@@ -977,14 +1027,53 @@ public final class ArrayFile {
         dst.writerIndex(bytes);
     }
 
+    /**
+     * The destination buffer of a read and who holds it: the read itself (one hold, given up on
+     * error or cancel, or turned into the result) and each copier while it copies. The buffer is
+     * released when the last hold goes. A separate count, not the buffer's reference count: a
+     * pooled buffer that was released may already belong to another read, so probing it with
+     * {@code retain()} could succeed on someone else's memory.
+     */
+    private static final class Destination {
+        final ByteBuf buf;
+        private final java.util.concurrent.atomic.AtomicInteger holds = new java.util.concurrent.atomic.AtomicInteger(1);
+
+        Destination(ByteBuf buf) {
+            this.buf = buf;
+        }
+
+        /** A copier's hold; false when the read was abandoned and the buffer is gone or going. */
+        boolean acquire() {
+            for (;;) {
+                int h = holds.get();
+                if (h == 0) {
+                    return false;
+                }
+                if (holds.compareAndSet(h, h + 1)) {
+                    return true;
+                }
+            }
+        }
+
+        void release() {
+            if (holds.decrementAndGet() == 0) {
+                buf.release();
+            }
+        }
+
+        /** The buffer for the result when only the read holds it; null otherwise. */
+        ByteBuf take() {
+            return holds.compareAndSet(1, 0) ? buf : null;
+        }
+    }
+
     /** Copies the region's part of every chunk of one job into {@code dst}; skipped if the read was abandoned. */
-    private static void copyFixed(String name, BlockJob job, ByteBuf blk, ByteBuf dst, ChunkGrid grid, long[] start,
+    private static void copyFixed(String name, BlockJob job, ByteBuf blk, Destination d, ChunkGrid grid, long[] start,
             long[] shape, long width, DType dtype) {
-        try {
-            dst.retain();
-        } catch (IllegalReferenceCountException released) {
+        if (!d.acquire()) {
             return;
         }
+        ByteBuf dst = d.buf;
         try {
             for (int i = 0; i < job.coords().size(); i++) {
                 long[] coord = job.coords().get(i);
@@ -997,7 +1086,7 @@ public final class ArrayFile {
                         (to, ro, len) -> dst.setBytes((int) (ro * width), blk, base + (int) (to * width), (int) (len * width)));
             }
         } finally {
-            dst.release();
+            d.release();
         }
     }
 
@@ -1041,13 +1130,13 @@ public final class ArrayFile {
         return dtype.kind() == DType.Kind.STRING ? ChunkCodec.decodeUtf8(chunk, n, what) : ChunkCodec.decodeVarLen(chunk, n, what);
     }
 
-    private Mono<ArrayStats> computeStats(Snapshot s, String name) {
+    private Mono<ArrayStats> computeStats(Snapshot s, long epoch, String name) {
         Resolved a = visible(s, name);
         ChunkGrid grid = a.grid();
         DType dtype = a.schema().dtype();
         long[] shape = grid.shape();
-        List<BlockJob> jobs = plan(s, a, new long[shape.length], shape);
         StatsKernel.Accumulator total = StatsKernel.accumulator(dtype, a.schema().fillValue());
+        List<BlockJob> jobs = plan(s, epoch, a, new long[shape.length], shape);
         return Flux.fromIterable(jobs)
                 .flatMap(job -> job.fetch().get().map(blk -> {
                     try {
@@ -1079,8 +1168,7 @@ public final class ArrayFile {
                         return total.finish(name, shape);
                     }
                 }))
-                .doFinally(sig -> jobs.forEach(BlockJob::cleanup))
-                .onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+                .doFinally(sig -> jobs.forEach(BlockJob::cleanup));
     }
 
     // ------------------------------------------------------------------ mutations
@@ -1194,15 +1282,19 @@ public final class ArrayFile {
             r.grid().forEachChunkIn(start, shape, c -> coords.add(c.clone()));
             PendingLayer.Entry entry = entryForWrite(r);
             PendingLayer p = pendingForWrite();
+            long epoch = p.writerEpoch();
             List<ChunkAddress> staged = new ArrayList<>(coords.size());
+            // A cancelled write fences itself off: its late stage/publish calls are refused, so
+            // nothing of it lands after the gate has moved on to the next mutation.
             return Flux.fromIterable(coords)
                     .concatMap(c -> encodeChunk(r, c, start, data)
                             .flatMap(bytes -> {
-                                PendingLayer.Staged st = p.stage(List.of(bytes));
+                                PendingLayer.Staged st = p.stage(epoch, List.of(bytes));
                                 staged.add(st.addresses().get(0));
                                 return p.spill(st.sealed());
                             }), 0)
-                    .then(Mono.fromRunnable(() -> p.publish(entry, coords, staged)));
+                    .then(Mono.<Void>fromRunnable(() -> p.publish(epoch, entry, coords, staged)))
+                    .doOnCancel(p::fence);
         }));
     }
 
@@ -1220,7 +1312,7 @@ public final class ArrayFile {
         if (full) {
             return Mono.fromCallable(() -> patch(dtype, ChunkGrid.product(extent), null, origin, extent, start, data));
         }
-        return readRegion(snapshot, r.name(), origin, extent).map(current -> {
+        return readRegion(snapshot, baseEpoch.get(), r, origin, extent).map(current -> {
             try {
                 return patch(dtype, ChunkGrid.product(extent), current, origin, extent, start, data);
             } finally {
@@ -1282,26 +1374,54 @@ public final class ArrayFile {
             }
             long n = s.committed().lastNumber() + 1;
             String key = LayerNames.sidecar(stem, n);
+            ObjectInfo knownBase = s.committed().layers().get(0).object();
             return p.spill(p.sealAll()).then(Mono.defer(() -> {
                 Footer footer = p.footer(options.footerVersion(), n, base);
                 byte[] payload = FooterCodec.encodeFooter(footer);
                 byte[] tail = concat(payload, Trailer.trailer(payload.length, Trailer.LAYER_MAGIC));
-                return statsAfter(s, p).flatMap(stats -> storage.putIfAbsent(key,
-                                Flux.concat(p.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail))))
-                        .onErrorMap(AlreadyExistsException.class, e -> new ConflictException("sidecar " + key
-                                + " was created by another writer; reopen the file set and retry", e))
+                // Everything that can fail is computed before the put: after it, only references move.
+                Map<Long, BlockMeta> blocks = blockIndex(footer, key, dataRegionSize(footer));
+                List<Footer> footers = new ArrayList<>();
+                s.committed().layers().forEach(l -> footers.add(l.footer()));
+                footers.add(footer);
+                MergedView view = MergedView.of(footers, base);
+                long footerCrc = crc(ByteBuffer.wrap(payload));
+                return statsAfter(s, p)
+                        .flatMap(stats -> checkBaseUnchanged(knownBase).then(storage.putIfAbsent(key,
+                                        Flux.concat(p.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail))))
+                                .onErrorMap(AlreadyExistsException.class, e -> new ConflictException("sidecar " + key
+                                        + " was created by another writer; reopen the file set and retry", e)))
                         .flatMap(info -> {
-                            Layer layer = new Layer(info, footer, blockIndex(footer, key, info.size() - tail.length), n,
-                                    crc(ByteBuffer.wrap(payload)));
                             List<Layer> layers = new ArrayList<>(s.committed().layers());
-                            layers.add(layer);
-                            Committed c = withStats(committed(layers, null, null, s.committed().absorbed(), n), stats);
+                            layers.add(new Layer(info, footer, blocks, n, footerCrc));
+                            Committed c = new Committed(List.copyOf(layers), view,
+                                    Collections.unmodifiableMap(new LinkedHashMap<>(stats)), StatsStatus.CURRENT,
+                                    s.committed().absorbed(), n);
                             snapshot = new Snapshot(c, null);
                             p.release();
                             return writeStats(c);
                         }));
             }));
         });
+    }
+
+    private static long dataRegionSize(Footer f) {
+        long n = 0;
+        for (BlockMeta b : f.blocks()) {
+            n = Math.addExact(n, b.compressedSize());
+        }
+        return n;
+    }
+
+    /**
+     * Fails with {@link ConflictException} when the base object is no longer the one this handle
+     * opened: another writer compacted, and a sidecar numbered from our view could be one its base
+     * already absorbed (and would be ignored).
+     */
+    private Mono<Void> checkBaseUnchanged(ObjectInfo known) {
+        return storage.head(known.key()).flatMap(now -> now.equals(known) ? Mono.<Void>empty()
+                : Mono.error(new ConflictException("base " + known.key() + " was rewritten by another writer; reopen the"
+                        + " file set and retry", null)));
     }
 
     private static byte[] concat(byte[] a, byte[] b) {
@@ -1333,7 +1453,7 @@ public final class ArrayFile {
             names.addAll(listArrays(s));
         }
         return Flux.fromIterable(names)
-                .concatMap(name -> computeStats(s, name), 0)
+                .concatMap(name -> computeStats(s, baseEpoch.get(), name), 0)
                 .collectList()
                 .map(list -> {
                     Map<String, ArrayStats> out = new LinkedHashMap<>(base0);
@@ -1385,7 +1505,7 @@ public final class ArrayFile {
             Snapshot s = snapshot;
             Snapshot committedOnly = new Snapshot(s.committed(), null);
             List<String> names = new ArrayList<>(committedOnly.committed().view().arrays().keySet());
-            return Flux.fromIterable(names).concatMap(n -> computeStats(committedOnly, n), 0).collectList().flatMap(list -> {
+            return Flux.fromIterable(names).concatMap(n -> computeStats(committedOnly, baseEpoch.get(), n), 0).collectList().flatMap(list -> {
                 Map<String, ArrayStats> m = new LinkedHashMap<>();
                 list.forEach(st -> m.put(st.name(), st));
                 Committed c = withStats(s.committed(), m);
@@ -1470,11 +1590,11 @@ public final class ArrayFile {
                             }
                             PendingLayer.Staged st;
                             try {
-                                st = out.stage(List.of(chunk));
+                                st = out.stage(PendingLayer.ANY_EPOCH, List.of(chunk));
                             } catch (PendingLayer.ReleasedException cancelled) {
                                 return Mono.empty(); // the compaction failed or was cancelled meanwhile
                             }
-                            out.publish(entries.get(a.name()), List.of(coord), st.addresses());
+                            out.publish(PendingLayer.ANY_EPOCH, entries.get(a.name()), List.of(coord), st.addresses());
                             sealed.addAll(st.sealed());
                         }
                     } catch (RuntimeException e) {
@@ -1490,27 +1610,38 @@ public final class ArrayFile {
             Footer footer = out.footer(options.footerVersion(), absorbedUpTo, "");
             byte[] payload = FooterCodec.encodeFooter(footer);
             byte[] tail = concat(payload, Trailer.trailer(payload.length, Trailer.LAYER_MAGIC));
-            return Mono.fromRunnable(baseEpoch::incrementAndGet)
+            // Everything that can fail is computed before the put: after it, only references move.
+            Map<Long, BlockMeta> blocks = blockIndex(footer, baseKey, dataRegionSize(footer));
+            MergedView newView = MergedView.of(List.of(footer), baseKey);
+            long footerCrc = crc(ByteBuffer.wrap(payload));
+            List<ObjectInfo> garbage = new ArrayList<>(c.absorbed());
+            for (Layer l : c.layers()) {
+                if (l.number() > 0) {
+                    garbage.add(l.object());
+                }
+            }
+            garbage.sort(Comparator.comparingLong(o -> LayerNames.sidecarNumber(stem, o.key())));
+            Map<String, ArrayStats> stats = new LinkedHashMap<>();
+            for (MergedView.VisibleArray a : c.view().arrays().values()) {
+                stats.put(a.name(), accs.get(a.name()).finish(a.name(), a.grid().shape()));
+            }
+            return checkBaseUnchanged(c.layers().get(0).object())
+                    .then(Mono.fromRunnable(baseEpoch::incrementAndGet))
                     .then(storage.put(baseKey, Flux.concat(out.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail)))))
-                    .doFinally(sig -> baseEpoch.incrementAndGet())
-                    .flatMap(info -> {
-                        Layer layer = new Layer(info, footer, blockIndex(footer, baseKey, info.size() - tail.length), 0,
-                                crc(ByteBuffer.wrap(payload)));
-                        List<ObjectInfo> garbage = new ArrayList<>(c.absorbed());
-                        for (Layer l : c.layers()) {
-                            if (l.number() > 0) {
-                                garbage.add(l.object());
-                            }
-                        }
-                        garbage.sort(Comparator.comparingLong(o -> LayerNames.sidecarNumber(stem, o.key())));
-                        Map<String, ArrayStats> stats = new LinkedHashMap<>();
-                        for (MergedView.VisibleArray a : c.view().arrays().values()) {
-                            stats.put(a.name(), accs.get(a.name()).finish(a.name(), a.grid().shape()));
-                        }
-                        Committed nc = withStats(committed(List.of(layer), null, null, garbage, absorbedUpTo), stats);
+                    .map(info -> {
+                        // Publish the new snapshot before the epoch turns even again (doFinally below).
+                        Layer layer = new Layer(info, footer, blocks, 0, footerCrc);
+                        Committed nc = new Committed(List.of(layer), newView,
+                                Collections.unmodifiableMap(stats), StatsStatus.CURRENT, List.copyOf(garbage), absorbedUpTo);
                         snapshot = new Snapshot(nc, snapshot.pending());
-                        return writeStats(nc).then(deleteAbsorbed());
-                    });
+                        return nc;
+                    })
+                    .doFinally(sig -> {
+                        if (baseEpoch.get() % 2 != 0) {
+                            baseEpoch.incrementAndGet();
+                        }
+                    })
+                    .flatMap(nc -> writeStats(nc).then(deleteAbsorbed()));
         })).doFinally(sig -> {
             out.release();
             jobs.forEach(BlockJob::cleanup);

@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -80,6 +79,10 @@ final class PendingLayer {
     private TempFile temp;
     private long tempEnd;
     private boolean released;
+    /** Bumped when a mutation is cancelled: its late stage/publish calls are refused. */
+    private long writerEpoch;
+    /** Passed by writers that are never cancelled half-way (compaction). */
+    static final long ANY_EPOCH = -1;
 
     PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, Path tempDir) {
         this.codec = codec;
@@ -174,8 +177,9 @@ final class PendingLayer {
      * @param encoded read from position to limit, not modified
      * @return the chunks' addresses and the blocks sealed by this call, which the caller must {@link #spill}
      */
-    synchronized Staged stage(List<ByteBuffer> encoded) {
+    synchronized Staged stage(long epoch, List<ByteBuffer> encoded) {
         checkOpen();
+        checkEpoch(epoch);
         List<Block> sealed = new ArrayList<>();
         List<ChunkAddress> addresses = new ArrayList<>(encoded.size());
         for (ByteBuffer bytes : encoded) {
@@ -203,8 +207,9 @@ final class PendingLayer {
     }
 
     /** Makes staged chunks visible at once, replacing earlier addresses of the same coordinates. */
-    synchronized void publish(Entry e, List<long[]> coords, List<ChunkAddress> addresses) {
+    synchronized void publish(long epoch, Entry e, List<long[]> coords, List<ChunkAddress> addresses) {
         checkOpen();
+        checkEpoch(epoch);
         for (int i = 0; i < coords.size(); i++) {
             e.chunks.put(GridCoord.of(coords.get(i)), addresses.get(i));
         }
@@ -256,19 +261,16 @@ final class PendingLayer {
                     .flatMap(compressed -> Offload.run(resources.ioScheduler(), compressed, c -> {
                         int n = c.readableBytes();
                         long at;
-                        TempFile t;
+                        TempFile t = retainedTemp();
                         synchronized (this) {
-                            if (released) {
-                                throw new ReleasedException();
-                            }
-                            if (temp == null) {
-                                temp = TempFile.create(tempDir, resources.ioScheduler());
-                            }
-                            t = temp;
                             at = tempEnd;
                             tempEnd += n;
                         }
-                        t.write(c.nioBuffer(c.readerIndex(), n), at);
+                        try {
+                            t.write(c.nioBuffer(c.readerIndex(), n), at);
+                        } finally {
+                            t.release();
+                        }
                         synchronized (this) {
                             if (!released && b.raw != null) {
                                 b.tempOffset = at;
@@ -282,6 +284,32 @@ final class PendingLayer {
                     }))
                     .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease).then();
         });
+    }
+
+    /**
+     * The spill file with one reference for the caller, created on first use (blocking: call on
+     * the I/O scheduler). The file is created outside the monitor, which readers take.
+     */
+    private TempFile retainedTemp() {
+        synchronized (this) {
+            checkOpen();
+            if (temp != null) {
+                return (TempFile) temp.retain();
+            }
+        }
+        TempFile created = TempFile.create(tempDir, resources.ioScheduler());
+        synchronized (this) {
+            if (released) {
+                created.release();
+                throw new ReleasedException();
+            }
+            if (temp == null) {
+                temp = created;
+            } else {
+                created.release();
+            }
+            return (TempFile) temp.retain();
+        }
     }
 
     /**
@@ -349,16 +377,21 @@ final class PendingLayer {
      * pieces of at most 1 MiB on the I/O scheduler. Buffers are owned by the subscriber.
      */
     Flux<ByteBuf> dataRegion() {
+        return Flux.defer(this::dataRegionNow);
+    }
+
+    private Flux<ByteBuf> dataRegionNow() {
         List<long[]> ranges = new ArrayList<>();
         TempFile t;
         synchronized (this) {
+            checkOpen();
             for (Block b : blocks) {
                 ranges.add(new long[] {b.tempOffset, b.storedSize});
             }
-            t = temp;
-        }
-        if (ranges.isEmpty() || t == null) {
-            return Flux.empty();
+            if (ranges.isEmpty() || temp == null) {
+                return Flux.empty();
+            }
+            t = (TempFile) temp.retain();
         }
         ByteBufAllocator alloc = resources.allocator();
         int piece = 1 << 20;
@@ -377,7 +410,7 @@ final class PendingLayer {
                     throw e;
                 }
             }), 0);
-        }, 0).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+        }, 0).doFinally(sig -> t.release()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }
 
     /** What a reader needs to fetch a pending block's bytes (see {@link ArrayFile}). */
@@ -414,6 +447,22 @@ final class PendingLayer {
 
     synchronized int blockCount() {
         return blocks.size();
+    }
+
+    /** The current writer epoch, for a mutation to pass to stage/publish. */
+    synchronized long writerEpoch() {
+        return writerEpoch;
+    }
+
+    /** Refuses every later stage/publish of the mutations that started before (a cancelled write). */
+    synchronized void fence() {
+        writerEpoch++;
+    }
+
+    private void checkEpoch(long epoch) {
+        if (epoch != ANY_EPOCH && epoch != writerEpoch) {
+            throw new ReleasedException();
+        }
     }
 
     private void checkOpen() {

@@ -177,16 +177,16 @@ class ArrayFileWriteTest {
     void allocatorAddressesBlocksAndSealsAtTarget_18_21_23() {
         PendingLayer p = new PendingLayer(BlockCodecs.none(), 8, resources, tmp);
         try {
-            PendingLayer.Staged a = p.stage(List.of(ByteBuffer.wrap(new byte[4]), ByteBuffer.wrap(new byte[2])));
+            PendingLayer.Staged a = p.stage(PendingLayer.ANY_EPOCH, List.of(ByteBuffer.wrap(new byte[4]), ByteBuffer.wrap(new byte[2])));
             assertEquals(List.of(new dev.atlas.format.ChunkAddress(0, 0, 4), new dev.atlas.format.ChunkAddress(0, 4, 2)),
                     a.addresses());
             assertTrue(a.sealed().isEmpty());
             PendingLayer q = new PendingLayer(BlockCodecs.none(), 8, resources, tmp);
             try {
-                PendingLayer.Staged full = q.stage(List.of(ByteBuffer.wrap(new byte[8])));
+                PendingLayer.Staged full = q.stage(PendingLayer.ANY_EPOCH, List.of(ByteBuffer.wrap(new byte[8])));
                 assertEquals(0, full.addresses().get(0).blockId());
                 assertEquals(1, full.sealed().size(), "reaching exactly the target seals the block");
-                PendingLayer.Staged next = q.stage(List.of(ByteBuffer.wrap(new byte[6])));
+                PendingLayer.Staged next = q.stage(PendingLayer.ANY_EPOCH, List.of(ByteBuffer.wrap(new byte[6])));
                 assertEquals(1, next.addresses().get(0).blockId());
                 b(q.spill(full.sealed()).then(q.spill(q.sealAll())));
                 Footer f = q.footer(Footer.VERSION_V5, 1, "t.af");
@@ -877,7 +877,7 @@ class ArrayFileWriteTest {
         writeInts(f, "a", sh(0), sh(4), 1, 2, 3, 4);
         b(f.flush());
         writeInts(f, "a", sh(0), sh(4), 5, 6, 7, 8);
-        s.failCall(s.calls() + 2); // the sidecar put succeeds, the stats put fails
+        s.failCall(s.calls() + 3); // HEAD of the base and the sidecar put succeed, the stats put fails
         assertThrows(ArrayFile.StaleStatsWriteException.class, () -> b(f.flush()));
         assertEquals(3, f.numLayers(), "the layer is committed");
         ArrayFile r = reopen(mem, small());
@@ -1118,5 +1118,40 @@ class ArrayFileWriteTest {
         }).then(f.compact())).then().doFinally(x -> stop.set(true));
         long reads = b(Mono.zip(writer.then(Mono.just(0L)), readers).map(t -> t.getT2()));
         assertTrue(reads > 12, "reads ran during the compactions: " + reads);
+    }
+
+    @Test
+    void cancelledReadsOfSpilledPendingBlocksLeaveTheSpillFileUsable() {
+        InMemoryStorage s = InMemoryStorage.create();
+        ArrayFile f = create(s, options(BlockCodecs.zstd(), 256));
+        b(f.defineArray("a", ArraySpec.of(DType.INT32, 8192).withChunks(64)));
+        writeInts(f, "a", sh(0), sh(8192), range(8192));
+        java.util.Random rnd = new java.util.Random(7);
+        for (int i = 0; i < 300; i++) {
+            reactor.core.Disposable d = f.readArray("a").subscribe(NdArray::close);
+            if (rnd.nextBoolean()) {
+                java.util.concurrent.locks.LockSupport.parkNanos(rnd.nextInt(200_000));
+            }
+            d.dispose();
+        }
+        assertArrayEquals(range(8192), ints(f, "a"), "pending blocks still readable");
+        b(f.flush());
+        assertArrayEquals(range(8192), ints(reopen(s, small()), "a"));
+    }
+
+    @Test
+    void aWriterWhoseBaseWasCompactedByAnotherFailsInsteadOfWritingAnIgnoredSidecar() {
+        InMemoryStorage s = InMemoryStorage.create();
+        ArrayFile f = create(s, small());
+        b(f.defineArray("a", ArraySpec.of(DType.INT32, 1)));
+        b(f.flush());
+        ArrayFile g = reopen(s, small());
+        b(g.defineArray("b", ArraySpec.of(DType.INT32, 1)));
+        b(g.flush());
+        b(g.compact()); // absorbs sidecars 1 and 2, deletes them
+        b(f.defineArray("c", ArraySpec.of(DType.INT32, 1)));
+        assertThrows(ConflictException.class, () -> b(f.flush()));
+        assertTrue(f.hasPendingChanges());
+        assertEquals(List.of("a", "b"), reopen(s, small()).listArrays());
     }
 }
