@@ -402,6 +402,12 @@ public final class ArrayFile {
         return readOnly;
     }
 
+    /** Bytes of pending blocks held in memory (the open block and sealed ones not yet spilled). */
+    long pendingBytesInMemory() {
+        PendingLayer p = snapshot.pending();
+        return p == null ? 0 : p.bytesInMemory();
+    }
+
     /** True when there are unflushed changes. */
     public boolean hasPendingChanges() {
         PendingLayer p = snapshot.pending();
