@@ -15,11 +15,8 @@ import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
 import dev.atlas.storage.InMemoryStorage;
-import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -27,10 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Random sequences of define / write / delete / attribute / flush / compact / reopen (which drops
@@ -39,26 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
  * statistics against a recomputation after every commit. The seed is printed; rerun one with
  * {@code -Datlas.model.seed=...}; {@code -Datlas.model.steps=...} sets the length.
  */
-class ArrayFileModelTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+class ArrayFileModelTest extends EngineTestBase {
     private static final List<String> NAMES = List.of("a", "b", "c", "d", "e");
     private static final List<String> KEYS = List.of("units", "scale", "long_name");
     private static final List<DType> DTYPES = List.of(DType.INT32, DType.INT64, DType.UINT8, DType.STRING);
-    private static EngineResources resources;
-
-    @TempDir
-    static Path tmp;
-
-    @BeforeAll
-    static void start() {
-        resources = EngineResources.create(2, 2, PooledByteBufAllocator.DEFAULT);
-    }
-
-    @AfterAll
-    static void stop() {
-        resources.disposeLater().block(TIMEOUT);
-    }
-
     /** The model of one array: schema, every element (Long or String), attributes. */
     private static final class Model {
         final DType dtype;

@@ -29,19 +29,15 @@ import dev.atlas.storage.InMemoryStorage;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
 import dev.atlas.testing.FaultInjectingStorage;
-import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Mono;
@@ -50,23 +46,7 @@ import reactor.core.publisher.Mono;
  * The write side of {@link ArrayFile}: the reference crate's acceptance behaviours (section 5 of
  * the reference, numbers in the test names) and the fixes of its weak spots (W-numbers).
  */
-class ArrayFileWriteTest {
-    static final Duration TIMEOUT = Duration.ofSeconds(30);
-    static EngineResources resources;
-
-    @TempDir
-    static Path tmp;
-
-    @BeforeAll
-    static void start() {
-        resources = EngineResources.create(2, 2, PooledByteBufAllocator.DEFAULT);
-    }
-
-    @AfterAll
-    static void stop() {
-        resources.disposeLater().block(TIMEOUT);
-    }
-
+class ArrayFileWriteTest extends EngineTestBase {
     /** The reference tests' small_config: no compression, 64-byte blocks (many blocks). */
     static ArrayFileOptions small() {
         return options(BlockCodecs.none(), 64);

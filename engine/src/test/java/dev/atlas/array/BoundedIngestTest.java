@@ -10,17 +10,11 @@ import dev.atlas.format.DType;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -31,23 +25,7 @@ import reactor.core.publisher.Mono;
  * the spill file to storage in pieces. The storage here counts bytes and keeps none, so the only
  * memory in play is the engine's.
  */
-class BoundedIngestTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(120);
-    private static EngineResources resources;
-
-    @TempDir
-    static Path tmp;
-
-    @BeforeAll
-    static void start() {
-        resources = EngineResources.create(2, 2, PooledByteBufAllocator.DEFAULT);
-    }
-
-    @AfterAll
-    static void stop() {
-        resources.disposeLater().block(TIMEOUT);
-    }
-
+class BoundedIngestTest extends EngineTestBase {
     /** Stores sizes only; reads are not supported (nothing here reads committed blocks). */
     static final class CountingStorage implements Storage {
         final Map<String, ObjectInfo> objects = new ConcurrentHashMap<>();

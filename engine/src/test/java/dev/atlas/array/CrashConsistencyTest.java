@@ -11,17 +11,11 @@ import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
 import dev.atlas.storage.InMemoryStorage;
 import dev.atlas.testing.FaultInjectingStorage;
-import io.netty.buffer.PooledByteBufAllocator;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Mono;
 
 /**
@@ -31,23 +25,7 @@ import reactor.core.publisher.Mono;
  * statistics that are current and right, or reported stale; and the reopened file set must accept
  * the next commit.
  */
-class CrashConsistencyTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static EngineResources resources;
-
-    @TempDir
-    static Path tmp;
-
-    @BeforeAll
-    static void start() {
-        resources = EngineResources.create(2, 2, PooledByteBufAllocator.DEFAULT);
-    }
-
-    @AfterAll
-    static void stop() {
-        resources.disposeLater().block(TIMEOUT);
-    }
-
+class CrashConsistencyTest extends EngineTestBase {
     private static ArrayFileOptions options() {
         return ArrayFileOptions.builder(resources).codec(BlockCodecs.lz4()).blockTargetSize(48).tempDirectory(tmp)
                 .readConcurrency(3).build();
