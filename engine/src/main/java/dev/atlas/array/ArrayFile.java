@@ -11,6 +11,7 @@ import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
 import dev.atlas.error.StorageException;
 import dev.atlas.format.ArrayMeta;
+import dev.atlas.internal.Offload;
 import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.Attributes;

@@ -3,6 +3,7 @@ package dev.atlas.array;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.format.ArrayMeta;
+import dev.atlas.internal.Offload;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.Attributes;
 import dev.atlas.format.BlockMeta;

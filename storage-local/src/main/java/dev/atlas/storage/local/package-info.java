@@ -1,5 +1,2 @@
-/**
- * Local filesystem {@code Storage} backend. Not implemented yet: this module only reserves its place
- * in the build (see the storage-local issue).
- */
+/** The local filesystem backend of the storage SPI: atomic, durable writes and cached read handles. */
 package dev.atlas.storage.local;

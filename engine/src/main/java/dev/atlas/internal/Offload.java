@@ -1,4 +1,4 @@
-package dev.atlas.array;
+package dev.atlas.internal;
 
 import io.netty.buffer.ByteBuf;
 import java.util.concurrent.RejectedExecutionException;
@@ -15,12 +15,12 @@ import reactor.core.scheduler.Scheduler;
  * Runs a buffer transformation (decompress, compress, a file read or write) on one of the
  * engine's schedulers with exact ownership whatever the timing of a cancellation: the input buffer
  * is released exactly once (by the task after use, or by the cancellation if the task never
- * started), and a result that meets a cancellation is handed to the subscriber's discard hook
- * ({@code doOnDiscard}) instead of being dropped. A task that has started is never interrupted (an
+ * started), and a result that meets a cancellation is released (if reference counted) instead of
+ * being dropped. A task that has started is never interrupted (an
  * interrupt closes a {@code FileChannel} for good); it runs to the end. Neither {@code subscribeOn}
  * nor {@code Mono.create} guarantees this: both drop a value that races with a cancel.
  */
-final class Offload<T> extends Mono<T> {
+public final class Offload<T> extends Mono<T> {
     private static final int QUEUED = 0;
     private static final int RUNNING = 1;
     private static final int DONE = 2;
@@ -41,7 +41,7 @@ final class Offload<T> extends Mono<T> {
      *     that is never subscribed never releases it, so subscribe (or build it lazily)
      * @param task runs on {@code scheduler}; its result is owned by the subscriber
      */
-    static <T> Mono<T> run(Scheduler scheduler, ByteBuf input, Function<ByteBuf, T> task) {
+    public static <T> Mono<T> run(Scheduler scheduler, ByteBuf input, Function<ByteBuf, T> task) {
         return new Offload<>(scheduler, input, task);
     }
 
@@ -98,7 +98,7 @@ final class Offload<T> extends Mono<T> {
                     actual.onComplete();
                 }
             } else {
-                // Delivers, or (cancelled) passes the value to the discard hook.
+                // Delivers, or (cancelled) releases the value through discard().
                 complete(out);
             }
         }
@@ -108,6 +108,12 @@ final class Offload<T> extends Mono<T> {
             if (i != null) {
                 i.release();
             }
+        }
+
+        /** A result that meets a cancel is released here: the subscriber never owned it. */
+        @Override
+        protected void discard(T v) {
+            io.netty.util.ReferenceCountUtil.safeRelease(v);
         }
 
         @Override

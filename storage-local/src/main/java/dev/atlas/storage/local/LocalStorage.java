@@ -1,0 +1,503 @@
+package dev.atlas.storage.local;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Scheduler;
+import dev.atlas.array.EngineResources;
+import dev.atlas.error.AlreadyExistsException;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.error.NotFoundException;
+import dev.atlas.error.RangeNotSatisfiableException;
+import dev.atlas.error.StorageException;
+import dev.atlas.internal.Offload;
+import dev.atlas.storage.Keys;
+import dev.atlas.storage.ObjectInfo;
+import dev.atlas.storage.Storage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.IllegalReferenceCountException;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A {@link Storage} over a directory: key {@code a/b/c.af} is the file {@code root/a/b/c.af}.
+ *
+ * <ul>
+ *   <li><b>Reads</b> are positional reads into pooled direct buffers on the engine's I/O
+ *       scheduler, through cached open file handles (closed after {@link #DEFAULT_IDLE} without
+ *       use, or as soon as the object is replaced or deleted; each read checks the file's
+ *       identity, so a replacement by another process is seen at once).</li>
+ *   <li><b>Writes</b> are atomic and durable: the body streams into a hidden temp file in the
+ *       target's directory, which is fsynced, renamed over the target, and the directory fsynced.
+ *       Create-if-absent links the temp file to the target name ({@code link(2)} fails if the name
+ *       exists), which is atomic across processes. A crash leaves at most a hidden temp file, never
+ *       a partial object; temp files are invisible to {@link #list} and removed by
+ *       {@link #sweepTempFiles}.</li>
+ *   <li><b>Keys</b> cannot leave the root: {@code ..}, absolute keys, NUL, backslashes, reserved
+ *       temp names and path segments longer than 255 bytes are refused, and so is any key whose
+ *       directory resolves (through symlinks) outside the root.</li>
+ * </ul>
+ * All blocking calls run on the I/O scheduler of the {@link EngineResources}; nothing blocks the
+ * caller's thread.
+ */
+public final class LocalStorage implements Storage, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalStorage.class);
+    /** Idle time after which a cached file handle is closed: long enough for a burst of block reads. */
+    public static final Duration DEFAULT_IDLE = Duration.ofSeconds(30);
+    /** Open handles kept at most: far below a default ulimit of 1024+ with room for the rest of the process. */
+    public static final int DEFAULT_MAX_HANDLES = 256;
+    /** Prefix of in-flight temp files; keys may not use it. */
+    static final String TEMP_PREFIX = ".atlas-tmp-";
+
+    private final Path root;
+    private final Path rootReal;
+    private final reactor.core.scheduler.Scheduler io;
+    private final ByteBufAllocator alloc;
+    private final Cache<String, Handle> handles;
+
+    private LocalStorage(Path root, Path rootReal, EngineResources resources, Duration idle, int maxHandles) {
+        this.root = root;
+        this.rootReal = rootReal;
+        this.io = resources.ioScheduler();
+        this.alloc = resources.allocator();
+        this.handles = Caffeine.newBuilder()
+                .maximumSize(maxHandles)
+                .expireAfterAccess(idle)
+                .scheduler(Scheduler.systemScheduler())
+                .executor(Runnable::run)
+                .<String, Handle>removalListener((k, h, cause) -> {
+                    if (h != null) {
+                        h.release();
+                    }
+                })
+                .build();
+    }
+
+    /** A store rooted at {@code root} (created if absent), with default handle caching. */
+    public static LocalStorage open(Path root, EngineResources resources) {
+        return open(root, resources, DEFAULT_IDLE, DEFAULT_MAX_HANDLES);
+    }
+
+    /** A store rooted at {@code root} (created if absent). Blocking: call it at startup, not on an event loop. */
+    public static LocalStorage open(Path root, EngineResources resources, Duration idle, int maxHandles) {
+        Objects.requireNonNull(resources, "resources");
+        if (maxHandles < 1) {
+            throw new InvalidArgumentException("maxHandles must be at least 1");
+        }
+        try {
+            Path abs = root.toAbsolutePath().normalize();
+            Files.createDirectories(abs);
+            return new LocalStorage(abs, abs.toRealPath(), resources, idle, maxHandles);
+        } catch (IOException e) {
+            throw new StorageException("cannot open store directory " + root + ": " + e.getMessage(), false, e);
+        }
+    }
+
+    /** The root directory. */
+    public Path root() {
+        return root;
+    }
+
+    // ------------------------------------------------------------------ keys
+
+    private Path path(String key) {
+        Keys.check(key);
+        for (String seg : key.split("/")) {
+            if (seg.startsWith(TEMP_PREFIX)) {
+                throw new InvalidArgumentException("object key '" + key + "' uses the reserved prefix " + TEMP_PREFIX);
+            }
+            if (seg.getBytes(StandardCharsets.UTF_8).length > 255) {
+                throw new InvalidArgumentException("object key '" + key + "' has a segment longer than 255 bytes");
+            }
+        }
+        Path p = root.resolve(key).normalize();
+        if (!p.startsWith(root) || p.equals(root)) {
+            throw new InvalidArgumentException("object key '" + key + "' leaves the store root");
+        }
+        return p;
+    }
+
+    /** Fails if {@code dir} (existing) resolves outside the root through symlinks. Blocking. */
+    private void checkInside(String key, Path dir) throws IOException {
+        if (!dir.toRealPath().startsWith(rootReal)) {
+            throw new InvalidArgumentException("object key '" + key + "' resolves outside the store root");
+        }
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /** An open read handle: one reference for the cache, one per read in flight. */
+    private static final class Handle extends io.netty.util.AbstractReferenceCounted {
+        final FileChannel channel;
+        final Object fileKey;
+        final long size;
+
+        Handle(FileChannel channel, Object fileKey, long size) {
+            this.channel = channel;
+            this.fileKey = fileKey;
+            this.size = size;
+        }
+
+        boolean tryRetain() {
+            try {
+                retain();
+                return true;
+            } catch (IllegalReferenceCountException gone) {
+                return false;
+            }
+        }
+
+        @Override
+        protected void deallocate() {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                LOG.debug("closing a read handle failed: {}", e.getMessage());
+            }
+        }
+
+        @Override
+        public io.netty.util.ReferenceCounted touch(Object hint) {
+            return this;
+        }
+    }
+
+    /** A retained handle on the current file of {@code key}. Blocking. */
+    private Handle handle(String key, Path p) throws IOException {
+        BasicFileAttributes now = Files.readAttributes(p, BasicFileAttributes.class);
+        if (!now.isRegularFile()) {
+            throw new NoSuchFileException(p.toString());
+        }
+        Handle h = handles.getIfPresent(key);
+        if (h != null && Objects.equals(h.fileKey, now.fileKey()) && h.tryRetain()) {
+            return h;
+        }
+        checkInside(key, p.getParent());
+        FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        try {
+            BasicFileAttributes opened = Files.readAttributes(p, BasicFileAttributes.class);
+            Handle nh = new Handle(ch, opened.fileKey(), ch.size());
+            nh.retain();
+            handles.put(key, nh);
+            return nh;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Mono<ByteBuf> read(String key, long offset, long length) {
+        return Mono.defer(() -> {
+            Path p = path(key);
+            Keys.checkRange(key, offset, length);
+            return Offload.run(io, null, none -> {
+                try {
+                    Handle h = handle(key, p);
+                    try {
+                        if (offset + length > h.size) {
+                            throw new RangeNotSatisfiableException(key, offset, length, h.size);
+                        }
+                        int n = (int) length;
+                        ByteBuf buf = alloc.directBuffer(n, n);
+                        try {
+                            ByteBuffer dst = buf.nioBuffer(0, n);
+                            long at = offset;
+                            while (dst.hasRemaining()) {
+                                int r = h.channel.read(dst, at);
+                                if (r < 0) {
+                                    throw new StorageException("'" + key + "' ended at " + at + " while reading", true);
+                                }
+                                at += r;
+                            }
+                            buf.writerIndex(n);
+                            return buf;
+                        } catch (IOException | RuntimeException e) {
+                            buf.release();
+                            throw e;
+                        }
+                    } finally {
+                        h.release();
+                    }
+                } catch (IOException e) {
+                    throw mapped(key, e);
+                }
+            });
+        });
+    }
+
+    @Override
+    public Mono<ObjectInfo> head(String key) {
+        return Mono.defer(() -> {
+            Path p = path(key);
+            return Mono.fromCallable(() -> {
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    if (!a.isRegularFile()) {
+                        throw new NotFoundException("no object '" + key + "'");
+                    }
+                    return info(key, a);
+                } catch (IOException e) {
+                    throw mapped(key, e);
+                }
+            }).subscribeOn(io);
+        });
+    }
+
+    private static ObjectInfo info(String key, BasicFileAttributes a) {
+        // A replacement is always a new file (temp + rename), so identity + mtime + size tells versions apart.
+        String version = a.fileKey() + "@" + a.lastModifiedTime().toInstant() + "#" + a.size();
+        return new ObjectInfo(key, a.size(), version);
+    }
+
+    @Override
+    public Flux<ObjectInfo> list(String prefix) {
+        return Mono.fromCallable(() -> listNow(prefix)).subscribeOn(io).flatMapIterable(l -> l);
+    }
+
+    private List<ObjectInfo> listNow(String prefix) throws IOException {
+        if (prefix.indexOf('\0') >= 0 || prefix.startsWith("/") || prefix.contains("..")) {
+            throw new InvalidArgumentException("invalid listing prefix '" + prefix + "'");
+        }
+        int slash = prefix.lastIndexOf('/');
+        Path dir = slash < 0 ? root : root.resolve(prefix.substring(0, slash)).normalize();
+        if (!dir.startsWith(root) || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return List.of();
+        }
+        List<ObjectInfo> out = new ArrayList<>();
+        // Recursive: a prefix matches keys in subdirectories of matching names too.
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                String name = p.getFileName().toString();
+                if (name.startsWith(TEMP_PREFIX)) {
+                    continue;
+                }
+                String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+                if (!key.startsWith(prefix)) {
+                    continue;
+                }
+                BasicFileAttributes a;
+                try {
+                    a = Files.readAttributes(p, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                } catch (NoSuchFileException gone) {
+                    continue;
+                }
+                if (a.isRegularFile()) {
+                    out.add(info(key, a));
+                }
+            }
+        } catch (java.io.UncheckedIOException e) {
+            if (!(e.getCause() instanceof NoSuchFileException)) {
+                throw e.getCause();
+            }
+        }
+        out.sort(Comparator.comparing(ObjectInfo::key));
+        return out;
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /** One upload in progress: its temp file and channel. */
+    private static final class Upload {
+        final Path temp;
+        final FileChannel channel;
+        long position;
+        final AtomicBoolean done = new AtomicBoolean();
+
+        Upload(Path temp, FileChannel channel) {
+            this.temp = temp;
+            this.channel = channel;
+        }
+    }
+
+    @Override
+    public Mono<ObjectInfo> put(String key, Publisher<ByteBuf> body) {
+        return write(key, body, false);
+    }
+
+    @Override
+    public Mono<ObjectInfo> putIfAbsent(String key, Publisher<ByteBuf> body) {
+        return write(key, body, true);
+    }
+
+    private Mono<ObjectInfo> write(String key, Publisher<ByteBuf> body, boolean ifAbsent) {
+        return Mono.defer(() -> {
+            Path target;
+            try {
+                target = path(key);
+            } catch (RuntimeException e) {
+                return Mono.error(e); // the body is never subscribed, so it never made a buffer
+            }
+            Path dir = target.getParent();
+            return Mono.fromCallable(() -> {
+                try {
+                    try {
+                        Files.createDirectories(dir);
+                    } catch (FileAlreadyExistsException e) {
+                        throw new InvalidArgumentException("object key '" + key + "' needs a directory where an object is: "
+                                + root.relativize(Path.of(e.getFile())));
+                    }
+                    checkInside(key, dir);
+                    if (ifAbsent && Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        throw new AlreadyExistsException("object '" + key + "' already exists");
+                    }
+                    Path temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
+                    FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    return new Upload(temp, ch);
+                } catch (IOException e) {
+                    throw mapped(key, e);
+                }
+            }).subscribeOn(io).flatMap(up -> Flux.from(body)
+                    .concatMap(buf -> Offload.run(io, buf, b -> {
+                        try {
+                            ByteBuffer src = b.nioBuffer();
+                            while (src.hasRemaining()) {
+                                up.position += up.channel.write(src, up.position);
+                            }
+                            return Boolean.TRUE;
+                        } catch (IOException e) {
+                            throw mapped(key, e);
+                        }
+                    }), 1)
+                    .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease)
+                    .then(Mono.fromCallable(() -> commit(key, target, up, ifAbsent)).subscribeOn(io))
+                    .doFinally(sig -> {
+                        if (!up.done.get()) {
+                            io.schedule(() -> abandon(up));
+                        }
+                    }));
+        });
+    }
+
+    /** fsync the temp file, move it into place, fsync the directory. Blocking. */
+    private ObjectInfo commit(String key, Path target, Upload up, boolean ifAbsent) {
+        try {
+            up.channel.force(true);
+            up.channel.close();
+            if (ifAbsent) {
+                try {
+                    Files.createLink(target, up.temp);
+                } catch (FileAlreadyExistsException e) {
+                    throw new AlreadyExistsException("object '" + key + "' already exists");
+                }
+                Files.delete(up.temp);
+            } else {
+                Files.move(up.temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+            up.done.set(true);
+            handles.invalidate(key);
+            syncDirectory(target.getParent());
+            return info(key, Files.readAttributes(target, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        } catch (IOException e) {
+            throw mapped(key, e);
+        }
+    }
+
+    private void abandon(Upload up) {
+        try {
+            up.channel.close();
+            Files.deleteIfExists(up.temp);
+        } catch (IOException e) {
+            LOG.warn("cannot remove temp file {}: {}", up.temp, e.getMessage());
+        }
+    }
+
+    private static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (AccessDeniedException | UnsupportedOperationException e) {
+            // Some filesystems do not let a directory be opened or synced; the rename is still atomic.
+            LOG.debug("directory fsync not supported for {}: {}", dir, e.getMessage());
+        }
+    }
+
+    @Override
+    public Mono<Void> delete(String key) {
+        return Mono.defer(() -> {
+            Path p = path(key);
+            return Mono.<Void>fromRunnable(() -> {
+                try {
+                    boolean existed = Files.deleteIfExists(p);
+                    handles.invalidate(key);
+                    if (existed) {
+                        syncDirectory(p.getParent());
+                    }
+                } catch (IOException e) {
+                    throw mapped(key, e);
+                }
+            }).subscribeOn(io);
+        });
+    }
+
+    /**
+     * Removes temp files left by writers that died mid-upload, older than {@code age}. Blocking;
+     * returns how many were removed.
+     */
+    public int sweepTempFiles(Duration age) {
+        long cutoff = System.currentTimeMillis() - age.toMillis();
+        int removed = 0;
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                if (p.getFileName().toString().startsWith(TEMP_PREFIX)
+                        && Files.getLastModifiedTime(p).toMillis() < cutoff && Files.deleteIfExists(p)) {
+                    removed++;
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            LOG.warn("temp file sweep of {} incomplete: {}", root, e.getMessage());
+        }
+        return removed;
+    }
+
+    private static RuntimeException mapped(String key, IOException e) {
+        if (e instanceof NoSuchFileException || e instanceof NotDirectoryException) {
+            return new NotFoundException("no object '" + key + "'");
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return new AlreadyExistsException("object '" + key + "' already exists");
+        }
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null
+                && fse.getReason().contains("name too long")) {
+            return new InvalidArgumentException("object key '" + key + "' is a name the filesystem rejects: " + fse.getReason());
+        }
+        return new StorageException("I/O on '" + key + "' failed: " + e, false, e);
+    }
+
+    /** Closes every cached handle (reads in flight finish first). */
+    @Override
+    public void close() {
+        handles.invalidateAll();
+        handles.cleanUp();
+    }
+
+    @Override
+    public String toString() {
+        return "LocalStorage{" + root + "}";
+    }
+}

@@ -1,0 +1,143 @@
+package dev.atlas.storage.local;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.atlas.array.EngineResources;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.storage.ObjectInfo;
+import dev.atlas.storage.Storage;
+import dev.atlas.testing.StorageContract;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Flux;
+
+/** {@link LocalStorage} passes the storage contract, keeps keys inside its root, and never shows a partial object. */
+class LocalStorageTest extends StorageContract {
+    static EngineResources resources;
+
+    @TempDir
+    Path dir;
+
+    private LocalStorage store;
+
+    @BeforeAll
+    static void start() {
+        resources = EngineResources.create(2, 4, PooledByteBufAllocator.DEFAULT);
+    }
+
+    @AfterAll
+    static void stop() {
+        resources.disposeLater().block(TIMEOUT);
+    }
+
+    @AfterEach
+    void closeStore() {
+        if (store != null) {
+            store.close();
+        }
+    }
+
+    @Override
+    protected Storage storage() {
+        store = LocalStorage.open(dir.resolve("root"), resources);
+        return store;
+    }
+
+    private static byte[] read(Storage s, String key, long off, long len) {
+        ByteBuf b = s.read(key, off, len).block(TIMEOUT);
+        try {
+            byte[] out = new byte[b.readableBytes()];
+            b.getBytes(b.readerIndex(), out);
+            return out;
+        } finally {
+            b.release();
+        }
+    }
+
+    @Test
+    void keysCannotLeaveTheRoot() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        for (String bad : List.of("../x", "a/../../x", "/etc/passwd", "a//b", "a/./b", "x\0y", "a\\b", "",
+                LocalStorage.TEMP_PREFIX + "x", "a/" + "n".repeat(256))) {
+            assertThrows(InvalidArgumentException.class, () -> s.read(bad, 0, 1).block(TIMEOUT), bad);
+            assertThrows(InvalidArgumentException.class, () -> s.put(bad, body(new byte[1], 1)).block(TIMEOUT), bad);
+        }
+        // A symlinked directory pointing outside the root is refused for reads and writes.
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Files.write(outside.resolve("secret"), new byte[] {1, 2, 3});
+        Files.createSymbolicLink(s.root().resolve("link"), outside);
+        assertThrows(InvalidArgumentException.class, () -> s.read("link/secret", 0, 1).block(TIMEOUT));
+        assertThrows(InvalidArgumentException.class, () -> s.put("link/new", body(new byte[1], 1)).block(TIMEOUT));
+        assertEquals(List.of("secret"), Files.list(outside).map(p -> p.getFileName().toString()).toList());
+    }
+
+    @Test
+    void aFailedUploadLeavesNoObjectAndNoTempFile() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        s.put("a/obj", body(bytes(5000, 1), 1000)).block(TIMEOUT);
+        Flux<ByteBuf> failing = body(bytes(5000, 2), 1000).concatWith(Flux.error(new IllegalStateException("boom")));
+        assertThrows(IllegalStateException.class, () -> s.put("a/obj", failing).block(TIMEOUT));
+        assertArrayEquals(bytes(5000, 1), read(s, "a/obj", 0, 5000), "the old object is untouched");
+        assertThrows(IllegalStateException.class, () -> s.put("a/new", failing).block(TIMEOUT));
+        assertEquals(List.of("a/obj"), s.list("a/").map(ObjectInfo::key).collectList().block(TIMEOUT));
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (tempFiles(s.root()) > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(0, tempFiles(s.root()), "abandoned temp files are removed");
+    }
+
+    private static long tempFiles(Path root) throws IOException {
+        try (Stream<Path> w = Files.walk(root)) {
+            return w.filter(p -> p.getFileName().toString().startsWith(LocalStorage.TEMP_PREFIX)).count();
+        }
+    }
+
+    @Test
+    void tempFilesOfDeadWritersAreInvisibleAndSwept() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        s.put("d/x", body(new byte[] {1}, 1)).block(TIMEOUT);
+        Path stale = s.root().resolve("d").resolve(LocalStorage.TEMP_PREFIX + "dead");
+        Files.write(stale, new byte[10]);
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(0));
+        assertEquals(List.of("d/x"), s.list("d/").map(ObjectInfo::key).collectList().block(TIMEOUT));
+        assertEquals(1, s.sweepTempFiles(java.time.Duration.ofMinutes(1)));
+        assertTrue(Files.notExists(stale));
+    }
+
+    @Test
+    void aReplacementByAnotherProcessIsSeenByTheNextRead() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        s.put("r/x", body(new byte[] {1, 1, 1, 1}, 4)).block(TIMEOUT);
+        assertArrayEquals(new byte[] {1, 1, 1, 1}, read(s, "r/x", 0, 4)); // handle now cached
+        // "another process": replace the file behind the store's back (new inode, like our own writes)
+        Path tmp = s.root().resolve("r").resolve("other.tmp");
+        Files.write(tmp, new byte[] {2, 2, 2, 2, 2, 2});
+        Files.move(tmp, s.root().resolve("r/x"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertArrayEquals(new byte[] {2, 2, 2, 2, 2, 2}, read(s, "r/x", 0, 6));
+    }
+
+    @Test
+    void ioErrorsAreTyped() {
+        LocalStorage s = (LocalStorage) storage();
+        s.put("e/file", body(new byte[] {1}, 1)).block(TIMEOUT);
+        // a key below a regular file: the directory cannot exist
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                () -> s.put("e/file/child", body(new byte[] {1}, 1)).block(TIMEOUT));
+        assertTrue(e.getMessage().contains("e/file/child"), e.getMessage());
+    }
+}
