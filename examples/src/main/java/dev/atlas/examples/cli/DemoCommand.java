@@ -1,23 +1,21 @@
 package dev.atlas.examples.cli;
 
+import dev.atlas.array.ArrayFile;
+import dev.atlas.array.ArrayFileOptions;
+import dev.atlas.array.ArraySpec;
+import dev.atlas.array.EngineResources;
+import dev.atlas.array.NdArray;
 import dev.atlas.codec.BlockCodecs;
-import dev.atlas.format.ArrayMeta;
-import dev.atlas.format.Attributes;
 import dev.atlas.format.AttributeValue;
-import dev.atlas.format.ChunkCodec;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
-import dev.atlas.format.Footer;
-import dev.atlas.format.LayerBuilder;
 import dev.atlas.format.LayerNames;
-import io.netty.buffer.PooledByteBufAllocator;
+import dev.atlas.storage.local.LocalStorage;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,9 +24,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code atlas demo}: writes a small sample file set (a gridded temperature field, station names,
- * observation times and a quality mask, in a base and two sidecars with zstd and lz4 blocks, the
- * second sidecar patching one tile and deleting the mask) and dumps it. Needs no setup.
+ * {@code atlas demo}: writes a small sample file set through the engine (an {@code ArrayFile} over
+ * {@code LocalStorage}: a gridded temperature field, station names, observation times and a quality
+ * mask; two sessions and flushes with zstd and lz4 blocks, the second patching one tile and
+ * deleting the mask) and dumps it. Needs no setup.
  */
 @Command(name = "demo", description = "Write a sample .af file set and dump it (no setup needed).")
 final class DemoCommand implements Callable<Integer> {
@@ -55,79 +54,82 @@ final class DemoCommand implements Callable<Integer> {
         return dump.call();
     }
 
-    /** Writes the sample into {@code dir} (replacing an earlier sample) and returns its base path. */
+    /**
+     * Writes the sample into {@code dir} (replacing an earlier sample) through the engine itself:
+     * an {@link ArrayFile} over {@link LocalStorage}, two sessions, two flushes. Returns the base path.
+     */
     static Path write(Path dir) throws IOException {
         Files.createDirectories(dir);
         String stem = "weather";
-        Path base = dir.resolve(stem + LayerNames.SUFFIX);
-        var alloc = PooledByteBufAllocator.DEFAULT;
-
-        byte[] empty = new LayerBuilder(BlockCodecs.none(), 1 << 20, alloc, Footer.VERSION_V5).build(0, "");
-
-        LayerBuilder s1 = new LayerBuilder(BlockCodecs.zstd(), 4096, alloc, Footer.VERSION_V5);
-        s1.define("temperature", DType.FLOAT32, SHAPE, List.of("time", "lat", "lon"), CHUNK, new FillValue.Float(-999.0));
-        s1.attribute("temperature", "units", AttributeValue.ofString("K"));
-        s1.attribute("temperature", "long_name", AttributeValue.ofString("air temperature at 2 m"));
-        for (long t = 0; t < SHAPE[0]; t++) {
-            for (long y = 0; y < SHAPE[1] / CHUNK[1]; y++) {
-                for (long x = 0; x < SHAPE[2] / CHUNK[2]; x++) {
-                    s1.chunk("temperature", new long[] {t, y, x}, temperatureTile(t, y, x, 0f));
-                }
-            }
-        }
-        s1.define("station", DType.STRING, new long[] {5}, List.of("station"), new long[] {5}, null);
-        s1.chunk("station", new long[] {0}, ChunkCodec.encodeStrings(List.of("Utsira", "Halten", "Sula", "Træna", "Røst")));
-        s1.define("obs_time", DType.TIMESTAMP_NS, new long[] {4}, List.of("time"), new long[] {4}, null);
-        ByteBuffer times = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
-        for (int t = 0; t < 4; t++) {
-            times.putLong(1_700_000_000_000_000_000L + t * 21_600_000_000_000L);
-        }
-        s1.chunk("obs_time", new long[] {0}, times.array());
-        s1.define("quality", DType.UINT8, SHAPE, List.of("time", "lat", "lon"), CHUNK, new FillValue.UInt(255));
-        s1.chunk("quality", new long[] {0, 0, 0}, new byte[12]);
-        byte[] side1 = s1.build(1, base.getFileName().toString());
-
-        LayerBuilder s2 = new LayerBuilder(BlockCodecs.lz4(), 4096, alloc, Footer.VERSION_V5);
-        s2.define("temperature", DType.FLOAT32, SHAPE, List.of("time", "lat", "lon"), CHUNK, new FillValue.Float(-999.0));
-        s2.attribute("temperature", "units", AttributeValue.ofString("K"));
-        s2.attribute("temperature", "long_name", AttributeValue.ofString("air temperature at 2 m"));
-        s2.attribute("temperature", "history", AttributeValue.ofStringList(List.of("created by atlas demo", "tile (3,1,1) corrected")));
-        s2.chunk("temperature", new long[] {3, 1, 1}, temperatureTile(3, 1, 1, 1.5f));
-        s2.tombstone(new ArrayMeta("quality", DType.UINT8, SHAPE, List.of("time", "lat", "lon"), CHUNK, List.of(),
-                new FillValue.UInt(255), false, Attributes.EMPTY));
-        byte[] side2 = s2.build(2, base.getFileName().toString());
-
-        // Remove an earlier sample's files first, so no stale sidecar joins this one.
+        // Remove an earlier sample's files first (create refuses a stem that still has objects).
         for (Path p : LocalFileSetCleaner.members(dir, stem)) {
             Files.delete(p);
         }
-        writeAtomically(dir.resolve(LayerNames.sidecar(stem, 1)), side1);
-        writeAtomically(dir.resolve(LayerNames.sidecar(stem, 2)), side2);
-        writeAtomically(base, empty);
-        return base;
+        Duration t = Duration.ofSeconds(30);
+        EngineResources resources = EngineResources.create();
+        try (LocalStorage storage = LocalStorage.open(dir, resources)) {
+            String base = stem + LayerNames.SUFFIX;
+            ArrayFileOptions zstd = ArrayFileOptions.builder(resources).codec(BlockCodecs.zstd()).blockTargetSize(4096).build();
+            ArrayFile f = ArrayFile.create(storage, base, zstd).block(t);
+            f.defineArray("temperature", ArraySpec.of(DType.FLOAT32, SHAPE).withChunks(CHUNK)
+                    .withDimensions("time", "lat", "lon").withFill(new FillValue.Float(-999.0))).block(t);
+            f.setAttribute("temperature", "units", AttributeValue.ofString("K")).block(t);
+            f.setAttribute("temperature", "long_name", AttributeValue.ofString("air temperature at 2 m")).block(t);
+            try (NdArray field = NdArray.ofFloats(SHAPE, temperature(new long[] {0, 0, 0}, SHAPE, 0f))) {
+                f.writeArray("temperature", new long[] {0, 0, 0}, field).block(t);
+            }
+            f.defineArray("station", ArraySpec.of(DType.STRING, 5).withDimensions("station")).block(t);
+            f.writeArray("station", new long[] {0}, NdArray.ofStrings(new long[] {5},
+                    List.of("Utsira", "Halten", "Sula", "Træna", "Røst"))).block(t);
+            f.defineArray("obs_time", ArraySpec.of(DType.TIMESTAMP_NS, 4).withDimensions("time")).block(t);
+            long[] times = new long[4];
+            for (int i = 0; i < 4; i++) {
+                times[i] = 1_700_000_000_000_000_000L + i * 21_600_000_000_000L;
+            }
+            try (NdArray d = NdArray.ofLongs(DType.TIMESTAMP_NS, new long[] {4}, times)) {
+                f.writeArray("obs_time", new long[] {0}, d).block(t);
+            }
+            f.defineArray("quality", ArraySpec.of(DType.UINT8, SHAPE).withChunks(CHUNK)
+                    .withDimensions("time", "lat", "lon").withFill(new FillValue.UInt(255))).block(t);
+            try (NdArray d = NdArray.ofBytes(DType.UINT8, CHUNK, new byte[12])) {
+                f.writeArray("quality", new long[] {0, 0, 0}, d).block(t);
+            }
+            f.flush().block(t);                                   // weather.1.af + weather.stats
+            f.close().block(t);
+
+            // A second session with another codec: correct one tile, note it, drop the mask.
+            ArrayFileOptions lz4 = ArrayFileOptions.builder(resources).codec(BlockCodecs.lz4()).blockTargetSize(4096).build();
+            ArrayFile g = ArrayFile.open(storage, base, lz4).block(t);
+            long[] tile = {3, 3, 4};
+            try (NdArray d = NdArray.ofFloats(CHUNK, temperature(tile, CHUNK, 1.5f))) {
+                g.writeArray("temperature", tile, d).block(t);
+            }
+            g.setAttribute("temperature", "history",
+                    AttributeValue.ofStringList(List.of("created by atlas demo", "tile (3,1,1) corrected"))).block(t);
+            g.delete("quality").block(t);
+            g.flush().block(t);                                   // weather.2.af
+            g.close().block(t);
+            return dir.resolve(base);
+        } finally {
+            resources.disposeLater().block(t);
+        }
     }
 
-    private static byte[] temperatureTile(long t, long y, long x, float delta) {
-        ByteBuffer b = ByteBuffer.allocate((int) (CHUNK[1] * CHUNK[2] * 4)).order(ByteOrder.LITTLE_ENDIAN);
-        for (long j = 0; j < CHUNK[1]; j++) {
-            for (long i = 0; i < CHUNK[2]; i++) {
-                double lat = 58 + (y * CHUNK[1] + j) * 0.5;
-                double lon = 4 + (x * CHUNK[2] + i) * 0.5;
-                float k = (float) (283.15 - (lat - 58) * 0.8 + Math.sin(lon / 2) * 1.2 + t * 0.25) + delta;
-                b.putFloat(Math.round(k * 100) / 100f);
+    /** The sample temperature field over the box {@code [origin, origin + shape)}, C order. */
+    private static float[] temperature(long[] origin, long[] shape, float delta) {
+        float[] out = new float[(int) (shape[0] * shape[1] * shape[2])];
+        int n = 0;
+        for (long tt = origin[0]; tt < origin[0] + shape[0]; tt++) {
+            for (long y = origin[1]; y < origin[1] + shape[1]; y++) {
+                for (long x = origin[2]; x < origin[2] + shape[2]; x++) {
+                    double lat = 58 + y * 0.5;
+                    double lon = 4 + x * 0.5;
+                    float k = (float) (283.15 - (lat - 58) * 0.8 + Math.sin(lon / 2) * 1.2 + tt * 0.25) + delta;
+                    out[n++] = Math.round(k * 100) / 100f;
+                }
             }
         }
-        return b.array();
-    }
-
-    private static void writeAtomically(Path target, byte[] bytes) throws IOException {
-        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), ".tmp-", ".part");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        return out;
     }
 
     /** Files of an earlier sample with the same stem. */
