@@ -1,5 +1,2 @@
-/**
- * Benchmarks and measurement harnesses. Not implemented yet: this module only reserves its place in
- * the build (see the fast-path issue).
- */
+/** JMH benchmarks of the engine's hot paths; results and the commands that made them are in benchmarks/RESULTS.md. */
 package dev.atlas.benchmarks;
