@@ -70,7 +70,8 @@ class LocalCrashIT {
             child.destroyForcibly(); // SIGKILL on Unix
             child.waitFor(30, TimeUnit.SECONDS);
             List<Integer> acked = new ArrayList<>();
-            for (String line : Files.readAllLines(acks)) {
+            // A child killed during JVM start-up has not created the file yet.
+            for (String line : Files.exists(acks) ? Files.readAllLines(acks) : List.<String>of()) {
                 if (!line.isBlank()) {
                     acked.add(Integer.parseInt(line.trim()));
                 }
