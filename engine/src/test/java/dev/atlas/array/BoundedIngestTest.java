@@ -1,5 +1,7 @@
 package dev.atlas.array;
 
+import dev.atlas.testing.EngineTestBase;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -6,9 +6,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
-import dev.atlas.array.EngineResources;
+import dev.atlas.testing.EngineTestBase;
 import dev.atlas.array.NdArray;
-import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,10 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A child JVM ({@link CrashChild}) writes, flushes and compacts an {@link ArrayFile} over
@@ -28,22 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * right values, and every array that is visible at all must be complete (nothing half-visible).
  * {@code -Datlas.crash.kills=N} (default 50) and {@code -Datlas.crash.seed=S}.
  */
-class LocalCrashIT {
-    private static final Duration T = Duration.ofSeconds(60);
-    private static EngineResources resources;
-
-    @TempDir
-    static Path dir;
-
-    @BeforeAll
-    static void start() {
-        resources = EngineResources.create(2, 2, PooledByteBufAllocator.DEFAULT);
-    }
-
-    @AfterAll
-    static void stop() {
-        resources.disposeLater().block(T);
-    }
+class LocalCrashIT extends EngineTestBase {
+    private static final Duration T = TIMEOUT;
 
     @Test
     void sigkillAtRandomMomentsLosesNoAcknowledgedFlush() throws Exception {
@@ -51,9 +33,9 @@ class LocalCrashIT {
         long seed = Long.getLong("atlas.crash.seed", System.nanoTime());
         System.out.println("LocalCrashIT seed " + seed + " (-Datlas.crash.seed=" + seed + "), " + kills + " kills");
         Random rnd = new Random(seed);
-        Path root = Files.createDirectories(dir.resolve("store"));
-        Path acks = dir.resolve("acks.txt");
-        Path log = dir.resolve("child.log");
+        Path root = Files.createDirectories(tmp.resolve("store"));
+        Path acks = tmp.resolve("acks.txt");
+        Path log = tmp.resolve("child.log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         int survived = 0;
         int lost = 0;

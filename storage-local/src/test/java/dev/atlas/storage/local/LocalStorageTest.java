@@ -56,17 +56,6 @@ class LocalStorageTest extends StorageContract {
         return store;
     }
 
-    private static byte[] read(Storage s, String key, long off, long len) {
-        ByteBuf b = s.read(key, off, len).block(TIMEOUT);
-        try {
-            byte[] out = new byte[b.readableBytes()];
-            b.getBytes(b.readerIndex(), out);
-            return out;
-        } finally {
-            b.release();
-        }
-    }
-
     @Test
     void keysCannotLeaveTheRoot() throws IOException {
         LocalStorage s = (LocalStorage) storage();
@@ -90,7 +79,7 @@ class LocalStorageTest extends StorageContract {
         s.put("a/obj", body(bytes(5000, 1), 1000)).block(TIMEOUT);
         Flux<ByteBuf> failing = body(bytes(5000, 2), 1000).concatWith(Flux.error(new IllegalStateException("boom")));
         assertThrows(IllegalStateException.class, () -> s.put("a/obj", failing).block(TIMEOUT));
-        assertArrayEquals(bytes(5000, 1), read(s, "a/obj", 0, 5000), "the old object is untouched");
+        assertArrayEquals(bytes(5000, 1), readAll(s, "a/obj", 0, 5000), "the old object is untouched");
         assertThrows(IllegalStateException.class, () -> s.put("a/new", failing).block(TIMEOUT));
         assertEquals(List.of("a/obj"), s.list("a/").map(ObjectInfo::key).collectList().block(TIMEOUT));
         long deadline = System.nanoTime() + 5_000_000_000L;
@@ -122,13 +111,13 @@ class LocalStorageTest extends StorageContract {
     void aReplacementByAnotherProcessIsSeenByTheNextRead() throws IOException {
         LocalStorage s = (LocalStorage) storage();
         s.put("r/x", body(new byte[] {1, 1, 1, 1}, 4)).block(TIMEOUT);
-        assertArrayEquals(new byte[] {1, 1, 1, 1}, read(s, "r/x", 0, 4)); // handle now cached
+        assertArrayEquals(new byte[] {1, 1, 1, 1}, readAll(s, "r/x", 0, 4)); // handle now cached
         // "another process": replace the file behind the store's back (new inode, like our own writes)
         Path tmp = s.root().resolve("r").resolve("other.tmp");
         Files.write(tmp, new byte[] {2, 2, 2, 2, 2, 2});
         Files.move(tmp, s.root().resolve("r/x"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        assertArrayEquals(new byte[] {2, 2, 2, 2, 2, 2}, read(s, "r/x", 0, 6));
+        assertArrayEquals(new byte[] {2, 2, 2, 2, 2, 2}, readAll(s, "r/x", 0, 6));
     }
 
     @Test

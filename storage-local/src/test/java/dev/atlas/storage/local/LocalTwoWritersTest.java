@@ -6,11 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
 import dev.atlas.array.ArraySpec;
-import dev.atlas.array.EngineResources;
+import dev.atlas.testing.EngineTestBase;
 import dev.atlas.array.NdArray;
 import dev.atlas.error.ConflictException;
 import dev.atlas.format.DType;
-import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,10 +18,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two writers with their own {@link LocalStorage} and {@link ArrayFile} handles on one directory
@@ -30,27 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
  * lost race is a typed {@link ConflictException}; the loser reopens and redoes its change, and in the
  * end every layer of both is there.
  */
-class LocalTwoWritersTest {
-    private static final Duration T = Duration.ofSeconds(60);
-    private static EngineResources resources;
-
-    @TempDir
-    static Path dir;
-
-    @BeforeAll
-    static void start() {
-        resources = EngineResources.create(2, 4, PooledByteBufAllocator.DEFAULT);
-    }
-
-    @AfterAll
-    static void stop() {
-        resources.disposeLater().block(T);
-    }
+class LocalTwoWritersTest extends EngineTestBase {
+    private static final Duration T = TIMEOUT;
 
     @Test
     void concurrentFlushesNeverLoseALayer() throws Exception {
-        Path root = dir.resolve("store");
-        ArrayFileOptions o = ArrayFileOptions.builder(resources).tempDirectory(dir).build();
+        Path root = tmp.resolve("store");
+        ArrayFileOptions o = ArrayFileOptions.builder(resources).tempDirectory(tmp).build();
         try (LocalStorage s = LocalStorage.open(root, resources)) {
             ArrayFile.create(s, "w.af", o).block(T).close().block(T);
         }

@@ -1,5 +1,6 @@
-package dev.atlas.array;
+package dev.atlas.testing;
 
+import dev.atlas.array.EngineResources;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,20 +9,20 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Engine resources (two codec and two I/O threads, the pooled allocator) and a spill directory per test class. */
-abstract class EngineTestBase {
-    static final Duration TIMEOUT = Duration.ofSeconds(120);
-    static EngineResources resources;
+public abstract class EngineTestBase {
+    protected static final Duration TIMEOUT = Duration.ofSeconds(120);
+    protected static EngineResources resources;
 
     @TempDir
-    static Path tmp;
+    protected static Path tmp;
 
     @BeforeAll
-    static void startEngine() {
+    public static void startEngine() {
         resources = EngineResources.create(2, 2, PooledByteBufAllocator.DEFAULT);
     }
 
     @AfterAll
-    static void stopEngine() {
+    public static void stopEngine() {
         resources.disposeLater().block(TIMEOUT);
     }
 }
