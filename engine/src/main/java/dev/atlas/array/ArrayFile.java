@@ -106,17 +106,18 @@ public final class ArrayFile {
     /** The committed state; replaced as a whole. */
     private record Committed(List<Layer> layers, MergedView view, Map<String, ArrayStats> stats, StatsStatus statsStatus,
             List<ObjectInfo> absorbed, long lastNumber) {
-        long stackHash() {
-            long h = StatsStamp.EMPTY_STACK;
-            for (Layer l : layers) {
-                h = StatsStamp.hashLayer(h, l.object().key(), l.object().size(), l.footerCrc());
-            }
-            return h;
-        }
-
         StatsStamp stamp() {
-            return new StatsStamp(layers.size(), stackHash());
+            return stampOf(layers);
         }
+    }
+
+    /** The stamp of a layer stack: its size and the hash of each layer's key, size and footer checksum. */
+    private static StatsStamp stampOf(List<Layer> layers) {
+        long h = StatsStamp.EMPTY_STACK;
+        for (Layer l : layers) {
+            h = StatsStamp.hashLayer(h, l.object().key(), l.object().size(), l.footerCrc());
+        }
+        return new StatsStamp(layers.size(), h);
     }
 
     /** What readers see: committed state plus the pending layer (null when none). */
@@ -294,7 +295,6 @@ public final class ArrayFile {
         MergedView view = MergedView.of(footers, layers.get(0).object().key());
         Map<String, ArrayStats> table = new LinkedHashMap<>();
         StatsStatus status = StatsStatus.NONE;
-        Committed c = new Committed(List.copyOf(layers), view, table, status, List.copyOf(absorbed), lastNumber);
         if (stats != null) {
             for (ArrayStats s : stats.arrays()) {
                 table.put(s.name(), s);
@@ -302,10 +302,11 @@ public final class ArrayFile {
             if (stamp == null) {
                 status = StatsStatus.UNVERIFIED;
             } else {
-                status = stamp.equals(c.stamp()) ? StatsStatus.CURRENT : StatsStatus.STALE;
+                status = stamp.equals(stampOf(layers)) ? StatsStatus.CURRENT : StatsStatus.STALE;
             }
         }
-        return new Committed(c.layers(), view, Collections.unmodifiableMap(table), status, c.absorbed(), lastNumber);
+        return new Committed(List.copyOf(layers), view, Collections.unmodifiableMap(table), status, List.copyOf(absorbed),
+                lastNumber);
     }
 
     private static Mono<Layer> readLayer(Storage storage, ObjectInfo info, long number, ArrayFileOptions options) {

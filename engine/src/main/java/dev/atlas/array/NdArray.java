@@ -16,20 +16,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * buffer to the pool. Not thread-safe for concurrent close and access.
  */
 public final class NdArray implements AutoCloseable {
-    /** Element count of a shape, or -1 if it overflows. */
-    private static final class ChunkGridSize {
-        static long count(long[] shape) {
-            long n = 1;
-            for (long s : shape) {
-                if (s < 0) {
-                    throw new InvalidArgumentException("negative extent in shape " + Arrays.toString(shape));
-                }
-                if (s != 0 && n > Long.MAX_VALUE / s) {
-                    return -1;
-                }
-                n *= s;
+    /** Element count of a shape; typed errors for a negative extent or an overflowing product. */
+    private static long count(long[] shape) {
+        for (long e : shape) {
+            if (e < 0) {
+                throw new InvalidArgumentException("negative extent in shape " + Arrays.toString(shape));
             }
-            return n;
+        }
+        try {
+            return dev.atlas.nd.ChunkGrid.product(shape);
+        } catch (ArithmeticException e) {
+            throw new InvalidArgumentException("shape " + Arrays.toString(shape) + " has more than 2^63 elements");
         }
     }
 
@@ -55,8 +52,8 @@ public final class NdArray implements AutoCloseable {
      *     {@code shape} (the buffer is released then)
      */
     public static NdArray wrap(DType dtype, long[] shape, ByteBuf data) {
-        long n = ChunkGridSize.count(shape);
-        if (dtype.elementSize() <= 0 || n < 0 || n * dtype.elementSize() != data.readableBytes()) {
+        long n = count(shape);
+        if (dtype.elementSize() <= 0 || n * dtype.elementSize() != data.readableBytes()) {
             data.release();
             throw new InvalidArgumentException(dtype + " array of shape " + Arrays.toString(shape) + " cannot be "
                     + data.readableBytes() + " bytes");
@@ -84,7 +81,7 @@ public final class NdArray implements AutoCloseable {
     }
 
     private static NdArray varLen(DType dtype, long[] shape, List<byte[]> raw) {
-        long n = ChunkGridSize.count(shape);
+        long n = count(shape);
         if (n != raw.size()) {
             throw new InvalidArgumentException(raw.size() + " elements for shape " + Arrays.toString(shape));
         }
@@ -117,7 +114,7 @@ public final class NdArray implements AutoCloseable {
     }
 
     private static NdArray heap(DType dtype, long[] shape, int count, java.util.function.Consumer<java.nio.ByteBuffer> fill) {
-        long n = ChunkGridSize.count(shape);
+        long n = count(shape);
         if (n != count) {
             throw new InvalidArgumentException(count + " elements for shape " + Arrays.toString(shape));
         }

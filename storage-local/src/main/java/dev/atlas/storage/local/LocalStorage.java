@@ -282,7 +282,8 @@ public final class LocalStorage implements Storage, AutoCloseable {
     }
 
     private List<ObjectInfo> listNow(String prefix) throws IOException {
-        if (prefix.indexOf('\0') >= 0 || prefix.startsWith("/") || prefix.contains("..")) {
+        if (prefix.indexOf('\0') >= 0 || prefix.startsWith("/") || prefix.indexOf('\\') >= 0
+                || java.util.Arrays.asList(prefix.split("/", -1)).contains("..")) {
             throw new InvalidArgumentException("invalid listing prefix '" + prefix + "'");
         }
         int slash = prefix.lastIndexOf('/');

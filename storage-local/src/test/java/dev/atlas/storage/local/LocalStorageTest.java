@@ -129,4 +129,12 @@ class LocalStorageTest extends StorageContract {
                 () -> s.put("e/file/child", body(new byte[] {1}, 1)).block(TIMEOUT));
         assertTrue(e.getMessage().contains("e/file/child"), e.getMessage());
     }
+
+    @Test
+    void dotsInsideANameAreNotAParentReference() {
+        LocalStorage s = (LocalStorage) storage();
+        s.put("x/data..af", body(new byte[] {1}, 1)).block(TIMEOUT);
+        assertEquals(List.of("x/data..af"), s.list("x/data.").map(ObjectInfo::key).collectList().block(TIMEOUT));
+        assertThrows(InvalidArgumentException.class, () -> s.list("x/../").collectList().block(TIMEOUT));
+    }
 }
