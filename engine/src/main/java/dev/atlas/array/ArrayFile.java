@@ -1,5 +1,6 @@
 package dev.atlas.array;
 
+import dev.atlas.cache.ReadCaches;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
 import dev.atlas.error.AlreadyExistsException;
@@ -876,11 +877,16 @@ public final class ArrayFile {
                 coords.add((long[]) o[0]);
                 addrs.add(((MergedView.ChunkSource) o[1]).address());
             }
-            String key = layer.object().key();
+            ObjectInfo object = layer.object();
+            String key = object.key();
             boolean isBase = first.layer() == 0;
+            ReadCaches caches = options.caches();
+            // Block cache over slab cache over storage. The epoch guard sits inside the block load:
+            // bytes read while the base was being replaced fail the load and are never cached.
             jobs.add(new BlockJob(key, coords, addrs,
-                    () -> decompressed(guardBase(isBase, epoch, storage.read(key, b.fileOffset(), b.compressedSize())),
-                            b.codec(), b.uncompressedSize(), key + " block " + b.id()),
+                    () -> caches.blocks().get(storage, object, b.fileOffset(), () -> decompressed(
+                            guardBase(isBase, epoch, caches.slabs().read(storage, object, b.fileOffset(), b.compressedSize())),
+                            b.codec(), b.uncompressedSize(), key + " block " + b.id())),
                     new AtomicReference<>()));
         }
         return jobs;
@@ -1306,6 +1312,169 @@ public final class ArrayFile {
         }));
     }
 
+    /**
+     * Streams slabs (e.g. time steps) into array {@code name} along its first axis: the first slab
+     * lands at {@code start}, each next one right after the previous along axis 0. Every slab has
+     * the array's rank and the same extent on the other axes; its axis-0 extent is free. Slabs are
+     * requested one at a time (backpressure) and gathered into one band of whole chunk rows, which
+     * is written as soon as it is complete, so memory stays bounded by one band of chunks plus the
+     * pending layer's open block, however long the stream; the last partial band is written when
+     * the stream completes. Flush as usual to make it durable. Fixed-width dtypes only.
+     *
+     * @param slabs each slab is consumed: closed once its rows are copied (or on error/cancel)
+     * @return the number of axis-0 rows written
+     * @throws InvalidArgumentException, DTypeMismatchException (as error signals) on a slab of the
+     *     wrong dtype, rank or extent, or one that would run past the array's end; rows of complete
+     *     bands written before it stay written (pending, like any write)
+     */
+    public Mono<Long> writeArray(String name, long[] start, org.reactivestreams.Publisher<NdArray> slabs) {
+        return Mono.defer(() -> {
+            Resolved r = visible(snapshot, name);
+            DType dtype = r.schema().dtype();
+            ChunkGrid grid = r.grid();
+            if (dtype.elementSize() <= 0) {
+                throw new InvalidArgumentException("streamed writes need a fixed-width dtype; array '" + name + "' is " + dtype);
+            }
+            if (start.length != grid.rank() || grid.rank() == 0) {
+                throw new InvalidArgumentException("array '" + name + "' has rank " + grid.rank() + ", start "
+                        + Arrays.toString(start) + " does not (or the array is a scalar)");
+            }
+            SlabStream st = new SlabStream(name, dtype, grid, start.clone(), options.resources().allocator());
+            return Flux.from(slabs)
+                    .concatMap(slab -> {
+                        List<SlabStream.Band> full;
+                        try {
+                            full = st.accept(slab);
+                        } finally {
+                            slab.close();
+                        }
+                        return Flux.fromIterable(full).concatMap(this::writeBand, 0);
+                    }, 0)
+                    .thenMany(Flux.defer(() -> Flux.fromIterable(st.finish())).concatMap(this::writeBand, 0))
+                    .then(Mono.fromSupplier(() -> st.rows))
+                    .doOnDiscard(NdArray.class, NdArray::close)
+                    .doFinally(sig -> st.release());
+        });
+    }
+
+    private Mono<Void> writeBand(SlabStream.Band b) {
+        return Mono.defer(() -> writeArray(b.name(), b.start(), b.data())).doFinally(sig -> b.data().close());
+    }
+
+    /** The gathering state of one streamed write: the band of chunk rows being filled. */
+    private static final class SlabStream {
+        record Band(String name, long[] start, NdArray data) {
+        }
+
+        final String name;
+        final DType dtype;
+        final ChunkGrid grid;
+        final long[] start;
+        final ByteBufAllocator alloc;
+        long[] rowShape;
+        long rowBytes;
+        long next;
+        long rows;
+        ByteBuf band;
+        long bandStart;
+        long bandRows;
+        long bandFilled;
+
+        SlabStream(String name, DType dtype, ChunkGrid grid, long[] start, ByteBufAllocator alloc) {
+            this.name = name;
+            this.dtype = dtype;
+            this.grid = grid;
+            this.start = start;
+            this.alloc = alloc;
+            this.next = start[0];
+        }
+
+        /** Copies the slab's rows in; returns the bands it completed (owned by the caller). */
+        synchronized List<Band> accept(NdArray slab) {
+            if (!slab.dtype().equals(dtype)) {
+                throw new DTypeMismatchException(name, dtype, slab.dtype());
+            }
+            long[] sh = slab.shape();
+            if (sh.length != grid.rank()) {
+                throw new InvalidArgumentException("slab of shape " + Arrays.toString(sh) + " for array '" + name
+                        + "' of rank " + grid.rank());
+            }
+            long[] rest = Arrays.copyOfRange(sh, 1, sh.length);
+            if (rowShape == null) {
+                long[] region = sh.clone();
+                region[0] = 0;
+                checkRegion(name, grid, start, region);
+                rowShape = rest;
+                rowBytes = ChunkGrid.product(rest) * dtype.elementSize();
+                if (rowBytes * grid.chunkShape(0) > Integer.MAX_VALUE - 8) {
+                    throw new InvalidArgumentException("one band of chunk rows of '" + name + "' ("
+                            + grid.chunkShape(0) + " x " + rowBytes + " bytes) exceeds one buffer; stream a narrower region");
+                }
+            } else if (!Arrays.equals(rest, rowShape)) {
+                throw new InvalidArgumentException("slab of shape " + Arrays.toString(sh) + " does not match the stream's "
+                        + "extent " + Arrays.toString(rowShape) + " on the axes after the first");
+            }
+            if (sh[0] > grid.shape(0) - next) {
+                throw new InvalidArgumentException("a slab of " + sh[0] + " rows at row " + next + " runs past array '"
+                        + name + "' of shape " + Arrays.toString(grid.shape()));
+            }
+            List<Band> done = new ArrayList<>();
+            ByteBuf src = slab.buffer();
+            long copied = 0;
+            try {
+                while (copied < sh[0]) {
+                    if (band == null) {
+                        bandStart = next;
+                        long c0 = grid.chunkShape(0);
+                        bandRows = Math.min((next / c0 + 1) * c0, grid.shape(0)) - next;
+                        int cap = (int) (bandRows * rowBytes);
+                        band = alloc.directBuffer(cap, cap);
+                        bandFilled = 0;
+                    }
+                    long n = Math.min(sh[0] - copied, bandRows - bandFilled);
+                    band.setBytes((int) (bandFilled * rowBytes), src, src.readerIndex() + (int) (copied * rowBytes),
+                            (int) (n * rowBytes));
+                    bandFilled += n;
+                    copied += n;
+                    next += n;
+                    rows += n;
+                    if (bandFilled == bandRows) {
+                        done.add(takeBand());
+                    }
+                }
+                return done;
+            } catch (RuntimeException e) {
+                done.forEach(b -> b.data().close());
+                throw e;
+            }
+        }
+
+        private Band takeBand() {
+            ByteBuf b = band;
+            band = null;
+            b.writerIndex((int) (bandFilled * rowBytes));
+            long[] shape = new long[grid.rank()];
+            shape[0] = bandFilled;
+            System.arraycopy(rowShape, 0, shape, 1, rowShape.length);
+            long[] at = start.clone();
+            at[0] = bandStart;
+            return new Band(name, at, NdArray.wrap(dtype, shape, b));
+        }
+
+        /** The last, partial band (if any). */
+        synchronized List<Band> finish() {
+            return band != null && bandFilled > 0 ? List.of(takeBand()) : List.of();
+        }
+
+        /** Frees the band being filled (a cancel may come while a slab is being copied: hence the monitor). */
+        synchronized void release() {
+            if (band != null) {
+                band.release();
+                band = null;
+            }
+        }
+    }
+
     /** The encoded bytes of one chunk after writing the data's part of it. */
     private Mono<ByteBuffer> encodeChunk(Resolved r, long[] coord, long[] start, NdArray data) {
         ChunkGrid grid = r.grid();
@@ -1642,6 +1811,8 @@ public final class ArrayFile {
                         Committed nc = new Committed(List.of(layer), newView,
                                 Collections.unmodifiableMap(stats), StatsStatus.CURRENT, List.copyOf(garbage), absorbedUpTo);
                         snapshot = new Snapshot(nc, snapshot.pending());
+                        options.caches().slabs().invalidateOtherVersions(storage, baseKey, info.version());
+                        options.caches().blocks().invalidateOtherVersions(storage, baseKey, info.version());
                         return nc;
                     })
                     .doFinally(sig -> {
@@ -1660,6 +1831,8 @@ public final class ArrayFile {
     private Mono<Void> deleteAbsorbed() {
         return Flux.defer(() -> Flux.fromIterable(snapshot.committed().absorbed()))
                 .concatMap(o -> storage.delete(o.key()).then(Mono.fromRunnable(() -> {
+                    options.caches().slabs().invalidate(storage, o.key());
+                    options.caches().blocks().invalidate(storage, o.key());
                     Snapshot s = snapshot;
                     Committed c = s.committed();
                     List<ObjectInfo> rest = new ArrayList<>(c.absorbed());

@@ -1,5 +1,6 @@
 package dev.atlas.array;
 
+import dev.atlas.cache.ReadCaches;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
 import dev.atlas.error.InvalidArgumentException;
@@ -35,8 +36,10 @@ public final class ArrayFileOptions {
     private final long blockTargetSize;
     private final Path tempDirectory;
     private final int footerVersion;
+    private final ReadCaches caches;
 
     private ArrayFileOptions(Builder b) {
+        this.caches = b.caches == null ? b.resources.caches() : b.caches;
         this.resources = b.resources;
         this.readConcurrency = b.readConcurrency;
         this.tailRead = b.tailRead;
@@ -81,6 +84,11 @@ public final class ArrayFileOptions {
         return footerVersion;
     }
 
+    /** The caches committed blocks are read through (by default the resources' shared ones). */
+    public ReadCaches caches() {
+        return caches;
+    }
+
     /** Builder of {@link ArrayFileOptions}. */
     public static final class Builder {
         private final EngineResources resources;
@@ -90,6 +98,7 @@ public final class ArrayFileOptions {
         private long blockTargetSize = DEFAULT_BLOCK_TARGET_SIZE;
         private Path tempDirectory = Path.of(System.getProperty("java.io.tmpdir"));
         private int footerVersion = Footer.VERSION_V5;
+        private ReadCaches caches;
 
         private Builder(EngineResources resources) {
             this.resources = Objects.requireNonNull(resources, "resources");
@@ -140,6 +149,16 @@ public final class ArrayFileOptions {
                 throw new InvalidArgumentException("footerVersion must be 4 or 5, not " + version);
             }
             this.footerVersion = version;
+            return this;
+        }
+
+        /**
+         * Read caches for this file: share one {@link ReadCaches} across files to bound them
+         * together; {@link ReadCaches#disabled} reads every block from storage. Default: the
+         * resources' caches.
+         */
+        public Builder caches(ReadCaches c) {
+            this.caches = Objects.requireNonNull(c, "caches");
             return this;
         }
 

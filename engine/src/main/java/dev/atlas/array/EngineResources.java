@@ -1,5 +1,6 @@
 package dev.atlas.array;
 
+import dev.atlas.cache.ReadCaches;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import reactor.core.Disposable;
@@ -10,7 +11,7 @@ import reactor.core.scheduler.Schedulers;
 /**
  * The threads and memory the engine owns: a parallel scheduler for codec work (compression,
  * decompression, copies; its threads are non-blocking), a bounded elastic scheduler for blocking
- * file I/O, and the buffer allocator. Library code never uses Reactor's global schedulers. Create
+ * file I/O, the buffer allocator, and the default read caches. Library code never uses Reactor's global schedulers. Create
  * one per application and share it; dispose it last.
  */
 public final class EngineResources implements Disposable {
@@ -22,12 +23,14 @@ public final class EngineResources implements Disposable {
     private final Scheduler codec;
     private final Scheduler io;
     private final ByteBufAllocator allocator;
+    private final ReadCaches caches;
 
-    private EngineResources(int codecThreads, int ioThreads, ByteBufAllocator allocator) {
+    private EngineResources(int codecThreads, int ioThreads, ByteBufAllocator allocator, ReadCaches caches) {
         dev.atlas.codec.BlockCodecs.preload();
         this.codec = Schedulers.newParallel("atlas-codec", codecThreads, true);
         this.io = Schedulers.newBoundedElastic(ioThreads, 10_000, "atlas-io", 60, true);
         this.allocator = allocator;
+        this.caches = caches == null ? ReadCaches.defaults(allocator) : caches;
     }
 
     /** Default thread counts and Netty's pooled allocator. */
@@ -39,7 +42,18 @@ public final class EngineResources implements Disposable {
         if (codecThreads < 1 || ioThreads < 1) {
             throw new IllegalArgumentException("thread counts must be positive");
         }
-        return new EngineResources(codecThreads, ioThreads, allocator);
+        return new EngineResources(codecThreads, ioThreads, allocator, null);
+    }
+
+    /**
+     * Like {@link #create(int, int, ByteBufAllocator)} with the read caches every file opened with
+     * these resources shares by default (see {@link ArrayFileOptions.Builder#caches}).
+     */
+    public static EngineResources create(int codecThreads, int ioThreads, ByteBufAllocator allocator, ReadCaches caches) {
+        if (codecThreads < 1 || ioThreads < 1) {
+            throw new IllegalArgumentException("thread counts must be positive");
+        }
+        return new EngineResources(codecThreads, ioThreads, allocator, java.util.Objects.requireNonNull(caches, "caches"));
     }
 
     /** Scheduler for CPU-bound codec work (non-blocking threads). */
@@ -56,13 +70,19 @@ public final class EngineResources implements Disposable {
         return allocator;
     }
 
+    /** The read caches shared by default by every file opened with these resources. */
+    public ReadCaches caches() {
+        return caches;
+    }
+
     /** Disposes both schedulers, completing when their threads have stopped. */
     public Mono<Void> disposeLater() {
-        return Mono.when(codec.disposeGracefully(), io.disposeGracefully());
+        return Mono.when(codec.disposeGracefully(), io.disposeGracefully()).doFinally(s -> caches.invalidateAll());
     }
 
     @Override
     public void dispose() {
+        caches.invalidateAll();
         codec.dispose();
         io.dispose();
     }

@@ -21,7 +21,13 @@ public final class AtlasTestSession implements LauncherSessionListener {
     /** Installs BlockHound once per JVM. */
     public static synchronized void installBlockHound() {
         if (!blockHoundInstalled) {
-            BlockHound.install();
+            BlockHound.install(b -> b
+                    // Caffeine's bounded cache drains its buffers under a short internal lock; a
+                    // writer that finds the write buffer full spins, then waits for that lock (it
+                    // holds for one maintenance pass, like a contended monitor, which BlockHound
+                    // does not flag either). The read caches rely on Caffeine for admission.
+                    .allowBlockingCallsInside("com.github.benmanes.caffeine.cache.BoundedLocalCache", "afterWrite")
+                    .allowBlockingCallsInside("com.github.benmanes.caffeine.cache.BoundedLocalCache", "performCleanUp"));
             blockHoundInstalled = true;
         }
     }

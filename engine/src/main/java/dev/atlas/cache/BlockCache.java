@@ -1,0 +1,199 @@
+package dev.atlas.cache;
+
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.internal.FutureTake;
+import dev.atlas.storage.ObjectInfo;
+import dev.atlas.storage.Storage;
+import io.netty.buffer.ByteBuf;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+import reactor.core.publisher.Mono;
+
+/**
+ * Decompressed blocks, keyed by (storage, object key, object version, block offset): a block of a
+ * replaced object (another version) is never served. Byte budget with Caffeine's W-TinyLFU
+ * admission (a one-off scan larger than the budget does not flush the hot blocks), single flight
+ * (concurrent readers of one block wait for one decompression), and exact buffer ownership: a
+ * served block is a retained duplicate that its reader releases; eviction drops the cache's own
+ * reference, and the memory goes back to the pool when the last reader releases. One cache can
+ * serve many files under one budget. Thread-safe and non-blocking.
+ */
+public final class BlockCache {
+    /** Default budget: 256 MiB, 32 blocks of the default 8 MiB. */
+    public static final long DEFAULT_BUDGET = 256L << 20;
+
+    /**
+     * A cached block, or the failure of its load. Failures are values rather than failed futures
+     * (Caffeine logs every failed asynchronous load as a warning, and a read that raced with a
+     * compaction is routine); the first reader to see one removes it.
+     */
+    private static final class Entry {
+        final ByteBuf buf;
+        final Throwable error;
+        private boolean evicted;
+
+        Entry(ByteBuf buf, Throwable error) {
+            this.buf = buf;
+            this.error = error;
+        }
+
+        /** A retained duplicate, or null once evicted (then the buffer may already be someone else's). */
+        synchronized ByteBuf lease() {
+            return evicted ? null : buf.retainedDuplicate();
+        }
+
+        synchronized void evict() {
+            if (!evicted) {
+                evicted = true;
+                if (buf != null) {
+                    buf.release();
+                }
+            }
+        }
+    }
+
+    private record Key(Storage storage, String object, String version, long block) {
+    }
+
+    private final long budget;
+    private final AsyncCache<Key, Entry> cache;
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder loadedBytes = new LongAdder();
+    private final LongAdder evictions = new LongAdder();
+    private final LongAdder bypassed = new LongAdder();
+
+    private BlockCache(long budget) {
+        this.budget = budget;
+        this.cache = Caffeine.newBuilder()
+                .maximumWeight(budget)
+                .weigher((Key k, Entry e) -> e.buf == null ? 0 : e.buf.capacity())
+                .executor(Runnable::run)
+                .removalListener((Key k, Entry e, RemovalCause cause) -> {
+                    if (e != null) {
+                        e.evict();
+                    }
+                    if (cause.wasEvicted()) {
+                        evictions.increment();
+                    }
+                })
+                .buildAsync();
+    }
+
+    /** A cache holding at most {@code budget} bytes of decompressed blocks (0 disables it). */
+    public static BlockCache create(long budget) {
+        if (budget < 0) {
+            throw new InvalidArgumentException("block cache budget must be >= 0, not " + budget);
+        }
+        return new BlockCache(budget);
+    }
+
+    public long budget() {
+        return budget;
+    }
+
+    /**
+     * The decompressed block at {@code blockOffset} of the object {@code info} names: from the
+     * cache, from a load in flight, or by subscribing to {@code loader} (whose buffer the cache
+     * then owns).
+     *
+     * @param loader emits the decompressed block, owned by its subscriber; subscribed at most once
+     *     per call, and not at all on a hit
+     * @return a buffer the subscriber owns and releases (a retained duplicate of the cached block;
+     *     treat it as read-only); a cancel strands nothing and does not stop a load other readers
+     *     wait for
+     */
+    public Mono<ByteBuf> get(Storage storage, ObjectInfo info, long blockOffset, Supplier<Mono<ByteBuf>> loader) {
+        if (budget == 0) {
+            return loader.get();
+        }
+        Key key = new Key(storage, info.key(), info.version(), blockOffset);
+        return attempt(key, loader, 0);
+    }
+
+    private Mono<ByteBuf> attempt(Key key, Supplier<Mono<ByteBuf>> loader, int tries) {
+        return Mono.defer(() -> {
+            if (tries >= 3) {
+                bypassed.increment();
+                return loader.get();
+            }
+            requests.increment();
+            // The reader that starts the load gets its own reference before the block is published,
+            // so a block evicted the moment it arrives (larger than the budget, or not admitted)
+            // still costs one decompression.
+            AtomicReference<ByteBuf> mine = new AtomicReference<>();
+            CompletableFuture<Entry> f;
+            try {
+                f = cache.get(key, (k, ex) -> {
+                    misses.increment();
+                    return loader.get().map(buf -> {
+                        loadedBytes.add(buf.readableBytes());
+                        Entry e = new Entry(buf, null);
+                        mine.set(buf.retainedDuplicate());
+                        return e;
+                    }).onErrorResume(err -> Mono.just(new Entry(null, err))).toFuture();
+                });
+            } catch (RuntimeException e) {
+                return Mono.error(e);
+            }
+            return FutureTake.of(f, e -> {
+                if (e.error != null) {
+                    cache.asMap().remove(key, f);
+                    throw reraise(e.error);
+                }
+                ByteBuf m = mine.getAndSet(null);
+                return m != null ? m : e.lease();
+            }).switchIfEmpty(Mono.defer(() -> attempt(key, loader, tries + 1)));
+        });
+    }
+
+    /** Drops every block of {@code object} in {@code storage}, all versions. */
+    public void invalidate(Storage storage, String object) {
+        cache.synchronous().asMap().keySet().removeIf(k -> k.storage() == storage && k.object().equals(object));
+    }
+
+    /** Drops every block of {@code object} in {@code storage} whose version is not {@code keep}. */
+    public void invalidateOtherVersions(Storage storage, String object, String keep) {
+        cache.synchronous().asMap().keySet()
+                .removeIf(k -> k.storage() == storage && k.object().equals(object) && !k.version().equals(keep));
+    }
+
+    public void invalidateAll() {
+        cache.synchronous().invalidateAll();
+        cache.synchronous().cleanUp();
+    }
+
+    /** Reads that bypassed the cache after repeatedly losing their block to eviction. */
+    public long bypassed() {
+        return bypassed.sum();
+    }
+
+    public CacheStats stats() {
+        long req = requests.sum();
+        long miss = misses.sum();
+        var ev = cache.synchronous().policy().eviction();
+        long resident = ev.isPresent() ? ev.get().weightedSize().orElse(0) : 0;
+        return new CacheStats(req, Math.max(0, req - miss), miss, miss, loadedBytes.sum(), evictions.sum(), resident,
+                cache.synchronous().estimatedSize());
+    }
+
+    @Override
+    public String toString() {
+        return "BlockCache" + stats();
+    }
+
+    static RuntimeException reraise(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new java.util.concurrent.CompletionException(t);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.atlas.cache;
+
+import io.netty.buffer.ByteBufAllocator;
+import java.util.Objects;
+
+/**
+ * The two read caches an {@link dev.atlas.array.ArrayFile} reads through: stored (compressed)
+ * bytes in slabs, then decompressed blocks. Share one instance across files to put them under one
+ * budget (an {@link dev.atlas.array.EngineResources} carries a default one).
+ */
+public final class ReadCaches {
+    private final SlabCache slabs;
+    private final BlockCache blocks;
+
+    private ReadCaches(SlabCache slabs, BlockCache blocks) {
+        this.slabs = Objects.requireNonNull(slabs, "slabs");
+        this.blocks = Objects.requireNonNull(blocks, "blocks");
+    }
+
+    public static ReadCaches of(SlabCache slabs, BlockCache blocks) {
+        return new ReadCaches(slabs, blocks);
+    }
+
+    /** Default slab options and block budget; fetch buffers come from {@code alloc}. */
+    public static ReadCaches defaults(ByteBufAllocator alloc) {
+        return new ReadCaches(SlabCache.create(SlabCache.Options.defaults(), alloc), BlockCache.create(BlockCache.DEFAULT_BUDGET));
+    }
+
+    /** No caching: every read goes to storage and every block is decompressed again. */
+    public static ReadCaches disabled(ByteBufAllocator alloc) {
+        return new ReadCaches(SlabCache.create(SlabCache.Options.defaults().withBudget(0), alloc), BlockCache.create(0));
+    }
+
+    public SlabCache slabs() {
+        return slabs;
+    }
+
+    public BlockCache blocks() {
+        return blocks;
+    }
+
+    /** Drops everything both caches hold. */
+    public void invalidateAll() {
+        slabs.invalidateAll();
+        blocks.invalidateAll();
+    }
+
+    @Override
+    public String toString() {
+        return "ReadCaches[slabs " + slabs.stats() + ", blocks " + blocks.stats() + "]";
+    }
+}

@@ -1,0 +1,145 @@
+package dev.atlas.array;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.atlas.codec.BlockCodecs;
+import dev.atlas.error.DTypeMismatchException;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.format.DType;
+import dev.atlas.storage.InMemoryStorage;
+import dev.atlas.testing.EngineTestBase;
+import java.time.Duration;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+
+/** {@link ArrayFile#writeArray(String, long[], org.reactivestreams.Publisher)}: slabs streamed along axis 0. */
+class StreamingWriteTest extends EngineTestBase {
+
+    private static long[] sh(long... v) {
+        return v;
+    }
+
+    private ArrayFile file(long blockTarget) {
+        ArrayFileOptions o = ArrayFileOptions.builder(resources).codec(BlockCodecs.lz4()).blockTargetSize(blockTarget)
+                .tempDirectory(tmp).build();
+        return ArrayFile.create(InMemoryStorage.create(), "s.af", o).block(TIMEOUT);
+    }
+
+    /** Rows of {@code rows} x 5 x 8 ints whose value encodes (row, j, k). */
+    private static NdArray slab(long firstRow, int rows) {
+        int[] v = new int[rows * 40];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < 40; i++) {
+                v[r * 40 + i] = (int) ((firstRow + r) * 1000 + i);
+            }
+        }
+        return NdArray.ofInts(DType.INT32, sh(rows, 5, 8), v);
+    }
+
+    @Test
+    void slabsOfAnyHeightLandConsecutivelyAndReadBackExactly() {
+        ArrayFile f = file(4096);
+        f.defineArray("t", ArraySpec.of(DType.INT32, 100, 6, 10).withChunks(8, 4, 4).withFill(new dev.atlas.format.FillValue.Int(-1))).block(TIMEOUT);
+        SplittableRandom rnd = new SplittableRandom(5);
+        int[] heights = new int[30];
+        long total = 0;
+        for (int i = 0; i < heights.length; i++) {
+            heights[i] = rnd.nextInt(4); // zero-height slabs too
+            total += heights[i];
+        }
+        long rowsTotal = total;
+        AtomicLong at = new AtomicLong(3);
+        long written = f.writeArray("t", sh(3, 1, 2), Flux.fromArray(java.util.Arrays.stream(heights).boxed().toArray(Integer[]::new))
+                .map(h -> slab(at.getAndAdd(h), h))).block(TIMEOUT);
+        assertEquals(rowsTotal, written);
+        f.flush().block(TIMEOUT);
+        try (NdArray all = f.readArray("t").block(TIMEOUT)) {
+            for (int r = 0; r < 100; r++) {
+                for (int j = 0; j < 6; j++) {
+                    for (int k = 0; k < 10; k++) {
+                        boolean in = r >= 3 && r < 3 + rowsTotal && j >= 1 && j < 6 && k >= 2 && k < 10;
+                        int expect = in ? r * 1000 + (j - 1) * 8 + (k - 2) : -1;
+                        assertEquals(expect, all.getInt(all.index(r, j, k)), "element " + r + "," + j + "," + k);
+                    }
+                }
+            }
+        }
+        f.close().block(TIMEOUT);
+    }
+
+    @Test
+    void slabsAreRequestedOneAtATimeAndMemoryStaysBounded() {
+        ArrayFile f = file(256 << 10);
+        // 4,096 rows of 64 x 64 int32 (16 KiB a row, 64 MiB in all), chunks of 16 rows: bands of 256 KiB.
+        f.defineArray("x", ArraySpec.of(DType.INT32, 4096, 64, 64).withChunks(16, 32, 32)).block(TIMEOUT);
+        AtomicInteger outstanding = new AtomicInteger();
+        AtomicInteger maxOutstanding = new AtomicInteger();
+        AtomicLong maxPending = new AtomicLong();
+        int[] row = new int[3 * 64 * 64];
+        Flux<NdArray> steps = Flux.range(0, 4096 / 3 + 1).map(i -> {
+            int h = Math.min(3, 4096 - 3 * i);
+            java.util.Arrays.fill(row, i);
+            maxOutstanding.accumulateAndGet(outstanding.incrementAndGet(), Math::max);
+            maxPending.accumulateAndGet(f.pendingBytesInMemory(), Math::max);
+            NdArray a = NdArray.ofInts(DType.INT32, sh(h, 64, 64), java.util.Arrays.copyOf(row, h * 64 * 64));
+            return a;
+        }).doOnRequest(n -> {
+            if (n > 1 && n != Long.MAX_VALUE) {
+                throw new AssertionError("requested " + n + " slabs at once");
+            }
+        }).doOnNext(x -> outstanding.decrementAndGet());
+        long rows = f.writeArray("x", sh(0, 0, 0), steps).block(TIMEOUT);
+        assertEquals(4096, rows);
+        assertTrue(maxOutstanding.get() <= 1, "one slab in hand at a time: " + maxOutstanding);
+        assertTrue(maxPending.get() <= 2 * (256 << 10), "pending blocks in memory stay within two blocks: " + maxPending);
+        try (NdArray w = f.readArray("x", sh(4000, 7, 9), sh(10, 2, 2)).block(TIMEOUT)) {
+            for (int r = 0; r < 10; r++) {
+                assertEquals((4000 + r) / 3, w.getInt(w.index(r, 0, 0)));
+            }
+        }
+        f.close().block(TIMEOUT);
+    }
+
+    @Test
+    void badSlabsAreTypedErrorsAndReleaseEverything() {
+        ArrayFile f = file(4096);
+        f.defineArray("t", ArraySpec.of(DType.INT32, 20, 5, 8).withChunks(8, 5, 8)).block(TIMEOUT);
+        RuntimeException e = assertThrows(RuntimeException.class, () -> f.writeArray("t", sh(0, 0, 0),
+                Flux.just(slab(0, 3), NdArray.ofInts(DType.INT32, sh(1, 5, 7), new int[35]))).block(TIMEOUT));
+        assertInstanceOf(InvalidArgumentException.class, e);
+        e = assertThrows(RuntimeException.class, () -> f.writeArray("t", sh(0, 0, 0),
+                Flux.just(slab(0, 12), slab(12, 9))).block(TIMEOUT));
+        assertInstanceOf(InvalidArgumentException.class, e);
+        assertTrue(e.getMessage().contains("runs past"), e.getMessage());
+        e = assertThrows(RuntimeException.class, () -> f.writeArray("t", sh(0, 0, 0),
+                Flux.just(NdArray.ofFloats(sh(1, 5, 8), new float[40]))).block(TIMEOUT));
+        assertInstanceOf(DTypeMismatchException.class, e);
+        // A failing source mid-way: what was gathered is released.
+        e = assertThrows(RuntimeException.class, () -> f.writeArray("t", sh(0, 0, 0),
+                Flux.concat(Flux.just(slab(0, 3)), Flux.error(new IllegalStateException("source broke")))).block(TIMEOUT));
+        assertEquals("source broke", e.getMessage());
+        f.close().block(TIMEOUT);
+    }
+
+    @Test
+    void aCancelledStreamLeaksNothing() {
+        ArrayFile f = file(4096);
+        f.defineArray("t", ArraySpec.of(DType.INT32, 4000, 5, 8).withChunks(8, 5, 8)).block(TIMEOUT);
+        AtomicLong at = new AtomicLong();
+        for (int round = 0; round < 20; round++) {
+            Flux<NdArray> src = Flux.range(0, 1000).map(i -> slab(at.get(), 1))
+                    .delayElements(Duration.ofMillis(1));
+            f.writeArray("t", sh(0, 0, 0), src).timeout(Duration.ofMillis(5 + round)).onErrorResume(x -> reactor.core.publisher.Mono.empty())
+                    .block(TIMEOUT);
+        }
+        f.discardPending().block(TIMEOUT);
+        f.close().block(TIMEOUT);
+    }
+
+}
