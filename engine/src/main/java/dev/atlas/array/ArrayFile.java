@@ -987,11 +987,25 @@ public final class ArrayFile {
         int bytes = (int) (count * width);
         byte[] fill = Fill.element(dtype, a.schema().fillValue());
         ChunkGrid grid = a.grid();
+        // Chunks no layer stores read as fill; when every chunk of the region is stored, each
+        // destination byte is written by a chunk copy and the fill pass (a full extra write of the
+        // result) is skipped.
+        long storedChunks = 0;
+        for (BlockJob j : jobs) {
+            storedChunks += j.coords().size();
+        }
+        long[] regionChunks = {0};
+        grid.forEachChunkIn(start, shape, c -> regionChunks[0]++);
+        boolean needsFill = storedChunks < regionChunks[0];
         return Mono.defer(() -> {
             Destination dst = new Destination(options.resources().allocator().directBuffer(bytes, bytes));
             AtomicBoolean handedOver = new AtomicBoolean();
             try {
-                prefill(dst.buf, fill, bytes);
+                if (needsFill) {
+                    prefill(dst.buf, fill, bytes);
+                } else {
+                    dst.buf.writerIndex(bytes);
+                }
             } catch (RuntimeException e) {
                 dst.release();
                 return Mono.error(e);
@@ -1205,7 +1219,7 @@ public final class ArrayFile {
             return s.pending();
         }
         PendingLayer p = new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(),
-                options.tempDirectory());
+                options.tempDirectory(), options.writeConcurrency());
         snapshot = new Snapshot(s.committed(), p);
         return p;
     }
@@ -1305,7 +1319,7 @@ public final class ArrayFile {
                             .flatMap(bytes -> {
                                 PendingLayer.Staged st = p.stage(epoch, List.of(bytes));
                                 staged.add(st.addresses().get(0));
-                                return p.spill(st.sealed());
+                                return p.spillAhead(st.sealed());
                             }), 0)
                     .then(Mono.<Void>fromRunnable(() -> p.publish(epoch, entry, coords, staged)))
                     .doOnCancel(p::fence);
@@ -1552,7 +1566,9 @@ public final class ArrayFile {
             long n = s.committed().lastNumber() + 1;
             String key = LayerNames.sidecar(stem, n);
             ObjectInfo knownBase = s.committed().layers().get(0).object();
-            return p.spill(p.sealAll()).then(Mono.defer(() -> {
+            // Background spills first (a failed one is retried below with the rest).
+            return p.awaitSpills(0).onErrorResume(e -> !(e instanceof PendingLayer.ReleasedException), e -> Mono.empty())
+                    .then(Mono.defer(() -> p.spill(p.sealAll()))).then(Mono.defer(() -> {
                 Footer footer = p.footer(options.footerVersion(), n, base);
                 byte[] payload = FooterCodec.encodeFooter(footer);
                 byte[] tail = concat(payload, Trailer.trailer(payload.length, Trailer.LAYER_MAGIC));

@@ -12,6 +12,12 @@ import java.util.Objects;
 public final class ArrayFileOptions {
     /** Blocks fetched and decoded at once by one read: enough to overlap storage latency with decoding. */
     public static final int DEFAULT_READ_CONCURRENCY = 16;
+    /**
+     * Sealed blocks a writer lets compress and spill in the background at once: two keep both
+     * codec threads of a small machine busy while the writer encodes the next chunks; pending
+     * memory is at most this many blocks plus the open one.
+     */
+    public static final int DEFAULT_WRITE_CONCURRENCY = 2;
     /** Bytes of a layer's tail read speculatively on open; usually holds trailer and footer in one request. */
     public static final int DEFAULT_TAIL_READ = 64 * 1024;
     /**
@@ -31,6 +37,7 @@ public final class ArrayFileOptions {
 
     private final EngineResources resources;
     private final int readConcurrency;
+    private final int writeConcurrency;
     private final int tailRead;
     private final BlockCodec codec;
     private final long blockTargetSize;
@@ -42,6 +49,7 @@ public final class ArrayFileOptions {
         this.caches = b.caches == null ? b.resources.caches() : b.caches;
         this.resources = b.resources;
         this.readConcurrency = b.readConcurrency;
+        this.writeConcurrency = b.writeConcurrency;
         this.tailRead = b.tailRead;
         this.codec = b.codec;
         this.blockTargetSize = b.blockTargetSize;
@@ -59,6 +67,11 @@ public final class ArrayFileOptions {
 
     public int readConcurrency() {
         return readConcurrency;
+    }
+
+    /** Sealed blocks compressed and spilled in the background at once while writing. */
+    public int writeConcurrency() {
+        return writeConcurrency;
     }
 
     public int tailRead() {
@@ -93,6 +106,7 @@ public final class ArrayFileOptions {
     public static final class Builder {
         private final EngineResources resources;
         private int readConcurrency = DEFAULT_READ_CONCURRENCY;
+        private int writeConcurrency = DEFAULT_WRITE_CONCURRENCY;
         private int tailRead = DEFAULT_TAIL_READ;
         private BlockCodec codec = defaultCodec();
         private long blockTargetSize = DEFAULT_BLOCK_TARGET_SIZE;
@@ -110,6 +124,18 @@ public final class ArrayFileOptions {
                 throw new InvalidArgumentException("readConcurrency must be 1..1024, not " + n);
             }
             this.readConcurrency = n;
+            return this;
+        }
+
+        /**
+         * Sealed blocks compressed and spilled in the background at once while writing (1..64);
+         * pending memory is bounded by this many blocks plus the open one.
+         */
+        public Builder writeConcurrency(int n) {
+            if (n < 1 || n > 64) {
+                throw new InvalidArgumentException("writeConcurrency must be 1..64, not " + n);
+            }
+            this.writeConcurrency = n;
             return this;
         }
 

@@ -33,9 +33,13 @@ public final class EngineResources implements Disposable {
         this.caches = caches == null ? ReadCaches.defaults(allocator) : caches;
     }
 
-    /** Default thread counts and Netty's pooled allocator. */
+    /**
+     * Default thread counts, and Netty's pooled allocator with block-sized buffers recycled on top
+     * ({@link dev.atlas.buffer.BlockBufferAllocator}: Netty pools nothing above 4 MiB).
+     */
     public static EngineResources create() {
-        return create(DEFAULT_CODEC_THREADS, DEFAULT_IO_THREADS, PooledByteBufAllocator.DEFAULT);
+        return create(DEFAULT_CODEC_THREADS, DEFAULT_IO_THREADS,
+                dev.atlas.buffer.BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT));
     }
 
     public static EngineResources create(int codecThreads, int ioThreads, ByteBufAllocator allocator) {

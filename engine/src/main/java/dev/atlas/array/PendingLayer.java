@@ -85,11 +85,70 @@ final class PendingLayer {
     /** Passed by writers that are never cancelled half-way (compaction). */
     static final long ANY_EPOCH = -1;
 
+    /** Sealed blocks compressed and spilled in the background at once (see {@link #spillAhead}). */
+    private final int spillConcurrency;
+    /** Background spills, oldest first (guarded by this). */
+    private final java.util.ArrayDeque<java.util.concurrent.CompletableFuture<Void>> spilling = new java.util.ArrayDeque<>();
+    /** The first background spill failure not yet reported to a writer (guarded by this). */
+    private Throwable spillFailure;
+
     PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, Path tempDir) {
+        this(codec, blockTarget, resources, tempDir, 1);
+    }
+
+    PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, Path tempDir, int spillConcurrency) {
         this.codec = codec;
         this.blockTarget = blockTarget;
         this.resources = resources;
         this.tempDir = tempDir;
+        this.spillConcurrency = spillConcurrency;
+    }
+
+    /**
+     * Starts compressing and spilling {@code sealed} in the background and completes once at most
+     * {@code spillConcurrency} background spills are still running: writers keep encoding while
+     * earlier blocks compress on other codec threads, and memory stays bounded by that many
+     * sealed blocks plus the open one. A failed spill leaves its block in memory (a later
+     * {@link #sealAll} + {@link #spill} retries it) and fails the next writer that waits here.
+     */
+    Mono<Void> spillAhead(List<Block> sealed) {
+        return Mono.defer(() -> {
+            for (Block b : sealed) {
+                java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+                synchronized (this) {
+                    spilling.addLast(f);
+                }
+                spillOne(b).subscribe(null, e -> {
+                    synchronized (this) {
+                        if (spillFailure == null) {
+                            spillFailure = e;
+                        }
+                    }
+                    f.complete(null);
+                }, () -> f.complete(null));
+            }
+            return awaitSpills(spillConcurrency);
+        });
+    }
+
+    /** Completes when at most {@code max} background spills run; fails with an unreported spill failure. */
+    Mono<Void> awaitSpills(int max) {
+        return Mono.defer(() -> {
+            java.util.concurrent.CompletableFuture<Void> oldest;
+            synchronized (this) {
+                spilling.removeIf(java.util.concurrent.CompletableFuture::isDone);
+                if (spillFailure != null) {
+                    Throwable e = spillFailure;
+                    spillFailure = null;
+                    return Mono.error(e);
+                }
+                if (spilling.size() <= max) {
+                    return Mono.empty();
+                }
+                oldest = spilling.peekFirst();
+            }
+            return Mono.fromFuture(oldest, true).then(awaitSpills(max));
+        });
     }
 
     synchronized Entry entry(String name) {

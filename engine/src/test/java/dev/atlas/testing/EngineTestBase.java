@@ -8,7 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Engine resources (two codec and two I/O threads, the pooled allocator) and a spill directory per test class. */
+/** Engine resources (two codec and two I/O threads, the pooled allocator with block-sized buffers recycled) and a spill directory per test class. */
 public abstract class EngineTestBase {
     protected static final Duration TIMEOUT = Duration.ofSeconds(120);
     protected static EngineResources resources;
@@ -18,7 +18,7 @@ public abstract class EngineTestBase {
 
     @BeforeAll
     public static void startEngine() {
-        resources = EngineResources.create(2, 2, PooledByteBufAllocator.DEFAULT);
+        resources = EngineResources.create(2, 2, dev.atlas.buffer.BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT));
     }
 
     @AfterAll

@@ -1,0 +1,431 @@
+package dev.atlas.benchmarks;
+
+import com.github.luben.zstd.Zstd;
+import dev.atlas.array.ArrayFile;
+import dev.atlas.array.ArrayFileOptions;
+import dev.atlas.array.ArraySpec;
+import dev.atlas.array.EngineResources;
+import dev.atlas.array.NdArray;
+import dev.atlas.cache.CacheStats;
+import dev.atlas.cache.ReadCaches;
+import dev.atlas.codec.BlockCodec;
+import dev.atlas.codec.BlockCodecs;
+import dev.atlas.format.ArrayMeta;
+import dev.atlas.format.BlockMeta;
+import dev.atlas.format.ChunkEntry;
+import dev.atlas.format.CodecId;
+import dev.atlas.format.DType;
+import dev.atlas.format.Footer;
+import dev.atlas.format.FooterCodec;
+import dev.atlas.format.Trailer;
+import dev.atlas.storage.InMemoryStorage;
+import dev.atlas.storage.local.LocalStorage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+import reactor.core.publisher.Flux;
+
+/**
+ * The fast-path harness: in one JVM run, for each data kind and codec, measures the physical limit
+ * of this machine (positional reads of the compressed blocks into page-aligned buffers, JNI
+ * decompression into reused buffers, copy of every chunk into one pooled direct destination; 1 and
+ * 2 threads) and the engine on the same file ({@code ArrayFile.readArray} from local files and
+ * from memory: the whole array, a 1/8 window; 10,000 concurrent single-chunk reads), plus writes
+ * against raw compression. Prints a Markdown table of medians and ratios.
+ *
+ * <pre>
+ * java -Xms6g -Xmx6g -XX:MaxDirectMemorySize=8g -Dio.netty.leakDetection.level=disabled \
+ *   -cp benchmarks/target/benchmarks.jar dev.atlas.benchmarks.FastPath [dir] [reps]
+ * </pre>
+ */
+public final class FastPath {
+    static final long ROWS = 16384;
+    static final long COLS = 16384; // 16384 x 16384 float32 = 1 GiB
+    static final long[] CHUNK = {256, 1024}; // 1 MiB chunks, 8 per 8 MiB block
+    static final long TILES = 4096; // "tiles": 4096 x 4096 float32 (64 MiB) in 64 x 64 chunks of 16 KiB
+    static final long[] WIN_START = {1000, 3000};
+    static final long[] WIN_SHAPE = {8192, 4096}; // 1/8 of the array, not chunk-aligned
+
+    static final Duration T = Duration.ofMinutes(10);
+    /** The engine's default allocator, for the engine and the limit alike. */
+    static final dev.atlas.buffer.BlockBufferAllocator ALLOC =
+            dev.atlas.buffer.BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT);
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args.length > 0 ? args[0] : "/tmp/atlas-fastpath");
+        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        String[] kinds = (args.length > 2 ? args[2] : "smoothNoise,quantized").split(",");
+        String[] codecs = (args.length > 3 ? args[3] : "lz4,zstd3").split(",");
+        List<String> rows = new ArrayList<>();
+        rows.add("| data | codec | ratio | case | threads | limit GB/s | engine local GB/s | local/limit | engine memory GB/s | memory/limit |");
+        rows.add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        List<String> notes = new ArrayList<>();
+        ByteBuf source = PooledByteBufAllocator.DEFAULT.directBuffer((int) (ROWS * COLS * 4));
+        try {
+            for (String kind : kinds) {
+                generate(kind, source);
+                for (String codecName : codecs) {
+                    BlockCodec codec = codecName.equals("lz4") ? BlockCodecs.lz4() : BlockCodecs.zstd(3);
+                    runCase(dir.resolve(kind + "-" + codecName), kind, codecName, codec, source, reps, rows, notes);
+                }
+            }
+        } finally {
+            source.release();
+        }
+        System.out.println();
+        rows.forEach(System.out::println);
+        System.out.println();
+        notes.forEach(System.out::println);
+        System.exit(0);
+    }
+
+    /** Fills {@code out} with ROWS x COLS float32 of the given kind (deterministic). */
+    static void generate(String kind, ByteBuf out) {
+        out.clear();
+        SplittableRandom rnd = new SplittableRandom(42);
+        for (long r = 0; r < ROWS; r++) {
+            double sr = Math.sin(0.01 * r);
+            for (long c = 0; c < COLS; c++) {
+                double v = sr * Math.cos(0.01 * c);
+                float f = switch (kind) {
+                    case "smoothNoise" -> (float) (v + 0.01 * gaussian(rnd));
+                    case "quantized" -> (float) (Math.round(v * 64) / 64.0);
+                    default -> throw new IllegalArgumentException("kind " + kind);
+                };
+                out.writeIntLE(Float.floatToRawIntBits(f));
+            }
+        }
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        // Irwin-Hall approximation: cheap and good enough for measurement-like noise.
+        double s = 0;
+        for (int i = 0; i < 4; i++) {
+            s += r.nextDouble();
+        }
+        return (s - 2) * Math.sqrt(3);
+    }
+
+    static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    /** Median seconds of {@code reps} runs after one warm-up. */
+    static double time(int reps, Runnable before, Runnable op) {
+        before.run();
+        op.run();
+        double[] s = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            before.run();
+            long t0 = System.nanoTime();
+            op.run();
+            s[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        return median(s);
+    }
+
+    static void runCase(Path dir, String kind, String codecName, BlockCodec codec, ByteBuf source, int reps,
+            List<String> rows, List<String> notes) throws Exception {
+        long bytes = ROWS * COLS * 4;
+        // ---- write: streamed writeArray + flush vs raw compression of the same bytes, 2 threads
+        double rawCompress = bytes / time(reps, () -> { }, () -> compressAll(codec, source, 2)) / 1e9;
+        double[] write = new double[reps];
+        for (int i = 0; i < reps + 1; i++) {
+            deleteTree(dir);
+            Files.createDirectories(dir);
+            double secs = writeFile(dir, codec, source);
+            if (i > 0) {
+                write[i - 1] = secs;
+            }
+        }
+        double writeGbs = bytes / median(write) / 1e9;
+        rows.add(String.format(Locale.ROOT, "| %s | %s | | write (writeArray stream + flush) vs raw compression | 2 | %.2f | %.2f | %.0f %% | | |",
+                kind, codecName, rawCompress, writeGbs, 100 * writeGbs / rawCompress));
+        // ---- the layer holding the data, its blocks and the chunk -> block map of "x"
+        Path layer = dir.resolve("x.af");
+        Footer footer = footerOf(layer);
+        ArrayMeta x = footer.arrays().stream().filter(a -> a.name().equals("x")).findFirst().orElseThrow();
+        Map<Long, BlockMeta> blocks = new HashMap<>();
+        long stored = 0;
+        for (BlockMeta b : footer.blocks()) {
+            blocks.put(b.id(), b);
+            stored += b.compressedSize();
+        }
+        double ratio = (double) (bytes + TILES * TILES * 4) / stored;
+        byte[] baseBytes = Files.readAllBytes(layer);
+        for (int threads = 1; threads <= 2; threads++) {
+            int t = threads;
+            EngineResources res = EngineResources.create(t, 4, ALLOC);
+            try {
+                ArrayFileOptions o = ArrayFileOptions.builder(res).build();
+                LocalStorage local = LocalStorage.open(dir, res);
+                InMemoryStorage mem = InMemoryStorage.create(ALLOC);
+                mem.putBytes("x.af", baseBytes);
+                ArrayFile lf = ArrayFile.open(local, "x.af", o).block(T);
+                ArrayFile mf = ArrayFile.open(mem, "x.af", o).block(T);
+                ReadCaches caches = res.caches();
+                Runnable cold = caches::invalidateAll;
+                // whole array
+                double limWhole = time(reps, () -> { }, () -> limit(layer, x, blocks, new long[] {0, 0}, new long[] {ROWS, COLS}, t));
+                double engWhole = time(reps, cold, () -> readAndCheck(lf, new long[] {0, 0}, new long[] {ROWS, COLS}, source));
+                double memWhole = time(reps, cold, () -> readAndCheck(mf, new long[] {0, 0}, new long[] {ROWS, COLS}, source));
+                rows.add(row(kind, codecName, ratio, "whole array (1 GiB)", t, bytes, limWhole, engWhole, memWhole));
+                // 1/8 window
+                long wbytes = WIN_SHAPE[0] * WIN_SHAPE[1] * 4;
+                double limWin = time(reps, () -> { }, () -> limit(layer, x, blocks, WIN_START, WIN_SHAPE, t));
+                double engWin = time(reps, cold, () -> readAndCheck(lf, WIN_START, WIN_SHAPE, source));
+                double memWin = time(reps, cold, () -> readAndCheck(mf, WIN_START, WIN_SHAPE, source));
+                rows.add(row(kind, codecName, ratio, "1/8 window (128 MiB, unaligned)", t, wbytes, limWin, engWin, memWin));
+                // 10,000 concurrent single-chunk reads of "tiles", 64 in flight, from cold caches
+                if (t == 2) {
+                    notes.add(smallReads(kind, codecName, lf, caches, "local"));
+                    notes.add(smallReads(kind, codecName, mf, caches, "memory"));
+                }
+                lf.close().block(T);
+                mf.close().block(T);
+                caches.invalidateAll();
+            } finally {
+                res.disposeLater().block(T);
+            }
+        }
+    }
+
+    static String row(String kind, String codec, double ratio, String what, int threads, long bytes, double lim,
+            double eng, double mem) {
+        double l = bytes / lim / 1e9;
+        double e = bytes / eng / 1e9;
+        double m = bytes / mem / 1e9;
+        return String.format(Locale.ROOT, "| %s | %s | %.2f | %s | %d | %.2f | %.2f | %.0f %% | %.2f | %.0f %% |",
+                kind, codec, ratio, what, threads, l, e, 100 * e / l, m, 100 * m / l);
+    }
+
+    /** Writes "x" (the source) and "tiles" through the streamed write, then flushes; returns the seconds "x" took. */
+    static double writeFile(Path dir, BlockCodec codec, ByteBuf source) {
+        EngineResources res = EngineResources.create(2, 4, ALLOC);
+        try {
+            ArrayFileOptions o = ArrayFileOptions.builder(res).codec(codec).tempDirectory(dir).build();
+            LocalStorage local = LocalStorage.open(dir, res);
+            ArrayFile f = ArrayFile.create(local, "x.af", o).block(T);
+            f.defineArray("x", ArraySpec.of(DType.FLOAT32, ROWS, COLS).withChunks(CHUNK)).block(T);
+            f.defineArray("tiles", ArraySpec.of(DType.FLOAT32, TILES, TILES).withChunks(64, 64)).block(T);
+            long rowBytes = COLS * 4;
+            int band = 64;
+            long t0 = System.nanoTime();
+            f.writeArray("x", new long[] {0, 0}, Flux.range(0, (int) (ROWS / band)).map(i -> NdArray.wrap(DType.FLOAT32,
+                    new long[] {band, COLS}, source.retainedSlice((int) (i * band * rowBytes), (int) (band * rowBytes)))))
+                    .block(T);
+            f.flush().block(T);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            // tiles: the top-left 4096 x 4096 of the source
+            f.writeArray("tiles", new long[] {0, 0}, Flux.range(0, (int) TILES).map(r -> {
+                ByteBuf row = source.retainedSlice((int) (r * rowBytes), (int) (TILES * 4));
+                return NdArray.wrap(DType.FLOAT32, new long[] {1, TILES}, row);
+            })).block(T);
+            f.flush().block(T);
+            f.compact().block(T); // one layer: x.af holds everything (compaction rewrites the base)
+            f.close().block(T);
+            return secs;
+        } finally {
+            res.disposeLater().block(T);
+        }
+    }
+
+    static void compressAll(BlockCodec codec, ByteBuf source, int threads) {
+        int block = 8 << 20;
+        int n = source.writerIndex() / block;
+        AtomicInteger next = new AtomicInteger();
+        runThreads(threads, () -> {
+            for (int i; (i = next.getAndIncrement()) < n; ) {
+                codec.compress(source.slice(i * block, block), ALLOC).release();
+            }
+        });
+    }
+
+    static void runThreads(int n, Runnable r) {
+        Thread[] ts = new Thread[n];
+        Throwable[] err = new Throwable[1];
+        for (int i = 0; i < n; i++) {
+            ts[i] = new Thread(() -> {
+                try {
+                    r.run();
+                } catch (Throwable e) {
+                    err[0] = e;
+                }
+            });
+            ts[i].start();
+        }
+        for (Thread t : ts) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        if (err[0] != null) {
+            throw new IllegalStateException(err[0]);
+        }
+    }
+
+    static Footer footerOf(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            ByteBuffer tail = ByteBuffer.allocate(Trailer.SIZE);
+            ch.read(tail, size - Trailer.SIZE);
+            tail.flip();
+            long len = Trailer.payloadLength(tail, size, Trailer.LAYER_MAGIC, file.toString());
+            ByteBuffer payload = ByteBuffer.allocate((int) len);
+            ch.read(payload, size - Trailer.SIZE - len);
+            payload.flip();
+            return FooterCodec.decodeFooter(payload, file.toString());
+        }
+    }
+
+    /**
+     * The physical limit of a region read: the blocks holding the region's chunks are read with
+     * positional reads into page-aligned reused buffers, decompressed by JNI into reused buffers,
+     * and each chunk's part is copied into one pooled direct destination (row runs, as the engine).
+     */
+    static void limit(Path file, ArrayMeta x, Map<Long, BlockMeta> blocks, long[] start, long[] shape, int threads) {
+        Map<Long, List<ChunkEntry>> byBlock = new HashMap<>();
+        for (ChunkEntry c : x.chunks()) {
+            long r0 = c.coord(0) * CHUNK[0];
+            long c0 = c.coord(1) * CHUNK[1];
+            if (r0 < start[0] + shape[0] && r0 + CHUNK[0] > start[0] && c0 < start[1] + shape[1] && c0 + CHUNK[1] > start[1]) {
+                byBlock.computeIfAbsent(c.address().blockId(), k -> new ArrayList<>()).add(c);
+            }
+        }
+        List<Long> ids = new ArrayList<>(byBlock.keySet());
+        int out = (int) (shape[0] * shape[1] * 4);
+        ByteBuf dst = ALLOC.directBuffer(out, out);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            AtomicInteger next = new AtomicInteger();
+            LZ4SafeDecompressor lz4 = LZ4Factory.nativeInstance().safeDecompressor();
+            runThreads(threads, () -> {
+                ByteBuffer raw = ByteBuffer.allocateDirect((12 << 20) + 8192);
+                ByteBuffer dec = ByteBuffer.allocateDirect(8 << 20).order(ByteOrder.LITTLE_ENDIAN);
+                long rawAddr = address(raw);
+                for (int i; (i = next.getAndIncrement()) < ids.size(); ) {
+                    BlockMeta b = blocks.get(ids.get(i));
+                    int n = (int) b.compressedSize();
+                    int pad = (int) Math.floorMod(b.fileOffset() - rawAddr, 4096L);
+                    ByteBuffer in = raw.duplicate().position(pad).limit(pad + n);
+                    try {
+                        long at = b.fileOffset();
+                        while (in.hasRemaining()) {
+                            at += ch.read(in, at);
+                        }
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    int size = (int) b.uncompressedSize();
+                    if (b.codec().equals(CodecId.LZ4)) {
+                        lz4.decompress(raw, pad + 4, n - 4, dec, 0, size);
+                    } else if (b.codec().equals(CodecId.ZSTD)) {
+                        long got = Zstd.decompressDirectByteBuffer(dec, 0, size, raw, pad, n);
+                        if (got != size) {
+                            throw new IllegalStateException("zstd " + got);
+                        }
+                    } else {
+                        throw new IllegalStateException("codec " + b.codec());
+                    }
+                    for (ChunkEntry c : byBlock.get(b.id())) {
+                        copyChunk(dec, (int) c.address().offset(), c.coord(0) * CHUNK[0], c.coord(1) * CHUNK[1], start, shape, dst);
+                    }
+                }
+            });
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            dst.release();
+        }
+    }
+
+    private static long address(ByteBuffer direct) {
+        return io.netty.util.internal.PlatformDependent.directBufferAddress(direct);
+    }
+
+    /** Row runs of one 2-D chunk (at {@code r0, c0}) that fall inside the region, into the region buffer. */
+    static void copyChunk(ByteBuffer chunkData, int off, long r0, long c0, long[] start, long[] shape, ByteBuf dst) {
+        long rFrom = Math.max(r0, start[0]);
+        long rTo = Math.min(r0 + CHUNK[0], start[0] + shape[0]);
+        long cFrom = Math.max(c0, start[1]);
+        long cTo = Math.min(c0 + CHUNK[1], start[1] + shape[1]);
+        int len = (int) ((cTo - cFrom) * 4);
+        for (long r = rFrom; r < rTo; r++) {
+            int src = off + (int) (((r - r0) * CHUNK[1] + (cFrom - c0)) * 4);
+            int to = (int) (((r - start[0]) * shape[1] + (cFrom - start[1])) * 4);
+            dst.setBytes(to, chunkData.duplicate().position(src).limit(src + len));
+        }
+    }
+
+    /** Reads a region and spot-checks 1,000 elements against the source. */
+    static void readAndCheck(ArrayFile f, long[] start, long[] shape, ByteBuf source) {
+        try (NdArray a = f.readArray("x", start, shape).block(T)) {
+            SplittableRandom r = new SplittableRandom(7);
+            for (int i = 0; i < 1000; i++) {
+                long y = r.nextLong(shape[0]);
+                long xx = r.nextLong(shape[1]);
+                int want = source.getInt((int) (((start[0] + y) * COLS + start[1] + xx) * 4));
+                int got = Float.floatToRawIntBits(a.getFloat(a.index(y, xx)));
+                if (Integer.reverseBytes(want) != got) {
+                    throw new IllegalStateException("mismatch at " + (start[0] + y) + "," + (start[1] + xx));
+                }
+            }
+        }
+    }
+
+    /** 10,000 single-chunk reads of "tiles" at random, 64 in flight, from cold caches. */
+    static String smallReads(String kind, String codec, ArrayFile f, ReadCaches caches, String where) {
+        caches.invalidateAll();
+        CacheStats s0 = caches.slabs().stats();
+        CacheStats b0 = caches.blocks().stats();
+        SplittableRandom r = new SplittableRandom(11);
+        long[][] coords = new long[10_000][];
+        for (int i = 0; i < coords.length; i++) {
+            coords[i] = new long[] {r.nextLong(TILES / 64), r.nextLong(TILES / 64)};
+        }
+        long t0 = System.nanoTime();
+        long n = Flux.fromArray(coords)
+                .flatMap(c -> f.readArray("tiles", new long[] {c[0] * 64, c[1] * 64}, new long[] {64, 64})
+                        .doOnNext(NdArray::close), 64)
+                .count().block(T);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        CacheStats s = caches.slabs().stats().minus(s0);
+        CacheStats b = caches.blocks().stats().minus(b0);
+        return String.format(Locale.ROOT, "- %s / %s, %s: %d single-chunk reads (16 KiB chunks of 8 MiB blocks, 64 in flight) "
+                + "in %.2f s = %.0f reads/s; storage range reads %d (%.3f per read, %.1f MiB fetched); "
+                + "block cache %d lookups, %.1f %% hits, %d decompressions; slab cache %.1f %% hits",
+                kind, codec, where, n, secs, n / secs, s.loads(), (double) s.loads() / n, s.loadedBytes() / 1048576.0,
+                b.requests(), 100 * b.hitRate(), b.misses(), 100 * s.hitRate());
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var w = Files.walk(dir)) {
+            for (Path p : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

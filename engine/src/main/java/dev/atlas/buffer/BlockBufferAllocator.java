@@ -1,0 +1,154 @@
+package dev.atlas.buffer;
+
+import dev.atlas.error.InvalidArgumentException;
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.UnpooledUnsafeDirectByteBuf;
+import io.netty.util.internal.PlatformDependent;
+import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * An allocator for block-sized direct buffers on top of a pooled one. Netty's pooled allocator
+ * serves at most its chunk size (4 MiB by default) from its arenas; anything larger, like the
+ * engine's 8 MiB blocks (compressed reads, decompressed blocks, sealed write blocks), is a fresh
+ * {@code malloc}/{@code free} each time, with page faults on first touch. This allocator keeps
+ * released direct buffers from {@link #LARGE} up to {@code maxPooledSize} in per-size-class free
+ * lists (classes of 1 MiB) up to {@code maxIdle} idle bytes, and hands out exact-capacity views of
+ * them; everything smaller (and heap buffers) goes to the delegate. Thread-safe and lock-free.
+ */
+public final class BlockBufferAllocator extends AbstractByteBufAllocator {
+    /** Requests from this size on are served here; below, by the delegate's arenas. */
+    public static final int LARGE = 4 << 20;
+    private static final int CLASS = 1 << 20;
+
+    private final ByteBufAllocator delegate;
+    private final int maxPooledSize;
+    private final long maxIdle;
+    private final ConcurrentHashMap<Integer, ConcurrentLinkedDeque<ByteBuffer>> free = new ConcurrentHashMap<>();
+    private final AtomicLong idle = new AtomicLong();
+    private final LongAdder reused = new LongAdder();
+    private final LongAdder allocated = new LongAdder();
+
+    private BlockBufferAllocator(ByteBufAllocator delegate, int maxPooledSize, long maxIdle) {
+        super(true);
+        this.delegate = delegate;
+        this.maxPooledSize = maxPooledSize;
+        this.maxIdle = maxIdle;
+    }
+
+    /**
+     * @param delegate serves buffers below {@link #LARGE} and all heap buffers
+     * @param maxPooledSize largest buffer kept for reuse (larger ones are allocated and freed each time)
+     * @param maxIdle most bytes kept idle in the free lists
+     */
+    public static BlockBufferAllocator create(ByteBufAllocator delegate, int maxPooledSize, long maxIdle) {
+        if (maxPooledSize < LARGE || maxIdle < 0) {
+            throw new InvalidArgumentException("maxPooledSize must be >= " + LARGE + " and maxIdle >= 0");
+        }
+        return new BlockBufferAllocator(delegate, maxPooledSize, maxIdle);
+    }
+
+    /** Reuses buffers up to 64 MiB, keeping at most 256 MiB idle. */
+    public static BlockBufferAllocator create(ByteBufAllocator delegate) {
+        return create(delegate, 64 << 20, 256L << 20);
+    }
+
+    @Override
+    protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+        return delegate.heapBuffer(initialCapacity, maxCapacity);
+    }
+
+    @Override
+    protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+        if (initialCapacity < LARGE || !PlatformDependent.hasUnsafe()) {
+            return delegate.directBuffer(initialCapacity, maxCapacity);
+        }
+        int cls = (int) Math.min(Integer.MAX_VALUE - 8, ((long) initialCapacity + CLASS - 1) / CLASS * CLASS);
+        ByteBuffer mem = null;
+        if (cls <= maxPooledSize) {
+            ConcurrentLinkedDeque<ByteBuffer> q = free.get(cls);
+            mem = q == null ? null : q.pollFirst();
+            if (mem != null) {
+                idle.addAndGet(-cls);
+                reused.increment();
+            }
+        }
+        if (mem == null) {
+            mem = ByteBuffer.allocateDirect(cls);
+            allocated.increment();
+        }
+        ByteBuffer view = mem.duplicate().clear().limit(initialCapacity).slice();
+        return toLeakAwareBuffer(new Recycled(this, mem, view, maxCapacity));
+    }
+
+    /** Takes back the memory of a released buffer, or frees it when the free lists are full. */
+    private void recycle(ByteBuffer mem) {
+        int cls = mem.capacity();
+        if (cls <= maxPooledSize && idle.addAndGet(cls) <= maxIdle) {
+            free.computeIfAbsent(cls, k -> new ConcurrentLinkedDeque<>()).offerFirst(mem);
+            return;
+        }
+        if (cls <= maxPooledSize) {
+            idle.addAndGet(-cls);
+        }
+        PlatformDependent.freeDirectBuffer(mem);
+    }
+
+    /** Drops the idle buffers (their memory is freed). */
+    public void trim() {
+        for (ConcurrentLinkedDeque<ByteBuffer> q : free.values()) {
+            for (ByteBuffer b; (b = q.pollFirst()) != null; ) {
+                idle.addAndGet(-b.capacity());
+                PlatformDependent.freeDirectBuffer(b);
+            }
+        }
+    }
+
+    /** Bytes currently idle in the free lists. */
+    public long idleBytes() {
+        return idle.get();
+    }
+
+    /** Large allocations served from the free lists so far. */
+    public long reusedCount() {
+        return reused.sum();
+    }
+
+    /** Large allocations that needed new memory so far. */
+    public long allocatedCount() {
+        return allocated.sum();
+    }
+
+    @Override
+    public boolean isDirectBufferPooled() {
+        return true;
+    }
+
+    /** A direct buffer over a view of pooled memory; releasing it gives the memory back. */
+    private static final class Recycled extends UnpooledUnsafeDirectByteBuf {
+        private final BlockBufferAllocator owner;
+        private ByteBuffer memory;
+
+        Recycled(BlockBufferAllocator owner, ByteBuffer memory, ByteBuffer view, int maxCapacity) {
+            super(owner, view, Math.max(maxCapacity, view.capacity()));
+            this.owner = owner;
+            this.memory = memory;
+            clear(); // a wrapped buffer starts readable; a new allocation starts empty
+        }
+
+        @Override
+        protected void deallocate() {
+            super.deallocate(); // does not free: the buffer was handed in, not allocated here
+            ByteBuffer m = memory;
+            memory = null;
+            if (m != null) {
+                owner.recycle(m);
+            }
+        }
+    }
+}
