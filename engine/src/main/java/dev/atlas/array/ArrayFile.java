@@ -22,6 +22,7 @@ import dev.atlas.format.ChunkCodec;
 import dev.atlas.format.CodecId;
 import dev.atlas.format.DType;
 import dev.atlas.format.Fill;
+import dev.atlas.format.FillValue;
 import dev.atlas.format.Footer;
 import dev.atlas.format.FooterCodec;
 import dev.atlas.format.LayerNames;
@@ -824,6 +825,12 @@ public final class ArrayFile {
     }
 
     private List<BlockJob> plan(Snapshot s, long epoch, Resolved a, long[] start, long[] shape) {
+        return plan(s, epoch, a, start, shape, java.util.Set.of());
+    }
+
+    /** Plans the blocks to fetch for a region, leaving out the pending chunks in {@code skipPending}. */
+    private List<BlockJob> plan(Snapshot s, long epoch, Resolved a, long[] start, long[] shape,
+            java.util.Set<GridCoord> skipPending) {
         Map<String, List<Object[]>> committedGroups = new LinkedHashMap<>();
         Map<Long, List<Object[]>> pendingGroups = new LinkedHashMap<>();
         PendingLayer p = s.pending();
@@ -832,6 +839,9 @@ public final class ArrayFile {
             a.grid().forEachChunkIn(start, shape, c -> {
                 if (a.pending() != null) {
                     ChunkAddress addr = a.pending().chunks.get(GridCoord.of(c));
+                    if (addr != null && !skipPending.isEmpty() && skipPending.contains(GridCoord.of(c))) {
+                        return;
+                    }
                     if (addr != null) {
                         pendingGroups.computeIfAbsent(addr.blockId(), k -> new ArrayList<>()).add(new Object[] {c.clone(), addr});
                         return;
@@ -1164,7 +1174,21 @@ public final class ArrayFile {
         DType dtype = a.schema().dtype();
         long[] shape = grid.shape();
         StatsKernel.Accumulator total = StatsKernel.accumulator(dtype, a.schema().fillValue());
-        List<BlockJob> jobs = plan(s, epoch, a, new long[shape.length], shape);
+        // Pending chunks whose statistics were taken at write time are not read back.
+        java.util.Set<GridCoord> known = new java.util.HashSet<>();
+        PendingLayer p = s.pending();
+        if (p != null && a.pending() != null) {
+            synchronized (p) {
+                for (Map.Entry<GridCoord, ChunkAddress> e : a.pending().chunks.entrySet()) {
+                    StatsKernel.Accumulator acc = a.pending().chunkStats.get(e.getKey());
+                    if (acc != null) {
+                        known.add(e.getKey());
+                        total.merge(acc);
+                    }
+                }
+            }
+        }
+        List<BlockJob> jobs = plan(s, epoch, a, new long[shape.length], shape, known);
         return Flux.fromIterable(jobs)
                 .flatMap(job -> job.fetch().get().map(blk -> {
                     try {
@@ -1312,16 +1336,20 @@ public final class ArrayFile {
             PendingLayer p = pendingForWrite();
             long epoch = p.writerEpoch();
             List<ChunkAddress> staged = new ArrayList<>(coords.size());
+            List<StatsKernel.Accumulator> stats = new ArrayList<>(coords.size());
+            ChunkGrid grid = r.grid();
+            FillValue fillValue = r.schema().fillValue();
             // A cancelled write fences itself off: its late stage/publish calls are refused, so
             // nothing of it lands after the gate has moved on to the next mutation.
             return Flux.fromIterable(coords)
                     .concatMap(c -> encodeChunk(r, c, start, data)
                             .flatMap(bytes -> {
+                                stats.add(chunkStats(dtype, fillValue, bytes, grid.chunkElementCount(c)));
                                 PendingLayer.Staged st = p.stage(epoch, List.of(bytes));
                                 staged.add(st.addresses().get(0));
                                 return p.spillAhead(st.sealed());
                             }), 0)
-                    .then(Mono.<Void>fromRunnable(() -> p.publish(epoch, entry, coords, staged)))
+                    .then(Mono.<Void>fromRunnable(() -> p.publish(epoch, entry, coords, staged, stats)))
                     .doOnCancel(p::fence);
         }));
     }
@@ -1487,6 +1515,14 @@ public final class ArrayFile {
                 band = null;
             }
         }
+    }
+
+    /** Statistics of one encoded chunk (fixed-width: one pass over bytes still in cache); null when not kept. */
+    private static StatsKernel.Accumulator chunkStats(DType dtype, FillValue fill, ByteBuffer encoded, long n) {
+        if (dtype.elementSize() <= 0) {
+            return null; // var-len chunks are decoded when statistics are due
+        }
+        return StatsKernel.accumulator(dtype, fill).addFixed(encoded.duplicate(), n);
     }
 
     /** The encoded bytes of one chunk after writing the data's part of it. */

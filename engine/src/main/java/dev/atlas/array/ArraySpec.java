@@ -34,13 +34,44 @@ public final class ArraySpec {
         validate();
     }
 
-    /** An array of {@code dtype} and {@code shape} stored as one chunk. */
+    /**
+     * An array of {@code dtype} and {@code shape} with default chunks: the whole array as one chunk
+     * up to 4 MiB; above, the longest axes are halved until a chunk holds at most 1 MiB (choose
+     * chunks matching your reads with {@link #withChunks}).
+     */
     public static ArraySpec of(DType dtype, long... shape) {
         List<String> dims = new ArrayList<>();
         for (int i = 0; i < shape.length; i++) {
             dims.add("dim" + i);
         }
-        return new ArraySpec(dtype, shape, shape, dims, null);
+        return new ArraySpec(dtype, shape, defaultChunks(dtype, shape), dims, null);
+    }
+
+    private static long[] defaultChunks(DType dtype, long[] shape) {
+        long[] c = shape.clone();
+        long width = Math.max(1, dtype.elementSize());
+        double bytes = width;
+        for (long x : c) {
+            bytes *= Math.max(1, x);
+        }
+        if (bytes <= (4 << 20)) {
+            return c;
+        }
+        while (bytes > (1 << 20)) {
+            int longest = 0;
+            for (int i = 1; i < c.length; i++) {
+                if (c[i] > c[longest]) {
+                    longest = i;
+                }
+            }
+            if (c[longest] <= 1) {
+                break;
+            }
+            long half = (c[longest] + 1) / 2;
+            bytes = bytes / c[longest] * half;
+            c[longest] = half;
+        }
+        return c;
     }
 
     public ArraySpec withChunks(long... chunks) {

@@ -49,6 +49,11 @@ final class PendingLayer {
         /** True when the array was defined in this layer: older layers' chunks are not its own. */
         boolean fresh;
         final Map<GridCoord, ChunkAddress> chunks = new HashMap<>();
+        /**
+         * Statistics of the chunks as written, taken while their bytes were at hand, so a flush
+         * need not read them back; a chunk without an entry here is read when statistics are due.
+         */
+        final Map<GridCoord, dev.atlas.format.StatsKernel.Accumulator> chunkStats = new HashMap<>();
         final LinkedHashMap<String, AttributeValue> attributes = new LinkedHashMap<>();
 
         Entry(String name) {
@@ -268,10 +273,23 @@ final class PendingLayer {
 
     /** Makes staged chunks visible at once, replacing earlier addresses of the same coordinates. */
     synchronized void publish(long epoch, Entry e, List<long[]> coords, List<ChunkAddress> addresses) {
+        publish(epoch, e, coords, addresses, null);
+    }
+
+    /** As {@link #publish(long, Entry, List, List)}, with each chunk's statistics (or null: unknown). */
+    synchronized void publish(long epoch, Entry e, List<long[]> coords, List<ChunkAddress> addresses,
+            List<dev.atlas.format.StatsKernel.Accumulator> stats) {
         checkOpen();
         checkEpoch(epoch);
         for (int i = 0; i < coords.size(); i++) {
-            e.chunks.put(GridCoord.of(coords.get(i)), addresses.get(i));
+            GridCoord g = GridCoord.of(coords.get(i));
+            e.chunks.put(g, addresses.get(i));
+            dev.atlas.format.StatsKernel.Accumulator a = stats == null ? null : stats.get(i);
+            if (a == null) {
+                e.chunkStats.remove(g);
+            } else {
+                e.chunkStats.put(g, a);
+            }
         }
     }
 

@@ -54,6 +54,21 @@ public final class StatsKernel {
             if (k == DType.Kind.FIXED_SIZE_LIST || k == DType.Kind.LIST) {
                 return this;
             }
+            if (k == DType.Kind.FLOAT32) {
+                addFloat32(b, (int) count);
+                storedElements += count;
+                return this;
+            }
+            if (k == DType.Kind.FLOAT64) {
+                addFloats(b, count, false);
+                storedElements += count;
+                return this;
+            }
+            if (k == DType.Kind.INT8 || k == DType.Kind.INT16 || k == DType.Kind.INT32 || k == DType.Kind.INT64) {
+                addSigned(b, count, w);
+                storedElements += count;
+                return this;
+            }
             for (long i = 0; i < count; i++) {
                 int at = (int) (i * w);
                 long bits;
@@ -88,6 +103,140 @@ public final class StatsKernel {
             }
             storedElements += elements.size();
             return this;
+        }
+
+        /**
+         * The float loop of {@link #addBits} with the extremes kept as primitives and folded in
+         * once per chunk (same results: equal keys mean equal bits).
+         */
+        private void addFloats(ByteBuffer b, long count, boolean f32) {
+            boolean hasFill = fill instanceof FillValue.Float;
+            double fd = hasFill ? ((FillValue.Float) fill).value() : 0;
+            float ff = (float) fd;
+            boolean fillNaN = f32 ? Float.isNaN(ff) : Double.isNaN(fd);
+            long minKey = Long.MAX_VALUE;
+            long maxKey = Long.MIN_VALUE;
+            double minV = 0;
+            double maxV = 0;
+            boolean any = false;
+            long nulls = 0;
+            for (int i = 0; i < count; i++) {
+                double d;
+                if (f32) {
+                    float x = b.getFloat(i << 2);
+                    if (hasFill && (fillNaN ? Float.isNaN(x) : x == ff)) {
+                        nulls++;
+                        continue;
+                    }
+                    d = x;
+                } else {
+                    d = b.getDouble(i << 3);
+                    if (hasFill && (fillNaN ? Double.isNaN(d) : d == fd)) {
+                        nulls++;
+                        continue;
+                    }
+                }
+                long key = totalOrderKey(d);
+                if (!any || key < minKey) {
+                    minKey = key;
+                    minV = d;
+                }
+                if (!any || key > maxKey) {
+                    maxKey = key;
+                    maxV = d;
+                }
+                any = true;
+            }
+            nullsInChunks += nulls;
+            if (any) {
+                if (min == null || minKey < totalOrderKey(((StatValue.Float) min).value())) {
+                    min = new StatValue.Float(minV);
+                }
+                if (max == null || maxKey > totalOrderKey(((StatValue.Float) max).value())) {
+                    max = new StatValue.Float(maxV);
+                }
+            }
+        }
+
+        /**
+         * float32: extremes tracked as int total-order keys of the float bits (the same order as the
+         * double keys of {@link #addBits}: widening is monotonic), branch-free in the common case.
+         */
+        private void addFloat32(ByteBuffer b, int n) {
+            boolean hasFill = fill instanceof FillValue.Float;
+            float ff = hasFill ? (float) ((FillValue.Float) fill).value() : 0;
+            boolean fillNaN = Float.isNaN(ff);
+            int lo = Integer.MAX_VALUE;
+            int hi = Integer.MIN_VALUE;
+            long nulls = 0;
+            if (!hasFill) {
+                for (int i = 0; i < n; i++) {
+                    int bits = b.getInt(i << 2);
+                    int key = bits ^ ((bits >> 31) & Integer.MAX_VALUE);
+                    lo = Math.min(lo, key);
+                    hi = Math.max(hi, key);
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    int bits = b.getInt(i << 2);
+                    float x = Float.intBitsToFloat(bits);
+                    if (fillNaN ? x != x : x == ff) {
+                        nulls++;
+                        continue;
+                    }
+                    int key = bits ^ ((bits >> 31) & Integer.MAX_VALUE);
+                    lo = Math.min(lo, key);
+                    hi = Math.max(hi, key);
+                }
+            }
+            nullsInChunks += nulls;
+            if (n - nulls > 0) {
+                double minV = Float.intBitsToFloat(lo ^ ((lo >> 31) & Integer.MAX_VALUE));
+                double maxV = Float.intBitsToFloat(hi ^ ((hi >> 31) & Integer.MAX_VALUE));
+                if (min == null || totalOrderKey(minV) < totalOrderKey(((StatValue.Float) min).value())) {
+                    min = new StatValue.Float(minV);
+                }
+                if (max == null || totalOrderKey(maxV) > totalOrderKey(((StatValue.Float) max).value())) {
+                    max = new StatValue.Float(maxV);
+                }
+            }
+        }
+
+        /** The signed-integer loop of {@link #addBits}, extremes as primitives. */
+        private void addSigned(ByteBuffer b, long count, int w) {
+            int bits = w * 8;
+            long mask = bits == 64 ? -1L : (1L << bits) - 1;
+            boolean hasFill = fill instanceof FillValue.Int || fill instanceof FillValue.UInt;
+            long fillMasked = fill instanceof FillValue.Int fi ? fi.value() & mask
+                    : fill instanceof FillValue.UInt fu ? fu.value() & mask : 0;
+            long lo = Long.MAX_VALUE;
+            long hi = Long.MIN_VALUE;
+            boolean any = false;
+            long nulls = 0;
+            for (int i = 0; i < count; i++) {
+                long v = switch (w) {
+                    case 1 -> b.get(i);
+                    case 2 -> b.getShort(i << 1);
+                    case 4 -> b.getInt(i << 2);
+                    default -> b.getLong(i << 3);
+                };
+                if (hasFill && (v & mask) == fillMasked) {
+                    nulls++;
+                    continue;
+                }
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+                any = true;
+            }
+            nullsInChunks += nulls;
+            if (any) {
+                if (min == null || lo < ((StatValue.Int) min).value()) {
+                    min = new StatValue.Int(lo);
+                }
+                if (max == null || hi > ((StatValue.Int) max).value()) {
+                    max = new StatValue.Int(hi);
+                }
+            }
         }
 
         /** Adds one element given as raw bits (sign-extended from its width). */

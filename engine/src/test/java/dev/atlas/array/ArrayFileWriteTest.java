@@ -746,7 +746,12 @@ class ArrayFileWriteTest extends EngineTestBase {
         assertThrows(InvalidArgumentException.class, () -> ArraySpec.of(DType.INT32, 4).withChunks(2, 2));
         assertThrows(InvalidArgumentException.class, () -> ArraySpec.of(DType.INT32, 1L << 32));
         assertThrows(InvalidArgumentException.class, () -> ArraySpec.of(DType.INT32, 4).withDimensions("x", "y"));
-        assertThrows(InvalidArgumentException.class, () -> ArraySpec.of(DType.FLOAT64, 100_000, 100_000));
+        assertThrows(InvalidArgumentException.class,
+                () -> ArraySpec.of(DType.FLOAT64, 100_000, 100_000).withChunks(100_000, 100_000));
+        // Without explicit chunks a large array gets chunks of at most 1 MiB (the longest axes halved).
+        long[] auto = ArraySpec.of(DType.FLOAT64, 100_000, 100_000).chunkShape();
+        assertTrue(auto[0] * auto[1] * 8 <= 1 << 20, java.util.Arrays.toString(auto));
+        assertArrayEquals(sh(1000, 500), ArraySpec.of(DType.INT32, 1000, 500).chunkShape(), "2 MB: one chunk");
         try (NdArray d = NdArray.ofInts(DType.INT32, sh(2, 2), 1, 2, 3, 4)) {
             assertThrows(InvalidArgumentException.class, () -> b(f.writeArray("a", sh(3, 3), d)));
             assertThrows(InvalidArgumentException.class, () -> b(f.writeArray("a", sh(0), d)));
