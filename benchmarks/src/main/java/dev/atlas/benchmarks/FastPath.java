@@ -52,8 +52,11 @@ import reactor.core.publisher.Flux;
  *
  * <pre>
  * java -Xms6g -Xmx6g -XX:MaxDirectMemorySize=8g -Dio.netty.leakDetection.level=disabled \
- *   -cp benchmarks/target/benchmarks.jar dev.atlas.benchmarks.FastPath [dir] [reps]
+ *   -cp benchmarks/target/benchmarks.jar dev.atlas.benchmarks.FastPath [dir] [reps] [kinds] [codecs] [write]
  * </pre>
+ *
+ * Knobs for experiments: {@code -Drc=N} sets the engine's read concurrency, {@code -Dwc=N} its
+ * write concurrency (defaults otherwise); a fifth argument {@code write} runs the write rows only.
  */
 public final class FastPath {
     static final long ROWS = 16384;
@@ -195,7 +198,8 @@ public final class FastPath {
             int t = threads;
             EngineResources res = EngineResources.create(t, 4, ALLOC);
             try {
-                ArrayFileOptions o = ArrayFileOptions.builder(res).build();
+                ArrayFileOptions o = ArrayFileOptions.builder(res)
+                        .readConcurrency(Integer.getInteger("rc", ArrayFileOptions.DEFAULT_READ_CONCURRENCY)).build();
                 LocalStorage local = LocalStorage.open(dir, res);
                 InMemoryStorage mem = InMemoryStorage.create(ALLOC);
                 mem.putBytes("x.af", baseBytes);
