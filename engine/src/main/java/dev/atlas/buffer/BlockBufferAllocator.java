@@ -53,9 +53,14 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
         return new BlockBufferAllocator(delegate, maxPooledSize, maxIdle);
     }
 
-    /** Reuses buffers up to 64 MiB, keeping at most 256 MiB idle. */
+    /**
+     * Reuses buffers up to 64 MiB, keeping at most 256 MiB (and at most an eighth of the JVM's
+     * direct memory limit) idle.
+     */
     public static BlockBufferAllocator create(ByteBufAllocator delegate) {
-        return create(delegate, 64 << 20, 256L << 20);
+        long max = PlatformDependent.maxDirectMemory();
+        long idle = max <= 0 ? 256L << 20 : Math.min(256L << 20, max / 8);
+        return create(delegate, 64 << 20, idle);
     }
 
     @Override

@@ -21,9 +21,21 @@ public final class ReadCaches {
         return new ReadCaches(slabs, blocks);
     }
 
-    /** Default slab options and block budget; fetch buffers come from {@code alloc}. */
+    /**
+     * Default slab options and block budget, each capped at an eighth of the JVM's direct memory
+     * limit (so a small {@code -XX:MaxDirectMemorySize} leaves room for reads in flight); fetch
+     * buffers come from {@code alloc}.
+     */
     public static ReadCaches defaults(ByteBufAllocator alloc) {
-        return new ReadCaches(SlabCache.create(SlabCache.Options.defaults(), alloc), BlockCache.create(BlockCache.DEFAULT_BUDGET));
+        long cap = defaultBudgetCap();
+        return new ReadCaches(SlabCache.create(SlabCache.Options.defaults().withBudget(Math.min(cap, 256L << 20)), alloc),
+                BlockCache.create(Math.min(cap, BlockCache.DEFAULT_BUDGET)));
+    }
+
+    /** An eighth of the direct memory limit (Netty's reading of it), at least 8 MiB. */
+    static long defaultBudgetCap() {
+        long max = io.netty.util.internal.PlatformDependent.maxDirectMemory();
+        return max <= 0 ? 256L << 20 : Math.max(8L << 20, max / 8);
     }
 
     /** No caching: every read goes to storage and every block is decompressed again. */
