@@ -997,16 +997,11 @@ public final class ArrayFile {
         int bytes = (int) (count * width);
         byte[] fill = Fill.element(dtype, a.schema().fillValue());
         ChunkGrid grid = a.grid();
-        // Chunks no layer stores read as fill; when every chunk of the region is stored, each
-        // destination byte is written by a chunk copy and the fill pass (a full extra write of the
-        // result) is skipped.
-        long storedChunks = 0;
-        for (BlockJob j : jobs) {
-            storedChunks += j.coords().size();
-        }
-        long[] regionChunks = {0};
-        grid.forEachChunkIn(start, shape, c -> regionChunks[0]++);
-        boolean needsFill = storedChunks < regionChunks[0];
+        // The destination is always pre-filled, even when every chunk of the region is stored.
+        // Skipping that pass when all chunks are stored let a racing-compaction read
+        // (ArrayFileWriteTest W3) return bytes of recycled memory in about 1 run in 8; the cause
+        // is not found yet, and the fill pass stays until it is.
+        boolean needsFill = true;
         return Mono.defer(() -> {
             Destination dst = new Destination(options.resources().allocator().directBuffer(bytes, bytes));
             AtomicBoolean handedOver = new AtomicBoolean();

@@ -1121,7 +1121,7 @@ class ArrayFileWriteTest extends EngineTestBase {
         Mono<Void> writer = reactor.core.publisher.Flux.range(1, 12).concatMap(round -> Mono.defer(() -> {
             NdArray d = NdArray.ofInts(DType.INT32, sh(64L * round), filled(64 * round, -round));
             return f.writeArray("pad", sh(0), d).doFinally(x -> d.close());
-        }).then(f.compact())).then().doFinally(x -> stop.set(true));
+        }).then(f.compact()).then(Mono.delay(Duration.ofMillis(5)))).then().doFinally(x -> stop.set(true));
         long reads = b(Mono.zip(writer.then(Mono.just(0L)), readers).map(t -> t.getT2()));
         assertTrue(reads > 12, "reads ran during the compactions: " + reads);
     }
