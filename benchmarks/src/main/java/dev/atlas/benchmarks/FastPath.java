@@ -250,14 +250,8 @@ public final class FastPath {
             ArrayFile f = ArrayFile.create(local, "x.af", o).block(T);
             f.defineArray("x", ArraySpec.of(DType.FLOAT32, ROWS, COLS).withChunks(CHUNK)).block(T);
             f.defineArray("tiles", ArraySpec.of(DType.FLOAT32, TILES, TILES).withChunks(64, 64)).block(T);
+            double secs = timedStreamedWrite(f, source);
             long rowBytes = COLS * 4;
-            int band = 64;
-            long t0 = System.nanoTime();
-            f.writeArray("x", new long[] {0, 0}, Flux.range(0, (int) (ROWS / band)).map(i -> NdArray.wrap(DType.FLOAT32,
-                    new long[] {band, COLS}, source.retainedSlice((int) (i * band * rowBytes), (int) (band * rowBytes)))))
-                    .block(T);
-            f.flush().block(T);
-            double secs = (System.nanoTime() - t0) / 1e9;
             // tiles: the top-left 4096 x 4096 of the source
             f.writeArray("tiles", new long[] {0, 0}, Flux.range(0, (int) TILES).map(r -> {
                 ByteBuf row = source.retainedSlice((int) (r * rowBytes), (int) (TILES * 4));
@@ -272,6 +266,18 @@ public final class FastPath {
         }
     }
 
+    /** Streams the source into "x" in 64-row slabs and flushes; returns the seconds it took. */
+    static double timedStreamedWrite(ArrayFile f, ByteBuf source) {
+        long rowBytes = COLS * 4;
+        int band = 64;
+        long t0 = System.nanoTime();
+        f.writeArray("x", new long[] {0, 0}, Flux.range(0, (int) (ROWS / band)).map(i -> NdArray.wrap(DType.FLOAT32,
+                new long[] {band, COLS}, source.retainedSlice((int) (i * band * rowBytes), (int) (band * rowBytes)))))
+                .block(T);
+        f.flush().block(T);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
     /** Streams "x" into an in-memory store (spill files in {@code tmp}) and flushes; returns seconds. */
     static double writeInMemory(Path tmp, BlockCodec codec, ByteBuf source) {
         EngineResources res = EngineResources.create(2, 4, ALLOC);
@@ -280,14 +286,7 @@ public final class FastPath {
             InMemoryStorage mem = InMemoryStorage.create(ALLOC);
             ArrayFile f = ArrayFile.create(mem, "x.af", o).block(T);
             f.defineArray("x", ArraySpec.of(DType.FLOAT32, ROWS, COLS).withChunks(CHUNK)).block(T);
-            long rowBytes = COLS * 4;
-            int band = 64;
-            long t0 = System.nanoTime();
-            f.writeArray("x", new long[] {0, 0}, Flux.range(0, (int) (ROWS / band)).map(i -> NdArray.wrap(DType.FLOAT32,
-                    new long[] {band, COLS}, source.retainedSlice((int) (i * band * rowBytes), (int) (band * rowBytes)))))
-                    .block(T);
-            f.flush().block(T);
-            double secs = (System.nanoTime() - t0) / 1e9;
+            double secs = timedStreamedWrite(f, source);
             f.close().block(T);
             return secs;
         } finally {

@@ -997,20 +997,14 @@ public final class ArrayFile {
         int bytes = (int) (count * width);
         byte[] fill = Fill.element(dtype, a.schema().fillValue());
         ChunkGrid grid = a.grid();
-        // The destination is always pre-filled, even when every chunk of the region is stored.
-        // Skipping that pass when all chunks are stored let a racing-compaction read
-        // (ArrayFileWriteTest W3) return bytes of recycled memory in about 1 run in 8; the cause
-        // is not found yet, and the fill pass stays until it is.
-        boolean needsFill = true;
+        // Always pre-filled, even when every chunk of the region is stored: skipping the pass then
+        // let a racing-compaction read (ArrayFileWriteTest W3) return recycled bytes about 1 run
+        // in 8; the cause is not found yet.
         return Mono.defer(() -> {
             Destination dst = new Destination(options.resources().allocator().directBuffer(bytes, bytes));
             AtomicBoolean handedOver = new AtomicBoolean();
             try {
-                if (needsFill) {
-                    prefill(dst.buf, fill, bytes);
-                } else {
-                    dst.buf.writerIndex(bytes);
-                }
+                prefill(dst.buf, fill, bytes);
             } catch (RuntimeException e) {
                 dst.release();
                 return Mono.error(e);
@@ -1858,8 +1852,7 @@ public final class ArrayFile {
                         Committed nc = new Committed(List.of(layer), newView,
                                 Collections.unmodifiableMap(stats), StatsStatus.CURRENT, List.copyOf(garbage), absorbedUpTo);
                         snapshot = new Snapshot(nc, snapshot.pending());
-                        options.caches().slabs().invalidateOtherVersions(storage, baseKey, info.version());
-                        options.caches().blocks().invalidateOtherVersions(storage, baseKey, info.version());
+                        options.caches().invalidateOtherVersions(storage, baseKey, info.version());
                         return nc;
                     })
                     .doFinally(sig -> {
@@ -1878,8 +1871,7 @@ public final class ArrayFile {
     private Mono<Void> deleteAbsorbed() {
         return Flux.defer(() -> Flux.fromIterable(snapshot.committed().absorbed()))
                 .concatMap(o -> storage.delete(o.key()).then(Mono.fromRunnable(() -> {
-                    options.caches().slabs().invalidate(storage, o.key());
-                    options.caches().blocks().invalidate(storage, o.key());
+                    options.caches().invalidate(storage, o.key());
                     Snapshot s = snapshot;
                     Committed c = s.committed();
                     List<ObjectInfo> rest = new ArrayList<>(c.absorbed());

@@ -1,8 +1,6 @@
 package dev.atlas.cache;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.internal.FutureTake;
 import dev.atlas.storage.ObjectInfo;
@@ -57,7 +55,7 @@ public final class BlockCache {
         }
     }
 
-    private record Key(Storage storage, String object, String version, long block) {
+    private record Key(Storage storage, String object, String version, long block) implements CacheSupport.ObjectKey {
     }
 
     private final long budget;
@@ -70,19 +68,7 @@ public final class BlockCache {
 
     private BlockCache(long budget) {
         this.budget = budget;
-        this.cache = Caffeine.newBuilder()
-                .maximumWeight(budget)
-                .weigher((Key k, Entry e) -> e.buf == null ? 0 : e.buf.capacity())
-                .executor(Runnable::run)
-                .removalListener((Key k, Entry e, RemovalCause cause) -> {
-                    if (e != null) {
-                        e.evict();
-                    }
-                    if (cause.wasEvicted()) {
-                        evictions.increment();
-                    }
-                })
-                .buildAsync();
+        this.cache = CacheSupport.build(budget, (Key k, Entry e) -> e.buf == null ? 0 : e.buf.capacity(), Entry::evict, evictions);
     }
 
     /** A cache holding at most {@code budget} bytes of decompressed blocks (0 disables it). */
@@ -154,18 +140,16 @@ public final class BlockCache {
 
     /** Drops every block of {@code object} in {@code storage}, all versions. */
     public void invalidate(Storage storage, String object) {
-        cache.synchronous().asMap().keySet().removeIf(k -> k.storage() == storage && k.object().equals(object));
+        CacheSupport.drop(cache, storage, object, null);
     }
 
     /** Drops every block of {@code object} in {@code storage} whose version is not {@code keep}. */
     public void invalidateOtherVersions(Storage storage, String object, String keep) {
-        cache.synchronous().asMap().keySet()
-                .removeIf(k -> k.storage() == storage && k.object().equals(object) && !k.version().equals(keep));
+        CacheSupport.drop(cache, storage, object, keep);
     }
 
     public void invalidateAll() {
-        cache.synchronous().invalidateAll();
-        cache.synchronous().cleanUp();
+        CacheSupport.dropAll(cache);
     }
 
     /** Reads that bypassed the cache after repeatedly losing their block to eviction. */
@@ -176,8 +160,7 @@ public final class BlockCache {
     public CacheStats stats() {
         long req = requests.sum();
         long miss = misses.sum();
-        var ev = cache.synchronous().policy().eviction();
-        long resident = ev.isPresent() ? ev.get().weightedSize().orElse(0) : 0;
+        long resident = CacheSupport.resident(cache);
         return new CacheStats(req, Math.max(0, req - miss), miss, miss, loadedBytes.sum(), evictions.sum(), resident,
                 cache.synchronous().estimatedSize());
     }

@@ -51,6 +51,18 @@ public final class ReadCaches {
         return blocks;
     }
 
+    /** Drops every entry of {@code object} in {@code storage} (all versions) from both caches. */
+    public void invalidate(dev.atlas.storage.Storage storage, String object) {
+        slabs.invalidate(storage, object);
+        blocks.invalidate(storage, object);
+    }
+
+    /** Drops the entries of {@code object} whose version is not {@code keep} from both caches. */
+    public void invalidateOtherVersions(dev.atlas.storage.Storage storage, String object, String keep) {
+        slabs.invalidateOtherVersions(storage, object, keep);
+        blocks.invalidateOtherVersions(storage, object, keep);
+    }
+
     /** Drops everything both caches hold. */
     public void invalidateAll() {
         slabs.invalidateAll();

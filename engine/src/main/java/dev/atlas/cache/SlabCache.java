@@ -1,7 +1,6 @@
 package dev.atlas.cache;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.internal.FutureTake;
 import dev.atlas.storage.ObjectInfo;
@@ -130,7 +129,7 @@ public final class SlabCache {
         }
     }
 
-    private record Key(Storage storage, String object, String version, long index) {
+    private record Key(Storage storage, String object, String version, long index) implements CacheSupport.ObjectKey {
     }
 
     private final Options options;
@@ -146,20 +145,7 @@ public final class SlabCache {
     private SlabCache(Options options, ByteBufAllocator alloc) {
         this.options = options;
         this.alloc = alloc;
-        this.cache = Caffeine.newBuilder()
-                .maximumWeight(options.budget())
-                .weigher((Key k, Slab s) -> s.length)
-                // Removal work runs on the caller's thread: the library never uses a global pool.
-                .executor(Runnable::run)
-                .removalListener((Key k, Slab s, com.github.benmanes.caffeine.cache.RemovalCause cause) -> {
-                    if (s != null) {
-                        s.evict();
-                    }
-                    if (cause.wasEvicted()) {
-                        evictions.increment();
-                    }
-                })
-                .buildAsync();
+        this.cache = CacheSupport.build(options.budget(), (Key k, Slab s) -> s.length, Slab::evict, evictions);
     }
 
     /** A cache whose fetch and assembly buffers come from {@code alloc}. */
@@ -382,19 +368,17 @@ public final class SlabCache {
 
     /** Drops every slab of {@code object} in {@code storage}, all versions. */
     public void invalidate(Storage storage, String object) {
-        cache.synchronous().asMap().keySet().removeIf(k -> k.storage() == storage && k.object().equals(object));
+        CacheSupport.drop(cache, storage, object, null);
     }
 
     /** Drops every slab of {@code object} in {@code storage} whose version is not {@code keep}. */
     public void invalidateOtherVersions(Storage storage, String object, String keep) {
-        cache.synchronous().asMap().keySet()
-                .removeIf(k -> k.storage() == storage && k.object().equals(object) && !k.version().equals(keep));
+        CacheSupport.drop(cache, storage, object, keep);
     }
 
     /** Drops every slab (buffers are freed as soon as no served slice holds them). */
     public void invalidateAll() {
-        cache.synchronous().invalidateAll();
-        cache.synchronous().cleanUp();
+        CacheSupport.dropAll(cache);
     }
 
     /** Reads that bypassed the cache after repeatedly losing their slabs to eviction. */
@@ -405,8 +389,7 @@ public final class SlabCache {
     public CacheStats stats() {
         long req = requests.sum();
         long miss = misses.sum();
-        var ev = cache.synchronous().policy().eviction();
-        long resident = ev.isPresent() ? ev.get().weightedSize().orElse(0) : 0;
+        long resident = CacheSupport.resident(cache);
         return new CacheStats(req, Math.max(0, req - miss), miss, loads.sum(), loadedBytes.sum(), evictions.sum(),
                 resident, cache.synchronous().estimatedSize());
     }
