@@ -1,0 +1,60 @@
+package dev.atlas.store;
+
+import java.util.LinkedHashMap;
+
+/**
+ * The registry's content (the reference's {@code StoreMeta}), mutable, guarded by its owner
+ * ({@link Atlas} mutates it under its registry lock and encodes a {@link #copy()}).
+ *
+ * <p>{@code layers} is ours: for every array file set the registry commits, the number of the
+ * newest layer it commits ({@code 0} = the base alone). A layer numbered above its pin was written
+ * by a flush that never reached its registry write: readers ignore it and the next flush deletes
+ * it. {@code null} when the registry was written by the reference (no pins: every layer counts).
+ */
+final class Registry {
+    long version;
+    StoreCodec codec;
+    final LinkedHashMap<String, DatasetEntry> datasets;
+    LinkedHashMap<String, Long> layers;
+
+    Registry(long version, StoreCodec codec, LinkedHashMap<String, DatasetEntry> datasets, LinkedHashMap<String, Long> layers) {
+        this.version = version;
+        this.codec = codec;
+        this.datasets = datasets;
+        this.layers = layers;
+    }
+
+    static Registry empty(long version, StoreCodec codec) {
+        return new Registry(version, codec, new LinkedHashMap<>(), new LinkedHashMap<>());
+    }
+
+    /** A deep copy (schemas and attribute values are immutable and shared). */
+    Registry copy() {
+        LinkedHashMap<String, DatasetEntry> d = new LinkedHashMap<>();
+        datasets.forEach((k, v) -> d.put(k, v.copy()));
+        return new Registry(version, codec, d, layers == null ? null : new LinkedHashMap<>(layers));
+    }
+
+    /** One dataset: its arrays in declaration order and its attributes in insertion order. */
+    static final class DatasetEntry {
+        final LinkedHashMap<String, ArraySchema> arrays;
+        final LinkedHashMap<String, Attr> attributes;
+
+        DatasetEntry() {
+            this(new LinkedHashMap<>(), new LinkedHashMap<>());
+        }
+
+        DatasetEntry(LinkedHashMap<String, ArraySchema> arrays, LinkedHashMap<String, Attr> attributes) {
+            this.arrays = arrays;
+            this.attributes = attributes;
+        }
+
+        DatasetEntry copy() {
+            return new DatasetEntry(new LinkedHashMap<>(arrays), new LinkedHashMap<>(attributes));
+        }
+
+        DatasetMeta snapshot() {
+            return new DatasetMeta(arrays, attributes);
+        }
+    }
+}
