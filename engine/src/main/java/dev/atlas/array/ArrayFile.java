@@ -136,6 +136,12 @@ public final class ArrayFile {
     private volatile boolean closed;
     /** True from the start of a stats write until it succeeds: the stats object lags the layers. */
     private volatile boolean statsFileStale;
+    /**
+     * Sidecars numbered above the committed number an open was pinned to (see
+     * {@link #open(Storage, String, ArrayFileOptions, long)}), newest first: invisible, deleted
+     * before this handle writes a layer.
+     */
+    private volatile List<ObjectInfo> uncommitted = List.of();
 
     private ArrayFile(Storage storage, String base, ArrayFileOptions options, Committed committed, boolean readOnly) {
         this.storage = storage;
@@ -195,7 +201,39 @@ public final class ArrayFile {
      * @throws CorruptFileException (as an error signal) if a layer does not decode
      */
     public static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options) {
-        return open(storage, base, options, Integer.MAX_VALUE, false);
+        return open(storage, base, options, Integer.MAX_VALUE, false, Long.MAX_VALUE);
+    }
+
+    /**
+     * Opens the file set as committed through sidecar number {@code committedThrough} (0: the base
+     * alone), for a caller that keeps its own commit record naming {@link #committedThrough()}
+     * after each flush (the Atlas registry does). Sidecars numbered above it were written by a
+     * flush whose commit record never followed (a crash in between): they are invisible, and this
+     * handle deletes them before it writes its first layer, whose number is then
+     * {@code committedThrough + 1}.
+     *
+     * @throws CorruptFileException (as an error signal) if the base already absorbed a layer above
+     *     {@code committedThrough} (the commit record is older than the data it should describe)
+     */
+    public static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options, long committedThrough) {
+        if (committedThrough < 0) {
+            return Mono.error(new InvalidArgumentException("committedThrough must be >= 0, not " + committedThrough));
+        }
+        return open(storage, base, options, Integer.MAX_VALUE, false, committedThrough);
+    }
+
+    /**
+     * The number of the newest committed layer (0 for a lone base that absorbed nothing; after a
+     * compaction, the newest sidecar it absorbed). Record it after {@link #flush()} to pin a later
+     * {@link #open(Storage, String, ArrayFileOptions, long)}.
+     */
+    public long committedThrough() {
+        return snapshot.committed().lastNumber();
+    }
+
+    /** The footer version this handle writes (kept at 4 for a file set whose layers are all version 4). */
+    public int footerVersion() {
+        return options.footerVersion();
     }
 
     /**
@@ -207,11 +245,11 @@ public final class ArrayFile {
         if (layers < 1) {
             return Mono.error(new InvalidArgumentException("a file set has at least 1 layer, not " + layers));
         }
-        return open(storage, base, options, layers, true);
+        return open(storage, base, options, layers, true, Long.MAX_VALUE);
     }
 
-    private static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options, int maxLayers,
-            boolean readOnly) {
+    private static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options0, int maxLayers,
+            boolean readOnly, long committedThrough) {
         return Mono.defer(() -> {
             String stem = stemOf(base);
             String statsKey = LayerNames.stats(stem);
@@ -245,10 +283,10 @@ public final class ArrayFile {
                 // Read every footer concurrently; a sidecar the base has absorbed may be damaged
                 // garbage, so its errors only matter if it turns out to be live.
                 Mono<List<Object>> read = Flux.range(0, infos.size())
-                        .flatMap(i -> readLayer(storage, infos.get(i), numbers.get(i), options)
+                        .flatMap(i -> readLayer(storage, infos.get(i), numbers.get(i), options0)
                                 .<Object>map(l -> l)
                                 .onErrorResume(AtlasException.class, Mono::just)
-                                .map(r -> Tuples.of(i, r)), options.readConcurrency())
+                                .map(r -> Tuples.of(i, r)), options0.readConcurrency())
                         .collectSortedList(Comparator.comparing(Tuple2::getT1))
                         .map(list -> list.stream().map(Tuple2::getT2).toList());
                 Mono<Optional<Trailer.StampedStats>> statsMono = statsInfo == null ? Mono.just(Optional.empty())
@@ -260,12 +298,21 @@ public final class ArrayFile {
                     }
                     Layer baseLayer = (Layer) results.get(0);
                     long absorbedUpTo = baseLayer.footer().overlayIndex();
+                    if (absorbedUpTo > committedThrough) {
+                        return Mono.error(new CorruptFileException(base, "the base absorbed sidecar " + absorbedUpTo
+                                + " but the commit record only names layers through " + committedThrough));
+                    }
                     List<Layer> live = new ArrayList<>();
                     List<ObjectInfo> absorbed = new ArrayList<>();
+                    List<ObjectInfo> beyond = new ArrayList<>();
                     live.add(baseLayer);
                     long last = absorbedUpTo;
                     for (int i = 1; i < results.size(); i++) {
                         long n = numbers.get(i);
+                        if (n > committedThrough) {
+                            beyond.add(0, infos.get(i));
+                            continue;
+                        }
                         last = Math.max(last, n);
                         if (n <= absorbedUpTo) {
                             absorbed.add(infos.get(i));
@@ -282,7 +329,13 @@ public final class ArrayFile {
                     Trailer.StampedStats stats = t.getT2().orElse(null);
                     Committed c = committed(live, stats == null ? null : stats.stats(), stats == null ? null : stats.stamp(),
                             absorbed, last);
-                    return Mono.just(new ArrayFile(storage, base, options, c, readOnly));
+                    // A file set written by crate 0.10 (every layer footer v4) stays readable by it.
+                    boolean allV4 = live.stream().allMatch(l -> l.footer().version() == Footer.VERSION_V4);
+                    ArrayFileOptions options = allV4 && options0.footerVersion() != Footer.VERSION_V4
+                            ? options0.withFooterVersion(Footer.VERSION_V4) : options0;
+                    ArrayFile f = new ArrayFile(storage, base, options, c, readOnly);
+                    f.uncommitted = List.copyOf(beyond);
+                    return Mono.just(f);
                 });
             });
         });
@@ -995,34 +1048,16 @@ public final class ArrayFile {
                     + " elements exceeds one buffer; read it in parts"));
         }
         int bytes = (int) (count * width);
-        byte[] fill = Fill.element(dtype, a.schema().fillValue());
-        ChunkGrid grid = a.grid();
-        // Always pre-filled, even when every chunk of the region is stored: skipping the pass then
-        // let a racing-compaction read (ArrayFileWriteTest W3) return recycled bytes about 1 run
-        // in 8; the cause is not found yet.
         return Mono.defer(() -> {
-            Destination dst = new Destination(options.resources().allocator().directBuffer(bytes, bytes));
+            ReadTarget dst = new ReadTarget(options.resources().allocator().directBuffer(bytes, bytes));
             AtomicBoolean handedOver = new AtomicBoolean();
-            try {
-                prefill(dst.buf, fill, bytes);
-            } catch (RuntimeException e) {
-                dst.release();
-                return Mono.error(e);
-            }
-            return Flux.fromIterable(jobs)
-                    .flatMap(job -> job.fetch().get().map(blk -> {
-                        try {
-                            copyFixed(name, job, blk, dst, grid, start, shape, width, dtype);
-                            return job;
-                        } finally {
-                            blk.release();
-                        }
-                    }), options.readConcurrency())
+            return fillTarget(name, a, dtype, start, shape, jobs, dst, 0, bytes)
                     .then(Mono.fromCallable(() -> {
                         ByteBuf result = dst.take();
                         if (result == null) {
                             throw new IllegalStateException("read result already released");
                         }
+                        result.writerIndex(bytes);
                         handedOver.set(true);
                         return new NdArray(dtype, shape, result, null);
                     }))
@@ -1033,6 +1068,78 @@ public final class ArrayFile {
                     })
                     .doOnDiscard(NdArray.class, NdArray::close);
         });
+    }
+
+    /**
+     * Writes the region into {@code dst} at {@code [offset, offset + bytes)}: the fill element
+     * first, then every stored chunk's part. Always pre-filled, even when every chunk of the region
+     * is stored: skipping the pass let a racing-compaction read (ArrayFileWriteTest W3) return
+     * recycled bytes about 1 run in 8; the cause is not found yet.
+     */
+    private Mono<Void> fillTarget(String name, Resolved a, DType dtype, long[] start, long[] shape, List<BlockJob> jobs,
+            ReadTarget dst, int offset, int bytes) {
+        long width = dtype.elementSize();
+        byte[] fill = Fill.element(dtype, a.schema().fillValue());
+        ChunkGrid grid = a.grid();
+        return Mono.defer(() -> {
+            if (!dst.acquire()) {
+                return Mono.error(new IllegalStateException("read target already released"));
+            }
+            try {
+                prefill(dst.buf.slice(offset, bytes), fill, bytes);
+            } finally {
+                dst.release();
+            }
+            return Flux.fromIterable(jobs)
+                    .flatMap(job -> job.fetch().get().map(blk -> {
+                        try {
+                            copyFixed(name, job, blk, dst, offset, grid, start, shape, width, dtype);
+                            return job;
+                        } finally {
+                            blk.release();
+                        }
+                    }), options.readConcurrency())
+                    .then();
+        });
+    }
+
+    /**
+     * Reads the region {@code [start, start + shape)} of a fixed-width array into {@code target} at
+     * byte {@code offset}: its elements in C order, little-endian, the fill element where no layer
+     * stores a chunk. Many reads can fill one target side by side (the stacked reads of the Atlas
+     * store do).
+     *
+     * @param target not consumed: the caller keeps its hold and gives it up once every read into
+     *     the target has terminated (a copy still running after a cancel takes its own hold)
+     * @throws DTypeMismatchException (as an error signal) if {@code expected} is not the array's dtype
+     * @throws InvalidArgumentException (as an error signal) for a variable-length dtype, a region
+     *     outside the array, or bytes beyond the target's capacity
+     */
+    public Mono<Void> readInto(String name, DType expected, long[] start, long[] shape, ReadTarget target, long offset) {
+        return Mono.defer(() -> {
+            long epoch = baseEpoch.get();
+            Snapshot s = snapshot;
+            return Mono.defer(() -> {
+                Resolved a = visible(s, name);
+                DType actual = a.schema().dtype();
+                if (expected != null && !actual.equals(expected)) {
+                    return Mono.error(new DTypeMismatchException(name, actual, expected));
+                }
+                if (actual.elementSize() <= 0) {
+                    return Mono.error(new InvalidArgumentException("array '" + name + "' has variable-length dtype " + actual
+                            + "; read it with readArray"));
+                }
+                checkRegion(name, a.grid(), start, shape);
+                long bytes = ChunkGrid.product(shape) * actual.elementSize();
+                if (offset < 0 || bytes > target.capacity() - offset) {
+                    return Mono.error(new InvalidArgumentException("region of " + bytes + " bytes at offset " + offset
+                            + " does not fit a read target of " + target.capacity() + " bytes"));
+                }
+                List<BlockJob> jobs = plan(s, epoch, a, start, shape);
+                return fillTarget(name, a, actual, start, shape, jobs, target, (int) offset, (int) bytes)
+                        .doFinally(sig -> jobs.forEach(BlockJob::cleanup));
+            }).onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+        }).retryWhen(staleRetry());
     }
 
     private static void prefill(ByteBuf dst, byte[] fill, int bytes) {
@@ -1054,49 +1161,9 @@ public final class ArrayFile {
         dst.writerIndex(bytes);
     }
 
-    /**
-     * The destination buffer of a read and who holds it: the read itself (one hold, given up on
-     * error or cancel, or turned into the result) and each copier while it copies. The buffer is
-     * released when the last hold goes. A separate count, not the buffer's reference count: a
-     * pooled buffer that was released may already belong to another read, so probing it with
-     * {@code retain()} could succeed on someone else's memory.
-     */
-    private static final class Destination {
-        final ByteBuf buf;
-        private final java.util.concurrent.atomic.AtomicInteger holds = new java.util.concurrent.atomic.AtomicInteger(1);
-
-        Destination(ByteBuf buf) {
-            this.buf = buf;
-        }
-
-        /** A copier's hold; false when the read was abandoned and the buffer is gone or going. */
-        boolean acquire() {
-            for (;;) {
-                int h = holds.get();
-                if (h == 0) {
-                    return false;
-                }
-                if (holds.compareAndSet(h, h + 1)) {
-                    return true;
-                }
-            }
-        }
-
-        void release() {
-            if (holds.decrementAndGet() == 0) {
-                buf.release();
-            }
-        }
-
-        /** The buffer for the result when only the read holds it; null otherwise. */
-        ByteBuf take() {
-            return holds.compareAndSet(1, 0) ? buf : null;
-        }
-    }
-
     /** Copies the region's part of every chunk of one job into {@code dst}; skipped if the read was abandoned. */
-    private static void copyFixed(String name, BlockJob job, ByteBuf blk, Destination d, ChunkGrid grid, long[] start,
-            long[] shape, long width, DType dtype) {
+    private static void copyFixed(String name, BlockJob job, ByteBuf blk, ReadTarget d, int offset, ChunkGrid grid,
+            long[] start, long[] shape, long width, DType dtype) {
         if (!d.acquire()) {
             return;
         }
@@ -1110,7 +1177,8 @@ public final class ArrayFile {
                 ChunkCodec.checkFixed(dtype, chunk.remaining(), grid.chunkElementCount(coord), what);
                 int base = blk.readerIndex() + (int) addr.offset();
                 Overlap.forEachRun(grid.chunkOrigin(coord), grid.chunkExtent(coord), start, shape,
-                        (to, ro, len) -> dst.setBytes((int) (ro * width), blk, base + (int) (to * width), (int) (len * width)));
+                        (to, ro, len) -> dst.setBytes(offset + (int) (ro * width), blk, base + (int) (to * width),
+                                (int) (len * width)));
             }
         } finally {
             d.release();
@@ -1592,7 +1660,7 @@ public final class ArrayFile {
             String key = LayerNames.sidecar(stem, n);
             ObjectInfo knownBase = s.committed().layers().get(0).object();
             // Background spills first (a failed one is retried below with the rest).
-            return p.awaitSpills(0).onErrorResume(e -> !(e instanceof PendingLayer.ReleasedException), e -> Mono.empty())
+            return deleteUncommitted().then(p.awaitSpills(0)).onErrorResume(e -> !(e instanceof PendingLayer.ReleasedException), e -> Mono.empty())
                     .then(Mono.defer(() -> p.spill(p.sealAll()))).then(Mono.defer(() -> {
                 Footer footer = p.footer(options.footerVersion(), n, base);
                 byte[] payload = FooterCodec.encodeFooter(footer);
@@ -1693,7 +1761,9 @@ public final class ArrayFile {
     /** Writes the stats file of {@code c} (stamped with its stack). */
     private Mono<Void> writeStats(Committed c) {
         return Mono.defer(() -> {
-            StatsFile f = new StatsFile(StatsFile.VERSION_V1, new ArrayList<>(c.stats().values()));
+            // Crate 0.10 reads unversioned stats: a file set kept at footer v4 keeps that layout too.
+            int version = options.footerVersion() == Footer.VERSION_V4 ? StatsFile.UNVERSIONED : StatsFile.VERSION_V1;
+            StatsFile f = new StatsFile(version, new ArrayList<>(c.stats().values()));
             byte[] bytes = Trailer.statsFile(f, c.stamp());
             statsFileStale = true;
             return storage.put(LayerNames.stats(stem), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(bytes)))
@@ -1743,7 +1813,7 @@ public final class ArrayFile {
     public Mono<Void> compact() {
         // The compaction rewrites the statistics, so a failed stats write of its flush does not stop it.
         return mutation(() -> flushLocked().onErrorResume(StaleStatsWriteException.class, e -> Mono.empty())
-                .then(Mono.defer(this::compactLocked)));
+                .then(deleteUncommitted()).then(Mono.defer(this::compactLocked)));
     }
 
     private Mono<Void> compactLocked() {
@@ -1865,6 +1935,18 @@ public final class ArrayFile {
             out.release();
             jobs.forEach(BlockJob::cleanup);
         });
+    }
+
+    /** Deletes the uncommitted sidecars newest first, forgetting each once it is gone. */
+    private Mono<Void> deleteUncommitted() {
+        return Flux.defer(() -> Flux.fromIterable(uncommitted))
+                .concatMap(o -> storage.delete(o.key()).then(Mono.fromRunnable(() -> {
+                    options.caches().invalidate(storage, o.key());
+                    List<ObjectInfo> rest = new ArrayList<>(uncommitted);
+                    rest.remove(o);
+                    uncommitted = List.copyOf(rest);
+                })), 0)
+                .then();
     }
 
     /** Deletes absorbed sidecars oldest first, forgetting each once it is gone. */

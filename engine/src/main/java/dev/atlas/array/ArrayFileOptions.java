@@ -57,6 +57,16 @@ public final class ArrayFileOptions {
         this.footerVersion = b.footerVersion;
     }
 
+    /** These options writing footer version {@code version} (4 or 5) instead. */
+    public ArrayFileOptions withFooterVersion(int version) {
+        Builder b = new Builder(resources).readConcurrency(readConcurrency).writeConcurrency(writeConcurrency)
+                .tailRead(tailRead).codec(codec).blockTargetSize(blockTargetSize).footerVersion(version).caches(caches);
+        if (tempDirectory != null) {
+            b.tempDirectory(tempDirectory);
+        }
+        return b.build();
+    }
+
     public static Builder builder(EngineResources resources) {
         return new Builder(resources);
     }
