@@ -16,6 +16,8 @@ final class Registry {
     StoreCodec codec;
     final LinkedHashMap<String, DatasetEntry> datasets;
     LinkedHashMap<String, Long> layers;
+    /** Footer version of the store's array files when not 5 (ours; null in reference-written registries). */
+    Integer footerVersion;
 
     Registry(long version, StoreCodec codec, LinkedHashMap<String, DatasetEntry> datasets, LinkedHashMap<String, Long> layers) {
         this.version = version;
@@ -32,7 +34,9 @@ final class Registry {
     Registry copy() {
         LinkedHashMap<String, DatasetEntry> d = new LinkedHashMap<>();
         datasets.forEach((k, v) -> d.put(k, v.copy()));
-        return new Registry(version, codec, d, layers == null ? null : new LinkedHashMap<>(layers));
+        Registry r = new Registry(version, codec, d, layers == null ? null : new LinkedHashMap<>(layers));
+        r.footerVersion = footerVersion;
+        return r;
     }
 
     /** One dataset: its arrays in declaration order and its attributes in insertion order. */

@@ -38,7 +38,8 @@ import org.msgpack.jackson.dataformat.MessagePackParser;
  * {@code .zst} or {@code .lz4}), byte-compatible with atlas-rust 0.10: serde_json's pretty printer
  * for JSON, rmp_serde's named maps for MessagePack, a standard zstd frame, lz4_flex's
  * size-prepended block. Two fields are ours and ignored by 0.10 (serde skips unknown fields):
- * top-level {@code layers} and per-dataset {@code string_attributes}; see {@code FORMAT.md}.
+ * top-level {@code layers} and {@code footer_version}, and per-dataset {@code string_attributes}; see
+ * {@code FORMAT.md}.
  *
  * <p>Decoding maps every malformed input to {@link CorruptFileException} naming the key, and never
  * materialises more than {@link #MAX_REGISTRY_BYTES} decoded bytes.
@@ -128,6 +129,10 @@ final class RegistryCodec {
                 g.writeNumber(v);
             }
             g.writeEndObject();
+        }
+        if (r.footerVersion != null) {
+            g.writeFieldName("footer_version");
+            g.writeNumber(r.footerVersion.intValue());
         }
         g.writeEndObject();
     }
@@ -701,6 +706,7 @@ final class RegistryCodec {
             StoreCodec codec = null;
             LinkedHashMap<String, Registry.DatasetEntry> datasets = null;
             LinkedHashMap<String, Long> layers = null;
+            Long footerVersion = null;
             String f;
             while ((f = nextField("registry")) != null) {
                 switch (f) {
@@ -720,6 +726,13 @@ final class RegistryCodec {
                         duplicate(layers != null, f, "registry");
                         layers = layers();
                     }
+                    case "footer_version" -> {
+                        duplicate(footerVersion != null, f, "registry");
+                        footerVersion = readUnsigned(0xFFFF_FFFFL, "footer_version");
+                        if (footerVersion != 4 && footerVersion != 5) {
+                            throw corrupt("registry: footer_version " + footerVersion + " is not 4 or 5");
+                        }
+                    }
                     default -> skipValue();
                 }
             }
@@ -729,7 +742,9 @@ final class RegistryCodec {
             if (datasets == null) {
                 throw corrupt("registry: missing field 'datasets'");
             }
-            return new Registry(version, codec == null ? StoreCodec.ZSTD : codec, datasets, layers);
+            Registry r = new Registry(version, codec == null ? StoreCodec.ZSTD : codec, datasets, layers);
+            r.footerVersion = footerVersion == null ? null : footerVersion.intValue();
+            return r;
         }
 
         private LinkedHashMap<String, Long> layers() throws IOException {

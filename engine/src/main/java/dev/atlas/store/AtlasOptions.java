@@ -1,0 +1,181 @@
+package dev.atlas.store;
+
+import dev.atlas.array.ArrayFileOptions;
+import dev.atlas.array.EngineResources;
+import dev.atlas.cache.ReadCaches;
+import dev.atlas.codec.BlockCodec;
+import dev.atlas.codec.BlockCodecs;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.format.Footer;
+import java.util.Objects;
+
+/**
+ * How an {@link Atlas} store is created and used. Immutable; build with {@link #builder}.
+ * {@code codec} and {@code registryFile} only matter when a store is created: an opened store
+ * keeps the registry file it was found with and the codec its registry names.
+ */
+public final class AtlasOptions {
+    /**
+     * Per-dataset reads in flight in a bulk read: one per core keeps local, CPU-bound reads
+     * (decompression) busy without oversubscribing; raise it for object stores, where latency
+     * rather than CPU bounds a read.
+     */
+    public static final int DEFAULT_BULK_CONCURRENCY = Math.max(1, Runtime.getRuntime().availableProcessors());
+    /** Array files flushed at once: each flush is mostly one storage put, so a few overlap usefully. */
+    public static final int DEFAULT_FLUSH_CONCURRENCY = 4;
+    /** Array files opened at once when a bulk operation (compact) opens many. */
+    public static final int DEFAULT_OPEN_CONCURRENCY = 16;
+
+    private final EngineResources resources;
+    private final StoreCodec codec;
+    private final RegistryFile registryFile;
+    private final int footerVersion;
+    private final long blockTargetSize;
+    private final int bulkConcurrency;
+    private final int flushConcurrency;
+    private final ReadCaches caches;
+    private final java.nio.file.Path tempDirectory;
+
+    private AtlasOptions(Builder b) {
+        this.tempDirectory = b.tempDirectory;
+        this.resources = b.resources;
+        this.codec = b.codec;
+        this.registryFile = b.registryFile;
+        this.footerVersion = b.footerVersion;
+        this.blockTargetSize = b.blockTargetSize;
+        this.bulkConcurrency = b.bulkConcurrency;
+        this.flushConcurrency = b.flushConcurrency;
+        this.caches = b.caches;
+    }
+
+    public static Builder builder(EngineResources resources) {
+        return new Builder(resources);
+    }
+
+    public EngineResources resources() {
+        return resources;
+    }
+
+    /** Block codec of arrays defined in a new store (default Zstd level 3, as the reference). */
+    public StoreCodec codec() {
+        return codec;
+    }
+
+    /** Registry file of a new store (default {@code atlas.json}, as the reference). */
+    public RegistryFile registryFile() {
+        return registryFile;
+    }
+
+    /** Footer version of array files a new store creates (default 5; 4 keeps the store readable by atlas-rust 0.10). */
+    public int footerVersion() {
+        return footerVersion;
+    }
+
+    public long blockTargetSize() {
+        return blockTargetSize;
+    }
+
+    public int bulkConcurrency() {
+        return bulkConcurrency;
+    }
+
+    public int flushConcurrency() {
+        return flushConcurrency;
+    }
+
+    /** The array-file options for a store codec and footer version. */
+    ArrayFileOptions fileOptions(StoreCodec storeCodec, int version) {
+        BlockCodec c = switch (storeCodec) {
+            case ZSTD -> BlockCodecs.zstd();
+            case LZ4 -> BlockCodecs.lz4();
+            case UNCOMPRESSED -> BlockCodecs.none();
+        };
+        ArrayFileOptions.Builder b = ArrayFileOptions.builder(resources).codec(c).blockTargetSize(blockTargetSize)
+                .footerVersion(version);
+        if (caches != null) {
+            b.caches(caches);
+        }
+        if (tempDirectory != null) {
+            b.tempDirectory(tempDirectory);
+        }
+        return b.build();
+    }
+
+    public static final class Builder {
+        private final EngineResources resources;
+        private StoreCodec codec = StoreCodec.ZSTD;
+        private RegistryFile registryFile = RegistryFile.DEFAULT;
+        private int footerVersion = Footer.VERSION_V5;
+        private long blockTargetSize = ArrayFileOptions.DEFAULT_BLOCK_TARGET_SIZE;
+        private int bulkConcurrency = DEFAULT_BULK_CONCURRENCY;
+        private int flushConcurrency = DEFAULT_FLUSH_CONCURRENCY;
+        private ReadCaches caches;
+        private java.nio.file.Path tempDirectory;
+
+        private Builder(EngineResources resources) {
+            this.resources = Objects.requireNonNull(resources, "resources");
+        }
+
+        public Builder codec(StoreCodec c) {
+            this.codec = Objects.requireNonNull(c, "codec");
+            return this;
+        }
+
+        public Builder registryFile(RegistryFile f) {
+            this.registryFile = Objects.requireNonNull(f, "registryFile");
+            return this;
+        }
+
+        public Builder registryFile(RegistryFormat format, StoreCodec compression) {
+            return registryFile(new RegistryFile(format, compression));
+        }
+
+        public Builder footerVersion(int v) {
+            if (v != Footer.VERSION_V4 && v != Footer.VERSION_V5) {
+                throw new InvalidArgumentException("footerVersion must be 4 or 5, not " + v);
+            }
+            this.footerVersion = v;
+            return this;
+        }
+
+        public Builder blockTargetSize(long bytes) {
+            if (bytes < 1) {
+                throw new InvalidArgumentException("blockTargetSize must be positive, not " + bytes);
+            }
+            this.blockTargetSize = bytes;
+            return this;
+        }
+
+        public Builder bulkConcurrency(int n) {
+            if (n < 1) {
+                throw new InvalidArgumentException("bulkConcurrency must be >= 1, not " + n);
+            }
+            this.bulkConcurrency = n;
+            return this;
+        }
+
+        public Builder flushConcurrency(int n) {
+            if (n < 1) {
+                throw new InvalidArgumentException("flushConcurrency must be >= 1, not " + n);
+            }
+            this.flushConcurrency = n;
+            return this;
+        }
+
+        /** Read caches shared by every array file of the store (default: the resources' caches). */
+        public Builder caches(ReadCaches c) {
+            this.caches = Objects.requireNonNull(c, "caches");
+            return this;
+        }
+
+        /** Directory of the array files' pending-layer spill files (default: {@code java.io.tmpdir}). */
+        public Builder tempDirectory(java.nio.file.Path dir) {
+            this.tempDirectory = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        public AtlasOptions build() {
+            return new AtlasOptions(this);
+        }
+    }
+}

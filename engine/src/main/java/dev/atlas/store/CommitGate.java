@@ -1,0 +1,128 @@
+package dev.atlas.store;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
+
+/**
+ * A fair, non-blocking shared/exclusive gate: store mutations run shared (many at once), a flush
+ * or compaction runs exclusive (alone), in arrival order, so a flush commits exactly the mutations
+ * that finished before it and none that started after. An operation cancelled before it starts
+ * never runs; one cancelled while running is disposed and frees the gate.
+ */
+final class CommitGate {
+    private final ArrayDeque<Task<?>> queue = new ArrayDeque<>();
+    private int shared;
+    private boolean exclusive;
+
+    <T> Mono<T> shared(Supplier<Mono<T>> op) {
+        return submit(op, false);
+    }
+
+    <T> Mono<T> exclusive(Supplier<Mono<T>> op) {
+        return submit(op, true);
+    }
+
+    private <T> Mono<T> submit(Supplier<Mono<T>> op, boolean excl) {
+        return Mono.create(sink -> {
+            Task<T> t = new Task<>(op, sink, excl);
+            sink.onCancel(t::cancel);
+            synchronized (this) {
+                queue.add(t);
+            }
+            drain();
+        });
+    }
+
+    private void drain() {
+        List<Task<?>> start = new ArrayList<>();
+        synchronized (this) {
+            while (!queue.isEmpty()) {
+                Task<?> t = queue.peek();
+                if (t.cancelled) {
+                    queue.poll();
+                    continue;
+                }
+                if (t.exclusive) {
+                    if (shared == 0 && !exclusive) {
+                        exclusive = true;
+                        queue.poll();
+                        start.add(t);
+                    }
+                    break;
+                }
+                if (exclusive) {
+                    break;
+                }
+                shared++;
+                queue.poll();
+                start.add(t);
+            }
+        }
+        start.forEach(Task::start);
+    }
+
+    private void done(boolean excl) {
+        synchronized (this) {
+            if (excl) {
+                exclusive = false;
+            } else {
+                shared--;
+            }
+        }
+        drain();
+    }
+
+    private final class Task<T> {
+        private final Supplier<Mono<T>> op;
+        private final MonoSink<T> sink;
+        private final boolean exclusive;
+        private final AtomicBoolean finished = new AtomicBoolean();
+        private volatile boolean cancelled;
+        private volatile Disposable running;
+
+        Task(Supplier<Mono<T>> op, MonoSink<T> sink, boolean exclusive) {
+            this.op = op;
+            this.sink = sink;
+            this.exclusive = exclusive;
+        }
+
+        void start() {
+            if (cancelled) {
+                finish();
+                return;
+            }
+            Mono<T> m;
+            try {
+                m = op.get();
+            } catch (Throwable e) {
+                finish();
+                sink.error(e);
+                return;
+            }
+            running = m.doFinally(s -> finish()).subscribe(sink::success, sink::error, sink::success);
+            if (cancelled) {
+                running.dispose();
+            }
+        }
+
+        void cancel() {
+            cancelled = true;
+            Disposable d = running;
+            if (d != null) {
+                d.dispose();
+            }
+        }
+
+        private void finish() {
+            if (finished.compareAndSet(false, true)) {
+                done(exclusive);
+            }
+        }
+    }
+}
