@@ -1,0 +1,215 @@
+package dev.atlas.benchmarks;
+
+import dev.atlas.array.ArraySpec;
+import dev.atlas.array.EngineResources;
+import dev.atlas.array.NdArray;
+import dev.atlas.cache.ReadCaches;
+import dev.atlas.format.DType;
+import dev.atlas.storage.local.LocalAtlas;
+import dev.atlas.store.Atlas;
+import dev.atlas.store.AtlasOptions;
+import dev.atlas.store.DatasetView;
+import dev.atlas.store.RegistryFormat;
+import dev.atlas.store.StoreCodec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The reference's published Atlas benchmark cases ({@code reference/atlas.md} 4.1) on local disk,
+ * and a scale run. Same shapes, chunking and read slices as the reference harness; codec Zstd-3,
+ * registry MessagePack+Zstd; data: per-dataset seeded Gaussian noise (incompressible, like the
+ * reference's {@code default_rng(idx)} data). Write time includes the flush; the bulk read-slice is
+ * one {@code readArrayAcrossStacked} per variable on a freshly opened store (empty engine caches,
+ * warm OS page cache, as the reference measured), median of 3.
+ *
+ * <pre>
+ * java -Xmx4g -XX:MaxDirectMemorySize=8g -Dio.netty.leakDetection.level=disabled \
+ *      -cp benchmarks/target/benchmarks.jar dev.atlas.benchmarks.AtlasBench /tmp/atlas-bench cases profile,gridded,sensors 100,500,1000
+ * java ... dev.atlas.benchmarks.AtlasBench /tmp/atlas-bench scale 10000
+ * </pre>
+ */
+public final class AtlasBench {
+    private static final Duration T = Duration.ofMinutes(30);
+
+    record Var(String name, DType dtype) {
+    }
+
+    record Case(String name, List<Var> vars, long[] shape, long[] chunks, long[] sliceShape) {
+    }
+
+    static final List<Var> THREE = List.of(new Var("temperature", DType.FLOAT32), new Var("pressure", DType.FLOAT64),
+            new Var("humidity", DType.FLOAT32));
+
+    static Case byName(String n) {
+        return switch (n) {
+            case "sensors" -> new Case(n, THREE, new long[] {24}, new long[] {24}, new long[] {6});
+            case "gridded" -> new Case(n, THREE, new long[] {100, 100, 48}, new long[] {50, 50, 24}, new long[] {25, 25, 12});
+            case "profile" -> new Case(n, List.of(new Var("temperature", DType.FLOAT32), new Var("salinity", DType.FLOAT32)),
+                    new long[] {50, 168}, new long[] {50, 168}, new long[] {12, 42});
+            default -> throw new IllegalArgumentException("case " + n);
+        };
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        EngineResources resources = EngineResources.create();
+        try {
+            if (args[1].equals("scale")) {
+                scale(dir, resources, Integer.parseInt(args[2]));
+            } else {
+                List<String> cases = List.of(args[2].split(","));
+                List<Integer> ns = Arrays.stream(args[3].split(",")).map(Integer::parseInt).toList();
+                System.out.println("| case | N | write s | bulk read-slice s (median of 3) | runs | storage MiB | decompressed MiB per read |");
+                System.out.println("| --- | --- | --- | --- | --- | --- | --- |");
+                for (String c : cases) {
+                    for (int n : ns) {
+                        run(dir, resources, byName(c), n);
+                    }
+                }
+            }
+        } finally {
+            resources.disposeLater().block(T);
+        }
+    }
+
+    static AtlasOptions options(EngineResources r, ReadCaches caches) {
+        return AtlasOptions.builder(r).codec(StoreCodec.ZSTD).registryFile(RegistryFormat.MSGPACK, StoreCodec.ZSTD)
+                .caches(caches).build();
+    }
+
+    static NdArray data(Var v, long[] shape, long seed) {
+        int n = (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        SplittableRandom rnd = new SplittableRandom(seed * 31 + v.name().hashCode());
+        if (v.dtype() == DType.FLOAT64) {
+            double[] d = new double[n];
+            for (int i = 0; i < n; i++) {
+                d[i] = 1000 + 10 * gaussian(rnd);
+            }
+            return NdArray.ofDoubles(shape, d);
+        }
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) (15 + 5 * gaussian(rnd));
+        }
+        return NdArray.ofFloats(shape, f);
+    }
+
+    static double gaussian(SplittableRandom r) {
+        double u = r.nextDouble();
+        double v = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
+    }
+
+    static void run(Path root, EngineResources r, Case c, int n) throws IOException {
+        Path dir = root.resolve(c.name() + "-" + n);
+        delete(dir);
+        ReadCaches writeCaches = ReadCaches.defaults(r.allocator());
+        Atlas atlas = LocalAtlas.create(dir, options(r, writeCaches)).block(T);
+        long t0 = System.nanoTime();
+        Flux.range(0, n).flatMap(i -> atlas.createDataset(String.format("ds%05d", i)).flatMap(v -> Flux.fromIterable(c.vars())
+                .concatMap(var -> v.defineArray(var.name(), ArraySpec.of(var.dtype(), c.shape()).withChunks(c.chunks()))
+                        .then(Mono.using(() -> data(var, c.shape(), i), a -> v.writeArray(var.name(), new long[c.shape().length], a),
+                                NdArray::close)))
+                .then()), 2).then(atlas.flush()).block(T);
+        double write = (System.nanoTime() - t0) / 1e9;
+        atlas.close().block(T);
+        long bytes = size(dir);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            names.add(String.format("ds%05d", i));
+        }
+        double[] reads = new double[3];
+        long decompressed = 0;
+        for (int k = 0; k < 3; k++) {
+            ReadCaches caches = ReadCaches.defaults(r.allocator());
+            Atlas a = LocalAtlas.open(dir, options(r, caches)).block(T);
+            long s0 = System.nanoTime();
+            for (Var v : c.vars()) {
+                a.readArrayAcrossStacked(v.name(), names, new long[c.shape().length], c.sliceShape()).block(T).close();
+            }
+            reads[k] = (System.nanoTime() - s0) / 1e9;
+            decompressed = caches.blocks().stats().loadedBytes();
+            a.close().block(T);
+            caches.invalidateAll();
+        }
+        writeCaches.invalidateAll();
+        double[] sorted = reads.clone();
+        Arrays.sort(sorted);
+        System.out.printf("| %s | %d | %.2f | %.3f | %s | %.1f | %.0f |%n", c.name(), n, write, sorted[1],
+                Arrays.toString(Arrays.stream(reads).map(x -> Math.round(x * 1000) / 1000.0).toArray()),
+                bytes / 1048576.0, decompressed / 1048576.0);
+    }
+
+    /** 10,000-dataset scale run: ingest, flush, registry size, open time. */
+    static void scale(Path root, EngineResources r, int n) throws IOException {
+        Path dir = root.resolve("scale-" + n);
+        delete(dir);
+        Case c = byName("sensors");
+        ReadCaches caches = ReadCaches.defaults(r.allocator());
+        Atlas atlas = LocalAtlas.create(dir, options(r, caches)).block(T);
+        long t0 = System.nanoTime();
+        Flux.range(0, n).flatMap(i -> atlas.createDataset(String.format("ds%05d", i)).flatMap(v -> Flux.fromIterable(c.vars())
+                .concatMap(var -> v.defineArray(var.name(), ArraySpec.of(var.dtype(), c.shape()).withDimensions("time"))
+                        .then(Mono.using(() -> data(var, c.shape(), i), a -> v.writeArray(var.name(), new long[] {0}, a),
+                                NdArray::close)))
+                .then(v.setAttribute("station", dev.atlas.store.Attr.of("st-" + i)))
+                .then()), 4).then().block(T);
+        double ingest = (System.nanoTime() - t0) / 1e9;
+        long t1 = System.nanoTime();
+        atlas.flush().block(T);
+        double flush = (System.nanoTime() - t1) / 1e9;
+        atlas.close().block(T);
+        long registry = Files.size(dir.resolve("atlas.msgpack.zst"));
+        double[] opens = new double[3];
+        for (int k = 0; k < 3; k++) {
+            long t2 = System.nanoTime();
+            Atlas a = LocalAtlas.open(dir, options(r, caches)).block(T);
+            opens[k] = (System.nanoTime() - t2) / 1e9;
+            if (a.datasetCount() != n) {
+                throw new AssertionError("reopened " + a.datasetCount() + " datasets, expected " + n);
+            }
+            a.close().block(T);
+        }
+        Atlas a = LocalAtlas.open(dir, options(r, caches)).block(T);
+        List<String> names = a.listDatasets();
+        long t3 = System.nanoTime();
+        a.readArrayAcrossStacked("temperature", names, new long[] {0}, new long[] {24}).block(T).close();
+        double bulk = (System.nanoTime() - t3) / 1e9;
+        a.close().block(T);
+        caches.invalidateAll();
+        System.out.printf("scale: %d datasets x %d arrays: ingest %.2f s, flush %.2f s, registry %d bytes (%s), open %s s,"
+                + " bulk read of all %d temperature arrays %.3f s, store %.1f MiB%n", n, c.vars().size(), ingest, flush, registry,
+                "atlas.msgpack.zst", Arrays.toString(Arrays.stream(opens).map(x -> Math.round(x * 1000) / 1000.0).toArray()), n,
+                bulk, size(dir) / 1048576.0);
+    }
+
+    static long size(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    static void delete(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private AtlasBench() {
+    }
+}
