@@ -84,7 +84,7 @@ public final class AtlasBench {
 
     static AtlasOptions options(EngineResources r, ReadCaches caches) {
         return AtlasOptions.builder(r).codec(StoreCodec.ZSTD).registryFile(RegistryFormat.MSGPACK, StoreCodec.ZSTD)
-                .caches(caches).build();
+                .caches(caches).bulkConcurrency(Integer.getInteger("bulk", AtlasOptions.DEFAULT_BULK_CONCURRENCY)).build();
     }
 
     static NdArray data(Var v, long[] shape, long seed) {
