@@ -60,7 +60,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  *       size. A failed or cancelled upload is aborted: nothing becomes visible. (An upload whose
  *       abort itself fails, or a process that dies mid-upload, leaves an incomplete upload that
  *       is invisible but billed: {@link #abortPendingUploads} clears them, as does a bucket
- *       lifecycle rule {@code AbortIncompleteMultipartUpload}.)</li>
+ *       lifecycle rule {@code AbortIncompleteMultipartUpload}.) Adobe S3Mock 5.2.3 deletes the
+ *       existing object of a key when an upload to that key is aborted (a server bug): there, a
+ *       failed replacement of a large object loses the old one.</li>
  *   <li><b>Create-if-absent</b> is a conditional write ({@code If-None-Match: *} on the PUT or on
  *       CompleteMultipartUpload): atomic, exactly one of concurrent writers wins. A server that
  *       refuses it raises {@link ConditionalWriteUnsupportedException}. With
@@ -303,7 +305,13 @@ public final class S3Storage implements Storage, AutoCloseable {
                             return parts.then(putSingle(key, sk, p, ifNoneMatch));
                         }
                         if (first.hasValue()) {
-                            return multipart(key, sk, parts, ifNoneMatch);
+                            // Create-if-absent of a large body: fail before uploading parts that would
+                            // lose anyway (the conditional completion still decides races).
+                            Mono<Void> exists = !ifNoneMatch ? Mono.empty()
+                                    : head(key).<Void>flatMap(i -> Mono.error(
+                                            new AlreadyExistsException("object '" + key + "' already exists")))
+                                            .onErrorResume(NotFoundException.class, e -> Mono.empty());
+                            return exists.then(multipart(key, sk, parts, ifNoneMatch));
                         }
                         return parts.then(Mono.<ObjectInfo>empty());
                     })
