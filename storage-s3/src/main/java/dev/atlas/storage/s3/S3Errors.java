@@ -97,6 +97,18 @@ final class S3Errors {
                 if (l.contains("connection") && (l.contains("reset") || l.contains("closed") || l.contains("refused"))) {
                     return true;
                 }
+                // The CRT reports a 5xx whose retries it exhausted without a status (e.g. "Response
+                // code indicates internal server error").
+                if (l.contains("socket") && (l.contains("closed") || l.contains("reset") || l.contains("timeout"))) {
+                    return true;
+                }
+                if (l.contains("broken pipe") || l.contains("unexpected eof") || l.contains("premature")) {
+                    return true;
+                }
+                if (l.contains("internal server error") || l.contains("service unavailable") || l.contains("slow down")
+                        || l.contains("throttl")) {
+                    return true;
+                }
             }
         }
         return false;

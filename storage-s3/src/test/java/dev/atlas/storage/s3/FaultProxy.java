@@ -44,6 +44,7 @@ final class FaultProxy implements AutoCloseable {
     private volatile double pReset;
     private volatile double pDelay;
     private volatile Duration delay = Duration.ofMillis(200);
+    private volatile java.util.Set<S3Request> targets = java.util.EnumSet.allOf(S3Request.class);
     private final EnumMap<S3Request, LongAdder> requests = new EnumMap<>(S3Request.class);
     private final EnumMap<Fault, LongAdder> faults = new EnumMap<>(Fault.class);
     private final AtomicLong getBytes = new AtomicLong();
@@ -77,6 +78,12 @@ final class FaultProxy implements AutoCloseable {
         this.p500 = s500;
         this.pReset = reset;
         this.pDelay = slow;
+        return this;
+    }
+
+    /** Injects faults only into requests of these kinds (default: all). */
+    FaultProxy only(S3Request first, S3Request... more) {
+        this.targets = java.util.EnumSet.of(first, more);
         return this;
     }
 
@@ -160,7 +167,7 @@ final class FaultProxy implements AutoCloseable {
     private Publisher<Void> handle(HttpServerRequest req, HttpServerResponse res) {
         S3Request kind = classify(req.method(), req.uri());
         requests.get(kind).increment();
-        Fault f = draw();
+        Fault f = targets.contains(kind) ? draw() : Fault.NONE;
         faults.get(f).increment();
         switch (f) {
             case S503:

@@ -102,6 +102,8 @@ class RetryPolicyTest {
         assertTrue(S3Errors.retryableStatus(400, "RequestTimeout"));
         assertTrue(S3Errors.retryableTransport(new software.amazon.awssdk.crt.CrtRuntimeException(1049, "AWS_ERROR_HTTP_CONNECTION_CLOSED")));
         assertTrue(S3Errors.retryableTransport(new java.io.IOException("Connection reset by peer")));
+        assertTrue(S3Errors.retryableTransport(new RuntimeException("Failed to send the request: socket is closed.")));
+        assertTrue(S3Errors.retryableTransport(new RuntimeException("Response code indicates internal server error")));
         assertTrue(!S3Errors.retryableTransport(new IllegalArgumentException("bad")));
     }
 }
