@@ -41,7 +41,12 @@ public final class S3StorageOptions {
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
     /** Keys per listing page: the S3 maximum, fewest requests. */
     public static final int DEFAULT_LIST_PAGE_SIZE = 1000;
-    /** Retries inside the CRT client: none, so that {@link RetryPolicy} alone decides and request counts are exact. */
+    /**
+     * Passed to the CRT as {@code numRetries}. Measured with the fault proxy: 0 does NOT switch the
+     * CRT's own retries off (it still retries 503s and resets with its own backoff before
+     * {@link RetryPolicy} sees a failure), so {@link S3Stats} counts attempts as the SDK sees them
+     * and the wire may carry more.
+     */
     public static final int DEFAULT_NATIVE_RETRIES = 0;
 
     /** Which checksums the client computes on uploads and validates on downloads. */
