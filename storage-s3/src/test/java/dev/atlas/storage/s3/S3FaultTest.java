@@ -121,8 +121,8 @@ class S3FaultTest {
     /**
      * The CRT client retries 503s and broken connections itself before our {@link RetryPolicy}
      * sees anything (its {@code numRetries(0)} does not turn that off), so the proxy's counts are
-     * the ground truth: every injected fault costs exactly one more HTTP request, and every read
-     * exactly one successful one.
+     * the ground truth: every injected fault costs one more HTTP request (now and then the CRT adds
+     * one of its own), and every read exactly one successful one.
      */
     @Test
     void readsSucceedThrough503sAndResetsMidBody() {
@@ -136,7 +136,10 @@ class S3FaultTest {
         S3Stats d = store.stats().minus(before);
         long faults = proxy.faults(FaultProxy.Fault.S503) + proxy.faults(FaultProxy.Fault.RESET);
         assertTrue(proxy.faults(FaultProxy.Fault.S503) > 0 && proxy.faults(FaultProxy.Fault.RESET) > 0, proxy.summary());
-        assertEquals(reads + faults, proxy.requests(S3Request.GET) - wire0, "one extra request per fault: " + proxy.summary());
+        // Each fault costs one more request; the CRT occasionally adds one of its own (a CI run saw
+        // 201 GETs for 150 reads and 50 faults), so the bound allows a few.
+        long gets = proxy.requests(S3Request.GET) - wire0;
+        assertTrue(gets >= reads + faults && gets <= reads + faults + 3, "one extra request per fault: " + proxy.summary());
         assertTrue(d.failures() <= faults && d.failures() == d.retries(), "what reached us was retried: " + d);
         System.out.printf("reads through faults: %d reads, %d x 503 + %d resets injected, %d surfaced to RetryPolicy%n",
                 reads, proxy.faults(FaultProxy.Fault.S503), proxy.faults(FaultProxy.Fault.RESET), d.failures());
