@@ -218,21 +218,22 @@ final class FaultProxy implements AutoCloseable {
                         return body.then().then(Mono.defer(() -> Mono.from(res.send())));
                     }
                     // Bodies are small here (XML, ranges): aggregate, then forward whole or cut.
-                    return body.aggregate().retain().defaultIfEmpty(Unpooled.EMPTY_BUFFER).flatMap(buf -> {
+                    // The aggregate is held by Mono.using, released however the exchange ends (a
+                    // client that cancels closes the connection before the send reads anything);
+                    // the send takes its own reference only when it subscribes.
+                    return body.aggregate().retain().defaultIfEmpty(Unpooled.EMPTY_BUFFER).flatMap(agg -> Mono.using(() -> agg, buf -> {
                         int n = buf.readableBytes();
                         res.header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(n));
                         if (cutBody && n > 1) {
                             // Headers with the full Content-Length and half the body, then the connection is cut.
-                            ByteBuf half = buf.retainedSlice(buf.readerIndex(), n / 2);
-                            buf.release();
-                            return res.send(Mono.just(half)).then()
+                            return res.send(Mono.fromSupplier(() -> buf.retainedSlice(buf.readerIndex(), n / 2))).then()
                                     .then(Mono.<Void>fromRunnable(() -> res.withConnection(c -> c.channel().close())));
                         }
                         if (isGet && resp.status().code() / 100 == 2) {
                             getBytes.addAndGet(n);
                         }
-                        return res.send(Mono.just(buf)).then();
-                    }).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+                        return res.send(Mono.fromSupplier(buf::retain)).then();
+                    }, ReferenceCountUtil::safeRelease)).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
                 })
                 .then();
     }
