@@ -1,2 +1,5 @@
-/** The S3 backend of the storage SPI: {@link dev.atlas.storage.s3.S3Storage} on the AWS SDK v2 CRT async client. */
+/**
+ * S3 {@code Storage} backend on the AWS SDK v2 CRT client. Not implemented yet: this module only
+ * reserves its place in the build (see the storage-s3 issue).
+ */
 package dev.atlas.storage.s3;
