@@ -131,7 +131,7 @@ public final class ArrayFile {
     private final String stem;
     private final ArrayFileOptions options;
     private final boolean readOnly;
-    private final SerialGate gate = new SerialGate();
+    private final dev.atlas.internal.AsyncGate gate = new dev.atlas.internal.AsyncGate();
     private volatile Snapshot snapshot;
     private volatile boolean closed;
     /** True from the start of a stats write until it succeeds: the stats object lags the layers. */
@@ -1283,7 +1283,7 @@ public final class ArrayFile {
     // ------------------------------------------------------------------ mutations
 
     private <T> Mono<T> mutation(Supplier<Mono<T>> op) {
-        return gate.run(() -> {
+        return gate.exclusive(() -> {
             if (readOnly) {
                 return Mono.error(new InvalidArgumentException(base + " was opened read-only as of an older layer"));
             }
@@ -1969,7 +1969,7 @@ public final class ArrayFile {
      * memory and spill file. Reads keep working on the committed state; mutations fail afterwards.
      */
     public Mono<Void> close() {
-        return gate.run(() -> Mono.fromRunnable(() -> {
+        return gate.exclusive(() -> Mono.fromRunnable(() -> {
             if (closed) {
                 return;
             }

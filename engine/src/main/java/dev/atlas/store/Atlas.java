@@ -82,7 +82,7 @@ public final class Atlas {
     private final String prefix;
     private final AtlasOptions options;
     private final RegistryFile registryFile;
-    private final CommitGate gate = new CommitGate();
+    private final dev.atlas.internal.AsyncGate gate = new dev.atlas.internal.AsyncGate();
 
     /** Guards registry, committed, arrayUse, reserved and the lower-case indexes. */
     private final Object lock = new Object();
@@ -695,7 +695,7 @@ public final class Atlas {
 
     // ------------------------------------------------------------------ package-private: views
 
-    CommitGate gate() {
+    dev.atlas.internal.AsyncGate gate() {
         return gate;
     }
 

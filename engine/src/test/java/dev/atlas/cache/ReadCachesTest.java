@@ -32,14 +32,13 @@ class ReadCachesTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
     /** A storage that counts range reads and can delay them. */
-    static final class Counting implements Storage {
-        final Storage inner;
+    static final class Counting extends dev.atlas.testing.ForwardingStorage {
         final AtomicInteger reads = new AtomicInteger();
         final List<long[]> ranges = java.util.Collections.synchronizedList(new ArrayList<>());
         volatile Duration delay = Duration.ZERO;
 
         Counting(Storage inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         @Override
@@ -47,34 +46,9 @@ class ReadCachesTest {
             return Mono.defer(() -> {
                 reads.incrementAndGet();
                 ranges.add(new long[] {offset, length});
-                Mono<ByteBuf> r = inner.read(key, offset, length);
+                Mono<ByteBuf> r = super.read(key, offset, length);
                 return delay.isZero() ? r : Mono.delay(delay).then(r);
             });
-        }
-
-        @Override
-        public Mono<ObjectInfo> head(String key) {
-            return inner.head(key);
-        }
-
-        @Override
-        public Flux<ObjectInfo> list(String prefix) {
-            return inner.list(prefix);
-        }
-
-        @Override
-        public Mono<ObjectInfo> put(String key, Publisher<ByteBuf> body) {
-            return inner.put(key, body);
-        }
-
-        @Override
-        public Mono<ObjectInfo> putIfAbsent(String key, Publisher<ByteBuf> body) {
-            return inner.putIfAbsent(key, body);
-        }
-
-        @Override
-        public Mono<Void> delete(String key) {
-            return inner.delete(key);
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.atlas.store;
+package dev.atlas.internal;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -10,21 +10,25 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
 /**
- * A fair, non-blocking shared/exclusive gate: store mutations run shared (many at once), a flush
- * or compaction runs exclusive (alone), in arrival order, so a flush commits exactly the mutations
- * that finished before it and none that started after. An operation cancelled before it starts
- * never runs; one cancelled while running is disposed and frees the gate.
+ * A fair, non-blocking shared/exclusive gate: operations run in arrival order, shared ones many at
+ * once, an exclusive one alone, without blocking a thread. The mutations of one {@code ArrayFile}
+ * all run exclusive (one at a time, each seeing the effects of the previous one); an Atlas store
+ * runs its mutations shared and its flush exclusive, so a flush commits exactly the mutations that
+ * finished before it. An operation cancelled before it starts never runs; one cancelled while
+ * running is disposed and frees the gate.
  */
-final class CommitGate {
+public final class AsyncGate {
     private final ArrayDeque<Task<?>> queue = new ArrayDeque<>();
     private int shared;
     private boolean exclusive;
 
-    <T> Mono<T> shared(Supplier<Mono<T>> op) {
+    /** A Mono that runs {@code op} alongside other shared operations, after every earlier exclusive one. */
+    public <T> Mono<T> shared(Supplier<Mono<T>> op) {
         return submit(op, false);
     }
 
-    <T> Mono<T> exclusive(Supplier<Mono<T>> op) {
+    /** A Mono that runs {@code op} alone, when every earlier operation has finished. */
+    public <T> Mono<T> exclusive(Supplier<Mono<T>> op) {
         return submit(op, true);
     }
 
