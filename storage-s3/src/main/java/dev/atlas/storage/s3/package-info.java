@@ -1,5 +1,2 @@
-/**
- * S3 {@code Storage} backend on the AWS SDK v2 CRT client. Not implemented yet: this module only
- * reserves its place in the build (see the storage-s3 issue).
- */
+/** The S3 backend of the storage SPI: {@link dev.atlas.storage.s3.S3Storage} on the AWS SDK v2 CRT async client. */
 package dev.atlas.storage.s3;

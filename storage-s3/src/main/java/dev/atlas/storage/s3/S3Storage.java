@@ -1,0 +1,478 @@
+package dev.atlas.storage.s3;
+
+import dev.atlas.array.EngineResources;
+import dev.atlas.error.AlreadyExistsException;
+import dev.atlas.error.NotFoundException;
+import dev.atlas.error.RangeNotSatisfiableException;
+import dev.atlas.error.StorageException;
+import dev.atlas.storage.Keys;
+import dev.atlas.storage.ObjectInfo;
+import dev.atlas.storage.Storage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.util.retry.Retry;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
+import software.amazon.awssdk.core.async.AsyncRequestBody;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.S3CrtAsyncClientBuilder;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.Delete;
+import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
+import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
+import software.amazon.awssdk.services.s3.model.S3Error;
+import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+
+/**
+ * A {@link Storage} on Amazon S3 or any S3-compatible object store, through the AWS SDK v2 CRT
+ * async client. Key {@code a/b.af} is the object {@code keyPrefix + "a/b.af"} in the bucket.
+ *
+ * <ul>
+ *   <li><b>Reads</b> are GETs with an explicit {@code Range: bytes=a-b} (never a suffix range,
+ *       which several servers get wrong and which makes the CRT client add a HEAD), streamed into
+ *       one pooled direct buffer of the requested length. Cancelling the Mono aborts the request.
+ *       A zero-length read is a HEAD (no byte range can express it).</li>
+ *   <li><b>Writes</b> of up to {@link S3StorageOptions#partSize()} bytes are one PUT; larger bodies
+ *       become an explicit multipart upload whose parts are cut from the body as it streams, at most
+ *       {@link S3StorageOptions#uploadConcurrency()} in flight, so memory stays bounded whatever the
+ *       size. A failed or cancelled upload is aborted: nothing becomes visible. (An upload whose
+ *       abort itself fails, or a process that dies mid-upload, leaves an incomplete upload that
+ *       is invisible but billed: {@link #abortPendingUploads} clears them, as does a bucket
+ *       lifecycle rule {@code AbortIncompleteMultipartUpload}.) Adobe S3Mock 5.2.3 deletes the
+ *       existing object of a key when an upload to that key is aborted (a server bug): there, a
+ *       failed replacement of a large object loses the old one.</li>
+ *   <li><b>Create-if-absent</b> is a conditional write ({@code If-None-Match: *} on the PUT or on
+ *       CompleteMultipartUpload): atomic, exactly one of concurrent writers wins. A server that
+ *       refuses it raises {@link ConditionalWriteUnsupportedException}. With
+ *       {@link S3StorageOptions.ConditionalWrites#UNSUPPORTED_SINGLE_WRITER} the check is a HEAD
+ *       before the write instead, which is <b>only correct with a single writer per file set</b>
+ *       (two concurrent flushes of one file set could then both "win").</li>
+ *   <li><b>Listing</b> pages through ListObjectsV2 ({@link S3StorageOptions#listPageSize()} keys
+ *       a page). S3 orders keys by their UTF-8 bytes, which equals the SPI's UTF-16 order except for
+ *       keys that mix characters above U+FFFF with ones in U+E000..U+FFFF.</li>
+ *   <li><b>Failures</b> are mapped to the engine's typed exceptions by HTTP status (404 is
+ *       recognised by status, whatever exception the CRT raised); throttling, 5xx, timeouts and
+ *       broken connections are retryable and each request is retried by the
+ *       {@link RetryPolicy} (exponential backoff with jitter). Bodies are never re-read: a retried
+ *       PUT or part re-sends the bytes it already holds.</li>
+ *   <li><b>Counters</b>: {@link #stats()} counts requests by kind, failures, retries and bytes.</li>
+ * </ul>
+ * The version of an object is its ETag. Nothing here blocks: SDK futures complete on the SDK's
+ * completion threads and body bytes are copied on the CRT's event-loop threads.
+ */
+public final class S3Storage implements Storage, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(S3Storage.class);
+    /** Keys per DeleteObjects request: the S3 maximum. */
+    public static final int MAX_BATCH_DELETE = 1000;
+
+    private final S3AsyncClient s3;
+    private final boolean ownsClient;
+    private final S3StorageOptions options;
+    private final String bucket;
+    private final String keyPrefix;
+    private final ByteBufAllocator alloc;
+    private final Scheduler timer;
+    private final S3Counters counters = new S3Counters();
+    private final Retry retry;
+    private final AwsRequestOverrideConfiguration perRequest;
+    private final boolean conditional;
+    private final boolean checksums;
+
+    private S3Storage(S3AsyncClient s3, boolean ownsClient, S3StorageOptions options, ByteBufAllocator alloc,
+            Scheduler timer) {
+        this.s3 = s3;
+        this.ownsClient = ownsClient;
+        this.options = options;
+        this.bucket = options.bucket();
+        this.keyPrefix = options.keyPrefix();
+        this.alloc = alloc;
+        this.timer = timer;
+        this.retry = options.retryPolicy().toRetry(timer, counters::retry);
+        this.perRequest = AwsRequestOverrideConfiguration.builder().apiCallTimeout(options.requestTimeout()).build();
+        this.conditional = options.conditionalWrites() == S3StorageOptions.ConditionalWrites.SUPPORTED;
+        this.checksums = options.checksumMode() == S3StorageOptions.ChecksumMode.SDK_DEFAULT;
+    }
+
+    /**
+     * A store on a new CRT client built from {@code options}, reading into the allocator of
+     * {@code resources} and timing retries on its codec scheduler. {@link #close()} closes the client.
+     */
+    public static S3Storage open(S3StorageOptions options, EngineResources resources) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(resources, "resources");
+        return new S3Storage(crtClient(options), true, options, resources.allocator(), resources.codecScheduler());
+    }
+
+    /**
+     * A store on a client the caller built and owns (it is not closed by {@link #close()}). Only
+     * bucket, prefix, part size, concurrency, conditional-write, checksum, timeout and retry
+     * settings of {@code options} apply; the client's own settings decide the rest.
+     */
+    public static S3Storage of(S3AsyncClient client, S3StorageOptions options, ByteBufAllocator alloc, Scheduler timer) {
+        return new S3Storage(Objects.requireNonNull(client, "client"), false, Objects.requireNonNull(options, "options"),
+                Objects.requireNonNull(alloc, "alloc"), Objects.requireNonNull(timer, "timer"));
+    }
+
+    /** The CRT client {@link #open} builds for {@code options}. */
+    public static S3AsyncClient crtClient(S3StorageOptions o) {
+        S3CrtAsyncClientBuilder b = S3AsyncClient.crtBuilder()
+                .region(o.region())
+                .credentialsProvider(o.credentials())
+                .forcePathStyle(o.pathStyle())
+                .maxConcurrency(o.maxConcurrency())
+                .minimumPartSizeInBytes((long) o.partSize())
+                // Our single PUTs are at most one part: the CRT's own automatic multipart never starts.
+                .thresholdInBytes((long) S3StorageOptions.MAX_PART_SIZE + 1)
+                .httpConfiguration(h -> h.connectionTimeout(o.connectTimeout()))
+                .retryConfiguration(r -> r.numRetries(o.nativeRetries()));
+        if (o.checksumMode() == S3StorageOptions.ChecksumMode.WHEN_REQUIRED) {
+            b.requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                    .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+        }
+        if (o.endpoint() != null) {
+            b.endpointOverride(o.endpoint());
+        }
+        return b.build();
+    }
+
+    public S3StorageOptions options() {
+        return options;
+    }
+
+    /** A snapshot of the request and byte counters. */
+    public S3Stats stats() {
+        return counters.snapshot();
+    }
+
+    /** Closes the client if this store built it. Blocking: call it at shutdown. */
+    @Override
+    public void close() {
+        if (ownsClient) {
+            s3.close();
+        }
+    }
+
+    private String objectKey(String key) {
+        return keyPrefix + key;
+    }
+
+    /**
+     * One request: counted, mapped at the edge, retried by the policy. {@code call} runs once per
+     * attempt, at subscription.
+     */
+    private <X> Mono<X> call(S3Request kind, String what, String key, boolean conditionalWrite,
+            Supplier<CompletableFuture<X>> call) {
+        return Mono.defer(() -> {
+            counters.request(kind);
+            return SdkCall.of(call);
+        }).onErrorMap(e -> mapFailure(e, what, key, conditionalWrite)).retryWhen(retry);
+    }
+
+    private Throwable mapFailure(Throwable e, String what, String key, boolean conditionalWrite) {
+        counters.failure();
+        Throwable t = SdkCall.unwrap(e);
+        if (conditionalWrite) {
+            int status = S3Errors.status(t);
+            String code = S3Errors.code(t);
+            if (status == 412) {
+                return new AlreadyExistsException("object '" + key + "' already exists");
+            }
+            if (status == 501 || "NotImplemented".equals(code)) {
+                return new ConditionalWriteUnsupportedException(what + ": the server does not support conditional writes"
+                        + " (If-None-Match: *); configure ConditionalWrites.UNSUPPORTED_SINGLE_WRITER and keep to one"
+                        + " writer per file set", t);
+            }
+        }
+        return S3Errors.map(t, what, key);
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    @Override
+    public Mono<ByteBuf> read(String key, long offset, long length) {
+        return Mono.defer(() -> {
+            Keys.check(key);
+            Keys.checkRange(key, offset, length);
+            if (length == 0) {
+                return head(key).map(info -> {
+                    if (offset > info.size()) {
+                        throw new RangeNotSatisfiableException(key, offset, length, info.size());
+                    }
+                    return alloc.directBuffer(0);
+                });
+            }
+            String what = "GET of '" + key + "' [" + offset + ", " + (offset + length) + ")";
+            String range = "bytes=" + offset + "-" + (offset + length - 1);
+            String sk = objectKey(key);
+            return Mono.defer(() -> {
+                counters.request(S3Request.GET);
+                RangeBody body = new RangeBody(alloc, key, offset, (int) length, counters);
+                return SdkCall.of(() -> s3.getObject(b -> b.bucket(bucket).key(sk).range(range).overrideConfiguration(perRequest),
+                        body), r -> body.take(), body::close);
+            }).onErrorMap(e -> mapFailure(e, what, key, false)).retryWhen(retry).onErrorResume(StorageException.class, e -> {
+                if (S3Errors.status(e) != 416) {
+                    return Mono.error(e);
+                }
+                // Past the end: learn the size for the message (a HEAD, only on this error path).
+                return head(key).flatMap(info -> Mono.error(new RangeNotSatisfiableException(key, offset, length, info.size())));
+            });
+        });
+    }
+
+    @Override
+    public Mono<ObjectInfo> head(String key) {
+        return Mono.defer(() -> {
+            Keys.check(key);
+            String sk = objectKey(key);
+            return call(S3Request.HEAD, "HEAD of '" + key + "'", key, false,
+                    () -> s3.headObject(b -> b.bucket(bucket).key(sk).overrideConfiguration(perRequest)))
+                    .map(r -> new ObjectInfo(key, r.contentLength(), version(r.eTag())));
+        });
+    }
+
+    @Override
+    public Flux<ObjectInfo> list(String prefix) {
+        return Flux.defer(() -> {
+            Objects.requireNonNull(prefix, "prefix");
+            String full = objectKey(prefix);
+            return page(prefix, full, null)
+                    .expand(r -> Boolean.TRUE.equals(r.isTruncated()) && r.nextContinuationToken() != null
+                            ? page(prefix, full, r.nextContinuationToken()) : Mono.empty())
+                    .concatMapIterable(ListObjectsV2Response::contents)
+                    .filter(o -> o.key().startsWith(full) && o.key().length() > keyPrefix.length())
+                    .map(o -> new ObjectInfo(o.key().substring(keyPrefix.length()), o.size() == null ? 0 : o.size(),
+                            version(o.eTag())));
+        });
+    }
+
+    private Mono<ListObjectsV2Response> page(String prefix, String full, String token) {
+        return call(S3Request.LIST, "LIST of '" + prefix + "'", prefix, false, () -> s3.listObjectsV2(b -> b.bucket(bucket)
+                .prefix(full).maxKeys(options.listPageSize()).continuationToken(token).overrideConfiguration(perRequest)));
+    }
+
+    private static String version(String etag) {
+        return etag == null ? "" : etag;
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    @Override
+    public Mono<ObjectInfo> put(String key, Publisher<ByteBuf> body) {
+        return write(key, body, false);
+    }
+
+    @Override
+    public Mono<ObjectInfo> putIfAbsent(String key, Publisher<ByteBuf> body) {
+        return write(key, body, true);
+    }
+
+    private Mono<ObjectInfo> write(String key, Publisher<ByteBuf> body, boolean ifAbsent) {
+        return Mono.defer(() -> {
+            Keys.check(key);
+            String sk = objectKey(key);
+            Mono<Void> precheck = Mono.empty();
+            if (ifAbsent && !conditional) {
+                precheck = head(key).<Void>flatMap(i -> Mono.error(new AlreadyExistsException("object '" + key + "' already exists")))
+                        .onErrorResume(NotFoundException.class, e -> Mono.empty());
+            }
+            boolean ifNoneMatch = ifAbsent && conditional;
+            return precheck.then(PartAssembler.parts(body, options.partSize())
+                    .switchOnFirst((first, parts) -> {
+                        if (first.hasValue() && first.get().last()) {
+                            PartAssembler.Part p = first.get();
+                            return parts.then(putSingle(key, sk, p, ifNoneMatch));
+                        }
+                        if (first.hasValue()) {
+                            // Create-if-absent of a large body: fail before uploading parts that would
+                            // lose anyway (the conditional completion still decides races).
+                            Mono<Void> exists = !ifNoneMatch ? Mono.empty()
+                                    : head(key).<Void>flatMap(i -> Mono.error(
+                                            new AlreadyExistsException("object '" + key + "' already exists")))
+                                            .onErrorResume(NotFoundException.class, e -> Mono.empty());
+                            return exists.then(multipart(key, sk, parts, ifNoneMatch));
+                        }
+                        return parts.then(Mono.<ObjectInfo>empty());
+                    })
+                    .single());
+        });
+    }
+
+    private static AsyncRequestBody bodyOf(PartAssembler.Part p) {
+        return AsyncRequestBody.fromByteBufferUnsafe(ByteBuffer.wrap(p.bytes(), 0, p.length()));
+    }
+
+    private Mono<ObjectInfo> putSingle(String key, String sk, PartAssembler.Part p, boolean ifNoneMatch) {
+        return call(S3Request.PUT, "PUT of '" + key + "' (" + p.length() + " bytes)", key, ifNoneMatch,
+                () -> s3.putObject(b -> b.bucket(bucket).key(sk).contentLength((long) p.length())
+                        .ifNoneMatch(ifNoneMatch ? "*" : null).overrideConfiguration(perRequest), bodyOf(p)))
+                .map(r -> {
+                    counters.bytesOut(p.length());
+                    return new ObjectInfo(key, p.length(), version(r.eTag()));
+                });
+    }
+
+    private Mono<ObjectInfo> multipart(String key, String sk, Flux<PartAssembler.Part> parts, boolean ifNoneMatch) {
+        return Mono.usingWhen(createUpload(key, sk), id -> {
+            AtomicLong total = new AtomicLong();
+            return parts.index()
+                    .flatMap(t -> uploadPart(key, sk, id, (int) (t.getT1() + 1), t.getT2())
+                            .doOnNext(x -> total.addAndGet(t.getT2().length())), options.uploadConcurrency(), 1)
+                    .collectSortedList(Comparator.comparing(CompletedPart::partNumber))
+                    .flatMap(done -> call(S3Request.COMPLETE_MULTIPART, "CompleteMultipartUpload of '" + key + "' ("
+                            + done.size() + " parts)", key, ifNoneMatch,
+                            () -> s3.completeMultipartUpload(b -> b.bucket(bucket).key(sk).uploadId(id)
+                                    .multipartUpload(m -> m.parts(done)).ifNoneMatch(ifNoneMatch ? "*" : null)
+                                    .overrideConfiguration(perRequest))))
+                    .map(r -> new ObjectInfo(key, total.get(), version(r.eTag())));
+        }, id -> Mono.empty(), (id, err) -> abort(key, sk, id), id -> abort(key, sk, id));
+    }
+
+    /**
+     * Starts a multipart upload. A cancellation while the request is in flight does not abandon
+     * the upload: once it exists it is aborted.
+     */
+    private Mono<String> createUpload(String key, String sk) {
+        Mono<String> create = call(S3Request.CREATE_MULTIPART, "CreateMultipartUpload of '" + key + "'", key, false,
+                () -> s3.createMultipartUpload(b -> b.bucket(bucket).key(sk)
+                        .checksumAlgorithm(checksums ? ChecksumAlgorithm.CRC32 : null).overrideConfiguration(perRequest)))
+                .map(r -> r.uploadId());
+        return Mono.create(sink -> {
+            AtomicInteger state = new AtomicInteger(); // 0 open, 1 delivered, 2 cancelled
+            sink.onCancel(() -> state.compareAndSet(0, 2));
+            create.subscribe(id -> {
+                if (state.compareAndSet(0, 1)) {
+                    sink.success(id);
+                } else {
+                    abort(key, sk, id).subscribe();
+                }
+            }, sink::error);
+        });
+    }
+
+    private Mono<CompletedPart> uploadPart(String key, String sk, String id, int number, PartAssembler.Part p) {
+        return call(S3Request.UPLOAD_PART, "UploadPart " + number + " of '" + key + "' (" + p.length() + " bytes)", key,
+                false, () -> s3.uploadPart(b -> b.bucket(bucket).key(sk).uploadId(id).partNumber(number)
+                        .contentLength((long) p.length()).checksumAlgorithm(checksums ? ChecksumAlgorithm.CRC32 : null)
+                        .overrideConfiguration(perRequest), bodyOf(p)))
+                .map((UploadPartResponse r) -> {
+                    counters.bytesOut(p.length());
+                    return CompletedPart.builder().partNumber(number).eTag(r.eTag()).checksumCRC32(r.checksumCRC32()).build();
+                });
+    }
+
+    private Mono<Void> abort(String key, String sk, String id) {
+        return call(S3Request.ABORT_MULTIPART, "AbortMultipartUpload of '" + key + "'", key, false,
+                () -> s3.abortMultipartUpload(b -> b.bucket(bucket).key(sk).uploadId(id).overrideConfiguration(perRequest)))
+                .then()
+                .onErrorResume(e -> {
+                    LOG.warn("could not abort the multipart upload {} of '{}' (clear it with abortPendingUploads): {}", id, key,
+                            e.getMessage());
+                    return Mono.empty();
+                });
+    }
+
+    // ------------------------------------------------------------------ deletes
+
+    @Override
+    public Mono<Void> delete(String key) {
+        return Mono.defer(() -> {
+            Keys.check(key);
+            String sk = objectKey(key);
+            return call(S3Request.DELETE, "DELETE of '" + key + "'", key, false,
+                    () -> s3.deleteObject(b -> b.bucket(bucket).key(sk).overrideConfiguration(perRequest)))
+                    .then()
+                    .onErrorResume(NotFoundException.class, e -> Mono.empty());
+        });
+    }
+
+    /**
+     * Deletes many keys with DeleteObjects, {@link #MAX_BATCH_DELETE} a request (idempotent like
+     * {@link #delete}). Fails with a {@link StorageException} naming the keys the server refused.
+     */
+    public Mono<Void> deleteAll(Collection<String> keys) {
+        return Mono.defer(() -> {
+            List<String> all = new ArrayList<>(keys);
+            all.forEach(Keys::check);
+            List<List<String>> batches = new ArrayList<>();
+            for (int i = 0; i < all.size(); i += MAX_BATCH_DELETE) {
+                batches.add(all.subList(i, Math.min(all.size(), i + MAX_BATCH_DELETE)));
+            }
+            return Flux.fromIterable(batches).concatMap(batch -> {
+                List<ObjectIdentifier> ids = batch.stream().map(k -> ObjectIdentifier.builder().key(objectKey(k)).build()).toList();
+                return call(S3Request.DELETE_BATCH, "DeleteObjects of " + batch.size() + " keys", batch.get(0), false,
+                        () -> s3.deleteObjects(b -> b.bucket(bucket).delete(Delete.builder().objects(ids).quiet(true).build())
+                                .overrideConfiguration(perRequest)))
+                        .flatMap(this::checkDeleted);
+            }).then();
+        });
+    }
+
+    private Mono<Void> checkDeleted(DeleteObjectsResponse r) {
+        List<String> failed = new ArrayList<>();
+        for (S3Error e : r.errors()) {
+            if (!"NoSuchKey".equals(e.code())) {
+                failed.add(e.key() + " (" + e.code() + ")");
+            }
+        }
+        return failed.isEmpty() ? Mono.empty()
+                : Mono.error(new StorageException("DeleteObjects refused " + failed.size() + " keys: " + failed, false));
+    }
+
+    // ------------------------------------------------------------------ incomplete uploads
+
+    /** Keys (relative to the prefix) of multipart uploads in progress under {@code prefix}. */
+    public Flux<String> pendingUploads(String prefix) {
+        return uploads(prefix).map(u -> u.key().substring(keyPrefix.length()));
+    }
+
+    /**
+     * Aborts every multipart upload in progress under {@code prefix} (e.g. left by a process that
+     * died mid-upload). Only for maintenance: it also aborts uploads that are still running.
+     *
+     * @return the number aborted
+     */
+    public Mono<Long> abortPendingUploads(String prefix) {
+        return uploads(prefix).concatMap(u -> abort(u.key(), u.key(), u.uploadId()).thenReturn(1L)).count();
+    }
+
+    private Flux<MultipartUpload> uploads(String prefix) {
+        String full = objectKey(prefix);
+        return uploadPage(prefix, full, null, null)
+                .expand(r -> Boolean.TRUE.equals(r.isTruncated())
+                        ? uploadPage(prefix, full, r.nextKeyMarker(), r.nextUploadIdMarker()) : Mono.empty())
+                .concatMapIterable(ListMultipartUploadsResponse::uploads);
+    }
+
+    private Mono<ListMultipartUploadsResponse> uploadPage(String prefix, String full, String keyMarker, String idMarker) {
+        return call(S3Request.LIST, "ListMultipartUploads of '" + prefix + "'", prefix, false,
+                () -> s3.listMultipartUploads(b -> b.bucket(bucket).prefix(full).keyMarker(keyMarker)
+                        .uploadIdMarker(idMarker).overrideConfiguration(perRequest)));
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "S3Storage{s3://%s/%s}", bucket, keyPrefix);
+    }
+}
