@@ -1,11 +1,9 @@
 package dev.atlas.internal;
 
-import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Operators;
 
 /**
  * Bridges a shared {@link CompletableFuture} (a cache's in-flight load) to a Mono of an owned
@@ -40,7 +38,7 @@ public final class FutureTake<X, T> extends Mono<T> {
         future.whenComplete(s::done);
     }
 
-    private static final class Sub<X, T> extends Operators.MonoSubscriber<T, T> {
+    private static final class Sub<X, T> extends OneShotSubscription<T> {
         private final Function<X, T> take;
 
         Sub(CoreSubscriber<? super T> actual, Function<X, T> take) {
@@ -50,34 +48,21 @@ public final class FutureTake<X, T> extends Mono<T> {
 
         void done(X x, Throwable err) {
             if (err != null) {
-                if (!isCancelled()) {
-                    actual.onError(err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-                            ? err.getCause() : err);
-                }
+                fail(err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err);
                 return;
             }
             T out;
             try {
-                out = take.apply(x);
+                out = take.apply(x); // runs even after a cancel: what it claims is released below
             } catch (Throwable e) {
-                if (!isCancelled()) {
-                    actual.onError(e);
-                }
+                fail(e);
                 return;
             }
             if (out == null) {
-                if (!isCancelled()) {
-                    actual.onComplete();
-                }
+                completeEmpty();
             } else {
-                // Delivers, or (cancelled) releases the value through discard().
-                complete(out);
+                deliver(out); // or, cancelled, released
             }
-        }
-
-        @Override
-        protected void discard(T v) {
-            ReferenceCountUtil.safeRelease(v);
         }
     }
 }

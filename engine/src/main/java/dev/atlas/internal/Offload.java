@@ -8,7 +8,6 @@ import java.util.function.Function;
 import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
 
 /**
@@ -54,12 +53,12 @@ public final class Offload<T> extends Mono<T> {
         } catch (RejectedExecutionException e) {
             if (w.phase.compareAndSet(QUEUED, DONE)) {
                 w.releaseInput();
-                actual.onError(e);
+                w.fail(e);
             }
         }
     }
 
-    private static final class Work<T> extends Operators.MonoSubscriber<T, T> implements Runnable {
+    private static final class Work<T> extends OneShotSubscription<T> implements Runnable {
         private final AtomicReference<ByteBuf> in;
         private final Function<ByteBuf, T> task;
         final AtomicInteger phase = new AtomicInteger(QUEUED);
@@ -83,9 +82,7 @@ public final class Offload<T> extends Mono<T> {
                 out = task.apply(i);
             } catch (Throwable e) {
                 phase.set(DONE);
-                if (!isCancelled()) {
-                    actual.onError(e);
-                }
+                fail(e);
                 return;
             } finally {
                 if (i != null) {
@@ -94,12 +91,9 @@ public final class Offload<T> extends Mono<T> {
             }
             phase.set(DONE);
             if (out == null) {
-                if (!isCancelled()) {
-                    actual.onComplete();
-                }
+                completeEmpty();
             } else {
-                // Delivers, or (cancelled) releases the value through discard().
-                complete(out);
+                deliver(out); // or, cancelled, released
             }
         }
 
@@ -110,15 +104,8 @@ public final class Offload<T> extends Mono<T> {
             }
         }
 
-        /** A result that meets a cancel is released here: the subscriber never owned it. */
         @Override
-        protected void discard(T v) {
-            io.netty.util.ReferenceCountUtil.safeRelease(v);
-        }
-
-        @Override
-        public void cancel() {
-            super.cancel();
+        protected void onCancel() {
             if (phase.compareAndSet(QUEUED, CANCELLED)) {
                 // Not started: it never will (and disposing cannot interrupt anything).
                 Disposable d = scheduled;

@@ -65,7 +65,9 @@ public final class InMemoryStorage implements Storage {
 
     @Override
     public Mono<ByteBuf> read(String key, long offset, long length) {
-        return Mono.fromCallable(() -> {
+        // FutureTake over a completed future: the copy is delivered or, when a cancel races it,
+        // released here (Mono.fromCallable would hand it to a discard hook the caller may lack).
+        return Mono.defer(() -> dev.atlas.internal.FutureTake.of(DONE, ignored -> {
             Keys.check(key);
             Keys.checkRange(key, offset, length);
             Entry e = objects.get(key);
@@ -78,8 +80,11 @@ public final class InMemoryStorage implements Storage {
             ByteBuf out = alloc.directBuffer((int) length);
             out.writeBytes(e.bytes(), (int) offset, (int) length);
             return out;
-        });
+        }));
     }
+
+    private static final java.util.concurrent.CompletableFuture<Void> DONE =
+            java.util.concurrent.CompletableFuture.completedFuture(null);
 
     @Override
     public Mono<ObjectInfo> head(String key) {

@@ -1,7 +1,6 @@
 package dev.atlas.storage.s3;
 
-import io.netty.util.ReferenceCountUtil;
-import java.util.concurrent.CancellationException;
+import dev.atlas.internal.OneShotSubscription;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -66,33 +65,17 @@ final class SdkCall<X, T> extends Mono<T> {
         return e;
     }
 
-    /**
-     * The subscription. Reactor's {@code Operators.MonoSubscriber} is not safe for resources: a
-     * {@code cancel()} racing its {@code complete(v)} can discard the value twice (double release)
-     * or not at all (leak), as CI saw. Here one atomic slot decides: the value is delivered or
-     * released exactly once, whichever of completion, request and cancellation comes last.
-     */
-    private static final class Sub<X, T> implements org.reactivestreams.Subscription {
-        private static final Object EMPTY = new Object();
-        private static final Object CANCELLED = new Object();
-        private static final Object DONE = new Object();
-
-        private final CoreSubscriber<? super T> actual;
+    /** Delivers or releases the taken value exactly once (see {@link OneShotSubscription}). */
+    private static final class Sub<X, T> extends OneShotSubscription<T> {
         private final Function<X, T> take;
         private final Runnable cleanup;
         private final java.util.concurrent.atomic.AtomicBoolean cleaned = new java.util.concurrent.atomic.AtomicBoolean();
-        private final java.util.concurrent.atomic.AtomicReference<Object> slot = new java.util.concurrent.atomic.AtomicReference<>(EMPTY);
-        private volatile boolean requested;
         volatile CompletableFuture<X> future;
 
         Sub(CoreSubscriber<? super T> actual, Function<X, T> take, Runnable cleanup) {
-            this.actual = actual;
+            super(actual);
             this.take = take;
             this.cleanup = cleanup;
-        }
-
-        boolean isCancelled() {
-            return slot.get() == CANCELLED;
         }
 
         void cleanupOnce() {
@@ -104,10 +87,7 @@ final class SdkCall<X, T> extends Mono<T> {
         void done(X x, Throwable err) {
             if (err != null) {
                 cleanupOnce();
-                Throwable e = unwrap(err);
-                if (slot.compareAndSet(EMPTY, DONE)) {
-                    actual.onError(e);
-                }
+                fail(unwrap(err)); // a no-op after a cancel
                 return;
             }
             T out;
@@ -115,61 +95,19 @@ final class SdkCall<X, T> extends Mono<T> {
                 out = take.apply(x);
             } catch (Throwable e) {
                 cleanupOnce();
-                if (slot.compareAndSet(EMPTY, DONE)) {
-                    actual.onError(e);
-                }
+                fail(e);
                 return;
             }
             cleanupOnce();
             if (out == null) {
-                if (slot.compareAndSet(EMPTY, DONE)) {
-                    actual.onComplete();
-                }
-                return;
-            }
-            if (!slot.compareAndSet(EMPTY, out)) {
-                ReferenceCountUtil.safeRelease(out); // cancelled first: the value is ours to release
-                return;
-            }
-            tryDeliver();
-        }
-
-        @SuppressWarnings("unchecked")
-        private void tryDeliver() {
-            if (!requested) {
-                return;
-            }
-            Object v = slot.get();
-            if (v == EMPTY || v == CANCELLED || v == DONE) {
-                return;
-            }
-            if (slot.compareAndSet(v, DONE)) {
-                actual.onNext((T) v);
-                actual.onComplete();
+                completeEmpty();
+            } else {
+                deliver(out); // or, cancelled, released
             }
         }
 
         @Override
-        public void request(long n) {
-            if (n <= 0) {
-                cancel();
-                actual.onError(new IllegalArgumentException("request must be positive, was " + n));
-                return;
-            }
-            requested = true;
-            tryDeliver();
-        }
-
-        @Override
-        public void cancel() {
-            Object prev = slot.getAndSet(CANCELLED);
-            if (prev == DONE) {
-                slot.set(DONE); // already terminated: nothing to cancel
-                return;
-            }
-            if (prev != EMPTY && prev != CANCELLED) {
-                ReferenceCountUtil.safeRelease(prev); // completed but never requested
-            }
+        protected void onCancel() {
             CompletableFuture<X> f = future;
             if (f != null) {
                 f.cancel(true);
