@@ -20,7 +20,6 @@ import java.util.Arrays;
 import java.util.List;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Our engine through its public API with default options (only the codec is chosen, as the
@@ -115,10 +114,7 @@ final class AtlasStore implements ArrayStore {
                     return v.defineArray("x", ArraySpec.of(DType.FLOAT32, f.shapeLong()).withChunks(ch))
                             .then(Mono.using(() -> NdArray.ofFloats(f.shapeLong(), f.data),
                                     a -> v.writeArray("x", new long[3], a), NdArray::close));
-                    // Each dataset's chain starts on a parallel worker, not inside the previous one's
-                    // completion: works around an engine bug (AsyncGate recursion overflows the stack
-                    // when 1,000 writes complete synchronously one inside the other; see RESULTS.md).
-                }).subscribeOn(Schedulers.parallel()), parallelism)
+                }), parallelism)
                 .then(atlas.flush())
                 .then(atlas.close())
                 .block(T);
