@@ -46,8 +46,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--timeout", description = "Request timeout in seconds (default: 60).")
     Long timeoutSeconds;
 
-    /** Set by tests and embedders: counted down once the server listens. */
-    CountDownLatch started;
+    /** Counted down once the server listens (tests wait on it). */
+    final CountDownLatch started = new CountDownLatch(1);
+    /** Counted down to stop serving (by the JVM shutdown hook, or a test). */
+    final CountDownLatch stop = new CountDownLatch(1);
     volatile AtlasHttpServer server;
 
     @Override
@@ -87,7 +89,6 @@ public final class ServeCommand implements Callable<Integer> {
             resources.dispose();
             throw e;
         }
-        CountDownLatch stop = new CountDownLatch(1);
         try (AtlasHttpServer s = AtlasHttpServer.start(atlas, b.resources(resources).build())) {
             server = s;
             spec.commandLine().getOut().printf("serving %d datasets of %s on %s (Ctrl-C to stop)%n", atlas.datasetCount(),
@@ -95,9 +96,7 @@ public final class ServeCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             Thread hook = new Thread(stop::countDown, "atlas-serve-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
-            if (started != null) {
-                started.countDown();
-            }
+            started.countDown();
             try {
                 stop.await();
             } catch (InterruptedException e) {
