@@ -142,18 +142,19 @@ public final class AtlasHttpServer implements AutoCloseable {
         return (long) metrics.bytesSent();
     }
 
-    /** Stops accepting, closes connections and releases the server's threads. Does not close the store. */
-    public Mono<Void> stop() {
-        DisposableServer s = server;
-        Mono<Void> closing = s == null ? Mono.empty() : Mono.fromRunnable(s::dispose).then(s.onDispose());
-        return closing.then(Mono.defer(() -> Mono.when(loops.disposeLater(), work.disposeGracefully(),
-                timer.disposeGracefully())));
-    }
-
-    /** Blocking {@link #stop()} (for try-with-resources and the command line). */
+    /**
+     * Stops accepting, closes connections and releases the server's threads; blocks until done
+     * (call it from a thread that may block). Does not close the store. Idempotent.
+     */
     @Override
     public void close() {
-        stop().block(Duration.ofSeconds(30));
+        DisposableServer s = server;
+        if (s != null && !s.isDisposed()) {
+            s.disposeNow(Duration.ofSeconds(30));
+        }
+        loops.disposeLater().block(Duration.ofSeconds(30));
+        work.dispose();
+        timer.dispose();
     }
 
     private void disposeResources() {
@@ -280,9 +281,13 @@ public final class AtlasHttpServer implements AutoCloseable {
             return Mono.error(e);
         }
         ApiError api = classify(e);
-        if (api.status().code() >= 500) {
-            LOG.warn("request failed: {}", e.toString(), e);
+        boolean prepared = res.responseHeaders().contains("X-Atlas-DType");
+        if (api.status().code() >= 500 || prepared) {
+            LOG.warn("request failed{}: {}", prepared ? " before its first byte" : "", e.toString(), e);
         }
+        // A data response may have set Content-Length and its X-Atlas headers already: drop them.
+        res.responseHeaders().remove(HttpHeaderNames.CONTENT_LENGTH).remove("X-Atlas-DType").remove("X-Atlas-Shape")
+                .remove("X-Atlas-Start").remove("X-Atlas-Byte-Order").remove("X-Atlas-Min").remove("X-Atlas-Max");
         return res.status(api.status())
                 .header(HttpHeaderNames.CONTENT_TYPE, "application/json")
                 .sendByteArray(Mono.just(Json.error(api.getMessage(), api.parameter())))

@@ -61,8 +61,9 @@ public final class ServeCommand implements Callable<Integer> {
         if (!Files.isDirectory(dir)) {
             throw new InvalidArgumentException("no store directory at " + dir);
         }
-        ServerOptions.Builder b = ServerOptions.builder().host(host).port(port);
+        ServerOptions.Builder b = ServerOptions.builder();
         try {
+            b.host(host).port(port);
             if (maxElements != null) {
                 b.maxElementsPerRequest(maxElements);
             }

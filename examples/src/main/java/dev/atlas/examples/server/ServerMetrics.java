@@ -28,6 +28,8 @@ final class ServerMetrics {
     private final PrometheusMeterRegistry prometheus;
     private final Counter bytesSent;
     private final Counter pieces;
+    /** Micrometer holds gauge and function-counter targets weakly: keep them here for the server's life. */
+    private final java.util.List<Object> targets = new java.util.ArrayList<>();
 
     ServerMetrics(MeterRegistry given, Atlas atlas, EngineResources resources) {
         if (given == null) {
@@ -61,6 +63,7 @@ final class ServerMetrics {
     }
 
     private void cache(String name, Supplier<CacheStats> stats) {
+        targets.add(stats);
         counter(name, "requests", "Lookups", stats, CacheStats::requests);
         counter(name, "hits", "Lookups served by a resident or in-flight entry", stats, CacheStats::hits);
         counter(name, "misses", "Lookups that started a load", stats, CacheStats::misses);

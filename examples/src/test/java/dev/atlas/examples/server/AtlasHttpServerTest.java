@@ -394,7 +394,10 @@ class AtlasHttpServerTest extends EngineTestBase {
         assertTrue(text.contains("atlas_http_requests_seconds_count{method=\"GET\",route=\"/health\",status=\"200\"}"), text);
         assertTrue(text.contains("route=\"/datasets/{dataset}\",status=\"404\""), text);
         assertTrue(text.contains("atlas_http_response_bytes_total"), text);
-        assertTrue(text.contains("atlas_cache_requests_total{cache=\"slab\"}"), text);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("atlas_cache_requests_total\\{cache=\"block\"\\} (\\S+)")
+                .matcher(text);
+        assertTrue(m.find(), text);
+        assertTrue(Double.parseDouble(m.group(1)) > 0, "block cache requests counted: " + m.group(1));
         assertTrue(text.contains("atlas_cache_hit_ratio{cache=\"block\"}"), text);
         assertTrue(text.contains("atlas_cache_loaded_bytes_total{cache=\"slab\"}"), text);
         assertTrue(text.contains("atlas_netty_pooled_memory_used_bytes{kind=\"direct\"}"), text);
