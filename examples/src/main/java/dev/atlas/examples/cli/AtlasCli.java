@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 /** Entry point of the {@code atlas} tool. Errors print one line and exit non-zero; {@code --verbose} adds the stack trace. */
 @Command(name = "atlas", mixinStandardHelpOptions = true, version = "atlas 0.1.0",
         description = "Inspect and serve chunked n-dimensional array files (.af) and Atlas stores.",
-        subcommands = {DumpCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DumpCommand.class, DemoCommand.class, dev.atlas.examples.server.ServeCommand.class, CommandLine.HelpCommand.class})
 public final class AtlasCli implements Runnable {
 
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

@@ -1,0 +1,319 @@
+package dev.atlas.examples.server;
+
+import dev.atlas.error.ArrayNotFoundException;
+import dev.atlas.error.DatasetNotFoundException;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.error.NotFoundException;
+import dev.atlas.store.Atlas;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
+import reactor.netty.resources.LoopResources;
+
+/**
+ * The HTTP service of an {@link Atlas} store, on reactor-netty.
+ *
+ * <table>
+ * <caption>Routes</caption>
+ * <tr><th>method and path</th><th>answer</th></tr>
+ * <tr><td>{@code GET /health}</td><td>{@code {"status":"ok","datasets":N}}</td></tr>
+ * <tr><td>{@code GET /metrics}</td><td>Prometheus text</td></tr>
+ * <tr><td>{@code GET /datasets?prefix=&limit=&cursor=}</td><td>a page of datasets (name, arrays, attributes), {@code next_cursor}</td></tr>
+ * <tr><td>{@code GET /datasets/{ds}}</td><td>attributes and every array's schema, fill, attributes, stats</td></tr>
+ * <tr><td>{@code GET /datasets/{ds}/arrays/{arr}}</td><td>one array's schema, fill, attributes, stats</td></tr>
+ * <tr><td>{@code GET /datasets/{ds}/arrays/{arr}/data?region=|start=&shape=[&format=json]}</td><td>the region as little-endian C-order bytes (or JSON)</td></tr>
+ * <tr><td>{@code GET /datasets/{ds}/arrays/{arr}/png?region=&cmap=&min=&max=}</td><td>a PNG of a 2-D slice</td></tr>
+ * <tr><td>{@code GET /arrays}</td><td>array names across the store with dtype and dataset count</td></tr>
+ * <tr><td>{@code GET|POST /arrays/{arr}/data}</td><td>the same region of many datasets, stacked in request order</td></tr>
+ * </table>
+ *
+ * <p>Threading: handlers run on the server's event loops and never block; reads complete on the
+ * engine's schedulers; PNG encoding and metric scrapes run on a bounded scheduler the server owns.
+ * Memory: a streamed response holds at most one piece ({@link ServerOptions#streamPieceBytes()})
+ * in reading plus what Netty's outbound buffer holds up to its high-water mark (64 KiB) plus the
+ * piece that crossed it: the next piece is read only when the connection is writable again.
+ *
+ * <p>The server does not own the {@link Atlas}: {@link #close()} stops serving and leaves the store
+ * open; close the store (and its engine resources) after the server.
+ */
+public final class AtlasHttpServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AtlasHttpServer.class);
+    /** How long {@link #start} waits for the port to bind. */
+    private static final Duration BIND_TIMEOUT = Duration.ofSeconds(30);
+    /** Largest request body (bulk dataset lists). */
+    static final int MAX_BODY_BYTES = 4 << 20;
+
+    private final Atlas atlas;
+    private final ServerOptions options;
+    private final ServerMetrics metrics;
+    private final LoopResources loops;
+    private final Scheduler work;
+    private final Scheduler timer;
+    private final List<Route> routes = new ArrayList<>();
+    private volatile DisposableServer server;
+
+    private AtlasHttpServer(Atlas atlas, ServerOptions options) {
+        this.atlas = atlas;
+        this.options = options;
+        this.metrics = new ServerMetrics(options.meterRegistry(), atlas, options.resources());
+        this.loops = LoopResources.create("atlas-http", 1, Math.max(1, Runtime.getRuntime().availableProcessors()), true);
+        this.work = Schedulers.newBoundedElastic(options.pngThreads(), 1_000, "atlas-http-work", 60, true);
+        this.timer = Schedulers.newSingle("atlas-http-timer", true);
+        Catalog catalog = new Catalog(atlas, options, metrics, work, timer);
+        DataRoutes data = new DataRoutes(atlas, options, metrics, timer);
+        QuickLook png = new QuickLook(atlas, options, work, timer);
+        get("/health", catalog::health);
+        get("/metrics", catalog::metrics);
+        get("/datasets", catalog::datasets);
+        get("/datasets/{dataset}", catalog::dataset);
+        get("/datasets/{dataset}/arrays/{array}", catalog::array);
+        get("/datasets/{dataset}/arrays/{array}/data", data::region);
+        get("/datasets/{dataset}/arrays/{array}/png", png::render);
+        get("/arrays", catalog::arrays);
+        get("/arrays/{array}/data", data::bulk);
+        routes.add(new Route(HttpMethod.POST, "/arrays/{array}/data", data::bulk));
+    }
+
+    /**
+     * Starts serving {@code atlas} and returns once the port is bound. Call it from a thread that
+     * may block (it waits for the bind), not from an event loop.
+     *
+     * @param atlas the store to serve; not owned (close it after the server)
+     * @throws IllegalStateException (reactor-netty's bind failure) if the address cannot be bound
+     */
+    public static AtlasHttpServer start(Atlas atlas, ServerOptions options) {
+        AtlasHttpServer s = new AtlasHttpServer(atlas, options);
+        try {
+            s.server = HttpServer.create()
+                    .host(options.host())
+                    .port(options.port())
+                    .runOn(s.loops)
+                    .handle(s::handle)
+                    .bindNow(BIND_TIMEOUT);
+        } catch (RuntimeException e) {
+            s.disposeResources();
+            throw e;
+        }
+        LOG.info("serving {} datasets on {}", atlas.datasetCount(), s.baseUrl());
+        return s;
+    }
+
+    /** The bound port (the chosen one when the options said 0). */
+    public int port() {
+        return ((java.net.InetSocketAddress) server.address()).getPort();
+    }
+
+    /** {@code http://host:port} with the bound port. */
+    public String baseUrl() {
+        String host = options.host();
+        if (host.contains(":") && !host.startsWith("[")) {
+            host = "[" + host + "]";
+        }
+        return "http://" + host + ":" + port();
+    }
+
+    /** The registry holding the server's meters (the one given in the options, or its own Prometheus one). */
+    public MeterRegistry meterRegistry() {
+        return metrics.registry();
+    }
+
+    /** Bytes of array data handed to the network so far (binary responses). */
+    public long bytesSent() {
+        return (long) metrics.bytesSent();
+    }
+
+    /**
+     * Stops accepting, closes connections and releases the server's threads; blocks until done
+     * (call it from a thread that may block). Does not close the store. Idempotent.
+     */
+    @Override
+    public void close() {
+        DisposableServer s = server;
+        if (s != null && !s.isDisposed()) {
+            s.disposeNow(Duration.ofSeconds(30));
+        }
+        loops.disposeLater().block(Duration.ofSeconds(30));
+        work.dispose();
+        timer.dispose();
+    }
+
+    private void disposeResources() {
+        loops.dispose();
+        work.dispose();
+        timer.dispose();
+    }
+
+    // ------------------------------------------------------------------ dispatch
+
+    /** A handler of one route. */
+    @FunctionalInterface
+    interface Handler {
+        Mono<Void> handle(Call call, HttpServerResponse res);
+    }
+
+    private void get(String pattern, Handler h) {
+        routes.add(new Route(HttpMethod.GET, pattern, h));
+    }
+
+    /** One route: method, pattern ({@code {name}} segments capture one decoded path segment), handler. */
+    record Route(HttpMethod method, String pattern, String[] segments, Handler handler) {
+        Route(HttpMethod method, String pattern, Handler handler) {
+            this(method, pattern, pattern.substring(1).split("/"), handler);
+        }
+
+        /** Path parameters when the segments match, else null. */
+        Map<String, String> match(List<String> path) {
+            if (path.size() != segments.length) {
+                return null;
+            }
+            Map<String, String> params = new HashMap<>();
+            for (int i = 0; i < segments.length; i++) {
+                String s = segments[i];
+                if (s.startsWith("{")) {
+                    params.put(s.substring(1, s.length() - 1), path.get(i));
+                } else if (!s.equals(path.get(i))) {
+                    return null;
+                }
+            }
+            return params;
+        }
+    }
+
+    /** A matched request: its path parameters (decoded), query parameters (decoded) and deadline. */
+    record Call(HttpServerRequest request, Map<String, String> path, Map<String, List<String>> query, long deadline) {
+        String path(String name) {
+            return path.get(name);
+        }
+
+        /** Nanoseconds left before the request timeout (may be negative). */
+        long remainingNanos() {
+            return deadline - System.nanoTime();
+        }
+    }
+
+    private Publisher<Void> handle(HttpServerRequest req, HttpServerResponse res) {
+        long t0 = System.nanoTime();
+        String[] route = {"unmatched"};
+        return Mono.defer(() -> dispatch(req, res, route, t0))
+                .onErrorResume(e -> fail(res, e))
+                .doFinally(sig -> metrics.request(route[0], req.method().name(), res.status().code(), System.nanoTime() - t0));
+    }
+
+    private Mono<Void> dispatch(HttpServerRequest req, HttpServerResponse res, String[] routeName, long t0) {
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        String rawPath = q < 0 ? uri : uri.substring(0, q);
+        List<String> path = decodePath(rawPath);
+        Map<String, List<String>> query;
+        try {
+            query = new QueryStringDecoder(uri).parameters();
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badParameter(null, "malformed query string: " + e.getMessage());
+        }
+        Set<String> allowed = new LinkedHashSet<>();
+        for (Route r : routes) {
+            Map<String, String> params = r.match(path);
+            if (params == null) {
+                continue;
+            }
+            if (!r.method().equals(req.method())) {
+                allowed.add(r.method().name());
+                continue;
+            }
+            routeName[0] = r.pattern();
+            Call call = new Call(req, params, query, t0 + options.requestTimeout().toNanos());
+            return r.handler().handle(call, res);
+        }
+        if (!allowed.isEmpty()) {
+            routeName[0] = "method-not-allowed";
+            res.header(HttpHeaderNames.ALLOW, String.join(", ", allowed));
+            throw new ApiError(HttpResponseStatus.METHOD_NOT_ALLOWED, req.method().name() + " is not allowed on "
+                    + rawPath + " (allowed: " + String.join(", ", allowed) + ")", null);
+        }
+        throw ApiError.notFound("no route " + rawPath, null);
+    }
+
+    /** Splits the raw path at '/' and percent-decodes each segment ('+' stays '+'); a trailing '/' is ignored. */
+    static List<String> decodePath(String rawPath) {
+        List<String> out = new ArrayList<>();
+        if (!rawPath.startsWith("/")) {
+            throw ApiError.notFound("no route " + rawPath, null);
+        }
+        String p = rawPath.length() > 1 && rawPath.endsWith("/") ? rawPath.substring(0, rawPath.length() - 1) : rawPath;
+        if (p.equals("/")) {
+            out.add("");
+            return out;
+        }
+        for (String seg : p.substring(1).split("/", -1)) {
+            try {
+                out.add(QueryStringDecoder.decodeComponent(seg.replace("+", "%2B")));
+            } catch (IllegalArgumentException e) {
+                throw ApiError.badParameter(null, "malformed percent-encoding in path segment '" + seg + "'");
+            }
+        }
+        return out;
+    }
+
+    /** The error response of a failed request; a response whose headers went out can only be aborted. */
+    private Mono<Void> fail(HttpServerResponse res, Throwable e) {
+        if (res.hasSentHeaders()) {
+            LOG.debug("response aborted after its headers were sent", e);
+            return Mono.error(e);
+        }
+        ApiError api = classify(e);
+        boolean prepared = res.responseHeaders().contains("X-Atlas-DType");
+        if (api.status().code() >= 500 || prepared) {
+            LOG.warn("request failed{}: {}", prepared ? " before its first byte" : "", e.toString(), e);
+        }
+        // A data response may have set Content-Length and its X-Atlas headers already: drop them.
+        res.responseHeaders().remove(HttpHeaderNames.CONTENT_LENGTH).remove("X-Atlas-DType").remove("X-Atlas-Shape")
+                .remove("X-Atlas-Start").remove("X-Atlas-Byte-Order").remove("X-Atlas-Min").remove("X-Atlas-Max");
+        return res.status(api.status())
+                .header(HttpHeaderNames.CONTENT_TYPE, "application/json")
+                .sendByteArray(Mono.just(Json.error(api.getMessage(), api.parameter())))
+                .then();
+    }
+
+    /** Maps a failure to its answer: client mistakes 4xx, timeouts 503, anything else 500. */
+    static ApiError classify(Throwable e) {
+        if (e instanceof ApiError a) {
+            return a;
+        }
+        if (e instanceof DatasetNotFoundException) {
+            return ApiError.notFound(e.getMessage(), "dataset");
+        }
+        if (e instanceof ArrayNotFoundException) {
+            return ApiError.notFound(e.getMessage(), "array");
+        }
+        if (e instanceof NotFoundException) {
+            return ApiError.notFound(e.getMessage(), null);
+        }
+        if (e instanceof InvalidArgumentException) {
+            return ApiError.badParameter(null, e.getMessage());
+        }
+        if (e instanceof TimeoutException) {
+            return new ApiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "request timed out", null);
+        }
+        return new ApiError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e, null);
+    }
+}

@@ -1,0 +1,400 @@
+package dev.atlas.examples.server;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import dev.atlas.array.NdArray;
+import dev.atlas.format.DType;
+import dev.atlas.store.ArraySchema;
+import dev.atlas.store.Atlas;
+import dev.atlas.store.DatasetView;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.netty.http.server.HttpServerResponse;
+
+/**
+ * Array data: one dataset's region ({@code /datasets/{ds}/arrays/{arr}/data}) and the same region
+ * across many datasets ({@code /arrays/{arr}/data}), as little-endian C-order bytes or JSON.
+ *
+ * <p>Streaming: the region is cut into {@link Pieces} (boxes of about
+ * {@link ServerOptions#streamPieceBytes()} whose bytes follow each other in C order); each piece is
+ * one engine read ({@code DatasetView.readArray}, whose chunks are fetched and decompressed
+ * concurrently on the engine's schedulers), and the next piece is read only after the previous one
+ * was handed to Netty and the connection is writable. Reading the region's fragments
+ * ({@code readFragments}) would deliver chunks in completion order, so writing C order from them
+ * needs the whole region (or a reorder buffer as large as a chunk row) in memory; whole pieces in
+ * sequence keep memory at one piece per connection whatever the client's speed.
+ *
+ * <p>Buffer ownership: each piece's {@link NdArray} is closed as soon as its buffer is taken (one
+ * retained reference), and that reference is handed to reactor-netty's {@code send}, which releases
+ * it once written, or on cancel (a client that disconnects) through the discard hook that
+ * reactor-netty installs for the buffers it has requested. Nothing here adds a second ByteBuf
+ * discard hook (it would release twice). NdArrays a cancel catches before they became buffers are
+ * closed by this class's {@code NdArray} discard hook and by the engine's own cancel handling.
+ */
+final class DataRoutes {
+    /** How often a stream waiting for its connection to drain checks writability. */
+    static final Duration WRITABLE_POLL = Duration.ofMillis(2);
+    /** Datasets one piece of a bulk stream reads together at most. */
+    static final int MAX_BULK_BATCH = 256;
+
+    private final Atlas atlas;
+    private final ServerOptions options;
+    private final ServerMetrics metrics;
+    private final Scheduler timer;
+
+    DataRoutes(Atlas atlas, ServerOptions options, ServerMetrics metrics, Scheduler timer) {
+        this.atlas = atlas;
+        this.options = options;
+        this.metrics = metrics;
+        this.timer = timer;
+    }
+
+    private enum Format { BINARY, JSON }
+
+    private static Format format(Map<String, List<String>> query) {
+        String f = Params.single(query, "format");
+        if (f == null || f.equals("binary")) {
+            return Format.BINARY;
+        }
+        if (f.equals("json")) {
+            return Format.JSON;
+        }
+        throw ApiError.badParameter("format", "format '" + f + "' is not one of binary, json");
+    }
+
+    /** {@code GET /datasets/{dataset}/arrays/{array}/data}. */
+    Mono<Void> region(AtlasHttpServer.Call call, HttpServerResponse res) {
+        DatasetView view = Catalog.view(atlas, call.path("dataset"));
+        String array = call.path("array");
+        ArraySchema schema = Catalog.schema(view, array);
+        Params.Region r = Params.region(call.query(), schema.shape());
+        Format format = format(call.query());
+        long n = Params.elements(schema, r);
+        if (n > options.maxElementsPerRequest()) {
+            throw ApiError.tooLarge("region", "region " + r + " has " + n + " elements; the limit per request is "
+                    + options.maxElementsPerRequest());
+        }
+        DType dtype = schema.dtype();
+        if (format == Format.JSON) {
+            if (n > options.maxJsonElements()) {
+                throw ApiError.tooLarge("region", "region " + r + " has " + n + " elements; JSON responses carry at most "
+                        + options.maxJsonElements() + " (use the binary format)");
+            }
+            Mono<byte[]> body = view.readArray(array, r.start(), r.shape())
+                    .switchIfEmpty(Mono.error(() -> ApiError.notFound("dataset '" + view.name() + "' has no array '"
+                            + array + "'", "array")))
+                    .map(a -> {
+                        try (a) {
+                            return Json.render(g -> {
+                                g.writeStartObject();
+                                g.writeStringField("dataset", view.name());
+                                g.writeStringField("array", array);
+                                g.writeStringField("dtype", dtype.toString());
+                                Json.longs(g, "start", r.start());
+                                Json.longs(g, "shape", r.shape());
+                                g.writeFieldName("values");
+                                Json.values(g, a);
+                                g.writeEndObject();
+                            });
+                        }
+                    });
+            return Catalog.json(res, body, call, timer);
+        }
+        requireFixedWidth(dtype);
+        long bytes = n * dtype.elementSize();
+        headers(res, dtype, r.shape(), r.start(), bytes);
+        long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
+        Pieces pieces = new Pieces(r, schema.chunkShape(), target);
+        Function<Params.Region, Mono<NdArray>> read = p -> view.readArray(array, p.start(), p.shape())
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("array '" + array + "' of dataset '"
+                        + view.name() + "' vanished while streaming")));
+        return res.send(stream(res, Flux.fromIterable(pieces), read, call)).then();
+    }
+
+    private static void requireFixedWidth(DType dtype) {
+        if (dtype.elementSize() <= 0) {
+            throw ApiError.badParameter("format", dtype + " elements have no fixed-width binary form; use format=json");
+        }
+    }
+
+    private static void headers(HttpServerResponse res, DType dtype, long[] shape, long[] start, long bytes) {
+        res.header(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
+                .header("X-Atlas-DType", dtype.toString())
+                .header("X-Atlas-Shape", join(shape))
+                .header("X-Atlas-Byte-Order", "little-endian")
+                .header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(bytes));
+        if (start != null) {
+            res.header("X-Atlas-Start", join(start));
+        }
+    }
+
+    static String join(long[] v) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
+            sb.append(i == 0 ? "" : ",").append(v[i]);
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The response body: one engine read per piece, in order, each started only once the
+     * connection is writable (see the class comment for ownership).
+     */
+    private <P> Flux<ByteBuf> stream(HttpServerResponse res, Flux<P> pieces, Function<P, Mono<NdArray>> read,
+            AtlasHttpServer.Call call) {
+        AtomicReference<Channel> channel = new AtomicReference<>();
+        res.withConnection(c -> channel.set(c.channel()));
+        return pieces.concatMap(p -> writable(channel.get())
+                .then(Mono.defer(() -> {
+                    if (call.remainingNanos() <= 0) {
+                        return Mono.error(new TimeoutException("request timed out after " + options.requestTimeout()
+                                + " while streaming"));
+                    }
+                    metrics.piece();
+                    return read.apply(p);
+                }))
+                .map(a -> {
+                    try (a) {
+                        ByteBuf b = a.data();
+                        b.retain();                         // ours; the NdArray's reference goes with close()
+                        return b;
+                    }
+                }))
+                .doOnNext(b -> metrics.sent(b.readableBytes()))
+                .doOnDiscard(NdArray.class, NdArray::close);
+    }
+
+    /** Completes when {@code ch} can take more bytes (or is closed: the send then ends the stream). */
+    private Mono<Void> writable(Channel ch) {
+        if (ch == null) {
+            return Mono.empty();
+        }
+        return Mono.fromCallable(() -> ch.isWritable() || !ch.isActive())
+                .filter(Boolean::booleanValue)
+                .repeatWhenEmpty(attempts -> attempts.concatMap(i -> Mono.delay(WRITABLE_POLL, timer)))
+                .then();
+    }
+
+    // ------------------------------------------------------------------ bulk
+
+    /** {@code GET /arrays/{array}/data?datasets=a,b|prefix=p[&limit=n]} and {@code POST} with {@code {"datasets":[...]}}. */
+    Mono<Void> bulk(AtlasHttpServer.Call call, HttpServerResponse res) {
+        String array = Params.name(call.path("array"), "array");
+        if (call.request().method().equals(HttpMethod.POST)) {
+            return body(call).flatMap(b -> bulk(call, res, array, datasetsFromBody(b)));
+        }
+        return bulk(call, res, array, datasetsFromQuery(call, array));
+    }
+
+    private Mono<byte[]> body(AtlasHttpServer.Call call) {
+        String length = call.request().requestHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
+        if (length != null) {
+            try {
+                if (Long.parseLong(length.trim()) > AtlasHttpServer.MAX_BODY_BYTES) {
+                    return Mono.error(ApiError.tooLarge("body", "request body larger than "
+                            + AtlasHttpServer.MAX_BODY_BYTES + " bytes"));
+                }
+            } catch (NumberFormatException e) {
+                return Mono.error(ApiError.badParameter("body", "bad Content-Length"));
+            }
+        }
+        // asByteArray copies each received chunk to the heap and releases it (reactor-netty owns the buffers).
+        return call.request().receive().asByteArray()
+                .reduce(new ByteArrayOutputStream(), (out, chunk) -> {
+                    if (out.size() + chunk.length > AtlasHttpServer.MAX_BODY_BYTES) {
+                        throw ApiError.tooLarge("body", "request body larger than " + AtlasHttpServer.MAX_BODY_BYTES + " bytes");
+                    }
+                    out.write(chunk, 0, chunk.length);
+                    return out;
+                })
+                .map(ByteArrayOutputStream::toByteArray);
+    }
+
+    /** {@code {"datasets": ["a", "b", ...]}}. */
+    private static List<String> datasetsFromBody(byte[] body) {
+        List<String> out = new ArrayList<>();
+        try (JsonParser p = Json.FACTORY.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw ApiError.badParameter("body", "the body must be a JSON object {\"datasets\": [...]}");
+            }
+            boolean seen = false;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                if (field.equals("datasets")) {
+                    if (t != JsonToken.START_ARRAY) {
+                        throw ApiError.badParameter("datasets", "datasets must be an array of names");
+                    }
+                    seen = true;
+                    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                        if (t != JsonToken.VALUE_STRING) {
+                            throw ApiError.badParameter("datasets", "datasets must be an array of names");
+                        }
+                        out.add(p.getText());
+                    }
+                } else {
+                    throw ApiError.badParameter("body", "unknown field '" + field + "' (region, format: query parameters)");
+                }
+            }
+            if (!seen) {
+                throw ApiError.badParameter("datasets", "the body names no datasets");
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw ApiError.badParameter("body", "the body is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiError.badParameter("body", "the body could not be read: " + e.getMessage());
+        }
+        return out;
+    }
+
+    private List<String> datasetsFromQuery(AtlasHttpServer.Call call, String array) {
+        String list = Params.single(call.query(), "datasets");
+        String prefix = Params.single(call.query(), "prefix");
+        String limit = Params.single(call.query(), "limit");
+        if ((list == null) == (prefix == null)) {
+            throw ApiError.badParameter("datasets", "give datasets=a,b,... or prefix=..., exactly one of them");
+        }
+        if (list != null) {
+            if (limit != null) {
+                throw ApiError.badParameter("limit", "limit applies to prefix selections only");
+            }
+            return List.of(list.split(",", -1));
+        }
+        long max = limit == null ? options.maxDatasetsPerBulk()
+                : Params.integer(limit, "limit", 1, options.maxDatasetsPerBulk());
+        List<String> out = new ArrayList<>();
+        for (String ds : atlas.listDatasets()) {
+            if (ds.startsWith(prefix) && atlas.dataset(ds).arrayMeta(array).isPresent()) {
+                out.add(ds);
+                if (out.size() == max) {
+                    break;
+                }
+            }
+        }
+        if (out.isEmpty()) {
+            throw ApiError.notFound("no dataset with prefix '" + prefix + "' declares array '" + array + "'", "prefix");
+        }
+        return out;
+    }
+
+    private Mono<Void> bulk(AtlasHttpServer.Call call, HttpServerResponse res, String array, List<String> datasets) {
+        if (datasets.isEmpty()) {
+            throw ApiError.badParameter("datasets", "no datasets named");
+        }
+        if (datasets.size() > options.maxDatasetsPerBulk()) {
+            throw ApiError.tooLarge("datasets", datasets.size() + " datasets named; the limit is "
+                    + options.maxDatasetsPerBulk());
+        }
+        List<ArraySchema> schemas = new ArrayList<>(datasets.size());
+        Set<String> seen = new HashSet<>();
+        for (String ds : datasets) {
+            Params.name(ds, "datasets");
+            if (!seen.add(ds)) {
+                throw ApiError.badParameter("datasets", "dataset '" + ds + "' is named twice");
+            }
+            DatasetView v = Catalog.view(atlas, ds);
+            schemas.add(v.arrayMeta(array).orElseThrow(() -> ApiError.notFound("dataset '" + ds + "' has no array '"
+                    + array + "'", "datasets")));
+        }
+        ArraySchema first = schemas.get(0);
+        Params.Region r = Params.region(call.query(), first.shape());
+        for (int i = 1; i < schemas.size(); i++) {
+            long[] shape = schemas.get(i).shape();
+            boolean inside = shape.length == r.shape().length;
+            for (int k = 0; inside && k < shape.length; k++) {
+                inside = r.start()[k] + r.shape()[k] <= shape[k];
+            }
+            if (!inside) {
+                throw ApiError.badParameter("region", "region " + r + " lies outside dataset '" + datasets.get(i)
+                        + "' (shape " + Arrays.toString(shape) + ")");
+            }
+        }
+        long per = Params.elements(first, r);
+        if (per > options.maxElementsPerRequest()) {
+            throw ApiError.tooLarge("region", "region " + r + " has " + per + " elements; the limit per dataset is "
+                    + options.maxElementsPerRequest());
+        }
+        long total;
+        try {
+            total = Math.multiplyExact(per, datasets.size());
+        } catch (ArithmeticException e) {
+            total = Long.MAX_VALUE;
+        }
+        if (total > options.maxElementsPerResponse()) {
+            throw ApiError.tooLarge("datasets", datasets.size() + " datasets x " + per + " elements = " + total
+                    + " elements; the limit per response is " + options.maxElementsPerResponse());
+        }
+        DType dtype = first.dtype();
+        long[] outShape = new long[r.shape().length + 1];
+        outShape[0] = datasets.size();
+        System.arraycopy(r.shape(), 0, outShape, 1, r.shape().length);
+        if (format(call.query()) == Format.JSON) {
+            if (total > options.maxJsonElements()) {
+                throw ApiError.tooLarge("datasets", total + " elements; JSON responses carry at most "
+                        + options.maxJsonElements() + " (use the binary format)");
+            }
+            Mono<byte[]> body = atlas.readArrayAcrossStacked(array, datasets, r.start(), r.shape())
+                    .map(a -> {
+                        try (a) {
+                            return Json.render(g -> {
+                                g.writeStartObject();
+                                g.writeStringField("array", array);
+                                g.writeStringField("dtype", dtype.toString());
+                                Json.strings(g, "datasets", datasets);
+                                Json.longs(g, "start", r.start());
+                                Json.longs(g, "shape", outShape);
+                                g.writeFieldName("values");
+                                Json.values(g, a);
+                                g.writeEndObject();
+                            });
+                        }
+                    });
+            return Catalog.json(res, body, call, timer);
+        }
+        requireFixedWidth(dtype);
+        headers(res, dtype, outShape, r.start(), total * dtype.elementSize());
+        long rowBytes = per * dtype.elementSize();
+        Flux<ByteBuf> body;
+        if (rowBytes <= options.streamPieceBytes()) {
+            // Small regions: batches of datasets, each one stacked read (bulk concurrency inside,
+            // rows land in request order in one buffer).
+            int batch = (int) Math.max(1, Math.min(MAX_BULK_BATCH, options.streamPieceBytes() / Math.max(1, rowBytes)));
+            List<List<String>> batches = new ArrayList<>();
+            for (int i = 0; i < datasets.size(); i += batch) {
+                batches.add(datasets.subList(i, Math.min(datasets.size(), i + batch)));
+            }
+            body = stream(res, Flux.fromIterable(batches),
+                    b -> atlas.readArrayAcrossStacked(array, b, r.start(), r.shape()), call);
+        } else {
+            // Large regions: dataset after dataset, each in pieces like a single-dataset read.
+            long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
+            body = Flux.range(0, datasets.size()).concatMap(i -> {
+                String ds = datasets.get(i);
+                DatasetView v = atlas.dataset(ds);
+                Pieces pieces = new Pieces(r, schemas.get(i).chunkShape(), target);
+                return stream(res, Flux.fromIterable(pieces), p -> v.readArray(array, p.start(), p.shape())
+                        .switchIfEmpty(Mono.error(() -> new IllegalStateException("array '" + array
+                                + "' of dataset '" + ds + "' vanished while streaming"))), call);
+            });
+        }
+        return res.status(HttpResponseStatus.OK).send(body).then();
+    }
+}

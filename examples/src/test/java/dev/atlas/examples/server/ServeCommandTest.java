@@ -1,0 +1,78 @@
+package dev.atlas.examples.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.atlas.array.EngineResources;
+import dev.atlas.examples.cli.AtlasCli;
+import dev.atlas.storage.local.LocalAtlas;
+import dev.atlas.store.AtlasOptions;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code atlas serve}: one-line errors with exit code 2, and a real server on a free port until stopped. */
+class ServeCommandTest {
+    @TempDir
+    Path tmp;
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = AtlasCli.commandLine(new PrintWriter(out), new PrintWriter(err)).execute(args);
+        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    @Test
+    void s3AndMissingStoresAreOneLineErrors() {
+        String[] s3 = run("serve", "--store", "s3://bucket/prefix");
+        assertEquals("2", s3[0]);
+        assertEquals("atlas: s3:// stores cannot be served yet; give a local directory", s3[2].strip());
+        String[] missing = run("serve", "--store", tmp.resolve("nope").toString());
+        assertEquals("2", missing[0]);
+        assertTrue(missing[2].startsWith("atlas: no store directory at "), missing[2]);
+        assertEquals(1, missing[2].strip().lines().count());
+        String[] badPort = run("serve", "--store", tmp.toString(), "--port", "70000");
+        assertEquals("2", badPort[0], badPort[2]);
+    }
+
+    @Test
+    void servesAStoreUntilStopped() throws Exception {
+        EngineResources resources = EngineResources.create(1, 1, io.netty.buffer.PooledByteBufAllocator.DEFAULT);
+        Path store = tmp.resolve("store");
+        var atlas = LocalAtlas.create(store, AtlasOptions.builder(resources).tempDirectory(tmp).build()).block();
+        atlas.createDataset("one").block();
+        atlas.flush().block();
+        atlas.close().block();
+        resources.disposeLater().block();
+
+        ServeCommand cmd = new ServeCommand();
+        CommandLine cl = new CommandLine(cmd);
+        StringWriter out = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        Thread t = new Thread(() -> cl.execute("--store", store.toString(), "--port", "0"), "serve-test");
+        t.start();
+        assertTrue(cmd.started.await(60, TimeUnit.SECONDS), "server started");
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create(cmd.server.baseUrl() + "/health")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            assertTrue(r.body().contains("\"datasets\":1"), r.body());
+            assertTrue(out.toString().contains("serving 1 datasets"), out.toString());
+        } finally {
+            cmd.stop.countDown();
+            t.join(60_000);
+        }
+        assertTrue(!t.isAlive(), "serve returned after stop");
+    }
+}
