@@ -21,6 +21,7 @@ final class ProgressBar {
     private long lastDraw;
     private int lastTenth;
     private boolean finished;
+    private int drawnWidth;
 
     /**
      * @param redraw true on a terminal (redraw in place), false for periodic lines
@@ -45,8 +46,7 @@ final class ProgressBar {
         if (redraw) {
             if (now - lastDraw >= REDRAW_NANOS || done >= total) {
                 lastDraw = now;
-                err.print("\r" + line(now));
-                err.flush();
+                redraw(line(now));
             }
         } else {
             int tenth = total == 0 ? 10 : (int) Math.min(10, done * 10 / total);
@@ -65,11 +65,19 @@ final class ProgressBar {
         }
         finished = true;
         if (redraw) {
-            err.print("\r" + line(System.nanoTime()));
+            redraw(line(System.nanoTime()));
             err.println();
         } else if (lastTenth < 10 && done > 0) {
             err.println(line(System.nanoTime()));
         }
+        err.flush();
+    }
+
+    /** Overwrites the current line, blanking what a longer earlier line left behind. */
+    private void redraw(String line) {
+        int pad = Math.max(0, drawnWidth - line.length());
+        drawnWidth = line.length();
+        err.print("\r" + line + " ".repeat(pad));
         err.flush();
     }
 
