@@ -1,48 +1,125 @@
 package dev.atlas.examples.cli;
 
 import dev.atlas.error.AtlasException;
+import dev.atlas.error.NotFoundException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import reactor.core.Exceptions;
 
-/** Entry point of the {@code atlas} tool. Errors print one line and exit non-zero; {@code --verbose} adds the stack trace. */
+/**
+ * Entry point of the {@code atlas} tool. Errors print one line on stderr and exit non-zero
+ * ({@link #EXIT_RUNTIME}, {@link #EXIT_USAGE}, {@link #EXIT_NOT_FOUND}); {@code --verbose} adds
+ * the stack trace.
+ */
 @Command(name = "atlas", mixinStandardHelpOptions = true, version = "atlas 0.1.0",
-        description = "Inspect and serve chunked n-dimensional array files (.af) and Atlas stores.",
-        subcommands = {DumpCommand.class, DemoCommand.class, dev.atlas.examples.server.ServeCommand.class, CommandLine.HelpCommand.class})
+        description = "Build, inspect and read Atlas stores and chunked n-dimensional array files (.af).",
+        footer = {"", "Exit codes: 0 ok; 1 runtime error (I/O, corrupt or conflicting data); 2 usage error (bad",
+                "options or arguments, bad region, too many elements); 3 not found (store, dataset, array or file)."},
+        subcommands = {DemoCommand.class, LsCommand.class, InfoCommand.class, CatCommand.class, DumpCommand.class,
+                ImportCommand.class, CompactCommand.class, RmCommand.class, dev.atlas.examples.server.ServeCommand.class,
+                CommandLine.HelpCommand.class})
 public final class AtlasCli implements Runnable {
+    /** Success. */
+    public static final int EXIT_OK = 0;
+    /** Runtime error: I/O, corrupt or conflicting data, a limit of this build. */
+    public static final int EXIT_RUNTIME = 1;
+    /** Usage error: unknown option, missing or malformed argument, bad region, too many elements. */
+    public static final int EXIT_USAGE = 2;
+    /** Not found: the store, a dataset, an array or a file does not exist. */
+    public static final int EXIT_NOT_FOUND = 3;
+
+    @Option(names = "--endpoint", paramLabel = "URL", scope = CommandLine.ScopeType.INHERIT,
+            description = "S3 endpoint for s3:// stores (S3-compatible servers); default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS.")
+    void endpoint(String url) {
+        S3Settings.set(S3Settings.current().withEndpoint(url));
+    }
+
+    @Option(names = "--path-style", scope = CommandLine.ScopeType.INHERIT,
+            description = "Path-style S3 addressing (most S3-compatible servers).")
+    void pathStyle(boolean on) {
+        S3Settings.set(S3Settings.current().withPathStyle(on));
+    }
+
+    @Option(names = "--s3-region", paramLabel = "REGION", scope = CommandLine.ScopeType.INHERIT,
+            description = "S3 region; default: AWS_REGION or AWS_DEFAULT_REGION.")
+    void region(String r) {
+        S3Settings.set(S3Settings.current().withRegion(r));
+    }
 
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
+
+    private final OutputStream binaryOut;
+
+    private AtlasCli(OutputStream binaryOut) {
+        this.binaryOut = binaryOut;
+    }
+
+    /** Where commands write bytes ({@code cat --format raw}): standard output unless a test gives another stream. */
+    OutputStream binaryOut() {
+        return binaryOut;
+    }
 
     @Override
     public void run() {
         throw new CommandLine.ParameterException(new CommandLine(this), "Missing command: try 'atlas demo' or 'atlas help'");
     }
 
-    /** Builds the command line with the tool's error handling. */
+    /** Builds the command line with the tool's error handling; raw bytes go to {@code System.out}. */
     public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(new AtlasCli());
+        return commandLine(System.out, out, err);
+    }
+
+    /** Builds the command line with the tool's error handling; raw bytes go to {@code binaryOut}. */
+    public static CommandLine commandLine(OutputStream binaryOut, PrintWriter out, PrintWriter err) {
+        S3Settings.set(new S3Settings(null, false, null)); // each command line starts from the defaults
+        CommandLine cl = new CommandLine(new AtlasCli(binaryOut));
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
             boolean verbose = parseResult.matchedOptionValue("--verbose", false)
                     || parseResult.hasSubcommand() && parseResult.subcommand().matchedOptionValue("--verbose", false);
-            line.getErr().println("atlas: " + describe(ex));
+            Throwable t = unwrap(ex);
+            line.getOut().flush();
+            line.getErr().println("atlas: " + describe(t));
             if (verbose) {
-                ex.printStackTrace(line.getErr());
+                t.printStackTrace(line.getErr());
             }
             line.getErr().flush();
-            return ex instanceof AtlasException ? 2 : 1;
+            return exitCode(t);
         });
         return cl;
     }
 
+    /** Removes Reactor's and the JDK's checked-exception wrappers. */
+    static Throwable unwrap(Throwable t) {
+        Throwable u = Exceptions.unwrap(t);
+        while (u instanceof UncheckedIOException && u.getCause() != null) {
+            u = u.getCause();
+        }
+        return u;
+    }
+
+    static int exitCode(Throwable t) {
+        if (t instanceof CliException c) {
+            return c.exitCode();
+        }
+        if (t instanceof NotFoundException || t instanceof NoSuchFileException) {
+            return EXIT_NOT_FOUND;
+        }
+        return EXIT_RUNTIME;
+    }
+
     static String describe(Throwable t) {
-        if (t instanceof AtlasException) {
+        if (t instanceof AtlasException || t instanceof CliException) {
             return t.getMessage();
         }
-        if (t instanceof java.nio.file.NoSuchFileException) {
+        if (t instanceof NoSuchFileException) {
             return "no such file: " + t.getMessage();
         }
         return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());

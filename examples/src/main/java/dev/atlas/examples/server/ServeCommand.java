@@ -1,12 +1,9 @@
 package dev.atlas.examples.server;
 
-import dev.atlas.array.EngineResources;
-import dev.atlas.error.InvalidArgumentException;
-import dev.atlas.storage.local.LocalAtlas;
+import dev.atlas.examples.cli.StoreLocation;
+import dev.atlas.examples.cli.StoreSession;
 import dev.atlas.store.Atlas;
-import dev.atlas.store.AtlasOptions;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -15,14 +12,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code atlas serve --store PATH}: serves a local store over HTTP until interrupted (Ctrl-C). */
+/** {@code atlas serve --store PATH|s3://bucket/prefix}: serves a store over HTTP until interrupted (Ctrl-C). */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serve an Atlas store over HTTP (JSON catalog, binary and JSON region reads, bulk reads, PNG quick-looks, /metrics).")
 public final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--store", required = true, paramLabel = "PATH", description = "Directory of the store (s3:// locations are not supported yet).")
+    @Option(names = "--store", required = true, paramLabel = "STORE", description = "Directory of the store, or s3://bucket/prefix.")
     String store;
 
     @Option(names = "--host", defaultValue = ServerOptions.DEFAULT_HOST, description = "Address to bind (default: ${DEFAULT-VALUE}).")
@@ -54,13 +51,6 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (store.startsWith("s3://")) {
-            throw new InvalidArgumentException("s3:// stores cannot be served yet; give a local directory");
-        }
-        Path dir = Path.of(store);
-        if (!Files.isDirectory(dir)) {
-            throw new InvalidArgumentException("no store directory at " + dir);
-        }
         ServerOptions.Builder b = ServerOptions.builder();
         try {
             b.host(host).port(port);
@@ -80,28 +70,52 @@ public final class ServeCommand implements Callable<Integer> {
                 b.requestTimeout(Duration.ofSeconds(timeoutSeconds));
             }
         } catch (IllegalArgumentException e) {
-            throw new InvalidArgumentException(e.getMessage());
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()); // a usage error: exit 2
         }
-        EngineResources resources = EngineResources.create();
-        Atlas atlas;
-        try {
-            atlas = LocalAtlas.open(dir, AtlasOptions.builder(resources).build()).block();
-        } catch (RuntimeException e) {
-            resources.dispose();
-            throw e;
+        try (StoreSession session = StoreSession.open(StoreLocation.parse(store), false)) {
+            serveUntilStopped(session, b, spec.commandLine().getOut(), new Control() {
+                @Override
+                public void started(AtlasHttpServer s) {
+                    server = s;
+                    started.countDown();
+                }
+
+                @Override
+                public void awaitStop() throws InterruptedException {
+                    stop.await();
+                }
+            });
         }
-        try (AtlasHttpServer s = AtlasHttpServer.start(atlas, b.resources(resources).build())) {
-            server = s;
-            spec.commandLine().getOut().printf("serving %d datasets of %s on %s (Ctrl-C to stop)%n", atlas.datasetCount(),
-                    dir.toAbsolutePath(), s.baseUrl());
-            spec.commandLine().getOut().flush();
-            Thread hook = new Thread(stop::countDown, "atlas-serve-shutdown");
+        return 0;
+    }
+
+    /**
+     * Serves the session's store until {@code control} says stop or the JVM is interrupted
+     * (Ctrl-C): prints the URL, then blocks the calling (main) thread. Used by {@code serve} and
+     * by {@code demo}. The session stays open; the caller closes it.
+     */
+    public static void serveUntilStopped(StoreSession session, ServerOptions.Builder options, PrintWriter out,
+            Control control) throws InterruptedException {
+        Atlas atlas = session.atlas();
+        try (AtlasHttpServer s = AtlasHttpServer.start(atlas, options.resources(session.resources()).build())) {
+            out.printf("serving %d datasets of %s on %s (Ctrl-C to stop)%n", atlas.datasetCount(), session.location(), s.baseUrl());
+            out.flush();
+            CountDownLatch interrupted = new CountDownLatch(1);
+            Thread hook = new Thread(interrupted::countDown, "atlas-serve-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
-            started.countDown();
+            control.started(s);
             try {
-                stop.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                Thread waiter = new Thread(() -> {
+                    try {
+                        control.awaitStop();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    interrupted.countDown();
+                }, "atlas-serve-stop");
+                waiter.setDaemon(true);
+                waiter.start();
+                interrupted.await();
             } finally {
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
@@ -109,10 +123,15 @@ public final class ServeCommand implements Callable<Integer> {
                     // the JVM is exiting: the hook already ran
                 }
             }
-        } finally {
-            atlas.close().block(Duration.ofSeconds(30));
-            resources.disposeLater().block(Duration.ofSeconds(30));
         }
-        return 0;
+    }
+
+    /** Where a serving loop reports that it listens and learns when to stop (tests drive both). */
+    public interface Control {
+        /** Called once the server listens. */
+        void started(AtlasHttpServer server);
+
+        /** Blocks until serving should end. */
+        void awaitStop() throws InterruptedException;
     }
 }

@@ -1,0 +1,46 @@
+package dev.atlas.examples.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import picocli.CommandLine.Command;
+
+/** {@code atlas compact STORE}: rewrites each array file as one base layer and drops unreferenced data. */
+@Command(name = "compact", description = {"Compact a store: one layer per array file, deleted datasets' data removed.",
+        "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 store not found."})
+final class CompactCommand extends StoreCommand {
+
+    @Override
+    public Integer call() {
+        PrintWriter out = out();
+        try (StoreSession s = StoreSession.open(location())) {
+            long[] before = s.localDir().map(CompactCommand::onDisk).orElse(null);
+            long t0 = System.nanoTime();
+            s.atlas().compact().block();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long[] after = s.localDir().map(CompactCommand::onDisk).orElse(null);
+            out.printf("compacted %s (%d datasets, %d arrays) in %.2f s%n", s.location(), s.atlas().datasetCount(),
+                    s.atlas().listArrays().size(), seconds);
+            if (before != null) {
+                out.printf("layer files %d -> %d, array bytes on disk %s -> %s%n", before[0], after[0],
+                        Values.bytes(before[1]), Values.bytes(after[1]));
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** Layer files and bytes under every array directory of a local store. */
+    static long[] onDisk(Path dir) {
+        long[] total = new long[2];
+        try (var entries = java.nio.file.Files.list(dir)) {
+            entries.filter(java.nio.file.Files::isDirectory).forEach(d -> {
+                long[] f = InfoCommand.layerFiles(d);
+                total[0] += f[0];
+                total[1] += f[1];
+            });
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return total;
+    }
+}

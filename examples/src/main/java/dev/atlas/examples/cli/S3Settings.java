@@ -1,0 +1,72 @@
+package dev.atlas.examples.cli;
+
+import dev.atlas.storage.s3.S3StorageOptions;
+import java.net.URI;
+import java.util.Map;
+import software.amazon.awssdk.regions.Region;
+
+/**
+ * How the tool reaches S3: the global options {@code --endpoint}, {@code --path-style} and
+ * {@code --region}, else the usual AWS environment ({@code AWS_ENDPOINT_URL_S3},
+ * {@code AWS_ENDPOINT_URL}, {@code AWS_REGION}, {@code AWS_DEFAULT_REGION}); credentials always
+ * come from the AWS default chain (environment, profile, instance role).
+ */
+record S3Settings(String endpoint, boolean pathStyle, String region) {
+    private static volatile S3Settings current = new S3Settings(null, false, null);
+
+    static S3Settings current() {
+        return current;
+    }
+
+    static void set(S3Settings s) {
+        current = s;
+    }
+
+    S3Settings withEndpoint(String e) {
+        return new S3Settings(e, pathStyle, region);
+    }
+
+    S3Settings withPathStyle(boolean p) {
+        return new S3Settings(endpoint, p, region);
+    }
+
+    S3Settings withRegion(String r) {
+        return new S3Settings(endpoint, pathStyle, r);
+    }
+
+    /** Options for {@code bucket}, resolved against {@code env}. */
+    S3StorageOptions options(String bucket) {
+        return options(bucket, System.getenv());
+    }
+
+    S3StorageOptions options(String bucket, Map<String, String> env) {
+        S3StorageOptions.Builder b = S3StorageOptions.builder(bucket);
+        String e = first(endpoint, env.get("AWS_ENDPOINT_URL_S3"), env.get("AWS_ENDPOINT_URL"));
+        if (e != null) {
+            URI uri;
+            try {
+                uri = URI.create(e);
+            } catch (IllegalArgumentException bad) {
+                throw CliException.usage("bad S3 endpoint '" + e + "': " + bad.getMessage());
+            }
+            if (uri.getScheme() == null || uri.getHost() == null) {
+                throw CliException.usage("bad S3 endpoint '" + e + "' (expected e.g. http://127.0.0.1:9000)");
+            }
+            b.endpoint(uri);
+        }
+        String r = first(region, env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
+        if (r != null) {
+            b.region(Region.of(r));
+        }
+        return b.pathStyle(pathStyle).build();
+    }
+
+    private static String first(String... xs) {
+        for (String x : xs) {
+            if (x != null && !x.isBlank()) {
+                return x;
+            }
+        }
+        return null;
+    }
+}

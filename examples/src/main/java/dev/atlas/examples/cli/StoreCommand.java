@@ -1,0 +1,48 @@
+package dev.atlas.examples.cli;
+
+import dev.atlas.error.ArrayNotFoundException;
+import dev.atlas.error.DatasetNotFoundException;
+import dev.atlas.store.ArraySchema;
+import dev.atlas.store.DatasetView;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** A command on one store given as its first parameter (a directory, later {@code s3://bucket/prefix}). */
+abstract class StoreCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "STORE", description = "The store: a directory (s3://bucket/prefix needs the S3 module).")
+    String store;
+
+    @Spec
+    CommandSpec spec;
+
+    StoreLocation location() {
+        return StoreLocation.parse(store);
+    }
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+        return spec.commandLine().getErr();
+    }
+
+    /** The dataset, or the typed not-found error naming the store. */
+    static DatasetView dataset(StoreSession s, String name) {
+        if (!s.atlas().datasetExists(name)) {
+            throw new DatasetNotFoundException("no dataset '" + name + "' in the store at " + s.location()
+                    + " (" + s.atlas().datasetCount() + " datasets; see 'atlas ls')");
+        }
+        return s.atlas().dataset(name);
+    }
+
+    /** The schema of {@code array} in {@code ds}, or the typed not-found error. */
+    static ArraySchema schema(DatasetView ds, String array) {
+        return ds.arrayMeta(array).orElseThrow(() -> new ArrayNotFoundException(
+                "dataset '" + ds.name() + "' has no array '" + array + "' (it has " + ds.listArrays() + ")"));
+    }
+}

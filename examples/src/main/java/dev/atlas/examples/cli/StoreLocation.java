@@ -1,0 +1,65 @@
+package dev.atlas.examples.cli;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Locale;
+
+/**
+ * Where a store lives, as given on the command line: a local directory ({@code PATH} or
+ * {@code file:///PATH}) or an S3 prefix ({@code s3://bucket/prefix}). Parsing is separate from
+ * opening so that a backend can be added without touching the commands.
+ */
+public sealed interface StoreLocation permits StoreLocation.Local, StoreLocation.S3 {
+
+    /**
+     * Parses a store argument.
+     *
+     * @throws CliException (usage) for an empty argument, an unknown scheme or an S3 URI without a bucket
+     */
+    public static StoreLocation parse(String text) {
+        if (text == null || text.isBlank()) {
+            throw CliException.usage("the store location is empty");
+        }
+        int colon = text.indexOf("://");
+        if (colon < 0) {
+            return new Local(Paths.get(text));
+        }
+        String scheme = text.substring(0, colon).toLowerCase(Locale.ROOT);
+        switch (scheme) {
+            case "file":
+                return new Local(Paths.get(URI.create(text)));
+            case "s3": {
+                String rest = text.substring(colon + 3);
+                int slash = rest.indexOf('/');
+                String bucket = slash < 0 ? rest : rest.substring(0, slash);
+                String prefix = slash < 0 ? "" : rest.substring(slash + 1);
+                while (prefix.endsWith("/")) {
+                    prefix = prefix.substring(0, prefix.length() - 1);
+                }
+                if (bucket.isEmpty()) {
+                    throw CliException.usage("'" + text + "' names no bucket (expected s3://bucket/prefix)");
+                }
+                return new S3(bucket, prefix);
+            }
+            default:
+                throw CliException.usage("unsupported store location '" + text + "' (expected a directory or s3://bucket/prefix)");
+        }
+    }
+
+    /** A store in a local directory. */
+    record Local(Path dir) implements StoreLocation {
+        @Override
+        public String toString() {
+            return dir.toString();
+        }
+    }
+
+    /** A store under {@code prefix} (possibly empty) of an S3 bucket. */
+    record S3(String bucket, String prefix) implements StoreLocation {
+        @Override
+        public String toString() {
+            return "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+package dev.atlas.examples.cli;
+
+import dev.atlas.array.EngineResources;
+import dev.atlas.store.Atlas;
+import dev.atlas.store.AtlasOptions;
+import dev.atlas.storage.local.LocalAtlas;
+import dev.atlas.storage.s3.S3Storage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * One command's open store: the engine resources and the {@link Atlas} handle opened on a
+ * {@link StoreLocation}. Closing closes the handle (discarding unflushed changes) and then the
+ * resources. Commands run on the main thread, so blocking here is fine.
+ */
+public final class StoreSession implements AutoCloseable {
+    /**
+     * Datasets read at once by cross-dataset reads: more than the engine's default (one per core)
+     * because each read is small and mostly waits on storage; measured on the demo store.
+     */
+    static final int BULK_CONCURRENCY = 16;
+
+    /** On S3 each dataset read waits on a request: more in flight. */
+    static final int S3_BULK_CONCURRENCY = 64;
+
+    private final StoreLocation location;
+    private final EngineResources resources;
+    private final Atlas atlas;
+    private final Runnable closeStorage;
+
+    private StoreSession(StoreLocation location, EngineResources resources, Atlas atlas, Runnable closeStorage) {
+        this.location = location;
+        this.resources = resources;
+        this.atlas = atlas;
+        this.closeStorage = closeStorage;
+    }
+
+    /** Opens an existing store; {@link dev.atlas.error.StoreNotFoundException} if there is none. */
+    public static StoreSession open(StoreLocation location) {
+        return open(location, false);
+    }
+
+    /**
+     * Opens the store, or creates it when {@code create} is set. A local directory that holds
+     * files but no store is refused rather than turned into one.
+     */
+    public static StoreSession open(StoreLocation location, boolean create) {
+        if (location instanceof StoreLocation.S3 s3) {
+            return openS3(s3, create);
+        }
+        Path dir = ((StoreLocation.Local) location).dir();
+        if (create && Files.isDirectory(dir) && !isStore(dir) && !isEmpty(dir)) {
+            throw CliException.runtime(dir + " exists and is not an Atlas store (no registry file); choose another path");
+        }
+        EngineResources resources = EngineResources.create();
+        try {
+            AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(BULK_CONCURRENCY).build();
+            Atlas atlas = (create ? LocalAtlas.openOrCreate(dir, options) : LocalAtlas.open(dir, options)).block();
+            return new StoreSession(location, resources, atlas, () -> { });
+        } catch (RuntimeException e) {
+            resources.disposeLater().block();
+            throw e;
+        }
+    }
+
+    /**
+     * An S3 store: bucket and prefix from the location; endpoint, addressing style and region from
+     * {@link S3Settings} (the tool's {@code --endpoint}, {@code --path-style}, {@code --s3-region}, or
+     * {@code AWS_ENDPOINT_URL_S3} / {@code AWS_ENDPOINT_URL} / {@code AWS_REGION}); credentials from
+     * the AWS default chain (environment, profile, instance role).
+     */
+    private static StoreSession openS3(StoreLocation.S3 location, boolean create) {
+        EngineResources resources = EngineResources.create();
+        S3Storage storage = null;
+        try {
+            storage = S3Storage.open(S3Settings.current().options(location.bucket()), resources);
+            AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(S3_BULK_CONCURRENCY).build();
+            Atlas atlas = (create ? Atlas.openOrCreate(storage, location.prefix(), options)
+                    : Atlas.open(storage, location.prefix(), options)).block();
+            S3Storage owned = storage;
+            return new StoreSession(location, resources, atlas, owned::close);
+        } catch (RuntimeException e) {
+            if (storage != null) {
+                storage.close();
+            }
+            resources.disposeLater().block();
+            throw e;
+        }
+    }
+
+    /** Whether {@code dir} holds a store registry (any of the registry file names). */
+    static boolean isStore(Path dir) {
+        try (var files = Files.list(dir)) {
+            return files.anyMatch(p -> p.getFileName().toString().startsWith("atlas."));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static boolean isEmpty(Path dir) {
+        try (var files = Files.list(dir)) {
+            return files.findAny().isEmpty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The open store (owned by this session). */
+    public Atlas atlas() {
+        return atlas;
+    }
+
+    /** The engine resources the store runs on (owned by this session). */
+    public EngineResources resources() {
+        return resources;
+    }
+
+    /** Where the store lives. */
+    public StoreLocation location() {
+        return location;
+    }
+
+    /** The store's directory for a local store. */
+    Optional<Path> localDir() {
+        return location instanceof StoreLocation.Local l ? Optional.of(l.dir()) : Optional.empty();
+    }
+
+    @Override
+    public void close() {
+        try {
+            atlas.close().block();
+        } finally {
+            try {
+                closeStorage.run();
+            } finally {
+                resources.disposeLater().block();
+            }
+        }
+    }
+}
