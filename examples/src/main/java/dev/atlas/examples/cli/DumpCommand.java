@@ -1,5 +1,7 @@
 package dev.atlas.examples.cli;
 
+import dev.atlas.examples.server.Json;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.atlas.format.ArrayStats;
@@ -70,15 +72,15 @@ final class DumpCommand implements Callable<Integer> {
             g.writeStartObject();
             g.writeStringField("name", a.name());
             g.writeStringField("dtype", a.meta().dtype().toString());
-            writeLongs(g, "shape", a.meta().shape());
-            writeLongs(g, "chunk_shape", a.meta().chunkShape());
+            Json.longs(g, "shape", a.meta().shape());
+            Json.longs(g, "chunk_shape", a.meta().chunkShape());
             g.writeArrayFieldStart("dimension_names");
             for (String d : a.meta().dimensionNames()) {
                 g.writeString(d);
             }
             g.writeEndArray();
             g.writeFieldName("fill_value");
-            writeFill(g, a.meta().fillValue());
+            Json.fill(g, a.meta().fillValue());
             g.writeArrayFieldStart("values");
             ArrayValues v = set.readAll(a.name());
             for (int i = 0; i < v.size(); i++) {
@@ -88,7 +90,7 @@ final class DumpCommand implements Callable<Integer> {
             g.writeObjectFieldStart("attributes");
             for (Map.Entry<String, AttributeValue> e : a.attributes()) {
                 g.writeFieldName(e.getKey());
-                writeAttribute(g, e.getValue());
+                Json.attribute(g, e.getValue());
             }
             g.writeEndObject();
             g.writeFieldName("stats");
@@ -98,13 +100,13 @@ final class DumpCommand implements Callable<Integer> {
             } else {
                 g.writeStartObject();
                 g.writeFieldName("min");
-                writeStat(g, s.min());
+                Json.stat(g, s.min());
                 g.writeFieldName("max");
-                writeStat(g, s.max());
+                Json.stat(g, s.max());
                 g.writeFieldName("null_count");
-                g.writeNumber(unsigned(s.nullCount()));
+                g.writeNumber(Json.unsigned(s.nullCount()));
                 g.writeFieldName("row_count");
-                g.writeNumber(unsigned(s.rowCount()));
+                g.writeNumber(Json.unsigned(s.rowCount()));
                 g.writeEndObject();
             }
             g.writeEndObject();
@@ -115,144 +117,20 @@ final class DumpCommand implements Callable<Integer> {
         out.println();
     }
 
-    private static void writeLongs(JsonGenerator g, String field, long[] v) throws IOException {
-        g.writeArrayFieldStart(field);
-        for (long x : v) {
-            g.writeNumber(x);
-        }
-        g.writeEndArray();
-    }
-
-    static BigInteger unsigned(long v) {
-        return new BigInteger(Long.toUnsignedString(v));
-    }
-
-    static void writeDouble(JsonGenerator g, double d) throws IOException {
-        if (Double.isNaN(d)) {
-            g.writeString("NaN");
-        } else if (Double.isInfinite(d)) {
-            g.writeString(d > 0 ? "Infinity" : "-Infinity");
-        } else {
-            g.writeNumber(d);
-        }
-    }
-
-    static void writeFloat(JsonGenerator g, float f) throws IOException {
-        if (Float.isNaN(f)) {
-            g.writeString("NaN");
-        } else if (Float.isInfinite(f)) {
-            g.writeString(f > 0 ? "Infinity" : "-Infinity");
-        } else {
-            g.writeNumber(f);
-        }
-    }
-
-    static String hex(byte[] b) {
-        StringBuilder sb = new StringBuilder(b.length * 2);
-        for (byte x : b) {
-            sb.append(Character.forDigit((x >> 4) & 0xF, 16)).append(Character.forDigit(x & 0xF, 16));
-        }
-        return sb.toString();
-    }
-
     private static void writeElement(JsonGenerator g, ArrayValues v, int i) throws IOException {
         DType.Kind k = v.dtype().kind();
         switch (k) {
             case STRING: g.writeString(new String(v.varLen(i), StandardCharsets.UTF_8)); break;
-            case BINARY: g.writeString(hex(v.varLen(i))); break;
-            case FLOAT32: writeFloat(g, Float.intBitsToFloat((int) v.bits(i))); break;
-            case FLOAT64: writeDouble(g, Double.longBitsToDouble(v.bits(i))); break;
-            case UINT64: g.writeNumber(unsigned(v.bits(i))); break;
+            case BINARY: g.writeString(Json.hex(v.varLen(i))); break;
+            case FLOAT32: Json.number(g, Float.intBitsToFloat((int) v.bits(i))); break;
+            case FLOAT64: Json.number(g, Double.longBitsToDouble(v.bits(i))); break;
+            case UINT64: g.writeNumber(Json.unsigned(v.bits(i))); break;
             case BOOL: g.writeBoolean(v.bits(i) != 0); break;
             default: g.writeNumber(v.bits(i)); break;
         }
     }
 
-    private static void writeFill(JsonGenerator g, FillValue f) throws IOException {
-        if (f == null) {
-            g.writeNull();
-            return;
-        }
-        g.writeStartObject();
-        g.writeStringField("type", f.typeName());
-        g.writeFieldName("value");
-        if (f instanceof FillValue.Bool) {
-            g.writeBoolean(((FillValue.Bool) f).value());
-        } else if (f instanceof FillValue.Int) {
-            g.writeNumber(((FillValue.Int) f).value());
-        } else if (f instanceof FillValue.UInt) {
-            g.writeNumber(unsigned(((FillValue.UInt) f).value()));
-        } else if (f instanceof FillValue.Float) {
-            writeDouble(g, ((FillValue.Float) f).value());
-        } else if (f instanceof FillValue.Str) {
-            g.writeString(((FillValue.Str) f).value());
-        } else {
-            g.writeNumber(((FillValue.TimestampNs) f).value());
-        }
-        g.writeEndObject();
-    }
-
-    private static void writeStat(JsonGenerator g, StatValue s) throws IOException {
-        if (s == null) {
-            g.writeNull();
-            return;
-        }
-        g.writeStartObject();
-        g.writeStringField("type", s.typeName());
-        g.writeFieldName("value");
-        if (s instanceof StatValue.Int) {
-            g.writeNumber(((StatValue.Int) s).value());
-        } else if (s instanceof StatValue.UInt) {
-            g.writeNumber(unsigned(((StatValue.UInt) s).value()));
-        } else if (s instanceof StatValue.Float) {
-            writeDouble(g, ((StatValue.Float) s).value());
-        } else if (s instanceof StatValue.Bytes) {
-            g.writeString(hex(((StatValue.Bytes) s).value()));
-        } else {
-            g.writeNumber(((StatValue.TimestampNs) s).value());
-        }
-        g.writeEndObject();
-    }
-
     @SuppressWarnings("unchecked")
-    static void writeAttribute(JsonGenerator g, AttributeValue v) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("type", v.kind().displayName());
-        g.writeFieldName("value");
-        switch (v.kind()) {
-            case BOOL: g.writeBoolean(v.asBool()); break;
-            case INT8: case INT16: case INT32: case INT64: case UINT8: case UINT16: case UINT32:
-                g.writeNumber(v.asLong());
-                break;
-            case UINT64: g.writeNumber(unsigned(v.asLong())); break;
-            case FLOAT32: writeFloat(g, v.asFloat32()); break;
-            case FLOAT64: writeDouble(g, v.asDouble()); break;
-            case STRING: g.writeString(v.asString()); break;
-            case BINARY: g.writeString(hex(v.asBinary())); break;
-            default: {
-                Object raw = v.listValue();
-                g.writeStartArray();
-                switch (v.kind()) {
-                    case BOOL_LIST: for (boolean b : (boolean[]) raw) { g.writeBoolean(b); } break;
-                    case INT8_LIST: for (byte b : (byte[]) raw) { g.writeNumber(b); } break;
-                    case UINT8_LIST: for (byte b : (byte[]) raw) { g.writeNumber(b & 0xFF); } break;
-                    case INT16_LIST: for (short b : (short[]) raw) { g.writeNumber(b); } break;
-                    case UINT16_LIST: for (short b : (short[]) raw) { g.writeNumber(b & 0xFFFF); } break;
-                    case INT32_LIST: for (int b : (int[]) raw) { g.writeNumber(b); } break;
-                    case UINT32_LIST: for (int b : (int[]) raw) { g.writeNumber(b & 0xFFFF_FFFFL); } break;
-                    case INT64_LIST: for (long b : (long[]) raw) { g.writeNumber(b); } break;
-                    case UINT64_LIST: for (long b : (long[]) raw) { g.writeNumber(unsigned(b)); } break;
-                    case FLOAT32_LIST: for (float b : (float[]) raw) { writeFloat(g, b); } break;
-                    case FLOAT64_LIST: for (double b : (double[]) raw) { writeDouble(g, b); } break;
-                    case STRING_LIST: for (String s : (List<String>) raw) { g.writeString(s); } break;
-                    default: for (byte[] b : (List<byte[]>) raw) { g.writeString(hex(b)); } break;
-                }
-                g.writeEndArray();
-            }
-        }
-        g.writeEndObject();
-    }
-
     // ---------------------------------------------------------------------------------------- text
 
     private void writeText(InMemoryFileSet set, PrintWriter out) {
@@ -325,7 +203,7 @@ final class DumpCommand implements Callable<Integer> {
             return "Float(" + ((StatValue.Float) v).value() + ")";
         }
         if (v instanceof StatValue.Bytes) {
-            return "Bytes(0x" + hex(((StatValue.Bytes) v).value()) + ")";
+            return "Bytes(0x" + Json.hex(((StatValue.Bytes) v).value()) + ")";
         }
         if (v instanceof StatValue.TimestampNs) {
             return "TimestampNs(" + ((StatValue.TimestampNs) v).value() + ")";
@@ -336,7 +214,7 @@ final class DumpCommand implements Callable<Integer> {
     private static String textElement(ArrayValues v, int i) {
         switch (v.dtype().kind()) {
             case STRING: return '"' + new String(v.varLen(i), StandardCharsets.UTF_8).replace("\"", "\\\"") + '"';
-            case BINARY: return "0x" + hex(v.varLen(i));
+            case BINARY: return "0x" + Json.hex(v.varLen(i));
             case FLOAT32: return Float.toString(Float.intBitsToFloat((int) v.bits(i)));
             case FLOAT64: return Double.toString(Double.longBitsToDouble(v.bits(i)));
             case UINT64: return Long.toUnsignedString(v.bits(i));

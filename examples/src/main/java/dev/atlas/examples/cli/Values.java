@@ -1,5 +1,7 @@
 package dev.atlas.examples.cli;
 
+import dev.atlas.examples.server.Json;
+
 import dev.atlas.array.NdArray;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.store.Attr;
@@ -30,7 +32,7 @@ final class Values {
                 return Instant.ofEpochSecond(Math.floorDiv(ns, 1_000_000_000L), Math.floorMod(ns, 1_000_000_000L)).toString();
             }
             case STRING: return a.getString(i);
-            case BINARY: return "0x" + DumpCommand.hex(a.getBinary(i));
+            case BINARY: return "0x" + Json.hex(a.getBinary(i));
             default: return "?";
         }
     }
@@ -62,7 +64,7 @@ final class Values {
             case INT8: case INT16: case INT32: case INT64: case UINT8: case UINT16: case UINT32:
                 return Long.toString(v.asLong());
             case STRING: return '"' + v.asString() + '"';
-            case BINARY: return "0x" + DumpCommand.hex(v.asBinary());
+            case BINARY: return "0x" + Json.hex(v.asBinary());
             default:
                 break;
         }
@@ -70,7 +72,7 @@ final class Values {
         StringBuilder b = new StringBuilder();
         if (list instanceof java.util.List<?> l) {
             for (Object o : l) {
-                b.append(b.length() == 0 ? "" : ", ").append(o instanceof byte[] bs ? "0x" + DumpCommand.hex(bs) : "\"" + o + "\"");
+                b.append(b.length() == 0 ? "" : ", ").append(o instanceof byte[] bs ? "0x" + Json.hex(bs) : "\"" + o + "\"");
             }
             return b.toString();
         }

@@ -23,7 +23,7 @@ import java.util.Map;
  * binary as lowercase hex, timestamps as integer nanoseconds; typed values as
  * {@code {"type": ..., "value": ...}} like {@code atlas dump --json}.
  */
-final class Json {
+public final class Json {
     static final JsonFactory FACTORY = new JsonFactory();
 
     private Json() {
@@ -57,7 +57,7 @@ final class Json {
         });
     }
 
-    static void longs(JsonGenerator g, String field, long[] v) throws IOException {
+    public static void longs(JsonGenerator g, String field, long[] v) throws IOException {
         g.writeArrayFieldStart(field);
         for (long x : v) {
             g.writeNumber(x);
@@ -73,11 +73,11 @@ final class Json {
         g.writeEndArray();
     }
 
-    static BigInteger unsigned(long v) {
+    public static BigInteger unsigned(long v) {
         return new BigInteger(Long.toUnsignedString(v));
     }
 
-    static void number(JsonGenerator g, double d) throws IOException {
+    public static void number(JsonGenerator g, double d) throws IOException {
         if (Double.isNaN(d)) {
             g.writeString("NaN");
         } else if (Double.isInfinite(d)) {
@@ -87,7 +87,7 @@ final class Json {
         }
     }
 
-    static void number(JsonGenerator g, float f) throws IOException {
+    public static void number(JsonGenerator g, float f) throws IOException {
         if (Float.isNaN(f) || Float.isInfinite(f)) {
             number(g, (double) f);
         } else {
@@ -95,7 +95,7 @@ final class Json {
         }
     }
 
-    static String hex(byte[] b) {
+    public static String hex(byte[] b) {
         StringBuilder sb = new StringBuilder(b.length * 2);
         for (byte x : b) {
             sb.append(Character.forDigit((x >> 4) & 0xF, 16)).append(Character.forDigit(x & 0xF, 16));
@@ -129,7 +129,7 @@ final class Json {
         g.writeEndArray();
     }
 
-    static void fill(JsonGenerator g, FillValue f) throws IOException {
+    public static void fill(JsonGenerator g, FillValue f) throws IOException {
         if (f == null) {
             g.writeNull();
             return;
@@ -153,7 +153,7 @@ final class Json {
         g.writeEndObject();
     }
 
-    static void stat(JsonGenerator g, StatValue s) throws IOException {
+    public static void stat(JsonGenerator g, StatValue s) throws IOException {
         if (s == null) {
             g.writeNull();
             return;
@@ -224,7 +224,7 @@ final class Json {
     }
 
     @SuppressWarnings("unchecked")
-    static void attribute(JsonGenerator g, AttributeValue v) throws IOException {
+    public static void attribute(JsonGenerator g, AttributeValue v) throws IOException {
         g.writeStartObject();
         g.writeStringField("type", v.kind().displayName());
         g.writeFieldName("value");
