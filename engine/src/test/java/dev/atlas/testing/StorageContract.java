@@ -48,7 +48,8 @@ public abstract class StorageContract {
         return "t/";
     }
 
-    protected static Flux<ByteBuf> body(byte[] data, int pieceSize) {
+    /** {@code data} as pooled direct buffers of {@code pieceSize} bytes (the subscriber owns each). */
+    public static Flux<ByteBuf> body(byte[] data, int pieceSize) {
         return Flux.defer(() -> {
             List<int[]> pieces = new ArrayList<>();
             for (int at = 0; at < data.length; at += pieceSize) {
@@ -62,7 +63,8 @@ public abstract class StorageContract {
         });
     }
 
-    protected static byte[] bytes(int n, long seed) {
+    /** {@code n} seeded random bytes. */
+    public static byte[] bytes(int n, long seed) {
         byte[] b = new byte[n];
         new Random(seed).nextBytes(b);
         return b;

@@ -1,5 +1,8 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.StorageContract.body;
+import static dev.atlas.testing.StorageContract.bytes;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,7 +18,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.UUID;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -60,22 +62,6 @@ abstract class S3BehaviourBase {
     @org.junit.jupiter.api.AfterEach
     void close() {
         store.close();
-    }
-
-    static byte[] bytes(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
-    static Flux<ByteBuf> body(byte[] data, int piece) {
-        return Flux.defer(() -> Flux.range(0, (data.length + piece - 1) / piece).map(i -> {
-            int at = i * piece;
-            int n = Math.min(piece, data.length - at);
-            ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(n);
-            b.writeBytes(data, at, n);
-            return b;
-        }));
     }
 
     static byte[] read(S3Storage s, String key, long offset, long length) {

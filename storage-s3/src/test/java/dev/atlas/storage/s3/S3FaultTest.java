@@ -1,5 +1,8 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.StorageContract.body;
+import static dev.atlas.testing.StorageContract.bytes;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -76,22 +79,6 @@ class S3FaultTest {
         System.out.println("seed " + SEED + ": " + store.stats() + " " + proxy.summary());
         store.close();
         proxy.close();
-    }
-
-    static byte[] bytes(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
-    static Flux<ByteBuf> body(byte[] data, int piece) {
-        return Flux.defer(() -> Flux.range(0, (data.length + piece - 1) / piece).map(i -> {
-            int at = i * piece;
-            int n = Math.min(piece, data.length - at);
-            ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(n);
-            b.writeBytes(data, at, n);
-            return b;
-        }));
     }
 
     private int checkedReads(String key, byte[] data, int count, long seed) {

@@ -1,5 +1,8 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.StorageContract.body;
+import static dev.atlas.testing.StorageContract.bytes;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import org.junit.jupiter.api.Test;
