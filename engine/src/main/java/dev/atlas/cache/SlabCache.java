@@ -52,39 +52,65 @@ public final class SlabCache {
      * @param maxGap bytes of already-resident slabs a coalesced read may re-fetch to join two runs
      * @param maxCoalesce largest single range read the cache issues (at least one slab)
      * @param loadConcurrency range reads one request issues at once
+     * @param directThreshold on a storage with {@linkplain Storage#cheapRangeReads() cheap range
+     *     reads}, reads of at least this many bytes skip the slabs: one exact range read, not cached
+     *     here. Aligning a large read to slabs multiplies the bytes it fetches (a 240 KB block read as
+     *     two 1 MiB slabs is 8x) for neighbours that may never be read; the block cache above holds
+     *     what such reads decode. On an object store every read goes through slabs: there fewer
+     *     requests are worth the extra bytes. {@link Integer#MAX_VALUE} sends every read through
+     *     slabs.
      */
-    public record Options(int slabSize, long budget, int maxGap, int maxCoalesce, int loadConcurrency) {
+    public record Options(int slabSize, long budget, int maxGap, int maxCoalesce, int loadConcurrency,
+            int directThreshold) {
         public Options {
             if (slabSize < 4096 || slabSize > (64 << 20) || Integer.bitCount(slabSize) != 1) {
                 throw new InvalidArgumentException("slabSize must be a power of two in 4 KiB .. 64 MiB, not " + slabSize);
             }
-            if (budget < 0 || maxGap < 0 || maxCoalesce < slabSize || loadConcurrency < 1 || loadConcurrency > 1024) {
+            if (budget < 0 || maxGap < 0 || maxCoalesce < slabSize || loadConcurrency < 1 || loadConcurrency > 1024
+                    || directThreshold < 1) {
                 throw new InvalidArgumentException("invalid slab cache options: budget " + budget + ", maxGap " + maxGap
-                        + ", maxCoalesce " + maxCoalesce + " (at least one slab), loadConcurrency " + loadConcurrency);
+                        + ", maxCoalesce " + maxCoalesce + " (at least one slab), loadConcurrency " + loadConcurrency
+                        + ", directThreshold " + directThreshold);
             }
         }
 
-        /** 1 MiB slabs (see benchmarks/RESULTS.md), 256 MiB budget, gaps up to one slab, 16 MiB reads, 8 at once. */
+        /** Every read through slabs (no direct threshold). */
+        public Options(int slabSize, long budget, int maxGap, int maxCoalesce, int loadConcurrency) {
+            this(slabSize, budget, maxGap, maxCoalesce, loadConcurrency, Integer.MAX_VALUE);
+        }
+
+        /**
+         * 1 MiB slabs, 256 MiB budget, gaps up to one slab, 16 MiB reads, 8 at once, reads of 128 KiB
+         * and more direct (see benchmarks/RESULTS.md for the slab size and the threshold).
+         */
         public static Options defaults() {
-            return new Options(1 << 20, 256L << 20, 1 << 20, 16 << 20, 8);
+            return new Options(1 << 20, 256L << 20, 1 << 20, 16 << 20, 8, DEFAULT_DIRECT_THRESHOLD);
         }
 
         public Options withBudget(long bytes) {
-            return new Options(slabSize, bytes, maxGap, maxCoalesce, loadConcurrency);
+            return new Options(slabSize, bytes, maxGap, maxCoalesce, loadConcurrency, directThreshold);
         }
 
         public Options withSlabSize(int bytes) {
-            return new Options(bytes, budget, Math.max(maxGap, 0), Math.max(maxCoalesce, bytes), loadConcurrency);
+            return new Options(bytes, budget, Math.max(maxGap, 0), Math.max(maxCoalesce, bytes), loadConcurrency,
+                    directThreshold);
         }
 
         public Options withMaxGap(int bytes) {
-            return new Options(slabSize, budget, bytes, maxCoalesce, loadConcurrency);
+            return new Options(slabSize, budget, bytes, maxCoalesce, loadConcurrency, directThreshold);
         }
 
         public Options withMaxCoalesce(int bytes) {
-            return new Options(slabSize, budget, maxGap, bytes, loadConcurrency);
+            return new Options(slabSize, budget, maxGap, bytes, loadConcurrency, directThreshold);
+        }
+
+        public Options withDirectThreshold(int bytes) {
+            return new Options(slabSize, budget, maxGap, maxCoalesce, loadConcurrency, bytes);
         }
     }
+
+    /** Reads of at least 128 KiB skip the slabs by default. */
+    public static final int DEFAULT_DIRECT_THRESHOLD = 128 << 10;
 
     /** One cached slab: a window of a fetch buffer shared with the other slabs of that fetch. */
     private static final class Slab {
@@ -141,6 +167,8 @@ public final class SlabCache {
     private final LongAdder loadedBytes = new LongAdder();
     private final LongAdder evictions = new LongAdder();
     private final LongAdder bypassed = new LongAdder();
+    private final LongAdder direct = new LongAdder();
+    private final LongAdder directBytes = new LongAdder();
 
     private SlabCache(Options options, ByteBufAllocator alloc) {
         this.options = options;
@@ -169,6 +197,11 @@ public final class SlabCache {
     public Mono<ByteBuf> read(Storage storage, ObjectInfo info, long offset, long length) {
         if (options.budget() == 0 || length <= 0 || offset < 0 || offset + length > info.size()
                 || length > Integer.MAX_VALUE - 8) {
+            return storage.read(info.key(), offset, length);
+        }
+        if (length >= options.directThreshold() && storage.cheapRangeReads()) {
+            direct.increment();
+            directBytes.add(length);
             return storage.read(info.key(), offset, length);
         }
         return attempt(storage, info, offset, (int) length, 0);
@@ -384,6 +417,16 @@ public final class SlabCache {
     /** Reads that bypassed the cache after repeatedly losing their slabs to eviction. */
     public long bypassed() {
         return bypassed.sum();
+    }
+
+    /** Reads at or above {@link Options#directThreshold()}, sent to storage as they came. */
+    public long directReads() {
+        return direct.sum();
+    }
+
+    /** Bytes of the {@linkplain #directReads() direct reads}. */
+    public long directBytes() {
+        return directBytes.sum();
     }
 
     public CacheStats stats() {

@@ -86,6 +86,12 @@ public final class InMemoryStorage implements Storage {
     private static final java.util.concurrent.CompletableFuture<Void> DONE =
             java.util.concurrent.CompletableFuture.completedFuture(null);
 
+    /** {@code true}: a range read is a copy (memory) or a positional read (page cache). */
+    @Override
+    public boolean cheapRangeReads() {
+        return true;
+    }
+
     @Override
     public Mono<ObjectInfo> head(String key) {
         return Mono.fromCallable(() -> {

@@ -60,4 +60,14 @@ public interface Storage {
 
     /** Deletes {@code key}; completes normally if it does not exist. */
     Mono<Void> delete(String key);
+
+    /**
+     * Whether a range read costs little beyond its bytes (local files, memory), as opposed to a
+     * request with a latency and a price of its own (an object store). The slab cache reads large
+     * ranges of cheap storages exactly, as they come, and coalesces them into aligned slabs only for
+     * storages where fewer requests are worth some read amplification. Default: {@code false}.
+     */
+    default boolean cheapRangeReads() {
+        return false;
+    }
 }

@@ -32,7 +32,7 @@ class ReadCachesTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
     /** A storage that counts range reads and can delay them. */
-    static final class Counting extends dev.atlas.testing.ForwardingStorage {
+    static class Counting extends dev.atlas.testing.ForwardingStorage {
         final AtomicInteger reads = new AtomicInteger();
         final List<long[]> ranges = java.util.Collections.synchronizedList(new ArrayList<>());
         volatile Duration delay = Duration.ZERO;
@@ -80,7 +80,9 @@ class ReadCachesTest {
         ObjectInfo info = mem.putBytes("o", data);
         Counting s = new Counting(mem);
         s.delay = Duration.ofMillis(50);
-        SlabCache c = SlabCache.create(SlabCache.Options.defaults(), io.netty.buffer.PooledByteBufAllocator.DEFAULT);
+        // Every read through slabs: a 3 MB read is above the default direct threshold.
+        SlabCache c = SlabCache.create(SlabCache.Options.defaults().withDirectThreshold(Integer.MAX_VALUE),
+                io.netty.buffer.PooledByteBufAllocator.DEFAULT);
         try {
             List<byte[]> got = Flux.range(0, 32)
                     .flatMap(i -> c.read(s, info, 3_000_000, 3_000_000).map(b -> {
@@ -98,6 +100,52 @@ class ReadCachesTest {
             assertEquals(32L * 4, st.requests(), "4 slabs per read");
             assertEquals(4, st.misses());
             assertEquals(1, st.loads());
+        } finally {
+            c.invalidateAll();
+        }
+    }
+
+    @Test
+    void readsAtOrAboveTheDirectThresholdGoToStorageExactlyAndSmallerOnesThroughSlabs() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        byte[] data = bytes(4 << 20, 7);
+        ObjectInfo info = mem.putBytes("o", data);
+        Counting s = new Counting(mem);
+        SlabCache c = SlabCache.create(SlabCache.Options.defaults(), io.netty.buffer.PooledByteBufAllocator.DEFAULT);
+        try {
+            assertEquals(128 << 10, c.options().directThreshold());
+            // 240,000 bytes straddling a slab boundary: one exact read, not two 1 MiB slabs.
+            ByteBuf big = c.read(s, info, (1 << 20) - 1000, 240_000).block(TIMEOUT);
+            try {
+                assertArrayEquals(range(data, (1 << 20) - 1000, 240_000), copy(big));
+            } finally {
+                big.release();
+            }
+            assertEquals(1, s.reads.get());
+            assertArrayEquals(new long[] {(1 << 20) - 1000, 240_000}, s.ranges.get(0));
+            assertEquals(1, c.directReads());
+            assertEquals(240_000, c.directBytes());
+            assertEquals(0, c.stats().requests(), "no slab was looked up");
+            // Just below the threshold: one aligned slab, which the next small read then hits.
+            int small = (128 << 10) - 1;
+            release(c.read(s, info, 2 << 20, small).block(TIMEOUT));
+            release(c.read(s, info, (2 << 20) + small, 1000).block(TIMEOUT));
+            assertEquals(2, s.reads.get());
+            assertArrayEquals(new long[] {2 << 20, 1 << 20}, s.ranges.get(1));
+            assertEquals(1, c.directReads());
+            assertEquals(1, c.stats().hits());
+            // A storage whose range reads are requests (an object store): the same large read goes
+            // through slabs, so neighbours share its fetch.
+            Counting remote = new Counting(mem) {
+                @Override
+                public boolean cheapRangeReads() {
+                    return false;
+                }
+            };
+            release(c.read(remote, info, (3 << 20) - 1000, 240_000).block(TIMEOUT));
+            assertEquals(1, remote.reads.get());
+            assertArrayEquals(new long[] {2 << 20, 2 << 20}, remote.ranges.get(0), "slabs 2 and 3 in one coalesced read");
+            assertEquals(1, c.directReads());
         } finally {
             c.invalidateAll();
         }

@@ -44,4 +44,9 @@ public class ForwardingStorage implements Storage {
     public Mono<Void> delete(String key) {
         return delegate.delete(key);
     }
+
+    @Override
+    public boolean cheapRangeReads() {
+        return delegate.cheapRangeReads();
+    }
 }

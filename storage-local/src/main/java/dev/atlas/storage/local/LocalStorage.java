@@ -268,6 +268,12 @@ public final class LocalStorage implements Storage, AutoCloseable {
         });
     }
 
+    /** {@code true}: a range read is a copy (memory) or a positional read (page cache). */
+    @Override
+    public boolean cheapRangeReads() {
+        return true;
+    }
+
     @Override
     public Mono<ObjectInfo> head(String key) {
         return Mono.defer(() -> {
