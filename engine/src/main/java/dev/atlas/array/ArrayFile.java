@@ -1032,9 +1032,14 @@ public final class ArrayFile {
     }
 
     private static ByteBuffer chunkSlice(ByteBuf block, ChunkAddress addr, String what) {
+        return chunkSlice(block, addr, () -> what);
+    }
+
+    /** The chunk's bytes in {@code block}; {@code what} names the chunk in the error if it lies outside. */
+    private static ByteBuffer chunkSlice(ByteBuf block, ChunkAddress addr, java.util.function.Supplier<String> what) {
         long end = addr.offset() + addr.size();
         if (end > block.readableBytes()) {
-            throw new CorruptFileException(what, "chunk at [" + addr.offset() + ", " + end + ") lies outside the "
+            throw new CorruptFileException(what.get(), "chunk at [" + addr.offset() + ", " + end + ") lies outside the "
                     + block.readableBytes() + "-byte block " + addr.blockId());
         }
         return block.nioBuffer(block.readerIndex() + (int) addr.offset(), (int) addr.size());
@@ -1172,7 +1177,9 @@ public final class ArrayFile {
             for (int i = 0; i < job.coords().size(); i++) {
                 long[] coord = job.coords().get(i);
                 ChunkAddress addr = job.addresses().get(i);
-                String what = job.file() + " (array '" + name + "', chunk " + Arrays.toString(coord) + ")";
+                // Built only for an error: this loop runs once per chunk of every read.
+                java.util.function.Supplier<String> what = () -> job.file() + " (array '" + name + "', chunk "
+                        + Arrays.toString(coord) + ")";
                 ByteBuffer chunk = chunkSlice(blk, addr, what);
                 ChunkCodec.checkFixed(dtype, chunk.remaining(), grid.chunkElementCount(coord), what);
                 int base = blk.readerIndex() + (int) addr.offset();

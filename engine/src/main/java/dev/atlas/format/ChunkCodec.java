@@ -29,12 +29,17 @@ public final class ChunkCodec {
      * @throws CorruptFileException naming {@code what} otherwise
      */
     public static void checkFixed(DType dtype, long byteLength, long count, String what) {
+        checkFixed(dtype, byteLength, count, () -> what);
+    }
+
+    /** As {@link #checkFixed(DType, long, long, String)}, naming the chunk only when it is corrupt. */
+    public static void checkFixed(DType dtype, long byteLength, long count, java.util.function.Supplier<String> what) {
         long width = dtype.elementSize();
         if (width < 0) {
             throw new IllegalArgumentException(dtype + " is not fixed-width");
         }
         if (count < 0 || count > Long.MAX_VALUE / Math.max(1, width) || byteLength != count * width) {
-            throw new CorruptFileException(what, "chunk of " + byteLength + " bytes does not hold " + count + " "
+            throw new CorruptFileException(what.get(), "chunk of " + byteLength + " bytes does not hold " + count + " "
                     + dtype + " elements (" + width + " bytes each)");
         }
     }
