@@ -30,7 +30,14 @@ import reactor.core.publisher.Mono;
  * registry MessagePack+Zstd; data: per-dataset seeded Gaussian noise (incompressible, like the
  * reference's {@code default_rng(idx)} data). Write time includes the flush; the bulk read-slice is
  * one {@code readArrayAcrossStacked} per variable on a freshly opened store (empty engine caches,
- * warm OS page cache, as the reference measured), median of 3.
+ * warm OS page cache, as the reference measured).
+ *
+ * <p>System properties: {@code reps} (reads per case, default 3), {@code warmup} (first reads left
+ * out of the median, default 0), {@code reuse} (read an existing store instead of writing it),
+ * {@code bulk} (bulk concurrency), {@code blockTarget} (block target size), {@code splitOpen} (open
+ * the file sets before the timed read), {@code verbose} (cache counters, CPU time per read and per
+ * thread, on stderr). Case {@code cubes} is the peers harness's case (c): 16x32x32 float32 in
+ * 8x16x16 chunks, one chunk of each read.
  *
  * <pre>
  * java -Xmx4g -XX:MaxDirectMemorySize=8g -Dio.netty.leakDetection.level=disabled \
@@ -56,6 +63,9 @@ public final class AtlasBench {
             case "gridded" -> new Case(n, THREE, new long[] {100, 100, 48}, new long[] {50, 50, 24}, new long[] {25, 25, 12});
             case "profile" -> new Case(n, List.of(new Var("temperature", DType.FLOAT32), new Var("salinity", DType.FLOAT32)),
                     new long[] {50, 168}, new long[] {50, 168}, new long[] {12, 42});
+            // The peers harness's case (c) (issue 9): 1,000 small cubes, one 8 KiB chunk of each read.
+            case "cubes" -> new Case(n, List.of(new Var("x", DType.FLOAT32)), new long[] {16, 32, 32}, new long[] {8, 16, 16},
+                    new long[] {1, 16, 16});
             default -> throw new IllegalArgumentException("case " + n);
         };
     }
@@ -69,7 +79,7 @@ public final class AtlasBench {
             } else {
                 List<String> cases = List.of(args[2].split(","));
                 List<Integer> ns = Arrays.stream(args[3].split(",")).map(Integer::parseInt).toList();
-                System.out.println("| case | N | write s | bulk read-slice s (median of 3) | runs | storage MiB | decompressed MiB per read |");
+                System.out.println("| case | N | write s | bulk read-slice s (median after warm-up) | runs, in order | storage MiB | decompressed MiB per read |");
                 System.out.println("| --- | --- | --- | --- | --- | --- | --- |");
                 for (String c : cases) {
                     for (int n : ns) {
@@ -84,7 +94,8 @@ public final class AtlasBench {
 
     static AtlasOptions options(EngineResources r, ReadCaches caches) {
         return AtlasOptions.builder(r).codec(StoreCodec.ZSTD).registryFile(RegistryFormat.MSGPACK, StoreCodec.ZSTD)
-                .caches(caches).bulkConcurrency(Integer.getInteger("bulk", AtlasOptions.DEFAULT_BULK_CONCURRENCY)).build();
+                .caches(caches).bulkConcurrency(Integer.getInteger("bulk", AtlasOptions.DEFAULT_BULK_CONCURRENCY))
+                .blockTargetSize(Long.getLong("blockTarget", AtlasOptions.DEFAULT_BLOCK_TARGET_SIZE)).build();
     }
 
     static NdArray data(Var v, long[] shape, long seed) {
@@ -112,40 +123,72 @@ public final class AtlasBench {
 
     static void run(Path root, EngineResources r, Case c, int n) throws IOException {
         Path dir = root.resolve(c.name() + "-" + n);
-        delete(dir);
-        ReadCaches writeCaches = ReadCaches.defaults(r.allocator());
-        Atlas atlas = LocalAtlas.create(dir, options(r, writeCaches)).block(T);
-        long t0 = System.nanoTime();
-        Flux.range(0, n).flatMap(i -> atlas.createDataset(String.format("ds%05d", i)).flatMap(v -> Flux.fromIterable(c.vars())
-                .concatMap(var -> v.defineArray(var.name(), ArraySpec.of(var.dtype(), c.shape()).withChunks(c.chunks()))
-                        .then(Mono.using(() -> data(var, c.shape(), i), a -> v.writeArray(var.name(), new long[c.shape().length], a),
-                                NdArray::close)))
-                .then()), 2).then(atlas.flush()).block(T);
-        double write = (System.nanoTime() - t0) / 1e9;
-        atlas.close().block(T);
+        double write = Double.NaN;
+        if (!(Boolean.getBoolean("reuse") && Files.exists(dir))) {
+            delete(dir);
+            ReadCaches writeCaches = ReadCaches.defaults(r.allocator());
+            Atlas atlas = LocalAtlas.create(dir, options(r, writeCaches)).block(T);
+            long t0 = System.nanoTime();
+            Flux.range(0, n).flatMap(i -> atlas.createDataset(String.format("ds%05d", i)).flatMap(v -> Flux.fromIterable(c.vars())
+                    .concatMap(var -> v.defineArray(var.name(), ArraySpec.of(var.dtype(), c.shape()).withChunks(c.chunks()))
+                            .then(Mono.using(() -> data(var, c.shape(), i), a -> v.writeArray(var.name(), new long[c.shape().length], a),
+                                    NdArray::close)))
+                    .then()), 2).then(atlas.flush()).block(T);
+            write = (System.nanoTime() - t0) / 1e9;
+            atlas.close().block(T);
+            writeCaches.invalidateAll();
+        }
         long bytes = size(dir);
         List<String> names = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             names.add(String.format("ds%05d", i));
         }
-        double[] reads = new double[3];
+        double[] reads = new double[Integer.getInteger("reps", 3)];
         long decompressed = 0;
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < reads.length; k++) {
             ReadCaches caches = ReadCaches.defaults(r.allocator());
             Atlas a = LocalAtlas.open(dir, options(r, caches)).block(T);
             long s0 = System.nanoTime();
+            if (Boolean.getBoolean("splitOpen")) {
+                // Opens every variable's file set first (footer, stats), so the timed read is the bulk read alone.
+                for (Var v : c.vars()) {
+                    a.readArrayAcrossStacked(v.name(), names.subList(0, 1), new long[c.shape().length], c.sliceShape()).block(T).close();
+                }
+                System.err.printf("open of the file sets %.4f s%n", (System.nanoTime() - s0) / 1e9);
+                s0 = System.nanoTime();
+            }
+            long cpu0 = cpuNanos();
             for (Var v : c.vars()) {
                 a.readArrayAcrossStacked(v.name(), names, new long[c.shape().length], c.sliceShape()).block(T).close();
             }
             reads[k] = (System.nanoTime() - s0) / 1e9;
+            if (Boolean.getBoolean("verbose")) {
+                System.err.printf("read %d: %.4f s wall, %.4f s CPU of this process%n", k, reads[k], (cpuNanos() - cpu0) / 1e9);
+            }
             decompressed = caches.blocks().stats().loadedBytes();
+            if (Boolean.getBoolean("verbose")) {
+                System.err.println("read " + k + ": " + reads[k] + " s, slabs " + caches.slabs().stats() + ", blocks "
+                        + caches.blocks().stats());
+            }
             a.close().block(T);
             caches.invalidateAll();
         }
-        writeCaches.invalidateAll();
-        double[] sorted = reads.clone();
+        if (Boolean.getBoolean("verbose")) {
+            java.lang.management.ThreadMXBean tm = java.lang.management.ManagementFactory.getThreadMXBean();
+            for (long id : tm.getAllThreadIds()) {
+                java.lang.management.ThreadInfo ti = tm.getThreadInfo(id);
+                long t = tm.getThreadCpuTime(id);
+                if (ti != null && t > 50_000_000L) {
+                    System.err.printf("thread %-40s %.3f s CPU%n", ti.getThreadName(), t / 1e9);
+                }
+            }
+        }
+        // The first reads of a JVM also pay for JIT compilation of the read path (C2 took 38 % of the
+        // CPU of a 60-read run): -Dwarmup=K leaves the first K reads out of the median.
+        int warmup = Math.min(Integer.getInteger("warmup", 0), reads.length - 1);
+        double[] sorted = Arrays.copyOfRange(reads, warmup, reads.length);
         Arrays.sort(sorted);
-        System.out.printf("| %s | %d | %.2f | %.3f | %s | %.1f | %.0f |%n", c.name(), n, write, sorted[1],
+        System.out.printf("| %s | %d | %.2f | %.3f | %s | %.1f | %.0f |%n", c.name(), n, write, sorted[sorted.length / 2],
                 Arrays.toString(Arrays.stream(reads).map(x -> Math.round(x * 1000) / 1000.0).toArray()),
                 bytes / 1048576.0, decompressed / 1048576.0);
     }
@@ -191,6 +234,11 @@ public final class AtlasBench {
                 + " bulk read of all %d temperature arrays %.3f s, store %.1f MiB%n", n, c.vars().size(), ingest, flush, registry,
                 "atlas.msgpack.zst", Arrays.toString(Arrays.stream(opens).map(x -> Math.round(x * 1000) / 1000.0).toArray()), n,
                 bulk, size(dir) / 1048576.0);
+    }
+
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     static long size(Path dir) throws IOException {

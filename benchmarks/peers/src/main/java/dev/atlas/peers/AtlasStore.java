@@ -101,7 +101,9 @@ final class AtlasStore implements ArrayStore {
     }
 
     private static AtlasOptions atlasOptions(EngineResources res, Codec codec) {
-        return AtlasOptions.builder(res).codec(codec == Codec.LZ4 ? StoreCodec.LZ4 : StoreCodec.ZSTD).build();
+        return AtlasOptions.builder(res).codec(codec == Codec.LZ4 ? StoreCodec.LZ4 : StoreCodec.ZSTD)
+                .blockTargetSize(Long.getLong("blockTarget", AtlasOptions.DEFAULT_BLOCK_TARGET_SIZE))
+                .bulkConcurrency(Integer.getInteger("bulk", AtlasOptions.DEFAULT_BULK_CONCURRENCY)).build();
     }
 
     @Override
