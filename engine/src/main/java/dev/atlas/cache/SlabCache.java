@@ -200,9 +200,13 @@ public final class SlabCache {
             return storage.read(info.key(), offset, length);
         }
         if (length >= options.directThreshold() && storage.cheapRangeReads()) {
+            // Counted as loads too, so loads and loaded bytes stay "storage range reads" and "bytes read".
             direct.increment();
-            directBytes.add(length);
-            return storage.read(info.key(), offset, length);
+            loads.increment();
+            return storage.read(info.key(), offset, length).doOnNext(b -> {
+                directBytes.add(length);
+                loadedBytes.add(length);
+            });
         }
         return attempt(storage, info, offset, (int) length, 0);
     }
@@ -419,7 +423,10 @@ public final class SlabCache {
         return bypassed.sum();
     }
 
-    /** Reads at or above {@link Options#directThreshold()}, sent to storage as they came. */
+    /**
+     * Reads at or above {@link Options#directThreshold()}, sent to storage as they came (also
+     * counted in {@link CacheStats#loads()}, which counts every storage range read).
+     */
     public long directReads() {
         return direct.sum();
     }

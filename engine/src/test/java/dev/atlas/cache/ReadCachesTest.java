@@ -126,6 +126,8 @@ class ReadCachesTest {
             assertEquals(1, c.directReads());
             assertEquals(240_000, c.directBytes());
             assertEquals(0, c.stats().requests(), "no slab was looked up");
+            assertEquals(1, c.stats().loads(), "loads count every storage range read");
+            assertEquals(240_000, c.stats().loadedBytes());
             // Just below the threshold: one aligned slab, which the next small read then hits.
             int small = (128 << 10) - 1;
             release(c.read(s, info, 2 << 20, small).block(TIMEOUT));
