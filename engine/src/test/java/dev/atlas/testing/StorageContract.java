@@ -70,7 +70,8 @@ public abstract class StorageContract {
         return b;
     }
 
-    protected static byte[] readAll(Storage s, String key, long offset, long length) {
+    /** The bytes of one range read (released here). */
+    public static byte[] readAll(Storage s, String key, long offset, long length) {
         ByteBuf b = s.read(key, offset, length).block(TIMEOUT);
         try {
             byte[] out = new byte[b.readableBytes()];

@@ -147,18 +147,7 @@ final class AtlasStore implements ArrayStore {
         if (r.absent()) {
             throw new IllegalStateException("dataset " + r.dataset() + " has no array x");
         }
-        NdArray a = r.array();
-        return new Region() {
-            @Override
-            public float at(int i) {
-                return a.getFloat(i);
-            }
-
-            @Override
-            public void close() {
-                r.close();
-            }
-        };
+        return region(r.array()); // closing the array is all DatasetRead.close does
     }
 
     static String dsName(int i) {

@@ -65,14 +65,7 @@ abstract class S3BehaviourBase {
     }
 
     static byte[] read(S3Storage s, String key, long offset, long length) {
-        ByteBuf b = s.read(key, offset, length).block(TIMEOUT);
-        try {
-            byte[] out = new byte[b.readableBytes()];
-            b.getBytes(b.readerIndex(), out);
-            return out;
-        } finally {
-            b.release();
-        }
+        return dev.atlas.testing.StorageContract.readAll(s, key, offset, length);
     }
 
     void awaitNoPendingUploads(String prefix) throws InterruptedException {
