@@ -1306,10 +1306,45 @@ public final class ArrayFile {
         if (s.pending() != null) {
             return s.pending();
         }
-        PendingLayer p = new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(),
-                options.tempDirectory(), options.writeConcurrency());
+        PendingLayer p = newPendingLayer(options.writeConcurrency());
         snapshot = new Snapshot(s.committed(), p);
         return p;
+    }
+
+    /** The storage's file adoption when these options use it, else null. */
+    private dev.atlas.storage.FileAdoption adoption() {
+        return options.adoptSpillFiles() ? storage.fileAdoption() : null;
+    }
+
+    /**
+     * A pending layer spilling where its file can be adopted as the layer object (the storage's
+     * staging directory, when it can adopt files), else into the options' temp directory.
+     */
+    private PendingLayer newPendingLayer(int spillConcurrency) {
+        dev.atlas.storage.FileAdoption a = adoption();
+        if (a == null) {
+            java.nio.file.Path dir = options.tempDirectory();
+            return new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(), () -> dir,
+                    "atlas-pending-", false, spillConcurrency);
+        }
+        String key = base;
+        return new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(),
+                () -> a.stagingDirectory(key), a.stagedFilePrefix(), true, spillConcurrency);
+    }
+
+    /**
+     * Writes a finished layer as {@code key}: the spill file itself when the storage adopts files
+     * and the file is exactly the data region, else a copy of the blocks followed by {@code tail}.
+     */
+    private Mono<ObjectInfo> writeLayer(PendingLayer p, String key, byte[] tail, boolean ifAbsent) {
+        return Mono.defer(() -> {
+            dev.atlas.storage.FileAdoption a = adoption();
+            if (a != null && p.spillFileIsDataRegion()) {
+                return p.adoptSpillFile(a, key, tail, ifAbsent);
+            }
+            Flux<ByteBuf> body = Flux.concat(p.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail)));
+            return ifAbsent ? storage.putIfAbsent(key, body) : storage.put(key, body);
+        });
     }
 
     /**
@@ -1680,8 +1715,7 @@ public final class ArrayFile {
                 MergedView view = MergedView.of(footers, base);
                 long footerCrc = crc(ByteBuffer.wrap(payload));
                 return statsAfter(s, p)
-                        .flatMap(stats -> checkBaseUnchanged(knownBase).then(storage.putIfAbsent(key,
-                                        Flux.concat(p.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail))))
+                        .flatMap(stats -> checkBaseUnchanged(knownBase).then(writeLayer(p, key, tail, true)
                                 .onErrorMap(AlreadyExistsException.class, e -> new ConflictException("sidecar " + key
                                         + " was created by another writer; reopen the file set and retry", e)))
                         .flatMap(info -> {
@@ -1827,8 +1861,7 @@ public final class ArrayFile {
         Snapshot s = snapshot;
         Committed c = s.committed();
         Snapshot view = new Snapshot(c, null);
-        PendingLayer out = new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(),
-                options.tempDirectory());
+        PendingLayer out = newPendingLayer(1);
         // Group every visible chunk by the block it lives in, so each block is fetched once.
         Map<String, List<Object[]>> byBlock = new LinkedHashMap<>();
         Map<String, StatsKernel.Accumulator> accs = new LinkedHashMap<>();
@@ -1922,7 +1955,7 @@ public final class ArrayFile {
             }
             return checkBaseUnchanged(c.layers().get(0).object())
                     .then(Mono.fromRunnable(baseEpoch::incrementAndGet))
-                    .then(storage.put(baseKey, Flux.concat(out.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail)))))
+                    .then(writeLayer(out, baseKey, tail, false))
                     .map(info -> {
                         // Publish the new snapshot before the epoch turns even again (doFinally below).
                         Layer layer = new Layer(info, footer, blocks, 0, footerCrc);

@@ -44,8 +44,10 @@ public final class ArrayFileOptions {
     private final Path tempDirectory;
     private final int footerVersion;
     private final ReadCaches caches;
+    private final boolean adoptSpillFiles;
 
     private ArrayFileOptions(Builder b) {
+        this.adoptSpillFiles = b.adoptSpillFiles;
         this.caches = b.caches == null ? b.resources.caches() : b.caches;
         this.resources = b.resources;
         this.readConcurrency = b.readConcurrency;
@@ -60,7 +62,8 @@ public final class ArrayFileOptions {
     /** These options writing footer version {@code version} (4 or 5) instead. */
     public ArrayFileOptions withFooterVersion(int version) {
         Builder b = new Builder(resources).readConcurrency(readConcurrency).writeConcurrency(writeConcurrency)
-                .tailRead(tailRead).codec(codec).blockTargetSize(blockTargetSize).footerVersion(version).caches(caches);
+                .tailRead(tailRead).codec(codec).blockTargetSize(blockTargetSize).footerVersion(version).caches(caches)
+                .adoptSpillFiles(adoptSpillFiles);
         if (tempDirectory != null) {
             b.tempDirectory(tempDirectory);
         }
@@ -97,9 +100,22 @@ public final class ArrayFileOptions {
         return blockTargetSize;
     }
 
-    /** Directory for pending layers' spill files. */
+    /**
+     * Directory for pending layers' spill files on storages that cannot adopt files (see
+     * {@link #adoptSpillFiles()}).
+     */
     public Path tempDirectory() {
         return tempDirectory;
+    }
+
+    /**
+     * Whether a storage that can {@linkplain dev.atlas.storage.Storage#fileAdoption() adopt local
+     * files} gets each layer's spill file itself, footer appended, instead of a copy of it: the
+     * spill file then lives in the storage's staging directory, not {@link #tempDirectory()}.
+     * Default true.
+     */
+    public boolean adoptSpillFiles() {
+        return adoptSpillFiles;
     }
 
     /** Footer version of written layers ({@link Footer#VERSION_V5}, or V4 for crate 0.9/0.10 readers). */
@@ -123,6 +139,7 @@ public final class ArrayFileOptions {
         private Path tempDirectory = Path.of(System.getProperty("java.io.tmpdir"));
         private int footerVersion = Footer.VERSION_V5;
         private ReadCaches caches;
+        private boolean adoptSpillFiles = true;
 
         private Builder(EngineResources resources) {
             this.resources = Objects.requireNonNull(resources, "resources");
@@ -173,7 +190,10 @@ public final class ArrayFileOptions {
             return this;
         }
 
-        /** Directory for spill files of pending layers. */
+        /**
+         * Directory for spill files of pending layers, on storages that cannot adopt files (a
+         * local store spills into its own directory instead, see {@link #adoptSpillFiles}).
+         */
         public Builder tempDirectory(Path dir) {
             this.tempDirectory = Objects.requireNonNull(dir, "dir");
             return this;
@@ -195,6 +215,16 @@ public final class ArrayFileOptions {
          */
         public Builder caches(ReadCaches c) {
             this.caches = Objects.requireNonNull(c, "caches");
+            return this;
+        }
+
+        /**
+         * Whether a local store adopts each layer's spill file (footer appended) instead of
+         * receiving a copy: one write of every block instead of two. Default true; false spills
+         * into {@link #tempDirectory} and copies at flush.
+         */
+        public Builder adoptSpillFiles(boolean adopt) {
+            this.adoptSpillFiles = adopt;
             return this;
         }
 

@@ -69,6 +69,13 @@ final class PendingLayer {
         long tempOffset = -1;
         long storedSize;
         CodecId codec;
+        /**
+         * Completes once this block's place in the spill file is reserved (or its spill ended
+         * without one): the next block's spill waits for it, so blocks spilled one after the other
+         * land in the file in id order even though they compress in parallel. Null until a spill
+         * starts.
+         */
+        java.util.concurrent.CompletableFuture<Void> placed;
 
         Block(long id) {
             this.id = id;
@@ -78,7 +85,10 @@ final class PendingLayer {
     private final BlockCodec codec;
     private final long blockTarget;
     private final EngineResources resources;
-    private final Path tempDir;
+    private final java.util.function.Supplier<Path> tempDir;
+    private final String tempPrefix;
+    /** The spill file may be adopted by name: it keeps its name until released. */
+    private final boolean keepSpillName;
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
     private final List<Block> blocks = new ArrayList<>();
     private Block open;
@@ -98,14 +108,23 @@ final class PendingLayer {
     private Throwable spillFailure;
 
     PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, Path tempDir) {
-        this(codec, blockTarget, resources, tempDir, 1);
+        this(codec, blockTarget, resources, () -> tempDir, "atlas-pending-", false, 1);
     }
 
-    PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, Path tempDir, int spillConcurrency) {
+    /**
+     * @param tempDir where the spill file is created, resolved on the I/O scheduler at first spill
+     * @param tempPrefix the spill file's name prefix
+     * @param adoptable whether the spill file may be adopted as the layer object (it then keeps its
+     *     name, see {@link TempFile#create(Path, String, boolean, reactor.core.scheduler.Scheduler)})
+     */
+    PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, java.util.function.Supplier<Path> tempDir,
+            String tempPrefix, boolean adoptable, int spillConcurrency) {
+        this.keepSpillName = adoptable;
         this.codec = codec;
         this.blockTarget = blockTarget;
         this.resources = resources;
         this.tempDir = tempDir;
+        this.tempPrefix = tempPrefix;
         this.spillConcurrency = spillConcurrency;
     }
 
@@ -326,6 +345,8 @@ final class PendingLayer {
     private Mono<Void> spillOne(Block b) {
         return Mono.defer(() -> {
             ByteBuf raw;
+            java.util.concurrent.CompletableFuture<Void> before;
+            java.util.concurrent.CompletableFuture<Void> placed = new java.util.concurrent.CompletableFuture<>();
             synchronized (this) {
                 if (released) {
                     return Mono.error(new ReleasedException());
@@ -334,33 +355,45 @@ final class PendingLayer {
                     return Mono.empty();
                 }
                 raw = b.raw.retainedDuplicate();
+                // Wait only for a predecessor whose spill has started: one that has not may never
+                // start before a flush (a cancelled writer's sealed block), and waiting on it could
+                // hang. Started spills always finish, so this chain cannot deadlock.
+                Block prev = b.id > 0 ? blocks.get((int) b.id - 1) : null;
+                before = prev == null ? null : prev.placed;
+                b.placed = placed;
             }
+            Mono<Void> predecessorPlaced = before == null || before.isDone() ? Mono.empty()
+                    : Mono.fromFuture(before.handle((v, e) -> (Void) null), false);
             return Offload.run(resources.codecScheduler(), raw, r -> codec.compress(r, resources.allocator()))
-                    .flatMap(compressed -> Offload.run(resources.ioScheduler(), compressed, c -> {
-                        int n = c.readableBytes();
-                        long at;
-                        TempFile t = retainedTemp();
-                        synchronized (this) {
-                            at = tempEnd;
-                            tempEnd += n;
-                        }
-                        try {
-                            t.write(c.nioBuffer(c.readerIndex(), n), at);
-                        } finally {
-                            t.release();
-                        }
-                        synchronized (this) {
-                            if (!released && b.raw != null) {
-                                b.tempOffset = at;
-                                b.storedSize = n;
-                                b.codec = codec.id();
-                                b.raw.release();
-                                b.raw = null;
-                            }
-                        }
-                        return Boolean.TRUE;
-                    }))
-                    .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease).then();
+                    .flatMap(compressed -> Mono.using(() -> compressed,
+                            c -> predecessorPlaced.then(Mono.defer(() -> Offload.run(resources.ioScheduler(), c.retain(), cc -> {
+                                int n = cc.readableBytes();
+                                long at;
+                                synchronized (this) {
+                                    at = tempEnd;
+                                    tempEnd += n;
+                                }
+                                placed.complete(null);
+                                TempFile t = retainedTemp();
+                                try {
+                                    t.write(cc.nioBuffer(cc.readerIndex(), n), at);
+                                } finally {
+                                    t.release();
+                                }
+                                synchronized (this) {
+                                    if (!released && b.raw != null) {
+                                        b.tempOffset = at;
+                                        b.storedSize = n;
+                                        b.codec = codec.id();
+                                        b.raw.release();
+                                        b.raw = null;
+                                    }
+                                }
+                                return Boolean.TRUE;
+                            }))), ByteBuf::release))
+                    .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease)
+                    .doFinally(sig -> placed.complete(null))
+                    .then();
         });
     }
 
@@ -375,7 +408,7 @@ final class PendingLayer {
                 return (TempFile) temp.retain();
             }
         }
-        TempFile created = TempFile.create(tempDir, resources.ioScheduler());
+        TempFile created = TempFile.create(tempDir.get(), tempPrefix, keepSpillName, resources.ioScheduler());
         synchronized (this) {
             if (released) {
                 created.release();
@@ -397,13 +430,14 @@ final class PendingLayer {
      * interned into this layer's own dictionaries.
      */
     synchronized Footer footer(int version, long overlayIndex, String baseHint) {
-        List<BlockMeta> metas = new ArrayList<>(blocks.size());
+        List<Block> order = fileOrder();
+        List<BlockMeta> metas = new ArrayList<>(order.size());
+        long[] renumbered = new long[blocks.size()];
         long offset = 0;
-        for (Block b : blocks) {
-            if (b.raw != null || b.tempOffset < 0) {
-                throw new IllegalStateException("block " + b.id + " is not spilled");
-            }
-            metas.add(new BlockMeta(b.id, offset, b.storedSize, b.uncompressedSize, b.codec));
+        for (int i = 0; i < order.size(); i++) {
+            Block b = order.get(i);
+            renumbered[(int) b.id] = i;
+            metas.add(new BlockMeta(i, offset, b.storedSize, b.uncompressedSize, b.codec));
             offset += b.storedSize;
         }
         List<String> keys = new ArrayList<>();
@@ -432,7 +466,8 @@ final class PendingLayer {
             }
             List<ChunkEntry> chunks = new ArrayList<>(e.chunks.size());
             for (Map.Entry<GridCoord, ChunkAddress> c : e.chunks.entrySet()) {
-                chunks.add(new ChunkEntry(c.getKey().toArray(), c.getValue()));
+                ChunkAddress a = c.getValue();
+                chunks.add(new ChunkEntry(c.getKey().toArray(), new ChunkAddress(renumbered[(int) a.blockId()], a.offset(), a.size())));
             }
             chunks.sort(CHUNK_ORDER);
             arrays.add(e.schema.withChunks(chunks).withAttributes(pairs));
@@ -451,7 +486,66 @@ final class PendingLayer {
     };
 
     /**
-     * The data region of this layer: every spilled block in id order, read from the spill file in
+     * Every block, spilled, in the order of its place in the spill file: the order of the written
+     * layer, whose block ids are these positions. Blocks spilled one after the other are placed in
+     * id order (see {@link Block#placed}), so this is usually id order; spills that ran
+     * side by side (compaction) or a retried one may change it, never the content.
+     */
+    private List<Block> fileOrder() {
+        List<Block> order = new ArrayList<>(blocks);
+        for (Block b : order) {
+            if (b.raw != null || b.tempOffset < 0) {
+                throw new IllegalStateException("block " + b.id + " is not spilled");
+            }
+        }
+        order.sort(Comparator.comparingLong(b -> b.tempOffset));
+        return order;
+    }
+
+    /**
+     * Whether the spill file is already this layer's data region: every block spilled, packed
+     * from offset 0 with no gap (a failed spill leaves one) up to the end of the file's data.
+     * Then the file itself, with the footer appended, can become the layer object.
+     */
+    synchronized boolean spillFileIsDataRegion() {
+        if (!keepSpillName || released || temp == null || blocks.isEmpty()) {
+            return false;
+        }
+        long at = 0;
+        for (Block b : fileOrder()) {
+            if (b.tempOffset != at) {
+                return false;
+            }
+            at += b.storedSize;
+        }
+        return at == tempEnd;
+    }
+
+    /**
+     * Appends {@code tail} (footer and trailer) after the data in the spill file and hands the
+     * file to {@code adoption} as object {@code key}: the layer is written once, not copied. Call
+     * only when {@link #spillFileIsDataRegion()}; the layer stays usable if this fails (the tail
+     * is rewritten, and the file cut to length, on the next attempt).
+     */
+    Mono<dev.atlas.storage.ObjectInfo> adoptSpillFile(dev.atlas.storage.FileAdoption adoption, String key, byte[] tail,
+            boolean ifAbsent) {
+        return Offload.run(resources.ioScheduler(), null, none -> {
+            TempFile t;
+            long end;
+            synchronized (this) {
+                checkOpen();
+                t = (TempFile) temp.retain();
+                end = tempEnd;
+            }
+            t.write(ByteBuffer.wrap(tail), end);
+            t.truncate(end + tail.length);
+            t.force();
+            return t;
+        }).flatMap(t -> adoption.adopt(key, t.path(), ifAbsent).doFinally(sig -> t.release()));
+    }
+
+    /**
+     * The data region of this layer: every spilled block in file order, read from the spill file in
      * pieces of at most 1 MiB on the I/O scheduler. Buffers are owned by the subscriber.
      */
     Flux<ByteBuf> dataRegion() {
@@ -463,7 +557,7 @@ final class PendingLayer {
         TempFile t;
         synchronized (this) {
             checkOpen();
-            for (Block b : blocks) {
+            for (Block b : fileOrder()) {
                 ranges.add(new long[] {b.tempOffset, b.storedSize});
             }
             if (ranges.isEmpty() || temp == null) {

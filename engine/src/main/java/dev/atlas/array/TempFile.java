@@ -35,11 +35,24 @@ final class TempFile extends AbstractReferenceCounted {
 
     /** Creates a new empty spill file in {@code dir} (blocking). */
     static TempFile create(Path dir, Scheduler io) {
+        return create(dir, "atlas-pending-", false, io);
+    }
+
+    /**
+     * Creates a new empty spill file in {@code dir} whose name starts with {@code prefix}
+     * (blocking).
+     *
+     * @param keepName true when the file may be linked elsewhere by name (adopted as an object):
+     *     it keeps its name until released (a crash leaves it behind, for the owner's sweep); false
+     *     unlinks the name at once (on Unix), so even a crash leaves nothing
+     */
+    static TempFile create(Path dir, String prefix, boolean keepName, Scheduler io) {
         Path p = null;
         try {
-            p = Files.createTempFile(dir, "atlas-pending-", ".tmp");
-            FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    StandardOpenOption.DELETE_ON_CLOSE);
+            Files.createDirectories(dir);
+            p = Files.createTempFile(dir, prefix, ".tmp");
+            FileChannel ch = keepName ? FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                    : FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE);
             return new TempFile(p, ch, io);
         } catch (IOException | RuntimeException e) {
             if (p != null) {
@@ -78,6 +91,24 @@ final class TempFile extends AbstractReferenceCounted {
             }
         } catch (IOException e) {
             throw new StorageException("cannot read spill file " + path + ": " + e.getMessage(), false, e);
+        }
+    }
+
+    /** Cuts the file to {@code size} bytes (blocking). */
+    void truncate(long size) {
+        try {
+            channel.truncate(size);
+        } catch (IOException e) {
+            throw new StorageException("cannot truncate spill file " + path + ": " + e.getMessage(), false, e);
+        }
+    }
+
+    /** Forces the file's content to the device (blocking). */
+    void force() {
+        try {
+            channel.force(false);
+        } catch (IOException e) {
+            throw new StorageException("cannot sync spill file " + path + ": " + e.getMessage(), false, e);
         }
     }
 

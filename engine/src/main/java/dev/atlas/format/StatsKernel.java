@@ -60,7 +60,7 @@ public final class StatsKernel {
                 return this;
             }
             if (k == DType.Kind.FLOAT64) {
-                addFloats(b, count, false);
+                addFloat64(b, (int) count);
                 storedElements += count;
                 return this;
             }
@@ -105,54 +105,49 @@ public final class StatsKernel {
             return this;
         }
 
-        /**
-         * The float loop of {@link #addBits} with the extremes kept as primitives and folded in
-         * once per chunk (same results: equal keys mean equal bits).
-         */
-        private void addFloats(ByteBuffer b, long count, boolean f32) {
+        /** float64: as {@link #addFloat32} with long keys. */
+        private void addFloat64(ByteBuffer b, int n) {
             boolean hasFill = fill instanceof FillValue.Float;
             double fd = hasFill ? ((FillValue.Float) fill).value() : 0;
-            float ff = (float) fd;
-            boolean fillNaN = f32 ? Float.isNaN(ff) : Double.isNaN(fd);
-            long minKey = Long.MAX_VALUE;
-            long maxKey = Long.MIN_VALUE;
-            double minV = 0;
-            double maxV = 0;
-            boolean any = false;
+            long fillBits = Double.doubleToRawLongBits(fd);
+            long cmpMask = (fillBits & Long.MAX_VALUE) == 0 ? Long.MAX_VALUE : -1L;
+            int mode = !hasFill ? 0 : Double.isNaN(fd) ? 1 : 2;
+            java.nio.LongBuffer in = b.asLongBuffer();
+            long[] s = SCRATCH_LONG.get();
+            long lo = Long.MAX_VALUE;
+            long hi = Long.MIN_VALUE;
             long nulls = 0;
-            for (int i = 0; i < count; i++) {
-                double d;
-                if (f32) {
-                    float x = b.getFloat(i << 2);
-                    if (hasFill && (fillNaN ? Float.isNaN(x) : x == ff)) {
-                        nulls++;
-                        continue;
+            for (int at = 0; at < n; at += s.length) {
+                int m = Math.min(s.length, n - at);
+                in.get(at, s, 0, m);
+                long cnt = 0;
+                for (int i = 0; i < m; i++) {
+                    long bits = s[i];
+                    long isNull;
+                    if (mode == 0) {
+                        isNull = 0;
+                    } else if (mode == 1) {
+                        isNull = (0x7ff0000000000000L - (bits & Long.MAX_VALUE)) >>> 63;
+                    } else {
+                        long d = (bits ^ fillBits) & cmpMask;
+                        isNull = ((d | -d) >>> 63) ^ 1;
                     }
-                    d = x;
-                } else {
-                    d = b.getDouble(i << 3);
-                    if (hasFill && (fillNaN ? Double.isNaN(d) : d == fd)) {
-                        nulls++;
-                        continue;
-                    }
+                    long nullMask = -isNull;
+                    long key = bits ^ ((bits >> 63) & Long.MAX_VALUE);
+                    lo = Math.min(lo, (key & ~nullMask) | (Long.MAX_VALUE & nullMask));
+                    hi = Math.max(hi, (key & ~nullMask) | (Long.MIN_VALUE & nullMask));
+                    cnt += isNull;
                 }
-                long key = totalOrderKey(d);
-                if (!any || key < minKey) {
-                    minKey = key;
-                    minV = d;
-                }
-                if (!any || key > maxKey) {
-                    maxKey = key;
-                    maxV = d;
-                }
-                any = true;
+                nulls += cnt;
             }
             nullsInChunks += nulls;
-            if (any) {
-                if (min == null || minKey < totalOrderKey(((StatValue.Float) min).value())) {
+            if (n - nulls > 0) {
+                double minV = Double.longBitsToDouble(lo ^ ((lo >> 63) & Long.MAX_VALUE));
+                double maxV = Double.longBitsToDouble(hi ^ ((hi >> 63) & Long.MAX_VALUE));
+                if (min == null || lo < totalOrderKey(((StatValue.Float) min).value())) {
                     min = new StatValue.Float(minV);
                 }
-                if (max == null || maxKey > totalOrderKey(((StatValue.Float) max).value())) {
+                if (max == null || hi > totalOrderKey(((StatValue.Float) max).value())) {
                     max = new StatValue.Float(maxV);
                 }
             }
@@ -165,29 +160,53 @@ public final class StatsKernel {
         private void addFloat32(ByteBuffer b, int n) {
             boolean hasFill = fill instanceof FillValue.Float;
             float ff = hasFill ? (float) ((FillValue.Float) fill).value() : 0;
-            boolean fillNaN = Float.isNaN(ff);
+            int fillBits = Float.floatToRawIntBits(ff);
+            // A +-0 fill matches both zeros (x == ff), so the sign bit is left out of the compare.
+            int cmpMask = (fillBits & Integer.MAX_VALUE) == 0 ? Integer.MAX_VALUE : -1;
+            int mode = !hasFill ? 0 : Float.isNaN(ff) ? 1 : 2;
+            java.nio.IntBuffer in = b.asIntBuffer();
+            int[] s = SCRATCH.get();
             int lo = Integer.MAX_VALUE;
             int hi = Integer.MIN_VALUE;
             long nulls = 0;
-            if (!hasFill) {
-                for (int i = 0; i < n; i++) {
-                    int bits = b.getInt(i << 2);
-                    int key = bits ^ ((bits >> 31) & Integer.MAX_VALUE);
-                    lo = Math.min(lo, key);
-                    hi = Math.max(hi, key);
-                }
-            } else {
-                for (int i = 0; i < n; i++) {
-                    int bits = b.getInt(i << 2);
-                    float x = Float.intBitsToFloat(bits);
-                    if (fillNaN ? x != x : x == ff) {
-                        nulls++;
-                        continue;
+            for (int at = 0; at < n; at += s.length) {
+                int m = Math.min(s.length, n - at);
+                in.get(at, s, 0, m);
+                // Branch-free loops (the null test is arithmetic, not a branch) so C2 can unroll
+                // and vectorise them: this runs over every written element.
+                if (mode == 0) {
+                    for (int i = 0; i < m; i++) {
+                        int bits = s[i];
+                        int key = bits ^ ((bits >> 31) & Integer.MAX_VALUE);
+                        lo = Math.min(lo, key);
+                        hi = Math.max(hi, key);
                     }
-                    int key = bits ^ ((bits >> 31) & Integer.MAX_VALUE);
-                    lo = Math.min(lo, key);
-                    hi = Math.max(hi, key);
+                    continue;
                 }
+                int cnt = 0;
+                if (mode == 1) {
+                    for (int i = 0; i < m; i++) {
+                        int bits = s[i];
+                        int isNull = (0x7f800000 - (bits & Integer.MAX_VALUE)) >>> 31; // 1 for any NaN
+                        int nullMask = -isNull;
+                        int key = bits ^ ((bits >> 31) & Integer.MAX_VALUE);
+                        lo = Math.min(lo, (key & ~nullMask) | (Integer.MAX_VALUE & nullMask));
+                        hi = Math.max(hi, (key & ~nullMask) | (Integer.MIN_VALUE & nullMask));
+                        cnt += isNull;
+                    }
+                } else {
+                    for (int i = 0; i < m; i++) {
+                        int bits = s[i];
+                        int d = (bits ^ fillBits) & cmpMask;
+                        int isNull = ((d | -d) >>> 31) ^ 1; // 1 when d == 0
+                        int nullMask = -isNull;
+                        int key = bits ^ ((bits >> 31) & Integer.MAX_VALUE);
+                        lo = Math.min(lo, (key & ~nullMask) | (Integer.MAX_VALUE & nullMask));
+                        hi = Math.max(hi, (key & ~nullMask) | (Integer.MIN_VALUE & nullMask));
+                        cnt += isNull;
+                    }
+                }
+                nulls += cnt;
             }
             nullsInChunks += nulls;
             if (n - nulls > 0) {
@@ -200,6 +219,28 @@ public final class StatsKernel {
                     max = new StatValue.Float(maxV);
                 }
             }
+        }
+
+        /**
+         * As {@link #addFixed} but one element at a time through the general {@code addBits} path:
+         * the definition the specialised loops must agree with (tests compare the two).
+         */
+        Accumulator addFixedOneByOne(ByteBuffer chunk, long count) {
+            ByteBuffer b = chunk.slice().order(ByteOrder.LITTLE_ENDIAN);
+            int w = (int) dtype.elementSize();
+            for (long i = 0; i < count; i++) {
+                int at = (int) (i * w);
+                long bits;
+                switch (w) {
+                    case 1: bits = b.get(at); break;
+                    case 2: bits = b.getShort(at); break;
+                    case 4: bits = b.getInt(at); break;
+                    default: bits = b.getLong(at); break;
+                }
+                addBits(bits);
+            }
+            storedElements += count;
+            return this;
         }
 
         /** The signed-integer loop of {@link #addBits}, extremes as primitives. */
@@ -361,6 +402,10 @@ public final class StatsKernel {
     }
 
     /** Signed-comparable key of IEEE 754 total order. */
+    /** Per-thread scratch the fixed-width loops copy elements into (bulk copy, then plain array loops). */
+    private static final ThreadLocal<int[]> SCRATCH = ThreadLocal.withInitial(() -> new int[4096]);
+    private static final ThreadLocal<long[]> SCRATCH_LONG = ThreadLocal.withInitial(() -> new long[2048]);
+
     static long totalOrderKey(double d) {
         long bits = Double.doubleToRawLongBits(d);
         return bits ^ ((bits >> 63) & Long.MAX_VALUE);

@@ -6,7 +6,6 @@ import dev.atlas.error.RangeNotSatisfiableException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
-import java.io.ByteArrayOutputStream;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -126,17 +125,33 @@ public final class InMemoryStorage implements Storage {
             Keys.check(key);
             return Flux.from(body)
                     .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease)
-                    .collect(ByteArrayOutputStream::new, (out, buf) -> {
+                    // Pieces first, one exact-size array at the end: a growing stream would copy a
+                    // large object about twice over while it doubles.
+                    .collect(java.util.ArrayList<byte[]>::new, (pieces, buf) -> {
                         try {
-                            buf.readBytes(out, buf.readableBytes());
-                        } catch (java.io.IOException impossible) {
-                            throw new IllegalStateException(impossible);
+                            byte[] piece = new byte[buf.readableBytes()];
+                            buf.readBytes(piece);
+                            pieces.add(piece);
                         } finally {
                             buf.release();
                         }
                     })
-                    .map(out -> {
-                        Entry e = new Entry(out.toByteArray(), nextVersion());
+                    .map(pieces -> {
+                        long total = 0;
+                        for (byte[] p : pieces) {
+                            total += p.length;
+                        }
+                        if (total > Integer.MAX_VALUE - 8) {
+                            throw new dev.atlas.error.InvalidArgumentException("object '" + key + "' of " + total
+                                    + " bytes is too large for an in-memory store");
+                        }
+                        byte[] all = new byte[(int) total];
+                        int at = 0;
+                        for (byte[] p : pieces) {
+                            System.arraycopy(p, 0, all, at, p.length);
+                            at += p.length;
+                        }
+                        Entry e = new Entry(all, nextVersion());
                         if (ifAbsent) {
                             if (objects.putIfAbsent(key, e) != null) {
                                 throw new AlreadyExistsException("object '" + key + "' already exists");

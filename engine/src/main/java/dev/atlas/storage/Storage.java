@@ -70,4 +70,13 @@ public interface Storage {
     default boolean cheapRangeReads() {
         return false;
     }
+
+    /**
+     * The storage's ability to adopt a finished local file as an object without copying it, or
+     * {@code null} (the default) when it has none. Local-filesystem storages have it; wrappers that
+     * must see every byte written (instrumentation, fault injection) should leave it {@code null}.
+     */
+    default FileAdoption fileAdoption() {
+        return null;
+    }
 }

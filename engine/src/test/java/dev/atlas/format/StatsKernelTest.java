@@ -80,6 +80,50 @@ class StatsKernelTest {
         assertEquals(new StatValue.Float(Double.NaN), f.max());
     }
 
+    /**
+     * The branch-free float loops against the one-element-at-a-time definition: fills of every
+     * kind (none, +0, -0, NaN, a value present), data with NaNs of both signs, zeros of both signs,
+     * infinities and fills, lengths that cross the loops' scratch blocks, all-null chunks.
+     */
+    @Test
+    void floatLoopsAgreeWithTheElementwiseDefinition() {
+        java.util.Random rnd = new java.util.Random(42);
+        double[] fills = {Double.NaN, 0.0, -0.0, 1.5, -3.25, Double.POSITIVE_INFINITY};
+        double[] specials = {Double.NaN, -Double.NaN, Double.longBitsToDouble(0x7ff8000000000123L), 0.0, -0.0,
+            Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 1.5, -3.25, Float.MIN_VALUE, -Double.MAX_VALUE};
+        int[] lengths = {0, 1, 7, 4095, 4096, 4097, 9000};
+        for (DType dtype : List.of(DType.FLOAT32, DType.FLOAT64)) {
+            int w = (int) dtype.elementSize();
+            for (int n : lengths) {
+                for (int trial = 0; trial < 4; trial++) {
+                    ByteBuffer b = ByteBuffer.allocate(n * w).order(ByteOrder.LITTLE_ENDIAN);
+                    double allSame = specials[rnd.nextInt(specials.length)];
+                    for (int i = 0; i < n; i++) {
+                        double v = trial == 3 ? allSame
+                                : rnd.nextInt(8) == 0 ? specials[rnd.nextInt(specials.length)] : rnd.nextGaussian() * 100;
+                        if (w == 4) {
+                            b.putFloat(i * 4, (float) v);
+                        } else {
+                            b.putDouble(i * 8, v);
+                        }
+                    }
+                    List<FillValue> fillKinds = new ArrayList<>();
+                    fillKinds.add(null);
+                    for (double f : fills) {
+                        fillKinds.add(new FillValue.Float(f));
+                    }
+                    for (FillValue fill : fillKinds) {
+                        ArrayStats fast = StatsKernel.accumulator(dtype, fill).addFixed(b.duplicate(), n)
+                                .finish("x", new long[] {n});
+                        ArrayStats slow = StatsKernel.accumulator(dtype, fill).addFixedOneByOne(b.duplicate(), n)
+                                .finish("x", new long[] {n});
+                        assertEquals(slow, fast, dtype + " n=" + n + " trial " + trial + " fill " + fill);
+                    }
+                }
+            }
+        }
+    }
+
     @TestFactory
     Stream<DynamicTest> corpusStatsEntriesAreReproduced() throws Exception {
         Path corpus = Interop.root().resolve("array-format");

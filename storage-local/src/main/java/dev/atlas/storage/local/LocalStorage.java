@@ -424,24 +424,88 @@ public final class LocalStorage implements Storage, AutoCloseable {
         try {
             up.channel.force(true);
             up.channel.close();
-            if (ifAbsent) {
-                try {
-                    Files.createLink(target, up.temp);
-                } catch (FileAlreadyExistsException e) {
-                    throw new AlreadyExistsException("object '" + key + "' already exists");
-                }
-                Files.delete(up.temp);
-            } else {
-                Files.move(up.temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            }
+            ObjectInfo info = install(key, target, up.temp, ifAbsent);
             up.done.set(true);
-            handles.invalidate(key);
-            syncDirectory(target.getParent());
-            return info(key, Files.readAttributes(target, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            return info;
         } catch (IOException e) {
             throw mapped(key, e);
         }
     }
+
+    /**
+     * Moves the synced file {@code temp} into place as {@code key} (with {@code ifAbsent}: links
+     * it, failing if the key exists, then drops the temp name) and fsyncs the directory. Blocking.
+     */
+    private ObjectInfo install(String key, Path target, Path temp, boolean ifAbsent) throws IOException {
+        if (ifAbsent) {
+            try {
+                Files.createLink(target, temp);
+            } catch (FileAlreadyExistsException e) {
+                throw new AlreadyExistsException("object '" + key + "' already exists");
+            }
+            Files.delete(temp);
+        } else {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+        handles.invalidate(key);
+        syncDirectory(target.getParent());
+        return info(key, Files.readAttributes(target, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    }
+
+    /**
+     * Adoption of finished local files (an engine's layer spill file, footer appended): staged
+     * files live beside their object under the temp prefix, and adopting one is the commit step of
+     * a put without the copy.
+     */
+    @Override
+    public dev.atlas.storage.FileAdoption fileAdoption() {
+        return adoption;
+    }
+
+    private final dev.atlas.storage.FileAdoption adoption = new dev.atlas.storage.FileAdoption() {
+        @Override
+        public Path stagingDirectory(String key) {
+            Path dir = path(key).getParent();
+            try {
+                try {
+                    Files.createDirectories(dir);
+                } catch (FileAlreadyExistsException e) {
+                    throw new InvalidArgumentException("object key '" + key + "' needs a directory where an object is: "
+                            + root.relativize(Path.of(e.getFile())));
+                }
+                checkInside(key, dir);
+                return dir;
+            } catch (IOException e) {
+                throw mapped(key, e);
+            }
+        }
+
+        @Override
+        public String stagedFilePrefix() {
+            return TEMP_PREFIX;
+        }
+
+        @Override
+        public Mono<ObjectInfo> adopt(String key, Path staged, boolean ifAbsent) {
+            return Mono.fromCallable(() -> {
+                Path target = path(key);
+                Path file = staged.toAbsolutePath().normalize();
+                if (!file.getParent().equals(target.getParent()) || !file.getFileName().toString().startsWith(TEMP_PREFIX)) {
+                    throw new InvalidArgumentException("file " + staged + " is not staged for object '" + key
+                            + "' (stage it in " + target.getParent() + " with a name starting " + TEMP_PREFIX + ")");
+                }
+                try {
+                    checkInside(key, target.getParent());
+                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                        ch.force(true);
+                    }
+                    return install(key, target, file, ifAbsent);
+                } catch (IOException e) {
+                    throw mapped(key, e);
+                }
+            }).subscribeOn(io);
+        }
+    };
 
     private void abandon(Upload up) {
         try {
