@@ -278,15 +278,21 @@ public final class FastPath {
     static double timedStreamedWrite(ArrayFile f, ByteBuf source) {
         long rowBytes = COLS * 4;
         int band = 64;
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long c0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
         f.writeArray("x", new long[] {0, 0}, Flux.range(0, (int) (ROWS / band)).map(i -> NdArray.wrap(DType.FLOAT32,
                 new long[] {band, COLS}, source.retainedSlice((int) (i * band * rowBytes), (int) (band * rowBytes)))))
                 .block(T);
         long t1 = System.nanoTime();
+        long c1 = os.getProcessCpuTime();
         f.flush().block(T);
         long t2 = System.nanoTime();
+        long c2 = os.getProcessCpuTime();
         if (Boolean.getBoolean("verbose")) {
-            System.out.printf(Locale.ROOT, "  write: writeArray %.3f s, flush %.3f s%n", (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+            System.out.printf(Locale.ROOT, "  write: writeArray %.3f s (cpu %.2f s), flush %.3f s (cpu %.2f s)%n",
+                    (t1 - t0) / 1e9, (c1 - c0) / 1e9, (t2 - t1) / 1e9, (c2 - c1) / 1e9);
         }
         return (t2 - t0) / 1e9;
     }

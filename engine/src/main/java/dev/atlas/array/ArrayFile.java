@@ -1441,7 +1441,28 @@ public final class ArrayFile {
             // A cancelled write fences itself off: its late stage/publish calls are refused, so
             // nothing of it lands after the gate has moved on to the next mutation.
             return Flux.fromIterable(coords)
-                    .concatMap(c -> encodeChunk(r, c, start, data)
+                    .concatMap(c -> coversChunk(grid, c, start, shape) && dtype.elementSize() > 0
+                            ? Mono.defer(() -> {
+                                // A whole fixed-width chunk: copied from the data straight into the
+                                // open block, statistics taken there while the bytes are in cache.
+                                long[] origin = grid.chunkOrigin(c);
+                                long[] extent = grid.chunkExtent(c);
+                                long n = ChunkGrid.product(extent);
+                                int w = (int) dtype.elementSize();
+                                int len = Math.toIntExact(n * w);
+                                ByteBuf src = data.buffer();
+                                int srcBase = src.readerIndex();
+                                StatsKernel.Accumulator acc = StatsKernel.accumulator(dtype, fillValue);
+                                PendingLayer.Staged st = p.stageInto(epoch, len, (dst, at) -> {
+                                    Overlap.forEachRun(origin, extent, start, shape, (to, ro, runLen) -> dst.setBytes(
+                                            at + (int) (to * w), src, srcBase + (int) (ro * w), (int) (runLen * w)));
+                                    acc.addFixed(dst.nioBuffer(at, len), n);
+                                });
+                                stats.add(acc);
+                                staged.add(st.addresses().get(0));
+                                return p.spillAhead(st.sealed());
+                            })
+                            : encodeChunk(r, c, start, data)
                             .flatMap(bytes -> {
                                 stats.add(chunkStats(dtype, fillValue, bytes, grid.chunkElementCount(c)));
                                 PendingLayer.Staged st = p.stage(epoch, List.of(bytes));
@@ -1622,6 +1643,18 @@ public final class ArrayFile {
             return null; // var-len chunks are decoded when statistics are due
         }
         return StatsKernel.accumulator(dtype, fill).addFixed(encoded.duplicate(), n);
+    }
+
+    /** Whether the region {@code start + shape} covers chunk {@code coord} whole. */
+    private static boolean coversChunk(ChunkGrid grid, long[] coord, long[] start, long[] shape) {
+        long[] origin = grid.chunkOrigin(coord);
+        long[] extent = grid.chunkExtent(coord);
+        for (int i = 0; i < origin.length; i++) {
+            if (start[i] > origin[i] || origin[i] + extent[i] > start[i] + shape[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The encoded bytes of one chunk after writing the data's part of it. */
@@ -1919,10 +1952,10 @@ public final class ArrayFile {
                             PendingLayer.Staged st;
                             try {
                                 st = out.stage(PendingLayer.ANY_EPOCH, List.of(chunk));
+                                out.publish(PendingLayer.ANY_EPOCH, entries.get(a.name()), List.of(coord), st.addresses());
                             } catch (PendingLayer.ReleasedException cancelled) {
                                 return Mono.empty(); // the compaction failed or was cancelled meanwhile
                             }
-                            out.publish(PendingLayer.ANY_EPOCH, entries.get(a.name()), List.of(coord), st.addresses());
                             sealed.addAll(st.sealed());
                         }
                     } catch (RuntimeException e) {

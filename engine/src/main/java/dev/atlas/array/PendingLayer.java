@@ -267,27 +267,51 @@ final class PendingLayer {
         List<Block> sealed = new ArrayList<>();
         List<ChunkAddress> addresses = new ArrayList<>(encoded.size());
         for (ByteBuffer bytes : encoded) {
-            int len = bytes.remaining();
-            if (open != null && open.raw.readableBytes() > 0 && open.raw.readableBytes() + (long) len > blockTarget) {
-                sealed.add(sealOpen());
-            }
-            if (open == null) {
-                open = new Block(blocks.size());
-                int initial = (int) Math.min(Math.max(len, 64 * 1024), Math.min(blockTarget, 8L << 20));
-                open.raw = resources.allocator().directBuffer(initial, Integer.MAX_VALUE - 8);
-                blocks.add(open);
-            }
-            if (open.raw.readableBytes() + (long) len > Integer.MAX_VALUE - 8) {
-                throw new InvalidArgumentException("chunk of " + len + " bytes does not fit a block");
-            }
-            long offset = open.raw.writerIndex();
-            open.raw.writeBytes(bytes.duplicate());
-            addresses.add(new ChunkAddress(open.id, offset, len));
-            if (open.raw.readableBytes() >= blockTarget) {
-                sealed.add(sealOpen());
-            }
+            addresses.add(append(bytes.remaining(), (dst, at) -> dst.setBytes(at, bytes.duplicate()), sealed));
         }
         return new Staged(addresses, sealed);
+    }
+
+    /** Writes one chunk's encoded bytes straight into a block (see {@link #stageInto}). */
+    interface ChunkFiller {
+        /** Writes exactly the chunk's bytes at {@code [at, at + length)} of {@code dst}; nothing else. */
+        void fill(ByteBuf dst, int at);
+    }
+
+    /**
+     * As {@link #stage} for one chunk of {@code length} bytes that {@code filler} encodes in place
+     * in the open block (under this monitor): no intermediate copy of the chunk.
+     */
+    synchronized Staged stageInto(long epoch, int length, ChunkFiller filler) {
+        checkOpen();
+        checkEpoch(epoch);
+        List<Block> sealed = new ArrayList<>(1);
+        ChunkAddress a = append(length, filler, sealed);
+        return new Staged(List.of(a), sealed);
+    }
+
+    private ChunkAddress append(int len, ChunkFiller filler, List<Block> sealed) {
+        if (open != null && open.raw.readableBytes() > 0 && open.raw.readableBytes() + (long) len > blockTarget) {
+            sealed.add(sealOpen());
+        }
+        if (open == null) {
+            open = new Block(blocks.size());
+            int initial = (int) Math.min(Math.max(len, 64 * 1024), Math.min(blockTarget, 8L << 20));
+            open.raw = resources.allocator().directBuffer(initial, Integer.MAX_VALUE - 8);
+            blocks.add(open);
+        }
+        if (open.raw.readableBytes() + (long) len > Integer.MAX_VALUE - 8) {
+            throw new InvalidArgumentException("chunk of " + len + " bytes does not fit a block");
+        }
+        int offset = open.raw.writerIndex();
+        open.raw.ensureWritable(len);
+        filler.fill(open.raw, offset);
+        open.raw.writerIndex(offset + len);
+        ChunkAddress address = new ChunkAddress(open.id, offset, len);
+        if (open.raw.readableBytes() >= blockTarget) {
+            sealed.add(sealOpen());
+        }
+        return address;
     }
 
     /** Makes staged chunks visible at once, replacing earlier addresses of the same coordinates. */

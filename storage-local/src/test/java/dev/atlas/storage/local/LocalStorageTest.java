@@ -96,6 +96,39 @@ class LocalStorageTest extends StorageContract {
     }
 
     @Test
+    void aStagedFileIsAdoptedWithoutACopyAndConflictsLeaveItInPlace() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        dev.atlas.storage.FileAdoption a = s.fileAdoption();
+        Path dir = a.stagingDirectory("s/t/x.af");
+        assertEquals(s.root().resolve("s/t"), dir);
+        Path staged = Files.createTempFile(dir, a.stagedFilePrefix(), ".tmp");
+        Files.write(staged, new byte[] {1, 2, 3});
+        assertEquals(List.of(), s.list("s/").map(ObjectInfo::key).collectList().block(TIMEOUT), "staged files are not listed");
+        Object inode = Files.readAttributes(staged, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        ObjectInfo info = a.adopt("s/t/x.af", staged, true).block(TIMEOUT);
+        assertEquals(3, info.size());
+        assertArrayEquals(new byte[] {1, 2, 3}, readAll(s, "s/t/x.af", 0, 3));
+        assertTrue(Files.notExists(staged), "the staged name is gone");
+        assertEquals(inode, Files.readAttributes(s.root().resolve("s/t/x.af"),
+                java.nio.file.attribute.BasicFileAttributes.class).fileKey(), "the same file, not a copy");
+        // If absent, but present: typed conflict, the staged file untouched for a retry.
+        Path second = Files.createTempFile(dir, a.stagedFilePrefix(), ".tmp");
+        Files.write(second, new byte[] {9});
+        assertThrows(dev.atlas.error.AlreadyExistsException.class, () -> a.adopt("s/t/x.af", second, true).block(TIMEOUT));
+        assertTrue(Files.exists(second));
+        assertArrayEquals(new byte[] {1, 2, 3}, readAll(s, "s/t/x.af", 0, 3));
+        // Replacing: the object becomes the new file.
+        a.adopt("s/t/x.af", second, false).block(TIMEOUT);
+        assertArrayEquals(new byte[] {9}, readAll(s, "s/t/x.af", 0, 1));
+        // Only files staged beside the object, under the prefix.
+        Path elsewhere = Files.createTempFile(dir, "other-", ".tmp");
+        assertThrows(InvalidArgumentException.class, () -> a.adopt("s/t/x.af", elsewhere, false).block(TIMEOUT));
+        Path otherDir = Files.createTempFile(a.stagingDirectory("s/u/y.af"), a.stagedFilePrefix(), ".tmp");
+        assertThrows(InvalidArgumentException.class, () -> a.adopt("s/t/x.af", otherDir, false).block(TIMEOUT));
+        assertThrows(InvalidArgumentException.class, () -> a.stagingDirectory("../x.af"));
+    }
+
+    @Test
     void tempFilesOfDeadWritersAreInvisibleAndSwept() throws IOException {
         LocalStorage s = (LocalStorage) storage();
         s.put("d/x", body(new byte[] {1}, 1)).block(TIMEOUT);
