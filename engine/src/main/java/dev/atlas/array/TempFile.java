@@ -50,7 +50,10 @@ final class TempFile extends AbstractReferenceCounted {
         Path p = null;
         try {
             Files.createDirectories(dir);
-            p = Files.createTempFile(dir, prefix, ".tmp");
+            // A file that may become an object gets the permissions any new file gets (the umask's),
+            // not createTempFile's owner-only ones.
+            p = keepName ? Files.createFile(dir.resolve(prefix + java.util.UUID.randomUUID() + ".tmp"))
+                    : Files.createTempFile(dir, prefix, ".tmp");
             FileChannel ch = keepName ? FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE);
             return new TempFile(p, ch, io);

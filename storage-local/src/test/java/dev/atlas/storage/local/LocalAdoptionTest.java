@@ -158,6 +158,10 @@ class LocalAdoptionTest extends EngineTestBase {
                 }
                 assertTrue(Files.size(rootA.resolve(compact ? "d/x.af" : "d/x.1.af")) > 8 * 1024 * 4, "several blocks");
                 assertEquals(List.of(), stagedFilesSettled(rootA.resolve("d")), "no staged file outlives its layer");
+                for (ObjectInfo o : objects) {
+                    assertEquals(Files.getPosixFilePermissions(rootC.resolve(o.key())),
+                            Files.getPosixFilePermissions(rootA.resolve(o.key())), o.key() + ": the permissions of a put");
+                }
                 checkContent(la, adopt);
             }
         }
