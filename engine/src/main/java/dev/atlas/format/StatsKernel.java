@@ -69,6 +69,11 @@ public final class StatsKernel {
                 storedElements += count;
                 return this;
             }
+            return addEach(b, count, w);
+        }
+
+        /** Adds {@code count} elements of width {@code w} from {@code b} (little-endian) one at a time. */
+        private Accumulator addEach(ByteBuffer b, long count, int w) {
             for (long i = 0; i < count; i++) {
                 int at = (int) (i * w);
                 long bits;
@@ -226,21 +231,7 @@ public final class StatsKernel {
          * the definition the specialised loops must agree with (tests compare the two).
          */
         Accumulator addFixedOneByOne(ByteBuffer chunk, long count) {
-            ByteBuffer b = chunk.slice().order(ByteOrder.LITTLE_ENDIAN);
-            int w = (int) dtype.elementSize();
-            for (long i = 0; i < count; i++) {
-                int at = (int) (i * w);
-                long bits;
-                switch (w) {
-                    case 1: bits = b.get(at); break;
-                    case 2: bits = b.getShort(at); break;
-                    case 4: bits = b.getInt(at); break;
-                    default: bits = b.getLong(at); break;
-                }
-                addBits(bits);
-            }
-            storedElements += count;
-            return this;
+            return addEach(chunk.slice().order(ByteOrder.LITTLE_ENDIAN), count, (int) dtype.elementSize());
         }
 
         /** The signed-integer loop of {@link #addBits}, extremes as primitives. */

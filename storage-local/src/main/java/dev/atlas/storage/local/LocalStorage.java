@@ -381,13 +381,7 @@ public final class LocalStorage implements Storage, AutoCloseable {
             Path dir = target.getParent();
             return Mono.fromCallable(() -> {
                 try {
-                    try {
-                        Files.createDirectories(dir);
-                    } catch (FileAlreadyExistsException e) {
-                        throw new InvalidArgumentException("object key '" + key + "' needs a directory where an object is: "
-                                + root.relativize(Path.of(e.getFile())));
-                    }
-                    checkInside(key, dir);
+                    prepareDirectory(key, dir);
                     if (ifAbsent && Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                         throw new AlreadyExistsException("object '" + key + "' already exists");
                     }
@@ -417,6 +411,17 @@ public final class LocalStorage implements Storage, AutoCloseable {
                         }
                     }));
         });
+    }
+
+    /** Creates the directory of {@code key}'s object if needed and checks it is inside the root. Blocking. */
+    private void prepareDirectory(String key, Path dir) throws IOException {
+        try {
+            Files.createDirectories(dir);
+        } catch (FileAlreadyExistsException e) {
+            throw new InvalidArgumentException("object key '" + key + "' needs a directory where an object is: "
+                    + root.relativize(Path.of(e.getFile())));
+        }
+        checkInside(key, dir);
     }
 
     /** fsync the temp file, move it into place, fsync the directory. Blocking. */
@@ -467,13 +472,7 @@ public final class LocalStorage implements Storage, AutoCloseable {
         public Path stagingDirectory(String key) {
             Path dir = path(key).getParent();
             try {
-                try {
-                    Files.createDirectories(dir);
-                } catch (FileAlreadyExistsException e) {
-                    throw new InvalidArgumentException("object key '" + key + "' needs a directory where an object is: "
-                            + root.relativize(Path.of(e.getFile())));
-                }
-                checkInside(key, dir);
+                prepareDirectory(key, dir);
                 return dir;
             } catch (IOException e) {
                 throw mapped(key, e);
