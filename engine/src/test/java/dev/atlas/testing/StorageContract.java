@@ -71,6 +71,17 @@ public abstract class StorageContract {
     }
 
     /** The bytes of one range read (released here). */
+    /** Whether {@code b} holds exactly {@code data[offset, offset + length)}; releases {@code b}. */
+    public static boolean holdsRange(ByteBuf b, byte[] data, long offset, long length) {
+        try {
+            byte[] got = new byte[b.readableBytes()];
+            b.getBytes(b.readerIndex(), got);
+            return Arrays.equals(Arrays.copyOfRange(data, (int) offset, (int) (offset + length)), got);
+        } finally {
+            b.release();
+        }
+    }
+
     public static byte[] readAll(Storage s, String key, long offset, long length) {
         ByteBuf b = s.read(key, offset, length).block(TIMEOUT);
         try {
@@ -126,15 +137,7 @@ public abstract class StorageContract {
         }
         AtomicInteger ok = new AtomicInteger();
         Flux.fromIterable(ranges)
-                .flatMap(r -> s.read(key, r[0], r[1]).map(b -> {
-                    try {
-                        byte[] got = new byte[b.readableBytes()];
-                        b.getBytes(b.readerIndex(), got);
-                        return Arrays.equals(Arrays.copyOfRange(data, (int) r[0], (int) (r[0] + r[1])), got);
-                    } finally {
-                        b.release();
-                    }
-                }), 32)
+                .flatMap(r -> s.read(key, r[0], r[1]).map(b -> holdsRange(b, data, r[0], r[1])), 32)
                 .doOnNext(same -> {
                     if (same) {
                         ok.incrementAndGet();
