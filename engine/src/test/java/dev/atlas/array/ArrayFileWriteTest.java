@@ -1105,7 +1105,13 @@ class ArrayFileWriteTest extends EngineTestBase {
                     try {
                         for (int i = 0; i < 2048; i++) {
                             if (a.getInt(i) != i) {
-                                throw new AssertionError("element " + i + " read " + a.getInt(i));
+                                StringBuilder wrong = new StringBuilder();
+                                for (int k = i; k < 2048; k++) {
+                                    if (a.getInt(k) != k) {
+                                        wrong.append(' ').append(k).append('=').append(a.getInt(k));
+                                    }
+                                }
+                                throw new AssertionError("element " + i + " read " + a.getInt(i) + "; all wrong:" + wrong);
                             }
                         }
                         return 1L;
