@@ -296,15 +296,18 @@ final class PendingLayer {
         }
         if (open == null) {
             open = new Block(blocks.size());
-            int initial = (int) Math.min(Math.max(len, 64 * 1024), Math.min(blockTarget, 8L << 20));
+            // Large chunks (a sixteenth of the target or more) start the block at its full size;
+            // small ones start small, so many files with a small pending write hold little.
+            long full = Math.min(blockTarget, MAX_INITIAL_BLOCK);
+            int initial = (int) Math.max(len, len * 16L >= full ? full : Math.min(64 * 1024, full));
             open.raw = resources.allocator().directBuffer(initial, Integer.MAX_VALUE - 8);
             blocks.add(open);
         }
         if (open.raw.readableBytes() + (long) len > Integer.MAX_VALUE - 8) {
             throw new InvalidArgumentException("chunk of " + len + " bytes does not fit a block");
         }
+        growOpen(len);
         int offset = open.raw.writerIndex();
-        open.raw.ensureWritable(len);
         filler.fill(open.raw, offset);
         open.raw.writerIndex(offset + len);
         ChunkAddress address = new ChunkAddress(open.id, offset, len);
@@ -334,6 +337,35 @@ final class PendingLayer {
                 e.chunkStats.put(g, a);
             }
         }
+    }
+
+    /** The largest capacity an open block starts with or grows to in one step before it must. */
+    private static final long MAX_INITIAL_BLOCK = 8L << 20;
+
+    /**
+     * Makes room for {@code len} more bytes in the open block. It grows by a fresh buffer from the
+     * engine's allocator (at least doubling, straight to the block target when that is within
+     * {@link #MAX_INITIAL_BLOCK}), not by {@code ensureWritable}: a pooled buffer reallocating past
+     * Netty's chunk size gets fresh, zeroed memory each time, where the engine's allocator recycles
+     * block-sized buffers.
+     */
+    private void growOpen(int len) {
+        ByteBuf raw = open.raw;
+        if (raw.writableBytes() >= len) {
+            return;
+        }
+        long needed = (long) raw.writerIndex() + len;
+        long want = Math.max(2L * raw.capacity(), Math.min(blockTarget, MAX_INITIAL_BLOCK));
+        int cap = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(needed, want));
+        ByteBuf bigger = resources.allocator().directBuffer(cap, Integer.MAX_VALUE - 8);
+        try {
+            bigger.writeBytes(raw, raw.readerIndex(), raw.readableBytes());
+        } catch (RuntimeException e) {
+            bigger.release();
+            throw e;
+        }
+        open.raw = bigger;
+        raw.release();
     }
 
     private Block sealOpen() {
