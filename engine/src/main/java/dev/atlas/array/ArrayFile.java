@@ -465,6 +465,12 @@ public final class ArrayFile {
         return p == null ? 0 : p.bytesInMemory();
     }
 
+    /** Background syncs of the pending layer's spill file so far (tests). */
+    long pendingSyncsBehind() {
+        PendingLayer p = snapshot.pending();
+        return p == null ? 0 : p.syncsBehind();
+    }
+
     /** True when there are unflushed changes. */
     public boolean hasPendingChanges() {
         PendingLayer p = snapshot.pending();
@@ -1334,11 +1340,11 @@ public final class ArrayFile {
         if (a == null) {
             java.nio.file.Path dir = options.tempDirectory();
             return new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(), () -> dir,
-                    "atlas-pending-", false, spillConcurrency);
+                    "atlas-pending-", false, spillConcurrency, 0);
         }
         String key = base;
         return new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(),
-                () -> a.stagingDirectory(key), a.stagedFilePrefix(), true, spillConcurrency);
+                () -> a.stagingDirectory(key), a.stagedFilePrefix(), true, spillConcurrency, options.syncBehindBytes());
     }
 
     /**

@@ -25,6 +25,8 @@ public final class ArrayFileOptions {
      * enough for good compression and few range requests, small enough to decompress quickly.
      */
     public static final long DEFAULT_BLOCK_TARGET_SIZE = 8L << 20;
+    /** Default of {@link #syncBehindBytes()}. */
+    public static final long DEFAULT_SYNC_BEHIND_BYTES = 32L << 20;
 
     /**
      * Codec for the blocks this engine writes (reads follow the codec recorded per block). zstd
@@ -45,9 +47,11 @@ public final class ArrayFileOptions {
     private final int footerVersion;
     private final ReadCaches caches;
     private final boolean adoptSpillFiles;
+    private final long syncBehindBytes;
 
     private ArrayFileOptions(Builder b) {
         this.adoptSpillFiles = b.adoptSpillFiles;
+        this.syncBehindBytes = b.syncBehindBytes;
         this.caches = b.caches == null ? b.resources.caches() : b.caches;
         this.resources = b.resources;
         this.readConcurrency = b.readConcurrency;
@@ -63,7 +67,7 @@ public final class ArrayFileOptions {
     public ArrayFileOptions withFooterVersion(int version) {
         Builder b = new Builder(resources).readConcurrency(readConcurrency).writeConcurrency(writeConcurrency)
                 .tailRead(tailRead).codec(codec).blockTargetSize(blockTargetSize).footerVersion(version).caches(caches)
-                .adoptSpillFiles(adoptSpillFiles);
+                .adoptSpillFiles(adoptSpillFiles).syncBehindBytes(syncBehindBytes);
         if (tempDirectory != null) {
             b.tempDirectory(tempDirectory);
         }
@@ -118,6 +122,16 @@ public final class ArrayFileOptions {
         return adoptSpillFiles;
     }
 
+    /**
+     * Bytes spilled between two background syncs of an adopted spill file (0: none). A flush must
+     * sync the whole layer before it commits; syncing behind the writer lets the device take the
+     * bytes while later blocks still compress, so the flush's own sync finds little left. Default
+     * 32 MiB.
+     */
+    public long syncBehindBytes() {
+        return syncBehindBytes;
+    }
+
     /** Footer version of written layers ({@link Footer#VERSION_V5}, or V4 for crate 0.9/0.10 readers). */
     public int footerVersion() {
         return footerVersion;
@@ -140,6 +154,7 @@ public final class ArrayFileOptions {
         private int footerVersion = Footer.VERSION_V5;
         private ReadCaches caches;
         private boolean adoptSpillFiles = true;
+        private long syncBehindBytes = DEFAULT_SYNC_BEHIND_BYTES;
 
         private Builder(EngineResources resources) {
             this.resources = Objects.requireNonNull(resources, "resources");
@@ -225,6 +240,15 @@ public final class ArrayFileOptions {
          */
         public Builder adoptSpillFiles(boolean adopt) {
             this.adoptSpillFiles = adopt;
+            return this;
+        }
+
+        /** See {@link ArrayFileOptions#syncBehindBytes()}; 0 turns the background syncs off. */
+        public Builder syncBehindBytes(long bytes) {
+            if (bytes < 0) {
+                throw new InvalidArgumentException("syncBehindBytes must be >= 0, got " + bytes);
+            }
+            this.syncBehindBytes = bytes;
             return this;
         }
 

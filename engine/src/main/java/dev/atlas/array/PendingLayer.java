@@ -82,6 +82,8 @@ final class PendingLayer {
         }
     }
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PendingLayer.class);
+
     private final BlockCodec codec;
     private final long blockTarget;
     private final EngineResources resources;
@@ -94,6 +96,13 @@ final class PendingLayer {
     private Block open;
     private TempFile temp;
     private long tempEnd;
+    /** Bytes spilled between two background syncs (0: none). */
+    private final long syncBehindBytes;
+    /** Spilled bytes not yet covered by a background sync, and whether one runs (guarded by this). */
+    private long unsynced;
+    private boolean syncing;
+    /** Background syncs completed (guarded by this). */
+    private long syncsBehind;
     private boolean released;
     /** Bumped when a mutation is cancelled: its late stage/publish calls are refused. */
     private long writerEpoch;
@@ -108,7 +117,7 @@ final class PendingLayer {
     private Throwable spillFailure;
 
     PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, Path tempDir) {
-        this(codec, blockTarget, resources, () -> tempDir, "atlas-pending-", false, 1);
+        this(codec, blockTarget, resources, () -> tempDir, "atlas-pending-", false, 1, 0);
     }
 
     /**
@@ -116,10 +125,13 @@ final class PendingLayer {
      * @param tempPrefix the spill file's name prefix
      * @param adoptable whether the spill file may be adopted as the layer object (it then keeps its
      *     name, see {@link TempFile#create(Path, String, boolean, reactor.core.scheduler.Scheduler)})
+     * @param syncBehindBytes bytes spilled between two background syncs of an adoptable spill file
+     *     (0: none; see {@link ArrayFileOptions#syncBehindBytes()})
      */
     PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, java.util.function.Supplier<Path> tempDir,
-            String tempPrefix, boolean adoptable, int spillConcurrency) {
+            String tempPrefix, boolean adoptable, int spillConcurrency, long syncBehindBytes) {
         this.keepSpillName = adoptable;
+        this.syncBehindBytes = adoptable ? syncBehindBytes : 0;
         this.codec = codec;
         this.blockTarget = blockTarget;
         this.resources = resources;
@@ -433,6 +445,7 @@ final class PendingLayer {
                                 TempFile t = retainedTemp();
                                 try {
                                     t.write(cc.nioBuffer(cc.readerIndex(), n), at);
+                                    syncBehind(t, n);
                                 } finally {
                                     t.release();
                                 }
@@ -451,6 +464,55 @@ final class PendingLayer {
                     .doFinally(sig -> placed.complete(null))
                     .then();
         });
+    }
+
+    /**
+     * Starts a background sync of the spill file (holding {@code t}, which the caller keeps) once
+     * {@code syncBehindBytes} were spilled since the last, one at a time, on the I/O scheduler.
+     * Only for spill files that become the layer: a copied spill file is never synced. A failed
+     * sync is left to the flush's own, which reports it.
+     */
+    private void syncBehind(TempFile t, int n) {
+        if (syncBehindBytes <= 0) {
+            return;
+        }
+        synchronized (this) {
+            unsynced += n;
+            if (syncing || released || unsynced < syncBehindBytes) {
+                return;
+            }
+            syncing = true;
+            unsynced = 0;
+        }
+        TempFile held = (TempFile) t.retain();
+        Runnable sync = () -> {
+            try {
+                held.force();
+                synchronized (this) {
+                    syncsBehind++;
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("write-behind sync of {} failed (the flush syncs again): {}", held.path(), e.getMessage());
+            } finally {
+                held.release();
+                synchronized (this) {
+                    syncing = false;
+                }
+            }
+        };
+        try {
+            resources.ioScheduler().schedule(sync);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            held.release();
+            synchronized (this) {
+                syncing = false;
+            }
+        }
+    }
+
+    /** Background syncs of the spill file completed so far. */
+    synchronized long syncsBehind() {
+        return syncsBehind;
     }
 
     /**

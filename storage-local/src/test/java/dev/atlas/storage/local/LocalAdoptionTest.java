@@ -105,8 +105,9 @@ class LocalAdoptionTest extends EngineTestBase {
     @Test
     void adoptedLayersAreByteForByteTheCopiedOnesAndFailedAdoptionsRetry() throws IOException {
         // Small blocks, four compressing at once: the spills race, the file must still be in id order.
+        // Background syncs every 16 KiB run while later blocks are written.
         ArrayFileOptions.Builder b = ArrayFileOptions.builder(resources).codec(BlockCodecs.zstd(3))
-                .blockTargetSize(8 * 1024).writeConcurrency(4).tempDirectory(tmp);
+                .blockTargetSize(8 * 1024).writeConcurrency(4).syncBehindBytes(16 * 1024).tempDirectory(tmp);
         ArrayFileOptions adopt = b.build();
         ArrayFileOptions copy = b.adoptSpillFiles(false).build();
         for (boolean compact : List.of(false, true)) {
