@@ -84,6 +84,16 @@ class ReadDestinationTest {
                 .readConcurrency(4).build();
     }
 
+    /** Runs {@code test} on a new file in memory, closing it after. */
+    private static void withFile(java.util.function.Consumer<ArrayFile> test) {
+        ArrayFile f = b(ArrayFile.create(InMemoryStorage.create(), "d.af", options()));
+        try {
+            test.accept(f);
+        } finally {
+            b(f.close());
+        }
+    }
+
     private static void write(ArrayFile f, String name, long r0, long c0, long rows, long cols, int[][] model, int tag) {
         int[] v = new int[(int) (rows * cols)];
         for (int r = 0; r < rows; r++) {
@@ -127,8 +137,7 @@ class ReadDestinationTest {
 
     @Test
     void everyChunkStoredAcrossLayersAndPendingWritesLeavesNoByteUnwritten() {
-        ArrayFile f = b(ArrayFile.create(InMemoryStorage.create(), "d.af", options()));
-        try {
+        withFile(f -> {
             b(f.defineArray("a", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16)));
             int[][] model = new int[(int) ROWS][(int) COLS];
             write(f, "a", 0, 0, ROWS, COLS, model, 1);
@@ -139,15 +148,12 @@ class ReadDestinationTest {
             assertRandomRegions(f, "a", model);
             b(f.compact());
             assertRandomRegions(f, "a", model);
-        } finally {
-            b(f.close());
-        }
+        });
     }
 
     @Test
     void chunksNoLayerStoresReadAsTheFillElement() {
-        ArrayFile f = b(ArrayFile.create(InMemoryStorage.create(), "d.af", options()));
-        try {
+        withFile(f -> {
             b(f.defineArray("b", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16).withFill(new FillValue.Int(7))));
             int[][] model = new int[(int) ROWS][(int) COLS];
             for (int[] row : model) {
@@ -162,15 +168,12 @@ class ReadDestinationTest {
             int[][] zero = new int[(int) ROWS][(int) COLS];
             write(f, "z", 1, 1, 3, 3, zero, 1);
             assertRandomRegions(f, "z", zero);
-        } finally {
-            b(f.close());
-        }
+        });
     }
 
     @Test
     void readIntoWritesItsRegionAndNothingAroundIt() {
-        ArrayFile f = b(ArrayFile.create(InMemoryStorage.create(), "d.af", options()));
-        try {
+        withFile(f -> {
             b(f.defineArray("a", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16)));
             int[][] model = new int[(int) ROWS][(int) COLS];
             write(f, "a", 0, 0, ROWS, COLS, model, 1);
@@ -197,8 +200,6 @@ class ReadDestinationTest {
             } finally {
                 target.release();
             }
-        } finally {
-            b(f.close());
-        }
+        });
     }
 }
