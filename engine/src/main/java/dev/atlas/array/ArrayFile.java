@@ -1090,21 +1090,20 @@ public final class ArrayFile {
         long width = dtype.elementSize();
         byte[] fill = Fill.element(dtype, a.schema().fillValue());
         ChunkGrid grid = a.grid();
+        // Chunks no layer stores read as fill. When the plan stores every chunk of the region (each
+        // chunk is planned once, from its newest layer), the copies write every byte of the
+        // destination and the fill pass, a full extra write of the result, is skipped.
+        long storedChunks = 0;
+        for (BlockJob j : jobs) {
+            storedChunks += j.coords().size();
+        }
+        boolean needsFill = storedChunks < grid.chunkCountIn(start, shape);
         return Mono.defer(() -> {
             if (!dst.acquire()) {
                 return Mono.error(new IllegalStateException("read target already released"));
             }
-            // Chunks no layer stores read as fill. When the plan stores every chunk of the region
-            // (each chunk is planned once, from its newest layer), the copies write every byte of
-            // the destination and the fill pass, a full extra write of the result, is skipped.
-            long storedChunks = 0;
-            for (BlockJob j : jobs) {
-                storedChunks += j.coords().size();
-            }
-            long[] regionChunks = {0};
-            grid.forEachChunkIn(start, shape, c -> regionChunks[0]++);
             try {
-                if (storedChunks < regionChunks[0]) {
+                if (needsFill) {
                     prefill(dst.buf.slice(offset, bytes), fill, bytes);
                 }
             } finally {

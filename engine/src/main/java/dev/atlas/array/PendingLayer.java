@@ -351,7 +351,7 @@ final class PendingLayer {
         }
     }
 
-    /** The largest capacity an open block starts with or grows to in one step before it must. */
+    /** The largest capacity an open block starts with, or jumps to on its first growth. */
     private static final long MAX_INITIAL_BLOCK = 8L << 20;
 
     /**

@@ -147,6 +147,18 @@ public final class ChunkGrid {
         }
     }
 
+    /** How many chunks {@link #forEachChunkIn} visits for the region, without visiting them. */
+    public long chunkCountIn(long[] start, long[] shape) {
+        long n = 1;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == 0) {
+                return 0;
+            }
+            n = Math.multiplyExact(n, (start[i] + shape[i] + chunk[i] - 1) / chunk[i] - start[i] / chunk[i]);
+        }
+        return n;
+    }
+
     /** Product of extents; 1 for an empty array of extents. */
     public static long product(long[] extents) {
         long p = 1;
