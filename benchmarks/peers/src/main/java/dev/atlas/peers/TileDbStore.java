@@ -62,7 +62,7 @@ final class TileDbStore implements ArrayStore {
     }
 
     private SubArray subarray(io.tiledb.java.api.Array a, long[] start, int[] shape) throws Exception {
-        SubArray sub = new SubArray(ctx, a);
+        SubArray sub = new SubArray(a.getCtx(), a);
         for (int d = 0; d < 3; d++) {
             sub.addRange(d, (int) start[d], (int) (start[d] + shape[d] - 1), null);
         }
@@ -119,7 +119,33 @@ final class TileDbStore implements ArrayStore {
 
             @Override
             public void readMany(long[][] reads, int[] shape, int inFlight, ReadCheck check) throws Exception {
-                Pool.run(reads.length, inFlight, i -> check.check(i, TileDbStore.this.read(a, reads[i], shape)));
+                // One open array per reader thread, on a context whose per-query thread pools are
+                // off (concurrency level 1): the reader threads are the concurrency. 64 threads
+                // sharing one open array crashed libtiledb (SIGSEGV) with LZ4 and spun in
+                // tiledb_query_alloc with Zstd; with an array per thread but TileDB's default
+                // pools, 10,000 noisy Zstd-3 reads took 244 s in one trial, 36 s with level 1.
+                List<io.tiledb.java.api.Array> opened = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                try (io.tiledb.java.api.Config cfg = new io.tiledb.java.api.Config()) {
+                    cfg.set("sm.compute_concurrency_level", "1");
+                    cfg.set("sm.io_concurrency_level", "1");
+                    try (Context readers = new Context(cfg)) {
+                        ThreadLocal<io.tiledb.java.api.Array> mine = ThreadLocal.withInitial(() -> {
+                            try {
+                                io.tiledb.java.api.Array own = new io.tiledb.java.api.Array(readers, dir.resolve("x").toString(),
+                                        QueryType.TILEDB_READ);
+                                opened.add(own);
+                                return own;
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
+                        try {
+                            Pool.run(reads.length, inFlight, i -> check.check(i, TileDbStore.this.read(mine.get(), reads[i], shape)));
+                        } finally {
+                            opened.forEach(io.tiledb.java.api.Array::close);
+                        }
+                    }
+                }
             }
 
             @Override
