@@ -62,6 +62,11 @@ public final class FastPath {
     static final long ROWS = 16384;
     static final long COLS = 16384; // 16384 x 16384 float32 = 1 GiB
     static final long[] CHUNK = {256, 1024}; // 1 MiB chunks, 8 per 8 MiB block
+    /**
+     * The issue measures 8 MiB blocks: the 1 MiB chunks are packed 8 to a block here, where the
+     * engine's default would give each its own block (-DsoloChunk=1048576 for that layout).
+     */
+    static final long SOLO = Long.getLong("soloChunk", Long.MAX_VALUE);
     static final long TILES = 4096; // "tiles": 4096 x 4096 float32 (64 MiB) in 64 x 64 chunks of 16 KiB
     static final long[] WIN_START = {1000, 3000};
     static final long[] WIN_SHAPE = {8192, 4096}; // 1/8 of the array, not chunk-aligned
@@ -253,7 +258,8 @@ public final class FastPath {
     static double writeFile(Path dir, BlockCodec codec, ByteBuf source, boolean adopt) {
         EngineResources res = EngineResources.create(2, 4, ALLOC);
         try {
-            ArrayFileOptions o = ArrayFileOptions.builder(res).codec(codec).tempDirectory(dir).adoptSpillFiles(adopt).build();
+            ArrayFileOptions o = ArrayFileOptions.builder(res).codec(codec).tempDirectory(dir).adoptSpillFiles(adopt)
+                    .soloChunkSize(SOLO).build();
             LocalStorage local = LocalStorage.open(dir, res);
             ArrayFile f = ArrayFile.create(local, "x.af", o).block(T);
             f.defineArray("x", ArraySpec.of(DType.FLOAT32, ROWS, COLS).withChunks(CHUNK)).block(T);
@@ -301,7 +307,8 @@ public final class FastPath {
     static double writeInMemory(Path tmp, BlockCodec codec, ByteBuf source) {
         EngineResources res = EngineResources.create(2, 4, ALLOC);
         try {
-            ArrayFileOptions o = ArrayFileOptions.builder(res).codec(codec).tempDirectory(tmp).writeConcurrency(Integer.getInteger("wc", 2)).build();
+            ArrayFileOptions o = ArrayFileOptions.builder(res).codec(codec).tempDirectory(tmp).writeConcurrency(Integer.getInteger("wc", 2))
+                    .soloChunkSize(SOLO).build();
             InMemoryStorage mem = InMemoryStorage.create(ALLOC);
             ArrayFile f = ArrayFile.create(mem, "x.af", o).block(T);
             f.defineArray("x", ArraySpec.of(DType.FLOAT32, ROWS, COLS).withChunks(CHUNK)).block(T);

@@ -1339,11 +1339,12 @@ public final class ArrayFile {
         if (a == null) {
             java.nio.file.Path dir = options.tempDirectory();
             return new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(), () -> dir,
-                    "atlas-pending-", false, spillConcurrency, 0);
+                    "atlas-pending-", false, spillConcurrency, 0, options.soloChunkSize());
         }
         String key = base;
         return new PendingLayer(options.codec(), options.blockTargetSize(), options.resources(),
-                () -> a.stagingDirectory(key), a.stagedFilePrefix(), true, spillConcurrency, options.syncBehindBytes());
+                () -> a.stagingDirectory(key), a.stagedFilePrefix(), true, spillConcurrency, options.syncBehindBytes(),
+                options.soloChunkSize());
     }
 
     /**

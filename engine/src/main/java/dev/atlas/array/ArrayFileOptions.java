@@ -27,6 +27,8 @@ public final class ArrayFileOptions {
     public static final long DEFAULT_BLOCK_TARGET_SIZE = 8L << 20;
     /** Default of {@link #syncBehindBytes()}. */
     public static final long DEFAULT_SYNC_BEHIND_BYTES = 32L << 20;
+    /** Default of {@link #soloChunkSize()}: chunks of 1 MiB or more get a block each. */
+    public static final long DEFAULT_SOLO_CHUNK_SIZE = 1L << 20;
 
     /**
      * Codec for the blocks this engine writes (reads follow the codec recorded per block). zstd
@@ -48,8 +50,10 @@ public final class ArrayFileOptions {
     private final ReadCaches caches;
     private final boolean adoptSpillFiles;
     private final long syncBehindBytes;
+    private final long soloChunkSize;
 
     private ArrayFileOptions(Builder b) {
+        this.soloChunkSize = b.soloChunkSize;
         this.adoptSpillFiles = b.adoptSpillFiles;
         this.syncBehindBytes = b.syncBehindBytes;
         this.caches = b.caches == null ? b.resources.caches() : b.caches;
@@ -67,7 +71,8 @@ public final class ArrayFileOptions {
     public ArrayFileOptions withFooterVersion(int version) {
         Builder b = new Builder(resources).readConcurrency(readConcurrency).writeConcurrency(writeConcurrency)
                 .tailRead(tailRead).codec(codec).blockTargetSize(blockTargetSize).footerVersion(version).caches(caches)
-                .adoptSpillFiles(adoptSpillFiles).syncBehindBytes(syncBehindBytes);
+                .adoptSpillFiles(adoptSpillFiles).syncBehindBytes(syncBehindBytes)
+                .soloChunkSize(soloChunkSize);
         if (tempDirectory != null) {
             b.tempDirectory(tempDirectory);
         }
@@ -102,6 +107,19 @@ public final class ArrayFileOptions {
 
     public long blockTargetSize() {
         return blockTargetSize;
+    }
+
+    /**
+     * Chunks of at least this many bytes (as stored, before compression) are written one per block;
+     * smaller ones are packed into blocks of up to {@link #blockTargetSize()}. A block decodes only
+     * whole, so a read that needs one large chunk of a packed block decodes its neighbours too (a
+     * 64³ float32 window over 8 chunks of 1 MiB decoded 16 MiB from 8 MiB blocks); packing only
+     * pays for small chunks, where it amortises the per-block cost and helps compression. Zarr,
+     * HDF5 and TileDB compress each chunk on its own. Default {@value #DEFAULT_SOLO_CHUNK_SIZE}
+     * bytes; {@link Long#MAX_VALUE} packs every chunk.
+     */
+    public long soloChunkSize() {
+        return soloChunkSize;
     }
 
     /**
@@ -155,6 +173,7 @@ public final class ArrayFileOptions {
         private ReadCaches caches;
         private boolean adoptSpillFiles = true;
         private long syncBehindBytes = DEFAULT_SYNC_BEHIND_BYTES;
+        private long soloChunkSize = DEFAULT_SOLO_CHUNK_SIZE;
 
         private Builder(EngineResources resources) {
             this.resources = Objects.requireNonNull(resources, "resources");
@@ -202,6 +221,15 @@ public final class ArrayFileOptions {
                 throw new InvalidArgumentException("blockTargetSize must be 1 byte .. 1 GiB, not " + bytes);
             }
             this.blockTargetSize = bytes;
+            return this;
+        }
+
+        /** See {@link ArrayFileOptions#soloChunkSize()} (at least 1 byte). */
+        public Builder soloChunkSize(long bytes) {
+            if (bytes < 1) {
+                throw new InvalidArgumentException("soloChunkSize must be >= 1 byte, not " + bytes);
+            }
+            this.soloChunkSize = bytes;
             return this;
         }
 

@@ -86,6 +86,7 @@ final class PendingLayer {
 
     private final BlockCodec codec;
     private final long blockTarget;
+    private final long soloChunkSize;
     private final EngineResources resources;
     private final java.util.function.Supplier<Path> tempDir;
     private final String tempPrefix;
@@ -117,7 +118,7 @@ final class PendingLayer {
     private Throwable spillFailure;
 
     PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, Path tempDir) {
-        this(codec, blockTarget, resources, () -> tempDir, "atlas-pending-", false, 1, 0);
+        this(codec, blockTarget, resources, () -> tempDir, "atlas-pending-", false, 1, 0, Long.MAX_VALUE);
     }
 
     /**
@@ -127,9 +128,12 @@ final class PendingLayer {
      *     name, see {@link TempFile#create(Path, String, boolean, reactor.core.scheduler.Scheduler)})
      * @param syncBehindBytes bytes spilled between two background syncs of an adoptable spill file
      *     (0: none; see {@link ArrayFileOptions#syncBehindBytes()})
+     * @param soloChunkSize chunks of at least this many bytes get a block of their own (see
+     *     {@link ArrayFileOptions#soloChunkSize()})
      */
     PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, java.util.function.Supplier<Path> tempDir,
-            String tempPrefix, boolean adoptable, int spillConcurrency, long syncBehindBytes) {
+            String tempPrefix, boolean adoptable, int spillConcurrency, long syncBehindBytes, long soloChunkSize) {
+        this.soloChunkSize = soloChunkSize;
         this.keepSpillName = adoptable;
         this.syncBehindBytes = adoptable ? syncBehindBytes : 0;
         this.codec = codec;
@@ -268,7 +272,8 @@ final class PendingLayer {
     /**
      * Appends encoded chunks to the blocks without making them visible (see {@link #publish}). A
      * block is sealed before a chunk that would take it past the target, and as soon as it reaches
-     * the target, so blocks stay below the target unless one chunk alone is larger.
+     * the target, so blocks stay below the target unless one chunk alone is larger. A chunk of
+     * {@code soloChunkSize} bytes or more gets a block of its own.
      *
      * @param encoded read from position to limit, not modified
      * @return the chunks' addresses and the blocks sealed by this call, which the caller must {@link #spill}
@@ -303,15 +308,17 @@ final class PendingLayer {
     }
 
     private ChunkAddress append(int len, ChunkFiller filler, List<Block> sealed) {
-        if (open != null && open.raw.readableBytes() > 0 && open.raw.readableBytes() + (long) len > blockTarget) {
+        boolean solo = len >= soloChunkSize;
+        if (open != null && open.raw.readableBytes() > 0 && (solo || open.raw.readableBytes() + (long) len > blockTarget)) {
             sealed.add(sealOpen());
         }
         if (open == null) {
             open = new Block(blocks.size());
-            // Large chunks (a sixteenth of the target or more) start the block at its full size;
-            // small ones start small, so many files with a small pending write hold little.
+            // A solo chunk gets exactly its size. Large chunks (a sixteenth of the target or more)
+            // start the block at its full size; small ones start small, so many files with a small
+            // pending write hold little.
             long full = Math.min(blockTarget, MAX_INITIAL_BLOCK);
-            int initial = (int) Math.max(len, len * 16L >= full ? full : Math.min(64 * 1024, full));
+            int initial = solo ? len : (int) Math.max(len, len * 16L >= full ? full : Math.min(64 * 1024, full));
             open.raw = resources.allocator().directBuffer(initial, Integer.MAX_VALUE - 8);
             blocks.add(open);
         }
@@ -323,7 +330,7 @@ final class PendingLayer {
         filler.fill(open.raw, offset);
         open.raw.writerIndex(offset + len);
         ChunkAddress address = new ChunkAddress(open.id, offset, len);
-        if (open.raw.readableBytes() >= blockTarget) {
+        if (solo || open.raw.readableBytes() >= blockTarget) {
             sealed.add(sealOpen());
         }
         return address;

@@ -777,6 +777,44 @@ class ArrayFileWriteTest extends EngineTestBase {
     }
 
     @Test
+    void chunksOfTheSoloSizeGetABlockEachWhileSmallOnesArePacked() {
+        assertEquals(1L << 20, ArrayFileOptions.builder(resources).build().soloChunkSize(), "default: 1 MiB");
+        int[] big = new int[4 * 512];
+        int[] small = new int[64];
+        for (int i = 0; i < big.length; i++) {
+            big[i] = i * 7 + 1;
+        }
+        for (int i = 0; i < small.length; i++) {
+            small[i] = -i;
+        }
+        // Chunks of 2,048 bytes (solo at 1,024) and of 64 bytes, block target 8,192.
+        java.util.function.Function<Long, long[]> blockSizes = solo -> {
+            InMemoryStorage s = InMemoryStorage.create();
+            ArrayFileOptions o = ArrayFileOptions.builder(resources).codec(BlockCodecs.lz4()).blockTargetSize(8192)
+                    .soloChunkSize(solo).tempDirectory(tmp).build();
+            ArrayFile f = create(s, o);
+            b(f.defineArray("big", ArraySpec.of(DType.INT32, 4, 512).withChunks(1, 512)));
+            b(f.defineArray("small", ArraySpec.of(DType.INT32, 64).withChunks(16)));
+            writeInts(f, "small", sh(0), sh(32), java.util.Arrays.copyOf(small, 32));
+            writeInts(f, "big", sh(0, 0), sh(4, 512), big);
+            writeInts(f, "small", sh(32), sh(32), java.util.Arrays.copyOfRange(small, 32, 64));
+            b(f.flush());
+            ArrayFile r = reopen(s, o);
+            assertArrayEquals(big, ints(r, "big"));
+            assertArrayEquals(small, ints(r, "small"));
+            assertArrayEquals(java.util.Arrays.copyOfRange(big, 1024, 1536), ints(r, "big", sh(2, 0), sh(1, 512)));
+            Footer footer = Trailer.decodeLayer(ByteBuffer.wrap(s.getBytes("t.1.af")), "t.1.af");
+            return footer.blocks().stream().mapToLong(dev.atlas.format.BlockMeta::uncompressedSize).toArray();
+        };
+        assertArrayEquals(new long[] {128, 2048, 2048, 2048, 2048, 128}, blockSizes.apply(1024L),
+                "the small chunks before and after the large ones are packed; each large one is alone");
+        assertArrayEquals(new long[] {128 + 2048 * 3, 2048 + 128}, blockSizes.apply(Long.MAX_VALUE),
+                "packing every chunk fills blocks up to the target");
+        assertArrayEquals(new long[] {128, 2048, 2048, 2048, 2048, 128}, blockSizes.apply(2048L), "the bound is inclusive");
+        assertThrows(InvalidArgumentException.class, () -> ArrayFileOptions.builder(resources).soloChunkSize(0));
+    }
+
+    @Test
     void footerVersion4FilesRoundTripAndRefuseNewAttributeKinds() {
         InMemoryStorage s = InMemoryStorage.create();
         ArrayFileOptions v4 = ArrayFileOptions.builder(resources).footerVersion(Footer.VERSION_V4).codec(BlockCodecs.lz4())
