@@ -37,7 +37,9 @@ final class AtlasStore implements ArrayStore {
     }
 
     private ArrayFileOptions options(Codec codec) {
-        return ArrayFileOptions.builder(res).codec(codec == Codec.LZ4 ? BlockCodecs.lz4() : BlockCodecs.zstd(3)).build();
+        // -DsoloChunk=<bytes> for A/B runs of the block layout (the default is the engine's).
+        return ArrayFileOptions.builder(res).codec(codec == Codec.LZ4 ? BlockCodecs.lz4() : BlockCodecs.zstd(3))
+                .soloChunkSize(Long.getLong("soloChunk", ArrayFileOptions.DEFAULT_SOLO_CHUNK_SIZE)).build();
     }
 
     @Override

@@ -1,0 +1,52 @@
+package dev.atlas.buffer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.atlas.error.InvalidArgumentException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import org.junit.jupiter.api.Test;
+
+/** Which sizes {@link BlockBufferAllocator} recycles, and that recycled memory is bounded and usable. */
+class BlockBufferAllocatorTest {
+    @Test
+    void buffersFromOneMebibyteAreRecycledBySizeClassAndSmallerOnesGoToTheDelegate() {
+        BlockBufferAllocator a = BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT, 8 << 20, 3L << 20);
+        try {
+            ByteBuf small = a.directBuffer(BlockBufferAllocator.LARGE - 1);
+            small.release();
+            assertEquals(0, a.allocatedCount() + a.reusedCount(), "below LARGE: the delegate's");
+
+            ByteBuf one = a.directBuffer(1 << 20);
+            assertEquals(1 << 20, one.capacity());
+            one.setLong(0, 42L);
+            one.release();
+            assertEquals(1 << 20, a.idleBytes(), "a 1 MiB block buffer is kept");
+            ByteBuf again = a.directBuffer(1 << 20);
+            assertEquals(1, a.reusedCount(), "served from the free list");
+            assertEquals(0, a.idleBytes());
+            again.writeZero(again.capacity());
+            assertEquals(again.capacity(), again.readableBytes());
+
+            ByteBuf twoish = a.directBuffer((1 << 20) + 1, Integer.MAX_VALUE - 8);
+            assertEquals(2, a.allocatedCount(), "the next class (2 MiB) needs new memory");
+            twoish.release();
+            again.release();
+            assertEquals(3L << 20, a.idleBytes());
+            ByteBuf over = a.directBuffer(1 << 20);
+            ByteBuf over2 = a.directBuffer(1 << 20);
+            over.release();
+            over2.release();
+            assertTrue(a.idleBytes() <= 3L << 20, "idle memory stays within maxIdle");
+            ByteBuf huge = a.directBuffer(9 << 20);
+            huge.release();
+            assertTrue(a.idleBytes() <= 3L << 20, "buffers above maxPooledSize are freed, not kept");
+        } finally {
+            a.trim();
+        }
+        assertEquals(0, a.idleBytes());
+        assertThrows(InvalidArgumentException.class, () -> BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT, 1, 0));
+    }
+}
