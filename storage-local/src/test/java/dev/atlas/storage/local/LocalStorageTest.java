@@ -89,9 +89,16 @@ class LocalStorageTest extends StorageContract {
         assertEquals(0, tempFiles(s.root()), "abandoned temp files are removed");
     }
 
+    /** Temp files under {@code root}; the walk is retried when a file vanishes under it (the cleanup runs async). */
     private static long tempFiles(Path root) throws IOException {
-        try (Stream<Path> w = Files.walk(root)) {
-            return w.filter(p -> p.getFileName().toString().startsWith(LocalStorage.TEMP_PREFIX)).count();
+        for (int attempt = 0; ; attempt++) {
+            try (Stream<Path> w = Files.walk(root)) {
+                return w.filter(p -> p.getFileName().toString().startsWith(LocalStorage.TEMP_PREFIX)).count();
+            } catch (java.io.UncheckedIOException e) {
+                if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt >= 100) {
+                    throw e;
+                }
+            }
         }
     }
 
