@@ -28,15 +28,16 @@ import java.util.stream.Stream;
  *       {@code [4, 0:16, 0:16]} from each (ours: {@code Atlas.readArrayAcross});</li>
  *   <li>{@code d}: 10,000 random 16^3 windows of the 256^3 array, 64 in flight.</li>
  * </ul>
- * Every timed op is preceded by one untimed warm-up (except {@code abig} and {@code d}, whose code
- * paths the earlier cases already warmed); figures are medians of {@code --reps} runs ({@code
- * --big-reps} for {@code abig}, at most 3 for {@code d} and for the writes of {@code c}). Reads open the array afresh each run (ours with
+ * Every timed op except {@code d} is preceded by untimed runs of itself for {@code --warmup}
+ * seconds (at least one), for every system alike; {@code d}'s 10,000 reads warm themselves.
+ * Figures are medians of {@code --reps} runs ({@code --big-reps} for {@code abig}, at most 3 for
+ * {@code d} and for the writes of {@code c}, 1 for TileDB's {@code d}). Reads open the array afresh each run (ours with
  * cold engine caches; the OS page cache is warm for everyone, the files having just been written).
  * Every read is checked against the source (spot checks of the bits).
  *
  * <pre>
  * java -Xms8g -Xmx8g -XX:MaxDirectMemorySize=6g -Dio.netty.leakDetection.level=disabled \
- *   -jar benchmarks/peers/target/peers.jar [--dir /tmp/atlas-peers] [--reps 5] [--big-reps 3]
+ *   -jar benchmarks/peers/target/peers.jar [--dir /tmp/atlas-peers] [--reps 5] [--big-reps 3] [--warmup 2]
  *   [--systems Atlas,zarr-java,TileDB,jHDF] [--cases a,abig,b,c,d] [--kinds smooth,noisy] [--codecs zstd3,lz4]
  * </pre>
  */
@@ -60,14 +61,16 @@ public final class PeersBench {
     private final Path root;
     private final int reps;
     private final int bigReps;
+    private final long warmupNanos;
     /** row key (case | data | codec) -> system -> median seconds. */
     private final Map<String, Map<String, Double>> table = new LinkedHashMap<>();
     /** (case | data | codec) -> system -> stored bytes. */
     private final Map<String, Map<String, Long>> sizes = new LinkedHashMap<>();
     private final List<String> failures = new ArrayList<>();
 
-    private PeersBench(Path root, int reps, int bigReps) {
+    private PeersBench(Path root, int reps, int bigReps, double warmupSeconds) {
         this.root = root;
+        this.warmupNanos = (long) (warmupSeconds * 1e9);
         this.reps = reps;
         this.bigReps = bigReps;
     }
@@ -81,7 +84,8 @@ public final class PeersBench {
             o.put(args[i].substring(2), args[i + 1]);
         }
         PeersBench b = new PeersBench(Path.of(o.getOrDefault("dir", "/tmp/atlas-peers")),
-                Integer.parseInt(o.getOrDefault("reps", "5")), Integer.parseInt(o.getOrDefault("big-reps", "3")));
+                Integer.parseInt(o.getOrDefault("reps", "5")), Integer.parseInt(o.getOrDefault("big-reps", "3")),
+                Double.parseDouble(o.getOrDefault("warmup", "2")));
         List<String> systems = List.of(o.getOrDefault("systems", "Atlas,zarr-java,TileDB,jHDF").split(","));
         List<String> cases = List.of(o.getOrDefault("cases", "a,abig,b,c,d").split(","));
         List<String> kinds = List.of(o.getOrDefault("kinds", "smooth,noisy").split(","));
@@ -123,12 +127,12 @@ public final class PeersBench {
                     try (ArrayStore s = store(sys)) {
                         Path dir = root.resolve(kind).resolve(codec.name().toLowerCase(Locale.ROOT)).resolve(sys);
                         if (cases.contains("a") || cases.contains("b") || cases.contains("d")) {
-                            guard(sys, "a/b/d " + kind + " " + codec.label, () -> caseA(s, dir.resolve("mid"), "256³", mid, kind, codec, reps, true,
+                            guard(sys, "a/b/d " + kind + " " + codec.label, () -> caseA(s, dir.resolve("mid"), "256³", mid, kind, codec, reps,
                                     cases.contains("a"), cases.contains("b"), cases.contains("d")));
                         }
                         if (big != null) {
                             guard(sys, "abig " + kind + " " + codec.label, () -> caseA(s, dir.resolve("big"), "1024×1024×64", big, kind, codec,
-                                    bigReps, false, true, false, false));
+                                    bigReps, true, false, false));
                         }
                         if (cases.contains("c")) {
                             guard(sys, "c " + kind + " " + codec.label, () -> caseC(s, dir.resolve("many"), small, kind, codec));
@@ -169,52 +173,33 @@ public final class PeersBench {
 
     // ---------------------------------------------------------------- cases a, b, d
 
-    private void caseA(ArrayStore s, Path dir, String label, Field f, String kind, Codec codec, int n, boolean warm,
+    private void caseA(ArrayStore s, Path dir, String label, Field f, String kind, Codec codec, int n,
             boolean doA, boolean doB, boolean doD) throws Exception {
         if (s instanceof JhdfStore j) {
             j.prepare(f);
         }
         // write (also needed for b and d)
-        double[] w = new double[n];
-        for (int i = warm ? -1 : 0; i < (doA ? n : (warm ? -1 : 0) + 1); i++) {
+        Body write = () -> {
             fresh(dir);
-            long t0 = System.nanoTime();
             s.write(dir, f, CHUNK, codec);
-            double secs = (System.nanoTime() - t0) / 1e9;
-            if (i >= 0 && doA) {
-                w[i] = secs;
+        };
+        if (!doA) {
+            write.run();
+        } else {
+            warmUp(write);
+            double[] w = new double[n];
+            for (int i = 0; i < n; i++) {
+                fresh(dir);
+                long t0 = System.nanoTime();
+                s.write(dir, f, CHUNK, codec);
+                w[i] = (System.nanoTime() - t0) / 1e9;
             }
-        }
-        if (doA) {
             record(key("(a) write " + label, kind, codec), s.name(), median(w));
             sizes.computeIfAbsent(label + " | " + kind + " | " + codec.label, k -> new LinkedHashMap<>()).put(s.name(), size(dir));
-            double[] r = new double[n];
-            long[] zero = new long[3];
-            for (int i = warm ? -1 : 0; i < n; i++) {
-                long t0 = System.nanoTime();
-                try (Reader rd = s.open(dir); Region reg = rd.read(zero, f.shape, true)) {
-                    double secs = (System.nanoTime() - t0) / 1e9;
-                    check(f, zero, f.shape, reg, 4096, i, s.name());
-                    if (i >= 0) {
-                        r[i] = secs;
-                    }
-                }
-            }
-            record(key("(a) read whole " + label, kind, codec), s.name(), median(r));
+            record(key("(a) read whole " + label, kind, codec), s.name(), timeReads(s, dir, f, new long[3], f.shape, n));
         }
         if (doB) {
-            double[] r = new double[n];
-            for (int i = -1; i < n; i++) {
-                long t0 = System.nanoTime();
-                try (Reader rd = s.open(dir); Region reg = rd.read(WIN_START, WIN, true)) {
-                    double secs = (System.nanoTime() - t0) / 1e9;
-                    check(f, WIN_START, WIN, reg, 4096, i, s.name());
-                    if (i >= 0) {
-                        r[i] = secs;
-                    }
-                }
-            }
-            record(key("(b) read 64³ window over 8 chunks", kind, codec), s.name(), median(r));
+            record(key("(b) read 64³ window over 8 chunks", kind, codec), s.name(), timeReads(s, dir, f, WIN_START, WIN, n));
         }
         if (doD) {
             SplittableRandom rnd = new SplittableRandom(11);
@@ -240,37 +225,78 @@ public final class PeersBench {
         }
     }
 
+    /**
+     * Median seconds of {@code n} timed reads (open, read, close; each checked against the source),
+     * after {@link #warmUp}.
+     */
+    private double timeReads(ArrayStore s, Path dir, Field f, long[] start, int[] shape, int n) throws Exception {
+        long[] took = {0};
+        Body read = () -> {
+            long t0 = System.nanoTime();
+            try (Reader rd = s.open(dir); Region reg = rd.read(start, shape, true)) {
+                took[0] = System.nanoTime() - t0;
+                check(f, start, shape, reg, 4096, t0, s.name());
+            }
+        };
+        warmUp(read);
+        double[] r = new double[n];
+        for (int i = 0; i < n; i++) {
+            read.run();
+            r[i] = took[0] / 1e9;
+        }
+        return median(r);
+    }
+
+    /**
+     * Runs an operation untimed until {@code --warmup} seconds have passed (at least once), so
+     * every system is measured with its code compiled, not interpreted: a (b) window read run once
+     * before its timing measured mostly the JIT (ours 4.5 ms in the first 200 reads, 2.2 ms from
+     * the 600th; see RESULTS.md).
+     */
+    private void warmUp(Body op) throws Exception {
+        long end = System.nanoTime() + warmupNanos;
+        do {
+            op.run();
+        } while (System.nanoTime() < end);
+    }
+
     // ---------------------------------------------------------------- case c
 
     private void caseC(ArrayStore s, Path dir, List<Field> fields, String kind, Codec codec) throws Exception {
         if (s instanceof JhdfStore j) {
             fields.forEach(j::prepare);
         }
+        Body write = () -> {
+            fresh(dir);
+            s.writeMany(dir, fields, SMALL_CHUNK, codec, BULK);
+        };
+        warmUp(write);
         int wn = Math.min(reps, 3);
         double[] w = new double[wn];
-        for (int i = -1; i < wn; i++) {
+        for (int i = 0; i < wn; i++) {
             fresh(dir);
             long t0 = System.nanoTime();
             s.writeMany(dir, fields, SMALL_CHUNK, codec, BULK);
-            if (i >= 0) {
-                w[i] = (System.nanoTime() - t0) / 1e9;
-            }
+            w[i] = (System.nanoTime() - t0) / 1e9;
         }
         record(key("(c) write 1,000 datasets 16×32×32", kind, codec), s.name(), median(w));
         sizes.computeIfAbsent("1,000 × 16×32×32 | " + kind + " | " + codec.label, k -> new LinkedHashMap<>()).put(s.name(), size(dir));
-        double[] r = new double[reps];
-        for (int i = -1; i < reps; i++) {
+        double[] secs = {0};
+        Body read = () -> {
             long t0 = System.nanoTime();
             List<Region> got = s.readMany(dir, fields.size(), SLICE_START, SLICE, BULK);
-            double secs = (System.nanoTime() - t0) / 1e9;
+            secs[0] = (System.nanoTime() - t0) / 1e9;
             for (int k = 0; k < got.size(); k++) {
                 try (Region reg = got.get(k)) {
                     check(fields.get(k), SLICE_START, SLICE, reg, 256, k, s.name());
                 }
             }
-            if (i >= 0) {
-                r[i] = secs;
-            }
+        };
+        warmUp(read);
+        double[] r = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            read.run();
+            r[i] = secs[0];
         }
         record(key("(c) read [4,0:16,0:16] of each of 1,000", kind, codec), s.name(), median(r));
     }
