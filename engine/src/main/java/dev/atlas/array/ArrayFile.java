@@ -1258,10 +1258,10 @@ public final class ArrayFile {
         if (p != null && a.pending() != null) {
             synchronized (p) {
                 for (Map.Entry<GridCoord, ChunkAddress> e : a.pending().chunks.entrySet()) {
-                    StatsKernel.Accumulator acc = a.pending().chunkStats.get(e.getKey());
-                    if (acc != null) {
+                    PendingLayer.ChunkStats cs = a.pending().chunkStats.get(e.getKey());
+                    if (cs != null && cs.ready()) {
                         known.add(e.getKey());
-                        total.merge(acc);
+                        total.merge(cs.acc);
                     }
                 }
             }
@@ -1450,7 +1450,7 @@ public final class ArrayFile {
             PendingLayer p = pendingForWrite();
             long epoch = p.writerEpoch();
             List<ChunkAddress> staged = new ArrayList<>(coords.size());
-            List<StatsKernel.Accumulator> stats = new ArrayList<>(coords.size());
+            List<PendingLayer.ChunkStats> stats = new ArrayList<>(coords.size());
             ChunkGrid grid = r.grid();
             FillValue fillValue = r.schema().fillValue();
             // A cancelled write fences itself off: its late stage/publish calls are refused, so
@@ -1459,7 +1459,8 @@ public final class ArrayFile {
                     .concatMap(c -> coversChunk(grid, c, start, shape) && dtype.elementSize() > 0
                             ? Mono.defer(() -> {
                                 // A whole fixed-width chunk: copied from the data straight into the
-                                // open block, statistics taken there while the bytes are in cache.
+                                // open block; its statistics are taken from there by the codec thread
+                                // that compresses the block, so this thread only copies.
                                 long[] origin = grid.chunkOrigin(c);
                                 long[] extent = grid.chunkExtent(c);
                                 long n = ChunkGrid.product(extent);
@@ -1467,19 +1468,18 @@ public final class ArrayFile {
                                 int len = Math.toIntExact(n * w);
                                 ByteBuf src = data.buffer();
                                 int srcBase = src.readerIndex();
-                                StatsKernel.Accumulator acc = StatsKernel.accumulator(dtype, fillValue);
-                                PendingLayer.Staged st = p.stageInto(epoch, len, (dst, at) -> {
-                                    Overlap.forEachRun(origin, extent, start, shape, (to, ro, runLen) -> dst.setBytes(
-                                            at + (int) (to * w), src, srcBase + (int) (ro * w), (int) (runLen * w)));
-                                    acc.addFixed(dst.nioBuffer(at, len), n);
-                                });
-                                stats.add(acc);
+                                PendingLayer.ChunkStats[] cs = new PendingLayer.ChunkStats[1];
+                                PendingLayer.Staged st = p.stageInto(epoch, len, (dst, at) -> Overlap.forEachRun(origin, extent,
+                                        start, shape, (to, ro, runLen) -> dst.setBytes(at + (int) (to * w), src,
+                                                srcBase + (int) (ro * w), (int) (runLen * w))),
+                                        StatsKernel.accumulator(dtype, fillValue), n, cs);
+                                stats.add(cs[0]);
                                 staged.add(st.addresses().get(0));
                                 return p.spillAhead(st.sealed());
                             })
                             : encodeChunk(r, c, start, data)
                             .flatMap(bytes -> {
-                                stats.add(chunkStats(dtype, fillValue, bytes, grid.chunkElementCount(c)));
+                                stats.add(PendingLayer.ChunkStats.of(chunkStats(dtype, fillValue, bytes, grid.chunkElementCount(c))));
                                 PendingLayer.Staged st = p.stage(epoch, List.of(bytes));
                                 staged.add(st.addresses().get(0));
                                 return p.spillAhead(st.sealed());

@@ -50,10 +50,11 @@ final class PendingLayer {
         boolean fresh;
         final Map<GridCoord, ChunkAddress> chunks = new HashMap<>();
         /**
-         * Statistics of the chunks as written, taken while their bytes were at hand, so a flush
-         * need not read them back; a chunk without an entry here is read when statistics are due.
+         * Statistics of the chunks as written, so a flush need not read them back; a chunk without
+         * an entry here, or whose entry is not {@link ChunkStats#ready()} yet, is read when
+         * statistics are due.
          */
-        final Map<GridCoord, dev.atlas.format.StatsKernel.Accumulator> chunkStats = new HashMap<>();
+        final Map<GridCoord, ChunkStats> chunkStats = new HashMap<>();
         final LinkedHashMap<String, AttributeValue> attributes = new LinkedHashMap<>();
 
         Entry(String name) {
@@ -61,9 +62,51 @@ final class PendingLayer {
         }
     }
 
+    /**
+     * The statistics of one staged chunk. Taken either at once (ready from the start) or, for a
+     * chunk copied whole into a block, on the codec thread that compresses the block, just before
+     * it does: the writer's thread then only copies, and the statistics pass runs on the cores the
+     * compression spreads over. Until then {@link #ready()} is false and whoever needs the chunk's
+     * statistics reads the chunk instead.
+     */
+    static final class ChunkStats {
+        final dev.atlas.format.StatsKernel.Accumulator acc;
+        /** Where the chunk's bytes are in its block, and its element count (deferred form only). */
+        private final int offset;
+        private final int length;
+        private final long count;
+        private volatile boolean ready;
+
+        private ChunkStats(dev.atlas.format.StatsKernel.Accumulator acc, int offset, int length, long count, boolean ready) {
+            this.acc = acc;
+            this.offset = offset;
+            this.length = length;
+            this.count = count;
+            this.ready = ready;
+        }
+
+        /** Statistics already taken (or null: none kept). */
+        static ChunkStats of(dev.atlas.format.StatsKernel.Accumulator acc) {
+            return acc == null ? null : new ChunkStats(acc, 0, 0, 0, true);
+        }
+
+        /** Whether {@link #acc} holds the chunk's statistics (a volatile read: publishes them). */
+        boolean ready() {
+            return ready;
+        }
+
+        /** Takes the statistics from the block's raw bytes (called once, by the block's compression). */
+        void take(ByteBuf blockRaw) {
+            acc.addFixed(blockRaw.nioBuffer(offset, length), count);
+            ready = true;
+        }
+    }
+
     /** One block: raw bytes in memory until spilled, then a range of the spill file. */
     static final class Block {
         final long id;
+        /** Statistics to take from this block's bytes before it compresses (guarded by the layer); null once taken. */
+        List<ChunkStats> deferredStats;
         ByteBuf raw;
         long uncompressedSize;
         long tempOffset = -1;
@@ -307,6 +350,41 @@ final class PendingLayer {
         return new Staged(List.of(a), sealed);
     }
 
+    /**
+     * As {@link #stageInto}, for a fixed-width chunk of {@code count} elements whose statistics
+     * {@code acc} (empty) is to receive: they are taken from the block on the codec thread that
+     * compresses it (see {@link ChunkStats}), returned as the staged chunk's statistics.
+     */
+    synchronized Staged stageInto(long epoch, int length, ChunkFiller filler, dev.atlas.format.StatsKernel.Accumulator acc,
+            long count, ChunkStats[] stats) {
+        checkOpen();
+        checkEpoch(epoch);
+        List<Block> sealed = new ArrayList<>(1);
+        ChunkAddress a = append(length, filler, sealed);
+        ChunkStats cs = new ChunkStats(acc, (int) a.offset(), length, count, false);
+        Block b = blocks.get((int) a.blockId());
+        if (b.deferredStats == null) {
+            b.deferredStats = new ArrayList<>();
+        }
+        b.deferredStats.add(cs);
+        stats[0] = cs;
+        return new Staged(List.of(a), sealed);
+    }
+
+    /** Takes the block's deferred statistics from {@code raw} (its bytes), once; any thread. */
+    private void takeDeferredStats(Block b, ByteBuf raw) {
+        List<ChunkStats> todo;
+        synchronized (this) {
+            todo = b.deferredStats;
+            b.deferredStats = null;
+        }
+        if (todo != null) {
+            for (ChunkStats cs : todo) {
+                cs.take(raw);
+            }
+        }
+    }
+
     private ChunkAddress append(int len, ChunkFiller filler, List<Block> sealed) {
         boolean solo = len >= soloChunkSize;
         if (open != null && open.raw.readableBytes() > 0 && (solo || open.raw.readableBytes() + (long) len > blockTarget)) {
@@ -343,13 +421,13 @@ final class PendingLayer {
 
     /** As {@link #publish(long, Entry, List, List)}, with each chunk's statistics (or null: unknown). */
     synchronized void publish(long epoch, Entry e, List<long[]> coords, List<ChunkAddress> addresses,
-            List<dev.atlas.format.StatsKernel.Accumulator> stats) {
+            List<ChunkStats> stats) {
         checkOpen();
         checkEpoch(epoch);
         for (int i = 0; i < coords.size(); i++) {
             GridCoord g = GridCoord.of(coords.get(i));
             e.chunks.put(g, addresses.get(i));
-            dev.atlas.format.StatsKernel.Accumulator a = stats == null ? null : stats.get(i);
+            ChunkStats a = stats == null ? null : stats.get(i);
             if (a == null) {
                 e.chunkStats.remove(g);
             } else {
@@ -439,7 +517,10 @@ final class PendingLayer {
             }
             Mono<Void> predecessorPlaced = before == null || before.isDone() ? Mono.empty()
                     : Mono.fromFuture(before.handle((v, e) -> (Void) null), false);
-            return Offload.run(resources.codecScheduler(), raw, r -> codec.compress(r, resources.allocator()))
+            return Offload.run(resources.codecScheduler(), raw, r -> {
+                        takeDeferredStats(b, r);
+                        return codec.compress(r, resources.allocator());
+                    })
                     .flatMap(compressed -> Mono.using(() -> compressed,
                             c -> predecessorPlaced.then(Mono.defer(() -> Offload.run(resources.ioScheduler(), c.retain(), cc -> {
                                 int n = cc.readableBytes();

@@ -587,6 +587,29 @@ class ArrayFileWriteTest extends EngineTestBase {
     }
 
     @Test
+    void statisticsOfWholeChunksAreTakenByTheirBlocksCompressionAndAgreeBeforeAndAfterFlush() {
+        // Whole fixed-width chunks take their statistics on the codec thread that compresses their
+        // block. Blocks of 4 chunks: the first two compress in the background, the last two chunks
+        // sit in the open block until the flush, so computeStats sees both kinds.
+        InMemoryStorage s = InMemoryStorage.create();
+        ArrayFile f = create(s, options(BlockCodecs.lz4(), 64));
+        b(f.defineArray("w", ArraySpec.of(DType.INT32, 40).withChunks(4).withFill(new FillValue.Int(-1))));
+        int[] v = new int[40];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i;
+        }
+        writeInts(f, "w", sh(0), sh(40), v);
+        assertEquals(intStats(0, 39, 0, 40, "w"), b(f.computeStats("w")));
+        writeInts(f, "w", sh(36), sh(4), 100, 101, 102, 103); // chunk 9 rewritten whole
+        writeInts(f, "w", sh(1), sh(2), -7, 7);               // chunk 0 patched (read-modify-write)
+        assertEquals(intStats(-7, 103, 0, 40, "w"), b(f.computeStats("w")));
+        b(f.flush());
+        assertEquals(intStats(-7, 103, 0, 40, "w"), f.arrayStats("w"));
+        assertEquals(intStats(-7, 103, 0, 40, "w"), b(f.computeStats("w")));
+        assertEquals(intStats(-7, 103, 0, 40, "w"), reopen(s, small()).arrayStats("w"));
+    }
+
+    @Test
     void timestampStatsAndDeletedArrays_109_110_111() {
         InMemoryStorage s = InMemoryStorage.create();
         ArrayFile f = create(s, small());
