@@ -134,6 +134,8 @@ public final class ArrayFile {
     private final dev.atlas.internal.AsyncGate gate = new dev.atlas.internal.AsyncGate();
     private volatile Snapshot snapshot;
     private volatile boolean closed;
+    /** Streamed bands written as blocks without a copy (see {@link #writeWholeChunks}); read by tests. */
+    final java.util.concurrent.atomic.LongAdder chunkMajorBands = new java.util.concurrent.atomic.LongAdder();
     /** True from the start of a stats write until it succeeds: the stats object lags the layers. */
     private volatile boolean statsFileStale;
     /**
@@ -1535,12 +1537,45 @@ public final class ArrayFile {
     }
 
     private Mono<Void> writeBand(SlabStream.Band b) {
-        return Mono.defer(() -> writeArray(b.name(), b.start(), b.data())).doFinally(sig -> b.data().close());
+        return Mono.defer(() -> b.chunks() == null ? writeArray(b.name(), b.start(), b.data()) : writeWholeChunks(b))
+                .doFinally(sig -> b.data().close());
+    }
+
+    /**
+     * Writes a band of whole chunks already laid out chunk after chunk, as blocks that hold slices
+     * of the band (no copy): the stream copied each slab's rows straight to their places in the
+     * chunks. Checks that the array still has the grid the band was laid out for.
+     */
+    private Mono<Void> writeWholeChunks(SlabStream.Band b) {
+        return mutation(() -> Mono.defer(() -> {
+            chunkMajorBands.increment();
+            Resolved r = visible(snapshot, b.name());
+            DType dtype = r.schema().dtype();
+            if (!dtype.equals(b.data().dtype()) || !Arrays.equals(r.grid().shape(), b.grid().shape())
+                    || !Arrays.equals(r.grid().chunkShape(), b.grid().chunkShape())) {
+                throw new InvalidArgumentException("array '" + b.name() + "' was redefined during the streamed write");
+            }
+            PendingLayer.Entry entry = entryForWrite(r);
+            PendingLayer p = pendingForWrite();
+            long epoch = p.writerEpoch();
+            FillValue fill = r.schema().fillValue();
+            List<PendingLayer.ChunkStats> stats = new ArrayList<>(b.chunks().size());
+            PendingLayer.Staged st = p.adopt(epoch, b.data().buffer(), b.lengths(), b.counts(),
+                    () -> StatsKernel.accumulator(dtype, fill), stats);
+            return p.spillAhead(st.sealed())
+                    .then(Mono.<Void>fromRunnable(() -> p.publish(epoch, entry, b.chunks(), st.addresses(), stats)))
+                    .doOnCancel(p::fence);
+        }));
     }
 
     /** The gathering state of one streamed write: the band of chunk rows being filled. */
     private static final class SlabStream {
-        record Band(String name, long[] start, NdArray data) {
+        /**
+         * A band of rows to write. Row-major ({@code chunks} null): {@code data} is the region at
+         * {@code start}. Chunk-major: {@code data}'s buffer holds the whole chunks {@code chunks}
+         * one after the other, {@code lengths} bytes and {@code counts} elements each.
+         */
+        record Band(String name, long[] start, NdArray data, ChunkGrid grid, List<long[]> chunks, int[] lengths, long[] counts) {
         }
 
         final String name;
@@ -1556,6 +1591,18 @@ public final class ArrayFile {
         long bandStart;
         long bandRows;
         long bandFilled;
+        /**
+         * Whether the stream covers whole chunks on every axis after the first (it starts and ends
+         * on chunk boundaries or the array's end there): then each band that starts on a chunk
+         * row is laid out chunk-major, its slabs' rows copied straight to their places in the
+         * chunks, and its chunks become blocks without another copy. Null until the first slab.
+         */
+        Boolean aligned;
+        /** The current band's chunks, their origins, extents and byte offsets (chunk-major bands only). */
+        List<long[]> bandChunks;
+        long[][] chunkOrigins;
+        long[][] chunkExtents;
+        int[] chunkOffsets;
 
         SlabStream(String name, DType dtype, ChunkGrid grid, long[] start, ByteBufAllocator alloc) {
             this.name = name;
@@ -1587,6 +1634,12 @@ public final class ArrayFile {
                     throw new InvalidArgumentException("one band of chunk rows of '" + name + "' ("
                             + grid.chunkShape(0) + " x " + rowBytes + " bytes) exceeds one buffer; stream a narrower region");
                 }
+                boolean a = true;
+                for (int i = 1; i < grid.rank(); i++) {
+                    long end = start[i] + rest[i - 1];
+                    a &= start[i] % grid.chunkShape(i) == 0 && (end == grid.shape(i) || end % grid.chunkShape(i) == 0);
+                }
+                aligned = a;
             } else if (!Arrays.equals(rest, rowShape)) {
                 throw new InvalidArgumentException("slab of shape " + Arrays.toString(sh) + " does not match the stream's "
                         + "extent " + Arrays.toString(rowShape) + " on the axes after the first");
@@ -1607,10 +1660,25 @@ public final class ArrayFile {
                         int cap = (int) (bandRows * rowBytes);
                         band = alloc.directBuffer(cap, cap);
                         bandFilled = 0;
+                        layOutChunks(aligned && bandStart % c0 == 0);
                     }
                     long n = Math.min(sh[0] - copied, bandRows - bandFilled);
-                    band.setBytes((int) (bandFilled * rowBytes), src, src.readerIndex() + (int) (copied * rowBytes),
-                            (int) (n * rowBytes));
+                    int from = src.readerIndex() + (int) (copied * rowBytes);
+                    if (bandChunks == null) {
+                        band.setBytes((int) (bandFilled * rowBytes), src, from, (int) (n * rowBytes));
+                    } else {
+                        // The rows [next, next + n) go to their places in each chunk of the band.
+                        long[] at = start.clone();
+                        at[0] = next;
+                        long[] rows = regionShape(n);
+                        int w = (int) dtype.elementSize();
+                        ByteBuf dst = band;
+                        for (int j = 0; j < bandChunks.size(); j++) {
+                            int base = chunkOffsets[j];
+                            Overlap.forEachRun(chunkOrigins[j], chunkExtents[j], at, rows, (to, ro, len) -> dst.setBytes(
+                                    base + (int) (to * w), src, from + (int) (ro * w), (int) (len * w)));
+                        }
+                    }
                     bandFilled += n;
                     copied += n;
                     next += n;
@@ -1626,16 +1694,80 @@ public final class ArrayFile {
             }
         }
 
+        /** Plans the new band's layout: chunk-major (its whole chunks in grid order) or row-major. */
+        private void layOutChunks(boolean chunkMajor) {
+            bandChunks = null;
+            if (!chunkMajor) {
+                return;
+            }
+            long[] at = start.clone();
+            at[0] = bandStart;
+            List<long[]> coords = new ArrayList<>();
+            grid.forEachChunkIn(at, regionShape(bandRows), c -> coords.add(c.clone()));
+            chunkOrigins = new long[coords.size()][];
+            chunkExtents = new long[coords.size()][];
+            chunkOffsets = new int[coords.size()];
+            long off = 0;
+            for (int j = 0; j < coords.size(); j++) {
+                chunkOrigins[j] = grid.chunkOrigin(coords.get(j));
+                chunkExtents[j] = grid.chunkExtent(coords.get(j));
+                chunkOffsets[j] = (int) off;
+                off += ChunkGrid.product(chunkExtents[j]) * dtype.elementSize();
+            }
+            if (off != bandRows * rowBytes) {
+                throw new IllegalStateException("chunks of a band (" + off + " bytes) do not tile it (" + bandRows * rowBytes + ")");
+            }
+            bandChunks = coords;
+        }
+
+        /** The region's shape for {@code rows} rows. */
+        private long[] regionShape(long rows) {
+            long[] shape = new long[grid.rank()];
+            shape[0] = rows;
+            System.arraycopy(rowShape, 0, shape, 1, rowShape.length);
+            return shape;
+        }
+
         private Band takeBand() {
             ByteBuf b = band;
             band = null;
-            b.writerIndex((int) (bandFilled * rowBytes));
-            long[] shape = new long[grid.rank()];
-            shape[0] = bandFilled;
-            System.arraycopy(rowShape, 0, shape, 1, rowShape.length);
             long[] at = start.clone();
             at[0] = bandStart;
-            return new Band(name, at, NdArray.wrap(dtype, shape, b));
+            long[] shape = regionShape(bandFilled);
+            if (bandChunks != null && bandFilled < bandRows) {
+                // A chunk-major band the stream left unfinished: its chunks are partial, so it is
+                // written as a region (read-modify-write), rearranged row-major first.
+                ByteBuf rm = alloc.directBuffer((int) (bandFilled * rowBytes));
+                try {
+                    int w = (int) dtype.elementSize();
+                    for (int j = 0; j < bandChunks.size(); j++) {
+                        int base = chunkOffsets[j];
+                        Overlap.forEachRun(chunkOrigins[j], chunkExtents[j], at, shape, (to, ro, len) -> rm.setBytes(
+                                (int) (ro * w), b, base + (int) (to * w), (int) (len * w)));
+                    }
+                } catch (RuntimeException e) {
+                    rm.release();
+                    throw e;
+                } finally {
+                    b.release();
+                }
+                bandChunks = null;
+                rm.writerIndex((int) (bandFilled * rowBytes));
+                return new Band(name, at, NdArray.wrap(dtype, shape, rm), grid, null, null, null);
+            }
+            b.writerIndex((int) (bandFilled * rowBytes));
+            if (bandChunks == null) {
+                return new Band(name, at, NdArray.wrap(dtype, shape, b), grid, null, null, null);
+            }
+            int[] lengths = new int[bandChunks.size()];
+            long[] counts = new long[bandChunks.size()];
+            for (int j = 0; j < lengths.length; j++) {
+                counts[j] = ChunkGrid.product(chunkExtents[j]);
+                lengths[j] = (int) (counts[j] * dtype.elementSize());
+            }
+            List<long[]> chunks = bandChunks;
+            bandChunks = null;
+            return new Band(name, at, NdArray.wrap(dtype, shape, b), grid, chunks, lengths, counts);
         }
 
         /** The last, partial band (if any). */

@@ -371,6 +371,58 @@ final class PendingLayer {
         return new Staged(List.of(a), sealed);
     }
 
+    /**
+     * Makes blocks of {@code chunks}, fixed-width chunks already laid out one after the other
+     * (their lengths in {@code lengths}), without copying them: each block holds a retained slice
+     * of {@code chunks}. The open block is sealed first; chunks are grouped as {@link #stage} would
+     * group them (below the target unless one chunk alone is larger, solo chunks alone), and every
+     * block made here is sealed. The chunks' statistics are deferred to their blocks' compression.
+     *
+     * @param chunks not released: the caller keeps its reference (the blocks take their own)
+     * @param counts each chunk's element count
+     * @param newStats an empty accumulator for each chunk
+     * @param stats receives each chunk's statistics, in order
+     * @return the chunks' addresses and the blocks sealed (the caller must {@link #spill} them)
+     */
+    synchronized Staged adopt(long epoch, ByteBuf chunks, int[] lengths, long[] counts,
+            java.util.function.Supplier<dev.atlas.format.StatsKernel.Accumulator> newStats, List<ChunkStats> stats) {
+        checkOpen();
+        checkEpoch(epoch);
+        List<Block> sealed = new ArrayList<>();
+        List<ChunkAddress> addresses = new ArrayList<>(lengths.length);
+        if (open != null && open.raw.readableBytes() > 0) {
+            sealed.add(sealOpen());
+        }
+        int pos = chunks.readerIndex();
+        for (int i = 0; i < lengths.length; ) {
+            long size = lengths[i];
+            int j = i + 1;
+            if (lengths[i] < soloChunkSize) {
+                while (j < lengths.length && lengths[j] < soloChunkSize && size < blockTarget && size + lengths[j] <= blockTarget) {
+                    size += lengths[j];
+                    j++;
+                }
+            }
+            Block b = new Block(blocks.size());
+            b.raw = chunks.retainedSlice(pos, (int) size);
+            b.uncompressedSize = size;
+            b.deferredStats = new ArrayList<>(j - i);
+            blocks.add(b);
+            int off = 0;
+            for (int k = i; k < j; k++) {
+                addresses.add(new ChunkAddress(b.id, off, lengths[k]));
+                ChunkStats cs = new ChunkStats(newStats.get(), off, lengths[k], counts[k], false);
+                b.deferredStats.add(cs);
+                stats.add(cs);
+                off += lengths[k];
+            }
+            sealed.add(b);
+            pos += (int) size;
+            i = j;
+        }
+        return new Staged(addresses, sealed);
+    }
+
     /** Takes the block's deferred statistics from {@code raw} (its bytes), once; any thread. */
     private void takeDeferredStats(Block b, ByteBuf raw) {
         List<ChunkStats> todo;

@@ -73,6 +73,75 @@ class StreamingWriteTest extends EngineTestBase {
         f.close().block(TIMEOUT);
     }
 
+    private static final int FILL = -123_456_789;
+
+    /** Rows of {@code rows} x 6 x 10 ints whose value encodes (row, j, k); some rows negative. */
+    private static NdArray wideSlab(long firstRow, int rows) {
+        int[] v = new int[rows * 60];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < 60; i++) {
+                long row = firstRow + r;
+                v[r * 60 + i] = (int) ((row % 7 == 3 ? -1 : 1) * (row * 1000 + i));
+            }
+        }
+        return NdArray.ofInts(DType.INT32, sh(rows, 6, 10), v);
+    }
+
+    @Test
+    void streamsCoveringWholeChunksAreLaidOutChunkMajorAndReadBackExactly() {
+        // The stream covers the trailing axes whole, so bands starting on a chunk row are laid out
+        // chunk after chunk and become blocks without a copy; a band starting mid-chunk, and the
+        // last band when the stream ends mid-chunk, go the row-major way. Chunks of 480 bytes,
+        // blocks of at most 1 KiB: a band of 4 chunks makes 2 blocks.
+        for (long[] run : new long[][] {{0, 100}, {4, 100}, {0, 45}, {13, 61}}) {
+            ArrayFile f = file(1024);
+            f.defineArray("t", ArraySpec.of(DType.INT32, 100, 6, 10).withChunks(8, 3, 5)
+                    .withFill(new dev.atlas.format.FillValue.Int(FILL))).block(TIMEOUT);
+            long from = run[0];
+            long to = run[1];
+            SplittableRandom rnd = new SplittableRandom(from * 31 + to);
+            java.util.List<Integer> heights = new java.util.ArrayList<>();
+            for (long left = to - from; left > 0; ) {
+                int h = (int) Math.min(left, rnd.nextInt(13));
+                heights.add(h);
+                left -= h;
+            }
+            AtomicLong at = new AtomicLong(from);
+            long written = f.writeArray("t", sh(from, 0, 0), Flux.fromIterable(heights).map(h -> wideSlab(at.getAndAdd(h), h)))
+                    .block(TIMEOUT);
+            assertEquals(to - from, written);
+            long firstBand = (from + 7) / 8 * 8;
+            long wholeBands = Math.max(0, (to == 100 ? 13 : to / 8) - firstBand / 8);
+            assertEquals(wholeBands, f.chunkMajorBands.sum(), "bands laid out chunk-major for rows " + from + ".." + to);
+            int min = Integer.MAX_VALUE;
+            int max = Integer.MIN_VALUE;
+            for (long r = from; r < to; r++) {
+                for (int i = 0; i < 60; i++) {
+                    int v = (int) ((r % 7 == 3 ? -1 : 1) * (r * 1000 + i));
+                    min = Math.min(min, v);
+                    max = Math.max(max, v);
+                }
+            }
+            f.flush().block(TIMEOUT);
+            long cells = 100 * 60;
+            long nulls = cells - (to - from) * 60;
+            assertEquals(nulls, f.arrayStats("t").nullCount(), "fill elements of rows " + from + ".." + to);
+            assertEquals(cells, f.arrayStats("t").rowCount());
+            assertEquals(new dev.atlas.format.StatValue.Int(min), f.arrayStats("t").min(), "min of rows " + from + ".." + to);
+            assertEquals(new dev.atlas.format.StatValue.Int(max), f.arrayStats("t").max(), "max of rows " + from + ".." + to);
+            assertEquals(f.arrayStats("t"), f.computeStats("t").block(TIMEOUT));
+            try (NdArray all = f.readArray("t").block(TIMEOUT)) {
+                for (int r = 0; r < 100; r++) {
+                    for (int i = 0; i < 60; i++) {
+                        int expect = r >= from && r < to ? (int) ((r % 7 == 3 ? -1 : 1) * (r * 1000L + i)) : FILL;
+                        assertEquals(expect, all.getInt(r * 60L + i), "element " + r + "," + i + " of rows " + from + ".." + to);
+                    }
+                }
+            }
+            f.close().block(TIMEOUT);
+        }
+    }
+
     @Test
     void slabsAreRequestedOneAtATimeAndMemoryStaysBounded() {
         ArrayFile f = file(256 << 10);
