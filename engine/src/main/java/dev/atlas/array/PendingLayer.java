@@ -372,11 +372,11 @@ final class PendingLayer {
     }
 
     /**
-     * Makes blocks of {@code chunks}, fixed-width chunks already laid out one after the other
-     * (their lengths in {@code lengths}), without copying them: each block holds a retained slice
-     * of {@code chunks}. The open block is sealed first; chunks are grouped as {@link #stage} would
-     * group them (below the target unless one chunk alone is larger, solo chunks alone), and every
-     * block made here is sealed. The chunks' statistics are deferred to their blocks' compression.
+     * Stages {@code chunks}, fixed-width chunks already laid out one after the other (their lengths
+     * in {@code lengths}), packed into blocks exactly as {@link #stage} would pack them, but a block
+     * that these chunks fill from empty to sealed is not copied: it holds a retained slice of
+     * {@code chunks}. Chunks that top up the open block, and a tail that leaves a block open, are
+     * copied into the open block as usual. Statistics are deferred to the blocks' compression.
      *
      * @param chunks not released: the caller keeps its reference (the blocks take their own)
      * @param counts each chunk's element count
@@ -390,18 +390,31 @@ final class PendingLayer {
         checkEpoch(epoch);
         List<Block> sealed = new ArrayList<>();
         List<ChunkAddress> addresses = new ArrayList<>(lengths.length);
-        if (open != null && open.raw.readableBytes() > 0) {
-            sealed.add(sealOpen());
-        }
+        int n = lengths.length;
+        int i = 0;
         int pos = chunks.readerIndex();
-        for (int i = 0; i < lengths.length; ) {
+        // Top up a non-empty open block until it seals (copies, as stage does).
+        while (i < n && open != null && open.raw.readableBytes() > 0) {
+            if (lengths[i] >= soloChunkSize || open.raw.readableBytes() + (long) lengths[i] > blockTarget) {
+                sealed.add(sealOpen());
+                break;
+            }
+            copyIn(chunks, pos, lengths[i], counts[i], newStats, addresses, stats, sealed);
+            pos += lengths[i++];
+        }
+        // Whole blocks, from empty to sealed: slices, no copy.
+        while (i < n && (open == null || open.raw.readableBytes() == 0)) {
             long size = lengths[i];
             int j = i + 1;
             if (lengths[i] < soloChunkSize) {
-                while (j < lengths.length && lengths[j] < soloChunkSize && size < blockTarget && size + lengths[j] <= blockTarget) {
+                while (j < n && lengths[j] < soloChunkSize && size < blockTarget && size + lengths[j] <= blockTarget) {
                     size += lengths[j];
                     j++;
                 }
+            }
+            // Sealed unless these chunks ran out first with the block still below its target.
+            if (j == n && lengths[i] < soloChunkSize && size < blockTarget) {
+                break;
             }
             Block b = new Block(blocks.size());
             b.raw = chunks.retainedSlice(pos, (int) size);
@@ -420,7 +433,27 @@ final class PendingLayer {
             pos += (int) size;
             i = j;
         }
+        // The tail starts the next open block (copies).
+        for (; i < n; i++) {
+            copyIn(chunks, pos, lengths[i], counts[i], newStats, addresses, stats, sealed);
+            pos += lengths[i];
+        }
         return new Staged(addresses, sealed);
+    }
+
+    /** Appends one chunk of {@code chunks} by copy, its statistics deferred to its block. */
+    private void copyIn(ByteBuf chunks, int pos, int len, long count,
+            java.util.function.Supplier<dev.atlas.format.StatsKernel.Accumulator> newStats, List<ChunkAddress> addresses,
+            List<ChunkStats> stats, List<Block> sealed) {
+        ChunkAddress a = append(len, (dst, at) -> dst.setBytes(at, chunks, pos, len), sealed);
+        ChunkStats cs = new ChunkStats(newStats.get(), (int) a.offset(), len, count, false);
+        Block b = blocks.get((int) a.blockId());
+        if (b.deferredStats == null) {
+            b.deferredStats = new ArrayList<>();
+        }
+        b.deferredStats.add(cs);
+        addresses.add(a);
+        stats.add(cs);
     }
 
     /** Takes the block's deferred statistics from {@code raw} (its bytes), once; any thread. */

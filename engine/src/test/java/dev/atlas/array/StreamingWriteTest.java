@@ -143,6 +143,45 @@ class StreamingWriteTest extends EngineTestBase {
     }
 
     @Test
+    void chunkMajorBandsPackBlocksExactlyAsOneRegionWriteDoes() {
+        // Adopted bands pack their chunks into blocks by the same rule as staged chunks (slices for
+        // blocks they fill from empty, copies to top up or to start the next open block), so the
+        // flushed layer is byte for byte the one a single region write produces. Blocks of 1 KiB
+        // hold two 480-byte chunks; a band of four chunks seals one block and leaves one open.
+        for (long blockTarget : new long[] {1024, 2000, 400, 8192}) {
+            InMemoryStorage streamed = InMemoryStorage.create();
+            InMemoryStorage whole = InMemoryStorage.create();
+            ArrayFileOptions o = ArrayFileOptions.builder(resources).codec(BlockCodecs.lz4()).blockTargetSize(blockTarget)
+                    .tempDirectory(tmp).build();
+            ArrayFile a = ArrayFile.create(streamed, "s.af", o).block(TIMEOUT);
+            ArrayFile b = ArrayFile.create(whole, "s.af", o).block(TIMEOUT);
+            for (ArrayFile f : new ArrayFile[] {a, b}) {
+                f.defineArray("t", ArraySpec.of(DType.INT32, 100, 6, 10).withChunks(8, 3, 5)).block(TIMEOUT);
+            }
+            SplittableRandom rnd = new SplittableRandom(blockTarget);
+            java.util.List<Integer> heights = new java.util.ArrayList<>();
+            for (long left = 100; left > 0; ) {
+                int h = (int) Math.min(left, 1 + rnd.nextInt(11));
+                heights.add(h);
+                left -= h;
+            }
+            AtomicLong at = new AtomicLong();
+            a.writeArray("t", sh(0, 0, 0), Flux.fromIterable(heights).map(h -> wideSlab(at.getAndAdd(h), h))).block(TIMEOUT);
+            assertEquals(13, a.chunkMajorBands.sum());
+            try (NdArray all = wideSlab(0, 100)) {
+                b.writeArray("t", sh(0, 0, 0), all).block(TIMEOUT);
+            }
+            a.flush().block(TIMEOUT);
+            b.flush().block(TIMEOUT);
+            String layer = dev.atlas.format.LayerNames.sidecar("s", 1);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(whole.getBytes(layer), streamed.getBytes(layer),
+                    "layer written with block target " + blockTarget);
+            a.close().block(TIMEOUT);
+            b.close().block(TIMEOUT);
+        }
+    }
+
+    @Test
     void slabsAreRequestedOneAtATimeAndMemoryStaysBounded() {
         ArrayFile f = file(256 << 10);
         // 4,096 rows of 64 x 64 int32 (16 KiB a row, 64 MiB in all), chunks of 16 rows: bands of 256 KiB.
