@@ -1470,12 +1470,10 @@ public final class ArrayFile {
                                 int len = Math.toIntExact(n * w);
                                 ByteBuf src = data.buffer();
                                 int srcBase = src.readerIndex();
-                                PendingLayer.ChunkStats[] cs = new PendingLayer.ChunkStats[1];
                                 PendingLayer.Staged st = p.stageInto(epoch, len, (dst, at) -> Overlap.forEachRun(origin, extent,
                                         start, shape, (to, ro, runLen) -> dst.setBytes(at + (int) (to * w), src,
                                                 srcBase + (int) (ro * w), (int) (runLen * w))),
-                                        StatsKernel.accumulator(dtype, fillValue), n, cs);
-                                stats.add(cs[0]);
+                                        StatsKernel.accumulator(dtype, fillValue), n, stats);
                                 staged.add(st.addresses().get(0));
                                 return p.spillAhead(st.sealed());
                             })

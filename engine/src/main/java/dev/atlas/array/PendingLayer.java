@@ -339,36 +339,30 @@ final class PendingLayer {
     }
 
     /**
-     * As {@link #stage} for one chunk of {@code length} bytes that {@code filler} encodes in place
-     * in the open block (under this monitor): no intermediate copy of the chunk.
+     * As {@link #stage} for one fixed-width chunk of {@code length} bytes ({@code count} elements)
+     * that {@code filler} writes in place in the open block (under this monitor): no intermediate
+     * copy. Its statistics go to {@code acc} (empty) on the codec thread that compresses the block
+     * (see {@link ChunkStats}); the entry is added to {@code stats}.
      */
-    synchronized Staged stageInto(long epoch, int length, ChunkFiller filler) {
+    synchronized Staged stageInto(long epoch, int length, ChunkFiller filler, dev.atlas.format.StatsKernel.Accumulator acc,
+            long count, List<ChunkStats> stats) {
         checkOpen();
         checkEpoch(epoch);
         List<Block> sealed = new ArrayList<>(1);
         ChunkAddress a = append(length, filler, sealed);
+        stats.add(deferStats(a, acc, count));
         return new Staged(List.of(a), sealed);
     }
 
-    /**
-     * As {@link #stageInto}, for a fixed-width chunk of {@code count} elements whose statistics
-     * {@code acc} (empty) is to receive: they are taken from the block on the codec thread that
-     * compresses it (see {@link ChunkStats}), returned as the staged chunk's statistics.
-     */
-    synchronized Staged stageInto(long epoch, int length, ChunkFiller filler, dev.atlas.format.StatsKernel.Accumulator acc,
-            long count, ChunkStats[] stats) {
-        checkOpen();
-        checkEpoch(epoch);
-        List<Block> sealed = new ArrayList<>(1);
-        ChunkAddress a = append(length, filler, sealed);
-        ChunkStats cs = new ChunkStats(acc, (int) a.offset(), length, count, false);
+    /** Registers the statistics of the chunk at {@code a} with its block, to be taken before it compresses. */
+    private ChunkStats deferStats(ChunkAddress a, dev.atlas.format.StatsKernel.Accumulator acc, long count) {
+        ChunkStats cs = new ChunkStats(acc, (int) a.offset(), (int) a.size(), count, false);
         Block b = blocks.get((int) a.blockId());
         if (b.deferredStats == null) {
             b.deferredStats = new ArrayList<>();
         }
         b.deferredStats.add(cs);
-        stats[0] = cs;
-        return new Staged(List.of(a), sealed);
+        return cs;
     }
 
     /**
@@ -419,14 +413,12 @@ final class PendingLayer {
             Block b = new Block(blocks.size());
             b.raw = chunks.retainedSlice(pos, (int) size);
             b.uncompressedSize = size;
-            b.deferredStats = new ArrayList<>(j - i);
             blocks.add(b);
             int off = 0;
             for (int k = i; k < j; k++) {
-                addresses.add(new ChunkAddress(b.id, off, lengths[k]));
-                ChunkStats cs = new ChunkStats(newStats.get(), off, lengths[k], counts[k], false);
-                b.deferredStats.add(cs);
-                stats.add(cs);
+                ChunkAddress a = new ChunkAddress(b.id, off, lengths[k]);
+                addresses.add(a);
+                stats.add(deferStats(a, newStats.get(), counts[k]));
                 off += lengths[k];
             }
             sealed.add(b);
@@ -446,14 +438,8 @@ final class PendingLayer {
             java.util.function.Supplier<dev.atlas.format.StatsKernel.Accumulator> newStats, List<ChunkAddress> addresses,
             List<ChunkStats> stats, List<Block> sealed) {
         ChunkAddress a = append(len, (dst, at) -> dst.setBytes(at, chunks, pos, len), sealed);
-        ChunkStats cs = new ChunkStats(newStats.get(), (int) a.offset(), len, count, false);
-        Block b = blocks.get((int) a.blockId());
-        if (b.deferredStats == null) {
-            b.deferredStats = new ArrayList<>();
-        }
-        b.deferredStats.add(cs);
         addresses.add(a);
-        stats.add(cs);
+        stats.add(deferStats(a, newStats.get(), count));
     }
 
     /** Takes the block's deferred statistics from {@code raw} (its bytes), once; any thread. */
