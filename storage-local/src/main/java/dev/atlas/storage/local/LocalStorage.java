@@ -37,7 +37,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.reactivestreams.Publisher;
@@ -316,33 +315,53 @@ public final class LocalStorage implements Storage, AutoCloseable {
         }
         List<ObjectInfo> out = new ArrayList<>();
         // Recursive: a prefix matches keys in subdirectories of matching names too.
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) walk::iterator) {
+        listInto(dir, prefix, out);
+        out.sort(Comparator.comparing(ObjectInfo::key));
+        return out;
+    }
+
+    /**
+     * Adds the regular files under {@code dir} whose keys start with {@code prefix}. Entries come from
+     * the directory stream itself (no stat per entry while iterating), and an entry or directory that
+     * vanishes between being read and being looked at (another writer's temp file renamed or removed)
+     * is skipped alone: it never ends the listing early. {@code Files.walk} stops at the first such
+     * entry, which cut listings short under concurrent writers.
+     */
+    private void listInto(Path dir, String prefix, List<ObjectInfo> out) throws IOException {
+        List<Path> subdirs = new ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
                 String name = p.getFileName().toString();
                 if (name.startsWith(TEMP_PREFIX)) {
                     continue;
                 }
                 String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
-                if (!key.startsWith(prefix)) {
-                    continue;
-                }
                 BasicFileAttributes a;
                 try {
                     a = Files.readAttributes(p, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 } catch (NoSuchFileException gone) {
                     continue;
                 }
-                if (a.isRegularFile()) {
+                if (a.isDirectory()) {
+                    // descend only where keys below could still match the prefix
+                    if (key.startsWith(prefix) || prefix.startsWith(key + "/")) {
+                        subdirs.add(p);
+                    }
+                } else if (a.isRegularFile() && key.startsWith(prefix)) {
                     out.add(info(key, a));
                 }
             }
-        } catch (java.io.UncheckedIOException e) {
-            if (!(e.getCause() instanceof NoSuchFileException)) {
-                throw e.getCause();
+        } catch (NoSuchFileException | java.nio.file.NotDirectoryException gone) {
+            return; // the directory itself went away (or was replaced) while listing: nothing under it
+        } catch (java.nio.file.DirectoryIteratorException e) {
+            if (e.getCause() instanceof NoSuchFileException) {
+                return;
             }
+            throw e.getCause();
         }
-        out.sort(Comparator.comparing(ObjectInfo::key));
-        return out;
+        for (Path sub : subdirs) {
+            listInto(sub, prefix, out);
+        }
     }
 
     // ------------------------------------------------------------------ writes
@@ -548,18 +567,32 @@ public final class LocalStorage implements Storage, AutoCloseable {
      */
     public int sweepTempFiles(Duration age) {
         long cutoff = System.currentTimeMillis() - age.toMillis();
-        int removed = 0;
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) walk::iterator) {
-                if (p.getFileName().toString().startsWith(TEMP_PREFIX)
-                        && Files.getLastModifiedTime(p).toMillis() < cutoff && Files.deleteIfExists(p)) {
-                    removed++;
+        int[] removed = {0};
+        try {
+            // walkFileTree, not Files.walk: an entry that vanishes mid-walk (another writer's temp
+            // file renamed into place) is skipped, where Files.walk would end the sweep there.
+            Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes a) throws IOException {
+                    if (p.getFileName().toString().startsWith(TEMP_PREFIX)
+                            && a.lastModifiedTime().toMillis() < cutoff && Files.deleteIfExists(p)) {
+                        removed[0]++;
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
                 }
-            }
-        } catch (IOException | java.io.UncheckedIOException e) {
+
+                @Override
+                public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                    if (e instanceof NoSuchFileException) {
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+                    throw e;
+                }
+            });
+        } catch (IOException e) {
             LOG.warn("temp file sweep of {} incomplete: {}", root, e.getMessage());
         }
-        return removed;
+        return removed[0];
     }
 
     private static RuntimeException mapped(String key, IOException e) {

@@ -177,4 +177,43 @@ class LocalStorageTest extends StorageContract {
         assertEquals(List.of("x/data..af"), s.list("x/data.").map(ObjectInfo::key).collectList().block(TIMEOUT));
         assertThrows(InvalidArgumentException.class, () -> s.list("x/../").collectList().block(TIMEOUT));
     }
+
+    /**
+     * Files that come and go beside a key during a listing (other writers' temp files, renamed or
+     * removed while the directory is read) never hide the keys that stay: a listing is never cut short.
+     */
+    @Test
+    void filesVanishingDuringAListingNeverHideTheOthers() throws Exception {
+        LocalStorage s = (LocalStorage) storage();
+        for (String k : List.of("v/w.af", "v/w.1.af", "v/w.2.af", "v/w.stats")) {
+            s.put(k, body(new byte[] {1}, 1)).block(TIMEOUT);
+        }
+        Path dir = s.root().resolve("v");
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread churn = new Thread(() -> {
+            int n = 0;
+            try {
+                while (!stop.get()) {
+                    Path t = dir.resolve(LocalStorage.TEMP_PREFIX + (n++ % 64));
+                    Files.write(t, new byte[] {2});
+                    Path d = dir.resolve("w.gone" + (n % 8));
+                    Files.move(t, d, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.deleteIfExists(d);
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        churn.start();
+        try {
+            for (int i = 0; i < 3000; i++) {
+                List<String> keys = s.list("v/w.").map(ObjectInfo::key).collectList().block(TIMEOUT);
+                assertTrue(keys.containsAll(List.of("v/w.1.af", "v/w.2.af", "v/w.af", "v/w.stats")),
+                        "listing " + i + " lost a key that never moved: " + keys);
+            }
+        } finally {
+            stop.set(true);
+            churn.join();
+        }
+    }
 }
