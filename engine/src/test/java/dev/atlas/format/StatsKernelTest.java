@@ -91,15 +91,19 @@ class StatsKernelTest {
         double[] fills = {Double.NaN, 0.0, -0.0, 1.5, -3.25, Double.POSITIVE_INFINITY};
         double[] specials = {Double.NaN, -Double.NaN, Double.longBitsToDouble(0x7ff8000000000123L), 0.0, -0.0,
             Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 1.5, -3.25, Float.MIN_VALUE, -Double.MAX_VALUE};
-        int[] lengths = {0, 1, 7, 4095, 4096, 4097, 9000};
+        double[] noNaN = java.util.Arrays.stream(specials).filter(d -> !Double.isNaN(d)).toArray();
+        int[] lengths = {0, 1, 7, 511, 512, 513, 1023, 1024, 1025, 4095, 4096, 4097, 9000};
         for (DType dtype : List.of(DType.FLOAT32, DType.FLOAT64)) {
             int w = (int) dtype.elementSize();
             for (int n : lengths) {
-                for (int trial = 0; trial < 4; trial++) {
+                // trials 0-2 random with specials, 3 all one value, 4 specials but no NaN (the
+                // vectorised no-fill loop runs to the end instead of handing over to the exact one)
+                for (int trial = 0; trial < 5; trial++) {
                     ByteBuffer b = ByteBuffer.allocate(n * w).order(ByteOrder.LITTLE_ENDIAN);
                     double allSame = specials[rnd.nextInt(specials.length)];
                     for (int i = 0; i < n; i++) {
                         double v = trial == 3 ? allSame
+                                : trial == 4 ? (rnd.nextInt(8) == 0 ? noNaN[rnd.nextInt(noNaN.length)] : rnd.nextGaussian() * 100)
                                 : rnd.nextInt(8) == 0 ? specials[rnd.nextInt(specials.length)] : rnd.nextGaussian() * 100;
                         if (w == 4) {
                             b.putFloat(i * 4, (float) v);
@@ -118,6 +122,13 @@ class StatsKernelTest {
                         ArrayStats slow = StatsKernel.accumulator(dtype, fill).addFixedOneByOne(b.duplicate(), n)
                                 .finish("x", new long[] {n});
                         assertEquals(slow, fast, dtype + " n=" + n + " trial " + trial + " fill " + fill);
+                        // two chunks into one accumulator: the second folds into the first's extremes
+                        int half = n / 2;
+                        ArrayStats split = StatsKernel.accumulator(dtype, fill)
+                                .addFixed(b.duplicate().limit(half * w), half)
+                                .addFixed(b.duplicate().position(half * w), n - half)
+                                .finish("x", new long[] {n});
+                        assertEquals(slow, split, dtype + " n=" + n + " trial " + trial + " fill " + fill + " in two");
                     }
                 }
             }
