@@ -174,9 +174,10 @@ public final class StatsKernel {
          */
         private boolean addFloat32NoNaN(ByteBuffer b, int n) {
             java.nio.FloatBuffer in = b.asFloatBuffer();
-            float[] s = F_SCRATCH.get();
-            float[] lo = F_LO.get();
-            float[] hi = F_HI.get();
+            FloatLanes t = FLOAT_LANES.get();
+            float[] s = t.scratch;
+            float[] lo = t.lo;
+            float[] hi = t.hi;
             int lanes = Math.min(s.length, n);
             in.get(0, lo, 0, lanes);
             System.arraycopy(lo, 0, hi, 0, lanes);
@@ -205,9 +206,10 @@ public final class StatsKernel {
         /** float64: as {@link #addFloat32NoNaN}. */
         private boolean addFloat64NoNaN(ByteBuffer b, int n) {
             java.nio.DoubleBuffer in = b.asDoubleBuffer();
-            double[] s = D_SCRATCH.get();
-            double[] lo = D_LO.get();
-            double[] hi = D_HI.get();
+            DoubleLanes t = DOUBLE_LANES.get();
+            double[] s = t.scratch;
+            double[] lo = t.lo;
+            double[] hi = t.hi;
             int lanes = Math.min(s.length, n);
             in.get(0, lo, 0, lanes);
             System.arraycopy(lo, 0, hi, 0, lanes);
@@ -497,13 +499,22 @@ public final class StatsKernel {
     /** Per-thread scratch the fixed-width loops copy elements into (bulk copy, then plain array loops). */
     private static final ThreadLocal<int[]> SCRATCH = ThreadLocal.withInitial(() -> new int[4096]);
     private static final ThreadLocal<long[]> SCRATCH_LONG = ThreadLocal.withInitial(() -> new long[2048]);
-    /** Scratch and per-lane extremes of the no-fill float loops: 1024 lanes keep all three in L1. */
-    private static final ThreadLocal<float[]> F_SCRATCH = ThreadLocal.withInitial(() -> new float[1024]);
-    private static final ThreadLocal<float[]> F_LO = ThreadLocal.withInitial(() -> new float[1024]);
-    private static final ThreadLocal<float[]> F_HI = ThreadLocal.withInitial(() -> new float[1024]);
-    private static final ThreadLocal<double[]> D_SCRATCH = ThreadLocal.withInitial(() -> new double[512]);
-    private static final ThreadLocal<double[]> D_LO = ThreadLocal.withInitial(() -> new double[512]);
-    private static final ThreadLocal<double[]> D_HI = ThreadLocal.withInitial(() -> new double[512]);
+    /** Per-thread scratch and per-lane extremes of the vectorised float32 pass (4 KiB each: all three stay in L1). */
+    private static final class FloatLanes {
+        final float[] scratch = new float[1024];
+        final float[] lo = new float[1024];
+        final float[] hi = new float[1024];
+    }
+
+    /** As {@link FloatLanes} for float64. */
+    private static final class DoubleLanes {
+        final double[] scratch = new double[512];
+        final double[] lo = new double[512];
+        final double[] hi = new double[512];
+    }
+
+    private static final ThreadLocal<FloatLanes> FLOAT_LANES = ThreadLocal.withInitial(FloatLanes::new);
+    private static final ThreadLocal<DoubleLanes> DOUBLE_LANES = ThreadLocal.withInitial(DoubleLanes::new);
 
     /** Signed-comparable key of IEEE 754 total order. */
     static long totalOrderKey(double d) {

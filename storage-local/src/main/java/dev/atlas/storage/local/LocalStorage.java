@@ -321,47 +321,70 @@ public final class LocalStorage implements Storage, AutoCloseable {
     }
 
     /**
-     * Adds the regular files under {@code dir} whose keys start with {@code prefix}. Entries come from
-     * the directory stream itself (no stat per entry while iterating), and an entry or directory that
-     * vanishes between being read and being looked at (another writer's temp file renamed or removed)
-     * is skipped alone: it never ends the listing early. {@code Files.walk} stops at the first such
-     * entry, which cut listings short under concurrent writers.
+     * Adds the regular files under {@code dir} whose keys start with {@code prefix}, descending only
+     * into directories whose keys could still match. The walk skips an entry or directory that
+     * vanishes while it runs (another writer's temp file renamed or removed) and goes on:
+     * {@code Files.walk} ends at the first such entry, which cut listings short under concurrent
+     * writers.
      */
     private void listInto(Path dir, String prefix, List<ObjectInfo> out) throws IOException {
-        List<Path> subdirs = new ArrayList<>();
-        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            for (Path p : entries) {
-                String name = p.getFileName().toString();
-                if (name.startsWith(TEMP_PREFIX)) {
-                    continue;
-                }
-                String key = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
-                BasicFileAttributes a;
-                try {
-                    a = Files.readAttributes(p, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                } catch (NoSuchFileException gone) {
-                    continue;
-                }
-                if (a.isDirectory()) {
-                    // descend only where keys below could still match the prefix
-                    if (key.startsWith(prefix) || prefix.startsWith(key + "/")) {
-                        subdirs.add(p);
+        walkSkippingVanished(dir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) {
+                String key = keyOf(d);
+                return d.equals(dir) || key.startsWith(prefix) || prefix.startsWith(key + "/")
+                        ? java.nio.file.FileVisitResult.CONTINUE : java.nio.file.FileVisitResult.SKIP_SUBTREE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes a) {
+                if (!p.getFileName().toString().startsWith(TEMP_PREFIX) && a.isRegularFile()) {
+                    String key = keyOf(p);
+                    if (key.startsWith(prefix)) {
+                        out.add(info(key, a));
                     }
-                } else if (a.isRegularFile() && key.startsWith(prefix)) {
-                    out.add(info(key, a));
                 }
+                return java.nio.file.FileVisitResult.CONTINUE;
             }
-        } catch (NoSuchFileException | java.nio.file.NotDirectoryException gone) {
-            return; // the directory itself went away (or was replaced) while listing: nothing under it
-        } catch (java.nio.file.DirectoryIteratorException e) {
-            if (e.getCause() instanceof NoSuchFileException) {
-                return;
+        });
+    }
+
+    private String keyOf(Path p) {
+        return root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+    }
+
+    /**
+     * {@link Files#walkFileTree} (no links followed) where an entry or directory that is gone by
+     * the time it is looked at is skipped; any other I/O error ends the walk.
+     */
+    private static void walkSkippingVanished(Path start, java.nio.file.SimpleFileVisitor<Path> visitor) throws IOException {
+        Files.walkFileTree(start, new java.nio.file.FileVisitor<Path>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
+                return visitor.preVisitDirectory(d, a);
             }
-            throw e.getCause();
-        }
-        for (Path sub : subdirs) {
-            listInto(sub, prefix, out);
-        }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes a) throws IOException {
+                return visitor.visitFile(p, a);
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
     }
 
     // ------------------------------------------------------------------ writes
@@ -569,9 +592,7 @@ public final class LocalStorage implements Storage, AutoCloseable {
         long cutoff = System.currentTimeMillis() - age.toMillis();
         int[] removed = {0};
         try {
-            // walkFileTree, not Files.walk: an entry that vanishes mid-walk (another writer's temp
-            // file renamed into place) is skipped, where Files.walk would end the sweep there.
-            Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+            walkSkippingVanished(root, new java.nio.file.SimpleFileVisitor<>() {
                 @Override
                 public java.nio.file.FileVisitResult visitFile(Path p, BasicFileAttributes a) throws IOException {
                     if (p.getFileName().toString().startsWith(TEMP_PREFIX)
@@ -579,14 +600,6 @@ public final class LocalStorage implements Storage, AutoCloseable {
                         removed[0]++;
                     }
                     return java.nio.file.FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
-                    if (e instanceof NoSuchFileException) {
-                        return java.nio.file.FileVisitResult.CONTINUE;
-                    }
-                    throw e;
                 }
             });
         } catch (IOException e) {
