@@ -2,6 +2,7 @@ package dev.atlas.array;
 
 import dev.atlas.testing.EngineTestBase;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -1,5 +1,6 @@
 package dev.atlas.array;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,7 +35,6 @@ import reactor.test.StepVerifier;
  * visible array, whole and in random windows, reads back as expected.json says.
  */
 class ArrayFileReadTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static EngineResources resources;
 
     @BeforeAll

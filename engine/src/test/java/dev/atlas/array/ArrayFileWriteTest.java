@@ -2,6 +2,8 @@ package dev.atlas.array;
 
 import dev.atlas.testing.EngineTestBase;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+import static dev.atlas.testing.Await.block;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -60,8 +62,9 @@ class ArrayFileWriteTest extends EngineTestBase {
                 .readConcurrency(4).build();
     }
 
+    /** {@link dev.atlas.testing.Await#block} that also remembers each file it opens, so the test closes it after. */
     static <T> T b(Mono<T> m) {
-        T t = m.block(TIMEOUT);
+        T t = block(m);
         if (t instanceof ArrayFile f) {
             OPENED.add(f);
         }

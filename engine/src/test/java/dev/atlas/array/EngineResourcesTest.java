@@ -1,5 +1,6 @@
 package dev.atlas.array;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,8 +15,6 @@ import reactor.test.StepVerifier;
 
 /** The engine's codec threads: shared work queue, time-based tasks, non-blocking for BlockHound, graceful disposal. */
 class EngineResourcesTest {
-    private static final Duration T = Duration.ofSeconds(30);
-
     /**
      * A task queued behind a long one runs on the idle thread. With one queue per thread (Reactor's
      * parallel scheduler deals tasks round-robin) the third task here lands behind the first, which
@@ -35,11 +34,11 @@ class EngineResourcesTest {
                 return thirdRan.get();
             }).subscribeOn(codec);
             java.util.concurrent.CompletableFuture<Boolean> firstDone = first.toFuture(); // queued first
-            Mono.fromRunnable(() -> { }).subscribeOn(codec).block(T); // the second, short
+            Mono.fromRunnable(() -> { }).subscribeOn(codec).block(TIMEOUT); // the second, short
             Mono.fromRunnable(() -> thirdRan.set(true)).subscribeOn(codec).subscribe(); // the third frees the first
-            assertEquals(Boolean.TRUE, Mono.fromFuture(firstDone).block(T), "the third task waited behind the first");
+            assertEquals(Boolean.TRUE, Mono.fromFuture(firstDone).block(TIMEOUT), "the third task waited behind the first");
         } finally {
-            res.disposeLater().block(T);
+            res.disposeLater().block(TIMEOUT);
         }
     }
 
@@ -48,7 +47,7 @@ class EngineResourcesTest {
         EngineResources res = EngineResources.create(1, 1, PooledByteBufAllocator.DEFAULT);
         try {
             long t0 = System.nanoTime();
-            Mono.delay(Duration.ofMillis(50), res.codecScheduler()).block(T);
+            Mono.delay(Duration.ofMillis(50), res.codecScheduler()).block(TIMEOUT);
             assertTrue(System.nanoTime() - t0 >= 50_000_000L);
             Mono<Object> blocking = Mono.fromCallable(() -> {
                 Thread.sleep(1);
@@ -56,9 +55,9 @@ class EngineResourcesTest {
             }).subscribeOn(res.codecScheduler());
             StepVerifier.create(blocking)
                     .expectErrorMatches(e -> e instanceof BlockingOperationError || e.getCause() instanceof BlockingOperationError)
-                    .verify(T);
+                    .verify(TIMEOUT);
         } finally {
-            res.disposeLater().block(T);
+            res.disposeLater().block(TIMEOUT);
         }
         assertTrue(res.isDisposed());
     }

@@ -1,10 +1,11 @@
 package dev.atlas.array;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+
 import dev.atlas.format.ArrayMeta;
 import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +28,7 @@ final class FileSetState {
             StringBuilder sb = new StringBuilder();
             sb.append(m.dtype()).append(' ').append(java.util.Arrays.toString(m.shape())).append(" chunks ")
                     .append(java.util.Arrays.toString(m.chunkShape())).append(" fill ").append(m.fillValue()).append('\n');
-            try (NdArray a = f.readArray(name).block(Duration.ofSeconds(30))) {
+            try (NdArray a = f.readArray(name).block(TIMEOUT)) {
                 sb.append(values(a)).append('\n');
             }
             Map<String, AttributeValue> attrs = new TreeMap<>(f.attributes(name));
@@ -70,7 +71,7 @@ final class FileSetState {
         List<String> names = f.listArrays();
         for (String name : names) {
             ArrayStats stored = f.arrayStats(name);
-            ArrayStats computed = f.computeStats(name).block(Duration.ofSeconds(30));
+            ArrayStats computed = f.computeStats(name).block(TIMEOUT);
             if (stored == null || !stored.equals(computed)) {
                 return name + ": stored " + stored + ", data says " + computed;
             }

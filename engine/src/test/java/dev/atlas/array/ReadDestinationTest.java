@@ -1,5 +1,7 @@
 package dev.atlas.array;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+import static dev.atlas.testing.Await.block;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.atlas.codec.BlockCodecs;
@@ -10,7 +12,6 @@ import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +26,6 @@ import reactor.core.publisher.Mono;
  * 0xA5A5A5A5 instead of passing for a zero fill.
  */
 class ReadDestinationTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final int GARBAGE = 0xA5A5A5A5;
     private static final long ROWS = 37;
     private static final long COLS = 53;
@@ -74,9 +74,6 @@ class ReadDestinationTest {
         resources.disposeLater().block(TIMEOUT);
     }
 
-    private static <T> T b(Mono<T> m) {
-        return m.block(TIMEOUT);
-    }
 
     private static ArrayFileOptions options() {
         // Small LZ4 blocks: the region's chunks come from many blocks, of three layers.
@@ -86,11 +83,11 @@ class ReadDestinationTest {
 
     /** Runs {@code test} on a new file in memory, closing it after. */
     private static void withFile(java.util.function.Consumer<ArrayFile> test) {
-        ArrayFile f = b(ArrayFile.create(InMemoryStorage.create(), "d.af", options()));
+        ArrayFile f = block(ArrayFile.create(InMemoryStorage.create(), "d.af", options()));
         try {
             test.accept(f);
         } finally {
-            b(f.close());
+            block(f.close());
         }
     }
 
@@ -104,12 +101,12 @@ class ReadDestinationTest {
             }
         }
         try (NdArray d = NdArray.ofInts(DType.INT32, new long[] {rows, cols}, v)) {
-            b(f.writeArray(name, new long[] {r0, c0}, d));
+            block(f.writeArray(name, new long[] {r0, c0}, d));
         }
     }
 
     private static void assertRegion(ArrayFile f, String name, int[][] model, long r0, long c0, long rows, long cols) {
-        try (NdArray a = b(f.readArray(name, new long[] {r0, c0}, new long[] {rows, cols}))) {
+        try (NdArray a = block(f.readArray(name, new long[] {r0, c0}, new long[] {rows, cols}))) {
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
                     int got = a.getInt(r * cols + c);
@@ -138,15 +135,15 @@ class ReadDestinationTest {
     @Test
     void everyChunkStoredAcrossLayersAndPendingWritesLeavesNoByteUnwritten() {
         withFile(f -> {
-            b(f.defineArray("a", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16)));
+            block(f.defineArray("a", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16)));
             int[][] model = new int[(int) ROWS][(int) COLS];
             write(f, "a", 0, 0, ROWS, COLS, model, 1);
-            b(f.flush());
+            block(f.flush());
             write(f, "a", 5, 10, 15, 30, model, 2);
-            b(f.flush());
+            block(f.flush());
             write(f, "a", 30, 0, 7, COLS, model, 3); // stays pending
             assertRandomRegions(f, "a", model);
-            b(f.compact());
+            block(f.compact());
             assertRandomRegions(f, "a", model);
         });
     }
@@ -154,17 +151,17 @@ class ReadDestinationTest {
     @Test
     void chunksNoLayerStoresReadAsTheFillElement() {
         withFile(f -> {
-            b(f.defineArray("b", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16).withFill(new FillValue.Int(7))));
+            block(f.defineArray("b", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16).withFill(new FillValue.Int(7))));
             int[][] model = new int[(int) ROWS][(int) COLS];
             for (int[] row : model) {
                 java.util.Arrays.fill(row, 7);
             }
             write(f, "b", 8, 16, 8, 16, model, 1); // exactly one chunk
-            b(f.flush());
+            block(f.flush());
             write(f, "b", 20, 3, 9, 40, model, 2); // parts of several chunks, pending
             assertRandomRegions(f, "b", model);
             // A zero fill too (the pass zeroes instead of copying the element).
-            b(f.defineArray("z", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16)));
+            block(f.defineArray("z", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16)));
             int[][] zero = new int[(int) ROWS][(int) COLS];
             write(f, "z", 1, 1, 3, 3, zero, 1);
             assertRandomRegions(f, "z", zero);
@@ -174,17 +171,17 @@ class ReadDestinationTest {
     @Test
     void readIntoWritesItsRegionAndNothingAroundIt() {
         withFile(f -> {
-            b(f.defineArray("a", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16)));
+            block(f.defineArray("a", ArraySpec.of(DType.INT32, ROWS, COLS).withChunks(8, 16)));
             int[][] model = new int[(int) ROWS][(int) COLS];
             write(f, "a", 0, 0, ROWS, COLS, model, 1);
-            b(f.flush());
+            block(f.flush());
             long[] start = {3, 7};
             long[] shape = {20, 30};
             int offset = 64;
             int bytes = 20 * 30 * 4;
             ReadTarget target = ReadTarget.allocate(resources.allocator(), offset + bytes + 64);
             try {
-                b(f.readInto("a", DType.INT32, start, shape, target, offset));
+                block(f.readInto("a", DType.INT32, start, shape, target, offset));
                 ByteBuf buf = target.buf;
                 for (int i = 0; i < offset; i += 4) {
                     assertEquals(GARBAGE, buf.getIntLE(i), "byte " + i + " before the region was written");

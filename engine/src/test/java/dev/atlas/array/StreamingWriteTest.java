@@ -1,5 +1,6 @@
 package dev.atlas.array;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -20,7 +21,6 @@ import reactor.core.publisher.Flux;
 
 /** {@link ArrayFile#writeArray(String, long[], org.reactivestreams.Publisher)}: slabs streamed along axis 0. */
 class StreamingWriteTest extends EngineTestBase {
-
     private static long[] sh(long... v) {
         return v;
     }

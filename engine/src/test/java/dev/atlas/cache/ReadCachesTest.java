@@ -1,5 +1,6 @@
 package dev.atlas.cache;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,8 +30,6 @@ import reactor.core.scheduler.Schedulers;
  * freed once readers are done and the caches are cleared (on top of the paranoid leak detector).
  */
 class ReadCachesTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(120);
-
     /** A storage that counts range reads and can delay them. */
     static class Counting extends dev.atlas.testing.ForwardingStorage {
         final AtomicInteger reads = new AtomicInteger();

@@ -1,10 +1,10 @@
 package dev.atlas.internal;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -106,7 +106,7 @@ class AsyncGateTest {
                             }
                             return i;
                         }))).subscribeOn(reactor.core.scheduler.Schedulers.parallel()), 64)
-                .count().block(Duration.ofSeconds(60));
+                .count().block(TIMEOUT);
         assertEquals(20_000L, done);
         assertEquals(0, violations.get());
     }

@@ -1,5 +1,7 @@
 package dev.atlas.store;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+import static dev.atlas.testing.Await.block;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -50,7 +52,6 @@ import reactor.core.scheduler.Schedulers;
  * store.
  */
 public abstract class AtlasContract extends EngineTestBase {
-
     /** A fresh, empty storage. */
     protected abstract Storage newStorage();
 
@@ -77,7 +78,7 @@ public abstract class AtlasContract extends EngineTestBase {
     }
 
     protected Atlas create(Storage s, AtlasOptions o) {
-        Atlas a = b(Atlas.create(s, "", o));
+        Atlas a = block(Atlas.create(s, "", o));
         open.add(a);
         return a;
     }
@@ -87,14 +88,11 @@ public abstract class AtlasContract extends EngineTestBase {
     }
 
     protected Atlas reopen(Storage s, AtlasOptions o) {
-        Atlas a = b(Atlas.open(s, "", o));
+        Atlas a = block(Atlas.open(s, "", o));
         open.add(a);
         return a;
     }
 
-    protected static <T> T b(Mono<T> m) {
-        return m.block(TIMEOUT);
-    }
 
     static float[] floats(NdArray a) {
         float[] out = new float[(int) a.size()];
@@ -105,20 +103,20 @@ public abstract class AtlasContract extends EngineTestBase {
     }
 
     static float[] readFloats(DatasetView v, String array) {
-        try (NdArray a = b(v.readArray(array))) {
+        try (NdArray a = block(v.readArray(array))) {
             return floats(a);
         }
     }
 
     static void writeFloats(DatasetView v, String array, long[] start, long[] shape, float... values) {
         try (NdArray a = NdArray.ofFloats(shape, values)) {
-            b(v.writeArray(array, start, a));
+            block(v.writeArray(array, start, a));
         }
     }
 
     static DatasetView defineFloats(Atlas atlas, String ds, String array, long... shape) {
-        DatasetView v = atlas.datasetExists(ds) ? atlas.dataset(ds) : b(atlas.createDataset(ds));
-        b(v.defineArray(array, ArraySpec.of(DType.FLOAT32, shape)));
+        DatasetView v = atlas.datasetExists(ds) ? atlas.dataset(ds) : block(atlas.createDataset(ds));
+        block(v.defineArray(array, ArraySpec.of(DType.FLOAT32, shape)));
         return v;
     }
 
@@ -135,16 +133,16 @@ public abstract class AtlasContract extends EngineTestBase {
     @Test
     void b03_b04_b07_b08_datasetLifecycle() {
         Atlas a = create(newStorage());
-        b(a.createDataset("ds"));
+        block(a.createDataset("ds"));
         assertTrue(a.datasetExists("ds"));
         assertTrue(a.listDatasets().contains("ds"));
-        assertThrows(DatasetAlreadyExistsException.class, () -> b(a.createDataset("ds")));
-        b(a.createDataset("to_delete"));
-        b(a.deleteDataset("to_delete"));
+        assertThrows(DatasetAlreadyExistsException.class, () -> block(a.createDataset("ds")));
+        block(a.createDataset("to_delete"));
+        block(a.deleteDataset("to_delete"));
         assertFalse(a.datasetExists("to_delete"));
-        b(a.createDataset("c"));
-        b(a.createDataset("a"));
-        b(a.createDataset("b"));
+        block(a.createDataset("c"));
+        block(a.createDataset("a"));
+        block(a.createDataset("b"));
         assertEquals(List.of("ds", "c", "a", "b"), a.listDatasets());
         assertEquals(List.of("a", "b", "c", "ds"), a.listDatasets().stream().sorted().toList());
     }
@@ -153,18 +151,18 @@ public abstract class AtlasContract extends EngineTestBase {
     void b05_b06_missingDatasets() {
         Atlas a = create(newStorage());
         assertThrows(DatasetNotFoundException.class, () -> a.dataset("ghost"));
-        assertThrows(DatasetNotFoundException.class, () -> b(a.deleteDataset("ghost")));
+        assertThrows(DatasetNotFoundException.class, () -> block(a.deleteDataset("ghost")));
     }
 
     @Test
     void b09_b59_b66_invalidNamesRejected() {
         Atlas a = create(newStorage());
         for (String bad : List.of("", "a/b", "_x", "..", ".", "_hidden", "_", "/abs")) {
-            assertThrows(InvalidNameException.class, () -> b(a.createDataset(bad)), bad);
+            assertThrows(InvalidNameException.class, () -> block(a.createDataset(bad)), bad);
         }
-        DatasetView v = b(a.createDataset("ds"));
+        DatasetView v = block(a.createDataset("ds"));
         for (String bad : List.of("", "a/b", "_x", "..", ".", "/abs", "a\\b", "atlas.json", "ATLAS.msgpack.zst")) {
-            assertThrows(InvalidNameException.class, () -> b(v.defineArray(bad, ArraySpec.of(DType.FLOAT32, 2))), bad);
+            assertThrows(InvalidNameException.class, () -> block(v.defineArray(bad, ArraySpec.of(DType.FLOAT32, 2))), bad);
         }
         assertEquals(List.of(), v.listArrays());
         assertEquals(List.of(), a.listArrays());
@@ -175,22 +173,22 @@ public abstract class AtlasContract extends EngineTestBase {
         Storage s = newStorage();
         Atlas a = create(s);
         for (String ok : List.of("temperature", "my-array", "x1", "lat.lon", "a", "a..b", "caf\u00e9 1")) {
-            DatasetView v = b(a.createDataset("d_" + ok));
-            b(v.defineArray(ok, ArraySpec.of(DType.INT32, 1)));
+            DatasetView v = block(a.createDataset("d_" + ok));
+            block(v.defineArray(ok, ArraySpec.of(DType.INT32, 1)));
         }
-        b(a.flush());
+        block(a.flush());
         assertEquals(7, reopen(s).listArrays().size());
     }
 
     @Test
     void ourRule_namesEqualIgnoringCaseRejected() {
         Atlas a = create(newStorage());
-        DatasetView v = b(a.createDataset("Cruise"));
-        assertThrows(DatasetAlreadyExistsException.class, () -> b(a.createDataset("cruise")));
-        b(v.defineArray("Temp", ArraySpec.of(DType.FLOAT32, 2)));
-        DatasetView w = b(a.createDataset("other"));
-        assertThrows(InvalidNameException.class, () -> b(w.defineArray("temp", ArraySpec.of(DType.FLOAT32, 2))));
-        b(w.defineArray("Temp", ArraySpec.of(DType.FLOAT32, 3)));
+        DatasetView v = block(a.createDataset("Cruise"));
+        assertThrows(DatasetAlreadyExistsException.class, () -> block(a.createDataset("cruise")));
+        block(v.defineArray("Temp", ArraySpec.of(DType.FLOAT32, 2)));
+        DatasetView w = block(a.createDataset("other"));
+        assertThrows(InvalidNameException.class, () -> block(w.defineArray("temp", ArraySpec.of(DType.FLOAT32, 2))));
+        block(w.defineArray("Temp", ArraySpec.of(DType.FLOAT32, 3)));
     }
 
     @Test
@@ -200,14 +198,14 @@ public abstract class AtlasContract extends EngineTestBase {
         defineFloats(a, "a", "shared", 2);
         defineFloats(a, "a", "only_a", 2);
         defineFloats(a, "b", "shared", 3);
-        b(a.flush());
+        block(a.flush());
         assertEquals(List.of("only_a", "shared"), reopen(s).listArrays());
         Storage s2 = newStorage();
         Atlas c = create(s2);
         for (String ds : List.of("a", "b", "c")) {
             defineFloats(c, ds, "x", 4);
         }
-        b(c.flush());
+        block(c.flush());
         assertEquals(List.of("x"), reopen(s2).listArrays());
     }
 
@@ -218,16 +216,16 @@ public abstract class AtlasContract extends EngineTestBase {
             Atlas a = create(s, optsBuilder().codec(codec).build());
             DatasetView v = defineFloats(a, "ds", "arr", 4);
             writeFloats(v, "arr", new long[] {0}, new long[] {4}, 1, 2, 3, 4);
-            DatasetView w = b(a.createDataset("ints"));
-            b(w.defineArray("i", ArraySpec.of(DType.INT32, 3)));
+            DatasetView w = block(a.createDataset("ints"));
+            block(w.defineArray("i", ArraySpec.of(DType.INT32, 3)));
             try (NdArray x = NdArray.ofInts(DType.INT32, new long[] {3}, 10, 20, 30)) {
-                b(w.writeArray("i", new long[] {0}, x));
+                block(w.writeArray("i", new long[] {0}, x));
             }
-            b(a.flush());
+            block(a.flush());
             Atlas r = reopen(s);
             assertEquals(codec, r.codec());
             assertArrayEquals(new float[] {1, 2, 3, 4}, readFloats(r.dataset("ds"), "arr"), codec.toString());
-            try (NdArray x = b(r.dataset("ints").readArray("i"))) {
+            try (NdArray x = block(r.dataset("ints").readArray("i"))) {
                 assertEquals(List.of(10, 20, 30), List.of(x.getInt(0), x.getInt(1), x.getInt(2)));
             }
             assertEquals(codec, r.dataset("ds").arrayMeta("arr").orElseThrow().codec());
@@ -240,9 +238,9 @@ public abstract class AtlasContract extends EngineTestBase {
             Storage s = newStorage();
             Atlas a = create(s, optsBuilder().registryFile(rf).build());
             DatasetView v = defineFloats(a, "ds", "t", 4, 8);
-            b(v.setAttribute("month", Attr.of(6L)));
-            b(a.flush());
-            List<String> top = b(s.list("atlas.").map(ObjectInfo::key).collectList());
+            block(v.setAttribute("month", Attr.of(6L)));
+            block(a.flush());
+            List<String> top = block(s.list("atlas.").map(ObjectInfo::key).collectList());
             assertEquals(List.of(rf.fileName()), top, "only the configured registry file exists");
             Atlas r = reopen(s);
             assertEquals(rf, r.registryFile());
@@ -254,30 +252,30 @@ public abstract class AtlasContract extends EngineTestBase {
         // several registry files: the priority decides, and flush rewrites only the chosen one
         Storage s = newStorage();
         Atlas a = create(s, optsBuilder().registryFile(RegistryFormat.MSGPACK, StoreCodec.ZSTD).build());
-        b(a.createDataset("old"));
-        b(a.flush());
+        block(a.createDataset("old"));
+        block(a.flush());
         Registry other = Registry.empty(1, StoreCodec.ZSTD);
         other.datasets.put("new", new Registry.DatasetEntry());
         byte[] json = RegistryCodec.encode(other, RegistryFile.DEFAULT);
-        b(s.put("atlas.json", Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(json))));
-        ObjectInfo zst = b(s.head("atlas.msgpack.zst"));
+        block(s.put("atlas.json", Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(json))));
+        ObjectInfo zst = block(s.head("atlas.msgpack.zst"));
         Atlas r = reopen(s);
         assertEquals(RegistryFile.DEFAULT, r.registryFile());
         assertEquals(List.of("new"), r.listDatasets());
-        b(r.createDataset("x"));
-        b(r.flush());
-        assertEquals(zst, b(s.head("atlas.msgpack.zst")), "the lower-priority registry is never rewritten");
+        block(r.createDataset("x"));
+        block(r.flush());
+        assertEquals(zst, block(s.head("atlas.msgpack.zst")), "the lower-priority registry is never rewritten");
         assertEquals(List.of("new", "x"), reopen(s).listDatasets());
     }
 
     @Test
     void b81_openWithoutRegistryIsStoreNotFound_createRefusesExisting() {
         Storage s = newStorage();
-        assertThrows(StoreNotFoundException.class, () -> b(Atlas.open(s, "", opts())));
-        assertTrue(b(s.list("").collectList()).isEmpty(), "a failed open creates nothing");
+        assertThrows(StoreNotFoundException.class, () -> block(Atlas.open(s, "", opts())));
+        assertTrue(block(s.list("").collectList()).isEmpty(), "a failed open creates nothing");
         create(s);
-        assertThrows(AlreadyExistsException.class, () -> b(Atlas.create(s, "", opts())));
-        Atlas o = b(Atlas.openOrCreate(s, "", opts()));
+        assertThrows(AlreadyExistsException.class, () -> block(Atlas.create(s, "", opts())));
+        Atlas o = block(Atlas.openOrCreate(s, "", opts()));
         open.add(o);
         assertEquals(List.of(), o.listDatasets());
     }
@@ -286,7 +284,7 @@ public abstract class AtlasContract extends EngineTestBase {
     void b16_b17_createWritesRegistryAtOnce() {
         Storage s = newStorage();
         create(s);
-        assertEquals(List.of("atlas.json"), b(s.list("").map(ObjectInfo::key).collectList()));
+        assertEquals(List.of("atlas.json"), block(s.list("").map(ObjectInfo::key).collectList()));
         Atlas r = reopen(s);
         assertEquals(0, r.datasetCount());
     }
@@ -294,18 +292,18 @@ public abstract class AtlasContract extends EngineTestBase {
     @Test
     void prefixesKeepStoresApart() {
         Storage s = newStorage();
-        Atlas a = b(Atlas.create(s, "stores/one/", opts()));
+        Atlas a = block(Atlas.create(s, "stores/one/", opts()));
         open.add(a);
-        Atlas c = b(Atlas.create(s, "stores/two", opts()));
+        Atlas c = block(Atlas.create(s, "stores/two", opts()));
         open.add(c);
         writeFloats(defineFloats(a, "ds", "t", 2), "t", new long[] {0}, new long[] {2}, 1, 2);
         writeFloats(defineFloats(c, "ds", "t", 2), "t", new long[] {0}, new long[] {2}, 3, 4);
-        b(a.flush());
-        b(c.flush());
-        Atlas ra = b(Atlas.open(s, "stores/one", opts()));
+        block(a.flush());
+        block(c.flush());
+        Atlas ra = block(Atlas.open(s, "stores/one", opts()));
         open.add(ra);
         assertArrayEquals(new float[] {1, 2}, readFloats(ra.dataset("ds"), "t"));
-        assertTrue(b(s.head("stores/two/t/data.af")).size() > 0);
+        assertTrue(block(s.head("stores/two/t/data.af")).size() > 0);
     }
 
     @Test
@@ -318,7 +316,7 @@ public abstract class AtlasContract extends EngineTestBase {
             }
         }
         assertEquals(Set.of("x", "y", "z"), a.openedArrayFiles(), "two views defining the same name share one file");
-        b(a.flush());
+        block(a.flush());
         Atlas r = reopen(s);
         assertEquals(Set.of(), r.openedArrayFiles());
         readFloats(r.dataset("ds_a"), "x");
@@ -330,23 +328,23 @@ public abstract class AtlasContract extends EngineTestBase {
     void b19_b20_b61_dataSurvivesReopenWithRegions() {
         Storage s = newStorage();
         Atlas a = create(s);
-        DatasetView v = b(a.createDataset("ds1"));
-        b(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 4, 8).withChunks(2, 4).withDimensions("lat", "lon")));
+        DatasetView v = block(a.createDataset("ds1"));
+        block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 4, 8).withChunks(2, 4).withDimensions("lat", "lon")));
         float[] vals = new float[32];
         for (int i = 0; i < 32; i++) {
             vals[i] = i;
         }
         writeFloats(v, "t", new long[] {0, 0}, new long[] {4, 8}, vals);
-        b(v.setAttribute("month", Attr.of(1L)));
-        b(a.flush());
+        block(v.setAttribute("month", Attr.of(1L)));
+        block(a.flush());
         Atlas r = reopen(s);
         assertTrue(r.datasetExists("ds1"));
         DatasetView rv = r.dataset("ds1");
-        try (NdArray full = b(rv.readArray("t"))) {
+        try (NdArray full = block(rv.readArray("t"))) {
             assertArrayEquals(new long[] {4, 8}, full.shape());
             assertArrayEquals(vals, floats(full));
         }
-        try (NdArray w = b(rv.readArray("t", new long[] {1, 2}, new long[] {2, 4}))) {
+        try (NdArray w = block(rv.readArray("t", new long[] {1, 2}, new long[] {2, 4}))) {
             assertArrayEquals(new long[] {2, 4}, w.shape());
             assertArrayEquals(new float[] {10, 11, 12, 13, 18, 19, 20, 21}, floats(w));
         }
@@ -358,17 +356,17 @@ public abstract class AtlasContract extends EngineTestBase {
     @Test
     void b32_b33_b34_b35_b36_b47_attributesAndBasics() {
         Atlas a = create(newStorage());
-        DatasetView v = b(a.createDataset("ds"));
+        DatasetView v = block(a.createDataset("ds"));
         assertEquals("ds", v.name());
         assertTrue(v.attribute("missing").isEmpty());
         assertEquals(List.of(), v.listArrays());
-        b(v.setAttribute("k", Attr.of(42L)));
+        block(v.setAttribute("k", Attr.of(42L)));
         assertEquals(Attr.of(42L), v.attribute("k").orElseThrow());
-        b(v.setAttribute("k", Attr.of(43L)));
+        block(v.setAttribute("k", Attr.of(43L)));
         assertEquals(Attr.of(43L), v.attribute("k").orElseThrow());
-        b(v.setAttribute("count", Attr.of(5L)));
-        b(v.setAttribute("label", Attr.of("x")));
-        b(v.setAttribute("k", Attr.of(44L)));
+        block(v.setAttribute("count", Attr.of(5L)));
+        block(v.setAttribute("label", Attr.of("x")));
+        block(v.setAttribute("k", Attr.of(44L)));
         assertEquals(List.of("k", "count", "label"), List.copyOf(v.meta().attributes().keySet()), "a re-set key keeps its place");
         assertEquals(Attr.of("x"), v.meta().attributes().get("label"));
     }
@@ -376,27 +374,27 @@ public abstract class AtlasContract extends EngineTestBase {
     @Test
     void b37_b38_b50_b74_undeclaredArraysAreAbsent() {
         Atlas a = create(newStorage());
-        DatasetView v = b(a.createDataset("ds"));
-        assertNull(b(v.readArray("nope")));
+        DatasetView v = block(a.createDataset("ds"));
+        assertNull(block(v.readArray("nope")));
         assertTrue(v.arrayMeta("nope").isEmpty());
-        assertNull(b(v.arrayStats("ghost")));
-        assertNull(b(v.arrayFillValue("ghost")));
+        assertNull(block(v.arrayStats("ghost")));
+        assertNull(block(v.arrayFillValue("ghost")));
         assertEquals(Set.of(), a.openedArrayFiles(), "read paths open (and create) nothing");
     }
 
     @Test
     void b39_b40_b41_b43_b44_b48_defineAndDeleteArrays() {
         Atlas a = create(newStorage());
-        DatasetView v = b(a.createDataset("ds"));
-        b(v.defineArray("arr", ArraySpec.of(DType.FLOAT32, 4).withDimensions("x")));
+        DatasetView v = block(a.createDataset("ds"));
+        block(v.defineArray("arr", ArraySpec.of(DType.FLOAT32, 4).withDimensions("x")));
         assertEquals(List.of("arr"), v.listArrays());
-        assertThrows(ArrayAlreadyExistsException.class, () -> b(v.defineArray("arr", ArraySpec.of(DType.FLOAT32, 4))));
-        assertThrows(InvalidNameException.class, () -> b(v.defineArray("a/b", ArraySpec.of(DType.FLOAT32, 4))));
-        b(v.deleteArray("arr"));
+        assertThrows(ArrayAlreadyExistsException.class, () -> block(v.defineArray("arr", ArraySpec.of(DType.FLOAT32, 4))));
+        assertThrows(InvalidNameException.class, () -> block(v.defineArray("a/b", ArraySpec.of(DType.FLOAT32, 4))));
+        block(v.deleteArray("arr"));
         assertEquals(List.of(), v.listArrays());
         assertTrue(v.meta().arrays().isEmpty());
-        assertThrows(ArrayNotFoundException.class, () -> b(v.deleteArray("ghost")));
-        b(v.defineArray("arr", ArraySpec.of(DType.FLOAT32, 2)));
+        assertThrows(ArrayNotFoundException.class, () -> block(v.deleteArray("ghost")));
+        block(v.defineArray("arr", ArraySpec.of(DType.FLOAT32, 2)));
         assertEquals(List.of("arr"), v.listArrays(), "a deleted array can be defined again");
     }
 
@@ -411,18 +409,18 @@ public abstract class AtlasContract extends EngineTestBase {
     @Test
     void b45_b46_b49_schemasRecorded() {
         Atlas a = create(newStorage());
-        DatasetView v = b(a.createDataset("ds"));
-        b(v.defineArray("f", ArraySpec.of(DType.FLOAT32, 4, 8).withChunks(2, 2).withDimensions("x", "y")));
+        DatasetView v = block(a.createDataset("ds"));
+        block(v.defineArray("f", ArraySpec.of(DType.FLOAT32, 4, 8).withChunks(2, 2).withDimensions("x", "y")));
         ArraySchema s = v.arrayMeta("f").orElseThrow();
         assertEquals(DType.FLOAT32, s.dtype());
         assertArrayEquals(new long[] {4, 8}, s.shape());
         assertArrayEquals(new long[] {2, 2}, s.chunkShape());
         assertEquals(List.of("x", "y"), s.dimensionNames());
         assertTrue(v.meta().attributes().isEmpty());
-        b(v.defineArray("i", ArraySpec.of(DType.INT32, 10)));
+        block(v.defineArray("i", ArraySpec.of(DType.INT32, 10)));
         assertArrayEquals(new long[] {10}, v.arrayMeta("i").orElseThrow().chunkShape());
         assertEquals(DType.INT32, v.arrayMeta("i").orElseThrow().dtype());
-        b(v.defineArray("d", ArraySpec.of(DType.FLOAT64, 5)));
+        block(v.defineArray("d", ArraySpec.of(DType.FLOAT64, 5)));
         assertEquals(DType.FLOAT64, v.arrayMeta("d").orElseThrow().dtype());
         assertArrayEquals(new long[] {5}, v.arrayMeta("d").orElseThrow().shape());
     }
@@ -432,9 +430,9 @@ public abstract class AtlasContract extends EngineTestBase {
         Atlas a = create(newStorage());
         DatasetView v = defineFloats(a, "ds", "arr", 4);
         writeFloats(v, "arr", new long[] {0}, new long[] {4}, 1, 3, 2, 4);
-        assertNull(b(v.arrayStats("arr")), "no statistics before a flush");
-        b(a.flush());
-        ArrayStats st = b(v.arrayStats("arr"));
+        assertNull(block(v.arrayStats("arr")), "no statistics before a flush");
+        block(a.flush());
+        ArrayStats st = block(v.arrayStats("arr"));
         assertEquals(4, st.rowCount());
         assertEquals(0, st.nullCount());
         assertEquals(new StatValue.Float(1), st.min());
@@ -445,30 +443,30 @@ public abstract class AtlasContract extends EngineTestBase {
     void b53_b54_b55_statsWithFills() {
         Storage s = newStorage();
         Atlas a = create(s);
-        DatasetView v = b(a.createDataset("ds"));
-        b(v.defineArray("f", ArraySpec.of(DType.INT32, 6).withFill(new FillValue.Int(-1))));
-        b(v.defineArray("n", ArraySpec.of(DType.INT32, 4)));
-        b(v.defineArray("d", ArraySpec.of(DType.FLOAT64, 4).withFill(new FillValue.Float(Double.NaN))));
+        DatasetView v = block(a.createDataset("ds"));
+        block(v.defineArray("f", ArraySpec.of(DType.INT32, 6).withFill(new FillValue.Int(-1))));
+        block(v.defineArray("n", ArraySpec.of(DType.INT32, 4)));
+        block(v.defineArray("d", ArraySpec.of(DType.FLOAT64, 4).withFill(new FillValue.Float(Double.NaN))));
         try (NdArray x = NdArray.ofInts(DType.INT32, new long[] {6}, 5, -1, 7, -1, 2, 9);
                 NdArray y = NdArray.ofInts(DType.INT32, new long[] {4}, 5, -1, 7, 9);
                 NdArray z = NdArray.ofDoubles(new long[] {4}, 1, Double.NaN, 3, Double.NaN)) {
-            b(v.writeArray("f", new long[] {0}, x));
-            b(v.writeArray("n", new long[] {0}, y));
-            b(v.writeArray("d", new long[] {0}, z));
+            block(v.writeArray("f", new long[] {0}, x));
+            block(v.writeArray("n", new long[] {0}, y));
+            block(v.writeArray("d", new long[] {0}, z));
         }
-        b(a.flush());
+        block(a.flush());
         DatasetView r = reopen(s).dataset("ds");
-        ArrayStats f = b(r.arrayStats("f"));
+        ArrayStats f = block(r.arrayStats("f"));
         assertEquals(List.of(6L, 2L), List.of(f.rowCount(), f.nullCount()));
         assertEquals(List.of(new StatValue.Int(2), new StatValue.Int(9)), List.of(f.min(), f.max()));
-        ArrayStats n = b(r.arrayStats("n"));
+        ArrayStats n = block(r.arrayStats("n"));
         assertEquals(0, n.nullCount());
         assertEquals(List.of(new StatValue.Int(-1), new StatValue.Int(9)), List.of(n.min(), n.max()));
-        ArrayStats d = b(r.arrayStats("d"));
+        ArrayStats d = block(r.arrayStats("d"));
         assertEquals(List.of(4L, 2L), List.of(d.rowCount(), d.nullCount()));
         assertEquals(List.of(new StatValue.Float(1), new StatValue.Float(3)), List.of(d.min(), d.max()));
-        assertEquals(new FillValue.Int(-1), b(r.arrayFillValue("f")));
-        assertNull(b(r.arrayFillValue("n")));
+        assertEquals(new FillValue.Int(-1), block(r.arrayFillValue("f")));
+        assertNull(block(r.arrayFillValue("n")));
     }
 
     // ------------------------------------------------------------------ crate level and integration (57-74)
@@ -477,12 +475,12 @@ public abstract class AtlasContract extends EngineTestBase {
     void b57_b67_schemasSurviveReopen() {
         Storage s = newStorage();
         Atlas a = create(s);
-        DatasetView v = b(a.createDataset("ds"));
-        b(v.defineArray("temp", ArraySpec.of(DType.FLOAT32, 4, 8).withChunks(2, 4)));
-        b(v.defineArray("time", ArraySpec.of(DType.INT64, 100)));
-        b(v.setAttribute("n", Attr.of(3L)));
-        b(v.setAttribute("ok", Attr.of(true)));
-        b(a.flush());
+        DatasetView v = block(a.createDataset("ds"));
+        block(v.defineArray("temp", ArraySpec.of(DType.FLOAT32, 4, 8).withChunks(2, 4)));
+        block(v.defineArray("time", ArraySpec.of(DType.INT64, 100)));
+        block(v.setAttribute("n", Attr.of(3L)));
+        block(v.setAttribute("ok", Attr.of(true)));
+        block(a.flush());
         DatasetView r = reopen(s).dataset("ds");
         assertEquals(List.of("temp", "time"), r.listArrays());
         assertArrayEquals(new long[] {2, 4}, r.arrayMeta("temp").orElseThrow().chunkShape());
@@ -501,7 +499,7 @@ public abstract class AtlasContract extends EngineTestBase {
                 .flatMap(v -> Mono.using(() -> NdArray.ofFloats(new long[] {4}, i, i + 1, i + 2, i + 3),
                         x -> v.writeArray("t", new long[] {0}, x), NdArray::close))
                 .subscribeOn(Schedulers.boundedElastic()), 16).then().block(TIMEOUT);
-        b(a.flush());
+        block(a.flush());
         Atlas r = reopen(s);
         assertEquals(n, r.datasetCount());
         for (int i = 0; i < n; i++) {
@@ -515,7 +513,7 @@ public abstract class AtlasContract extends EngineTestBase {
         Atlas a = create(s);
         writeFloats(defineFloats(a, "a", "t", 2, 2), "t", new long[] {0, 0}, new long[] {2, 2}, 1, 2, 3, 4);
         writeFloats(defineFloats(a, "b", "t", 2, 2), "t", new long[] {0, 0}, new long[] {2, 2}, 5, 6, 7, 8);
-        b(a.flush());
+        block(a.flush());
         Atlas r = reopen(s);
         assertArrayEquals(new float[] {1, 2, 3, 4}, readFloats(r.dataset("a"), "t"));
         assertArrayEquals(new float[] {5, 6, 7, 8}, readFloats(r.dataset("b"), "t"));
@@ -527,9 +525,9 @@ public abstract class AtlasContract extends EngineTestBase {
         Atlas a = create(s);
         writeFloats(defineFloats(a, "gone", "t", 2), "t", new long[] {0}, new long[] {2}, 1, 2);
         defineFloats(a, "kept", "t", 2);
-        b(a.flush());
-        b(a.deleteDataset("gone"));
-        b(a.flush());
+        block(a.flush());
+        block(a.deleteDataset("gone"));
+        block(a.flush());
         assertFalse(a.datasetExists("gone"));
         Atlas r = reopen(s);
         assertFalse(r.datasetExists("gone"));
@@ -540,7 +538,7 @@ public abstract class AtlasContract extends EngineTestBase {
     void b65_b28_attributeKindsSurviveReopen() {
         Storage s = newStorage();
         Atlas a = create(s);
-        DatasetView v = b(a.createDataset("ds"));
+        DatasetView v = block(a.createDataset("ds"));
         Map<String, Attr> attrs = new java.util.LinkedHashMap<>();
         attrs.put("b", Attr.of(true));
         attrs.put("i", Attr.of(-1_000_000L));
@@ -551,8 +549,8 @@ public abstract class AtlasContract extends EngineTestBase {
         attrs.put("looks_like_time", Attr.of("2023-11-14T22:13:20Z"));
         attrs.put("t", Attr.timestampNanos(1_700_000_000_000_000_000L));
         attrs.put("pre1970", Attr.timestampNanos(-500_000_000L));
-        attrs.forEach((k, val) -> b(v.setAttribute(k, val)));
-        b(a.flush());
+        attrs.forEach((k, val) -> block(v.setAttribute(k, val)));
+        block(a.flush());
         assertEquals(attrs, reopen(s).dataset("ds").meta().attributes(),
                 "our registries keep a date-looking string a string");
         assertEquals(List.copyOf(attrs.keySet()), List.copyOf(reopen(s).dataset("ds").meta().attributes().keySet()));
@@ -570,15 +568,15 @@ public abstract class AtlasContract extends EngineTestBase {
     void b70_zeroDimensionalArrays() {
         Storage s = newStorage();
         Atlas a = create(s);
-        DatasetView v = b(a.createDataset("ds"));
-        b(v.defineArray("scalar", ArraySpec.of(DType.FLOAT32)));
+        DatasetView v = block(a.createDataset("ds"));
+        block(v.defineArray("scalar", ArraySpec.of(DType.FLOAT32)));
         writeFloats(v, "scalar", new long[0], new long[0], 42);
-        b(a.flush());
+        block(a.flush());
         DatasetView r = reopen(s).dataset("ds");
         ArraySchema sc = r.arrayMeta("scalar").orElseThrow();
         assertEquals(0, sc.rank());
         assertEquals(List.of(), sc.dimensionNames());
-        try (NdArray x = b(r.readArray("scalar"))) {
+        try (NdArray x = block(r.readArray("scalar"))) {
             assertEquals(0, x.shape().length);
             assertEquals(42f, x.getFloat(0));
         }
@@ -588,25 +586,25 @@ public abstract class AtlasContract extends EngineTestBase {
     void b71_b73_timestampsAndStatsSurviveReopen() {
         Storage s = newStorage();
         Atlas a = create(s);
-        DatasetView v = b(a.createDataset("ds"));
-        b(v.defineArray("time", ArraySpec.of(DType.TIMESTAMP_NS, 3)));
+        DatasetView v = block(a.createDataset("ds"));
+        block(v.defineArray("time", ArraySpec.of(DType.TIMESTAMP_NS, 3)));
         long t0 = 1_700_000_000_000_000_000L;
         try (NdArray x = NdArray.ofLongs(DType.TIMESTAMP_NS, new long[] {3}, t0, t0 + 1, t0 + 2)) {
-            b(v.writeArray("time", new long[] {0}, x));
+            block(v.writeArray("time", new long[] {0}, x));
         }
-        b(v.setAttribute("when", Attr.timestampNanos(t0)));
+        block(v.setAttribute("when", Attr.timestampNanos(t0)));
         writeFloats(defineFloats(a, "ds", "temp", 5), "temp", new long[] {0}, new long[] {5}, 3, 1, 4, 1.5f, 9);
-        b(a.flush());
+        block(a.flush());
         DatasetView r = reopen(s).dataset("ds");
         assertEquals(DType.TIMESTAMP_NS, r.arrayMeta("time").orElseThrow().dtype());
-        try (NdArray x = b(r.readArray("time"))) {
+        try (NdArray x = block(r.readArray("time"))) {
             assertEquals(List.of(t0, t0 + 1, t0 + 2), List.of(x.getLong(0), x.getLong(1), x.getLong(2)));
         }
         assertEquals(Attr.timestampNanos(t0), r.attribute("when").orElseThrow());
-        ArrayStats st = b(r.arrayStats("temp"));
+        ArrayStats st = block(r.arrayStats("temp"));
         assertEquals(5, st.rowCount());
         assertEquals(List.of(new StatValue.Float(1), new StatValue.Float(9)), List.of(st.min(), st.max()));
-        ArrayStats ts = b(r.arrayStats("time"));
+        ArrayStats ts = block(r.arrayStats("time"));
         assertEquals(3, ts.rowCount());
     }
 
@@ -618,9 +616,9 @@ public abstract class AtlasContract extends EngineTestBase {
         for (int i = 0; i < 5; i++) {
             writeFloats(defineFloats(a, "d" + i, "t", 2), "t", new long[] {0}, new long[] {2}, i, 10 * i);
         }
-        b(a.createDataset("bare"));
+        block(a.createDataset("bare"));
         List<String> names = List.of("d3", "ghost", "d0", "bare", "d4");
-        List<DatasetRead> got = b(a.readArrayAcross("t", names, new long[] {1}, new long[] {1}).collectList());
+        List<DatasetRead> got = block(a.readArrayAcross("t", names, new long[] {1}, new long[] {1}).collectList());
         try {
             assertEquals(5, got.size());
             for (DatasetRead r : got) {
@@ -635,17 +633,17 @@ public abstract class AtlasContract extends EngineTestBase {
         } finally {
             got.forEach(DatasetRead::close);
         }
-        assertThrows(ArrayNotFoundException.class, () -> b(a.readArrayAcross("t", List.of(), null, null).collectList()));
+        assertThrows(ArrayNotFoundException.class, () -> block(a.readArrayAcross("t", List.of(), null, null).collectList()));
         assertThrows(ArrayNotFoundException.class,
-                () -> b(a.readArrayAcross("t", List.of("ghost", "bare"), null, null).collectList()));
+                () -> block(a.readArrayAcross("t", List.of("ghost", "bare"), null, null).collectList()));
     }
 
     @Test
     void b77_b78_stackedReads() {
         Atlas a = create(newStorage());
         for (int i = 0; i < 6; i++) {
-            DatasetView v = b(a.createDataset("d" + i));
-            b(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 4, 6).withChunks(2, 3)
+            DatasetView v = block(a.createDataset("d" + i));
+            block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 4, 6).withChunks(2, 3)
                     .withFill(new FillValue.Float(-1))));
             float[] vals = new float[12];
             for (int k = 0; k < 12; k++) {
@@ -653,14 +651,14 @@ public abstract class AtlasContract extends EngineTestBase {
             }
             writeFloats(v, "t", new long[] {0, 0}, new long[] {2, 6}, vals); // rows 2-3 stay fill
         }
-        b(a.flush());
+        block(a.flush());
         List<String> names = List.of("d5", "d0", "d3");
         long[] start = {1, 2};
         long[] shape = {2, 3};
-        try (NdArray st = b(a.readArrayAcrossStacked("t", names, start, shape))) {
+        try (NdArray st = block(a.readArrayAcrossStacked("t", names, start, shape))) {
             assertArrayEquals(new long[] {3, 2, 3}, st.shape());
             for (int r = 0; r < names.size(); r++) {
-                try (NdArray one = b(a.dataset(names.get(r)).readArray("t", start, shape))) {
+                try (NdArray one = block(a.dataset(names.get(r)).readArray("t", start, shape))) {
                     for (int k = 0; k < 6; k++) {
                         assertEquals(one.getFloat(k), st.getFloat(r * 6L + k), "row " + r + " element " + k);
                     }
@@ -668,9 +666,9 @@ public abstract class AtlasContract extends EngineTestBase {
             }
             assertEquals(-1f, st.getFloat(3), "fill where nothing was written");
         }
-        assertThrows(ArrayNotFoundException.class, () -> b(a.readArrayAcrossStacked("t", List.of(), start, shape)));
+        assertThrows(ArrayNotFoundException.class, () -> block(a.readArrayAcrossStacked("t", List.of(), start, shape)));
         ArrayNotFoundException e = assertThrows(ArrayNotFoundException.class,
-                () -> b(a.readArrayAcrossStacked("t", List.of("d0", "ghost"), start, shape)));
+                () -> block(a.readArrayAcrossStacked("t", List.of("d0", "ghost"), start, shape)));
         assertTrue(e.getMessage().contains("ghost"), e.getMessage());
     }
 
@@ -679,10 +677,10 @@ public abstract class AtlasContract extends EngineTestBase {
         Atlas a = create(newStorage());
         defineFloats(a, "a", "t", 4);
         defineFloats(a, "b", "t", 6);
-        assertThrows(InvalidArgumentException.class, () -> b(a.readArrayAcrossStacked("t", List.of("a", "b"), null, null)));
+        assertThrows(InvalidArgumentException.class, () -> block(a.readArrayAcrossStacked("t", List.of("a", "b"), null, null)));
         assertThrows(InvalidArgumentException.class,
-                () -> b(a.readArrayAcrossStacked("t", List.of("a", "b"), new long[] {2}, new long[] {3})));
-        try (NdArray ok = b(a.readArrayAcrossStacked("t", List.of("a", "b"), new long[] {1}, new long[] {3}))) {
+                () -> block(a.readArrayAcrossStacked("t", List.of("a", "b"), new long[] {2}, new long[] {3})));
+        try (NdArray ok = block(a.readArrayAcrossStacked("t", List.of("a", "b"), new long[] {1}, new long[] {3}))) {
             assertArrayEquals(new long[] {2, 3}, ok.shape());
         }
     }
@@ -691,13 +689,13 @@ public abstract class AtlasContract extends EngineTestBase {
     void stackedStringReads() {
         Atlas a = create(newStorage());
         for (int i = 0; i < 3; i++) {
-            DatasetView v = b(a.createDataset("d" + i));
-            b(v.defineArray("s", ArraySpec.of(DType.STRING, 2)));
+            DatasetView v = block(a.createDataset("d" + i));
+            block(v.defineArray("s", ArraySpec.of(DType.STRING, 2)));
             try (NdArray x = NdArray.ofStrings(new long[] {2}, List.of("a" + i, "b" + i))) {
-                b(v.writeArray("s", new long[] {0}, x));
+                block(v.writeArray("s", new long[] {0}, x));
             }
         }
-        try (NdArray st = b(a.readArrayAcrossStacked("s", List.of("d2", "d0"), null, null))) {
+        try (NdArray st = block(a.readArrayAcrossStacked("s", List.of("d2", "d0"), null, null))) {
             assertArrayEquals(new long[] {2, 2}, st.shape());
             assertEquals(List.of("a2", "b2", "a0", "b0"), List.of(st.getString(0), st.getString(1), st.getString(2),
                     st.getString(3)));
@@ -738,29 +736,29 @@ public abstract class AtlasContract extends EngineTestBase {
             writeFloats(defineFloats(a, "d" + i, "t", 2), "t", new long[] {0}, new long[] {2}, i, i);
             names.add("d" + i);
         }
-        b(a.flush());
+        block(a.flush());
         Atlas r = reopen(counting, o);
         readFloats(r.dataset("d0"), "t"); // opens the file set (its footer read is not a dataset read)
         max.set(0);
-        List<DatasetRead> got = b(r.readArrayAcross("t", names, null, null).collectList());
+        List<DatasetRead> got = block(r.readArrayAcross("t", names, null, null).collectList());
         got.forEach(DatasetRead::close);
         assertEquals(24, got.size());
         assertTrue(max.get() <= conc && max.get() >= 2, "max per-dataset reads in flight " + max.get());
         max.set(0);
-        b(r.readArrayAcrossStacked("t", names, null, null)).close();
+        block(r.readArrayAcrossStacked("t", names, null, null)).close();
         assertTrue(max.get() <= conc && max.get() >= 2, "stacked: max in flight " + max.get());
     }
 
     @Test
     void b80_listOrders() {
         Atlas a = create(newStorage());
-        DatasetView z = b(a.createDataset("z"));
-        b(z.defineArray("zeta", ArraySpec.of(DType.INT32, 1)));
-        b(z.defineArray("alpha", ArraySpec.of(DType.INT32, 1)));
-        b(z.defineArray("Mid", ArraySpec.of(DType.INT32, 1)));
-        b(a.createDataset("y"));
-        b(a.createDataset("x"));
-        b(a.deleteDataset("y"));
+        DatasetView z = block(a.createDataset("z"));
+        block(z.defineArray("zeta", ArraySpec.of(DType.INT32, 1)));
+        block(z.defineArray("alpha", ArraySpec.of(DType.INT32, 1)));
+        block(z.defineArray("Mid", ArraySpec.of(DType.INT32, 1)));
+        block(a.createDataset("y"));
+        block(a.createDataset("x"));
+        block(a.deleteDataset("y"));
         assertEquals(List.of("zeta", "alpha", "Mid"), z.listArrays());
         assertEquals(List.of("Mid", "alpha", "zeta"), a.listArrays(), "byte order: upper case first");
         assertEquals(List.of("z", "x"), a.listDatasets());
@@ -773,28 +771,28 @@ public abstract class AtlasContract extends EngineTestBase {
         float[] big = new float[4096];
         java.util.Arrays.fill(big, 1.5f);
         for (String ds : List.of("keep", "drop")) {
-            DatasetView v = b(a.createDataset(ds));
-            b(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 4096)));
+            DatasetView v = block(a.createDataset(ds));
+            block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 4096)));
             for (int i = 0; i < big.length; i++) {
                 big[i] = ds.hashCode() * 31 + i;
             }
             writeFloats(v, "t", new long[] {0}, new long[] {4096}, big);
         }
-        b(a.flush());
+        block(a.flush());
         long before = totalBytes(s, "t/");
-        b(a.deleteDataset("drop"));
-        b(a.flush());
-        b(a.compact());
+        block(a.deleteDataset("drop"));
+        block(a.flush());
+        block(a.compact());
         long after = totalBytes(s, "t/");
         assertTrue(after < before * 3 / 4, "compaction shrinks the array files: " + before + " -> " + after);
         Atlas r = reopen(s);
         assertEquals(List.of("keep"), r.listDatasets());
         assertEquals(4096, readFloats(r.dataset("keep"), "t").length);
-        assertEquals(List.of("t/data.af", "t/data.stats"), b(s.list("t/").map(ObjectInfo::key).collectList()));
+        assertEquals(List.of("t/data.af", "t/data.stats"), block(s.list("t/").map(ObjectInfo::key).collectList()));
     }
 
     static long totalBytes(Storage s, String prefix) {
-        return b(s.list(prefix).map(ObjectInfo::size).reduce(0L, Long::sum));
+        return block(s.list(prefix).map(ObjectInfo::size).reduce(0L, Long::sum));
     }
 
     // ------------------------------------------------------------------ traps of the reference we fix
@@ -803,14 +801,14 @@ public abstract class AtlasContract extends EngineTestBase {
     void ourRule_sameArrayNameKeepsItsDtypeAcrossDatasets() {
         Atlas a = create(newStorage());
         defineFloats(a, "a", "t", 4);
-        DatasetView b2 = b(a.createDataset("b"));
-        assertThrows(DTypeMismatchException.class, () -> b(b2.defineArray("t", ArraySpec.of(DType.INT32, 4))));
-        b(b2.defineArray("t", ArraySpec.of(DType.FLOAT32, 9, 2).withChunks(3, 1)));
+        DatasetView b2 = block(a.createDataset("b"));
+        assertThrows(DTypeMismatchException.class, () -> block(b2.defineArray("t", ArraySpec.of(DType.INT32, 4))));
+        block(b2.defineArray("t", ArraySpec.of(DType.FLOAT32, 9, 2).withChunks(3, 1)));
         assertEquals(Set.of("t"), Set.copyOf(b2.listArrays()));
-        b(a.dataset("a").deleteArray("t"));
-        b(b2.deleteArray("t"));
-        DatasetView c = b(a.createDataset("c"));
-        b(c.defineArray("t", ArraySpec.of(DType.INT32, 4)));
+        block(a.dataset("a").deleteArray("t"));
+        block(b2.deleteArray("t"));
+        DatasetView c = block(a.createDataset("c"));
+        block(c.defineArray("t", ArraySpec.of(DType.INT32, 4)));
         assertEquals(DType.INT32, a.arrayDtype("t").orElseThrow(), "once nobody declares it, a name is free again");
     }
 
@@ -819,27 +817,27 @@ public abstract class AtlasContract extends EngineTestBase {
         Atlas a = create(newStorage());
         DatasetView v = defineFloats(a, "ds", "t", 4);
         try (NdArray x = NdArray.ofFloats(new long[] {3}, 1, 2, 3)) {
-            assertThrows(InvalidArgumentException.class, () -> b(v.writeArray("t", new long[] {2}, x)));
-            assertThrows(InvalidArgumentException.class, () -> b(v.writeArray("t", new long[] {0, 0}, x)));
+            assertThrows(InvalidArgumentException.class, () -> block(v.writeArray("t", new long[] {2}, x)));
+            assertThrows(InvalidArgumentException.class, () -> block(v.writeArray("t", new long[] {0, 0}, x)));
         }
         try (NdArray x = NdArray.ofInts(DType.INT32, new long[] {2}, 1, 2)) {
-            assertThrows(InvalidArgumentException.class, () -> b(v.writeArray("t", new long[] {0}, x)));
+            assertThrows(InvalidArgumentException.class, () -> block(v.writeArray("t", new long[] {0}, x)));
         }
         assertThrows(ArrayNotFoundException.class, () -> {
             try (NdArray x = NdArray.ofFloats(new long[] {1}, 1)) {
-                b(v.writeArray("nope", new long[] {0}, x));
+                block(v.writeArray("nope", new long[] {0}, x));
             }
         });
-        assertThrows(InvalidArgumentException.class, () -> b(v.readArray("t", new long[] {3}, new long[] {2})));
+        assertThrows(InvalidArgumentException.class, () -> block(v.readArray("t", new long[] {3}, new long[] {2})));
     }
 
     @Test
     void ourRule_viewsOfDeletedDatasetsNeverResurrectThem() {
         Atlas a = create(newStorage());
-        DatasetView v = b(a.createDataset("ds"));
-        b(a.deleteDataset("ds"));
-        assertThrows(DatasetNotFoundException.class, () -> b(v.setAttribute("k", Attr.of(1L))));
-        assertThrows(DatasetNotFoundException.class, () -> b(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 1))));
+        DatasetView v = block(a.createDataset("ds"));
+        block(a.deleteDataset("ds"));
+        assertThrows(DatasetNotFoundException.class, () -> block(v.setAttribute("k", Attr.of(1L))));
+        assertThrows(DatasetNotFoundException.class, () -> block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 1))));
         assertFalse(a.datasetExists("ds"));
         assertEquals(0, v.meta().arrays().size());
     }
@@ -849,10 +847,10 @@ public abstract class AtlasContract extends EngineTestBase {
         Storage s = newStorage();
         Atlas a = create(s);
         writeFloats(defineFloats(a, "ds", "t", 2), "t", new long[] {0}, new long[] {2}, 1, 2);
-        b(a.flush());
-        b(a.deleteDataset("ds"));
+        block(a.flush());
+        block(a.deleteDataset("ds"));
         writeFloats(defineFloats(a, "ds", "t", 3), "t", new long[] {0}, new long[] {3}, 7, 8, 9);
-        b(a.flush());
+        block(a.flush());
         assertArrayEquals(new float[] {7, 8, 9}, readFloats(reopen(s).dataset("ds"), "t"));
     }
 
@@ -861,21 +859,21 @@ public abstract class AtlasContract extends EngineTestBase {
         Storage s = newStorage();
         Atlas a = create(s);
         DatasetView v = defineFloats(a, "ds", "t", 2);
-        b(v.setArrayAttribute("t", "units", AttributeValue.ofString("K")));
-        b(a.flush());
+        block(v.setArrayAttribute("t", "units", AttributeValue.ofString("K")));
+        block(a.flush());
         DatasetView r = reopen(s).dataset("ds");
-        assertEquals(Map.of("units", AttributeValue.ofString("K")), b(r.arrayAttributes("t")));
+        assertEquals(Map.of("units", AttributeValue.ofString("K")), block(r.arrayAttributes("t")));
     }
 
     @Test
     void streamedWritesThroughAView() {
         Storage s = newStorage();
         Atlas a = create(s);
-        DatasetView v = b(a.createDataset("ds"));
-        b(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 8, 4).withChunks(2, 4)));
+        DatasetView v = block(a.createDataset("ds"));
+        block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 8, 4).withChunks(2, 4)));
         Publisher<NdArray> slabs = Flux.range(0, 4).map(i -> NdArray.ofFloats(new long[] {2, 4}, IntStreamFloats(i * 8, 8)));
-        assertEquals(8L, b(v.writeArray("t", new long[] {0, 0}, slabs)));
-        b(a.flush());
+        assertEquals(8L, block(v.writeArray("t", new long[] {0, 0}, slabs)));
+        block(a.flush());
         float[] got = readFloats(reopen(s).dataset("ds"), "t");
         for (int i = 0; i < 32; i++) {
             assertEquals(i, got[i]);

@@ -1,5 +1,7 @@
 package dev.atlas.store;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+import static dev.atlas.testing.Await.block;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,51 +32,47 @@ import reactor.core.publisher.Mono;
  */
 class AtlasCrashTest extends EngineTestBase {
 
-    static <T> T b(Mono<T> m) {
-        return m.block(TIMEOUT);
-    }
-
     AtlasOptions opts() {
         return AtlasOptions.builder(resources).tempDirectory(tmp).blockTargetSize(256).build();
     }
 
     /** Committed state S0 of the scripted store. */
     void sessionOne(Atlas a) {
-        DatasetView x = b(a.createDataset("a"));
-        b(x.defineArray("t", ArraySpec.of(DType.FLOAT32, 8, 4).withChunks(2, 4).withFill(new FillValue.Float(-1))));
+        DatasetView x = block(a.createDataset("a"));
+        block(x.defineArray("t", ArraySpec.of(DType.FLOAT32, 8, 4).withChunks(2, 4).withFill(new FillValue.Float(-1))));
         write(x, "t", new long[] {0, 0}, new long[] {8, 4}, 0);
-        b(x.defineArray("u", ArraySpec.of(DType.INT32, 5)));
+        block(x.defineArray("u", ArraySpec.of(DType.INT32, 5)));
         try (NdArray v = NdArray.ofInts(DType.INT32, new long[] {5}, 1, 2, 3, 4, 5)) {
-            b(x.writeArray("u", new long[] {0}, v));
+            block(x.writeArray("u", new long[] {0}, v));
         }
-        b(x.setAttribute("title", Attr.of("first")));
-        DatasetView y = b(a.createDataset("b"));
-        b(y.defineArray("t", ArraySpec.of(DType.FLOAT32, 4, 4).withChunks(2, 2)));
+        block(x.setAttribute("title", Attr.of("first")));
+        DatasetView y = block(a.createDataset("b"));
+        block(y.defineArray("t", ArraySpec.of(DType.FLOAT32, 4, 4).withChunks(2, 2)));
         write(y, "t", new long[] {0, 0}, new long[] {4, 4}, 100);
-        b(a.flush());
+        block(a.flush());
     }
 
     /** The session whose flush crashes. */
     void sessionTwo(Atlas a) {
         DatasetView x = a.dataset("a");
         write(x, "t", new long[] {2, 0}, new long[] {2, 4}, 500);
-        b(x.setAttribute("title", Attr.of("second")));
-        b(x.setAttribute("rev", Attr.of(2L)));
-        b(x.deleteArray("u"));
-        b(a.deleteDataset("b"));
-        DatasetView c = b(a.createDataset("c"));
-        b(c.defineArray("t", ArraySpec.of(DType.FLOAT32, 2, 4)));
+        block(x.setAttribute("title", Attr.of("second")));
+        block(x.setAttribute("rev", Attr.of(2L)));
+        block(x.deleteArray("u"));
+        block(a.deleteDataset("b"));
+        DatasetView c = block(a.createDataset("c"));
+        block(c.defineArray("t", ArraySpec.of(DType.FLOAT32, 2, 4)));
         write(c, "t", new long[] {0, 0}, new long[] {2, 4}, 900);
-        b(c.defineArray("w", ArraySpec.of(DType.FLOAT64, 3).withFill(new FillValue.Float(Double.NaN))));
+        block(c.defineArray("w", ArraySpec.of(DType.FLOAT64, 3).withFill(new FillValue.Float(Double.NaN))));
         try (NdArray v = NdArray.ofDoubles(new long[] {2}, 0.5, 1.5)) {
-            b(c.writeArray("w", new long[] {0}, v));
+            block(c.writeArray("w", new long[] {0}, v));
         }
     }
 
     /** A third session on whatever survived: one more dataset. */
     void sessionThree(Atlas a) {
-        DatasetView d = b(a.createDataset("d"));
-        b(d.defineArray("t", ArraySpec.of(DType.FLOAT32, 2, 4)));
+        DatasetView d = block(a.createDataset("d"));
+        block(d.defineArray("t", ArraySpec.of(DType.FLOAT32, 2, 4)));
         write(d, "t", new long[] {0, 0}, new long[] {2, 4}, 7000);
     }
 
@@ -85,7 +83,7 @@ class AtlasCrashTest extends EngineTestBase {
             vals[i] = base + i;
         }
         try (NdArray a = NdArray.ofFloats(shape, vals)) {
-            b(v.writeArray(array, start, a));
+            block(v.writeArray(array, start, a));
         }
     }
 
@@ -97,8 +95,8 @@ class AtlasCrashTest extends EngineTestBase {
             sb.append(ds).append(' ').append(v.meta().attributes()).append('\n');
             for (String ar : v.listArrays()) {
                 sb.append("  ").append(ar).append(' ').append(v.arrayMeta(ar).orElseThrow())
-                        .append(" fill=").append(b(v.arrayFillValue(ar))).append(" [");
-                try (NdArray x = b(v.readArray(ar))) {
+                        .append(" fill=").append(block(v.arrayFillValue(ar))).append(" [");
+                try (NdArray x = block(v.readArray(ar))) {
                     for (long i = 0; i < x.size(); i++) {
                         sb.append(AtlasInteropTest.element(x, i)).append(',');
                     }
@@ -122,24 +120,24 @@ class AtlasCrashTest extends EngineTestBase {
     Outcome crashEveryCall(Supplier<Storage> fresh, Consumer<Atlas> setup, Consumer<Atlas> script, Consumer<Atlas> more) {
         // The clean run: the states before and after, and how many calls the flush makes.
         Storage clean = fresh.get();
-        Atlas a0 = b(Atlas.open(clean, "", opts()));
+        Atlas a0 = block(Atlas.open(clean, "", opts()));
         setup.accept(a0);
-        b(a0.close());
-        Atlas pre = b(Atlas.open(clean, "", opts()));
+        block(a0.close());
+        Atlas pre = block(Atlas.open(clean, "", opts()));
         String before = fingerprint(pre);
         script.accept(pre);
         FaultInjectingStorage counter = new FaultInjectingStorage(clean);
         // the flush runs against the same handle; count its calls through a second store handle
-        b(pre.close());
-        Atlas counted = b(Atlas.open(counter, "", opts()));
+        block(pre.close());
+        Atlas counted = block(Atlas.open(counter, "", opts()));
         script.accept(counted);
         int start = counter.calls();
-        b(counted.flush());
+        block(counted.flush());
         int flushCalls = counter.calls() - start;
-        b(counted.close());
-        Atlas post = b(Atlas.open(clean, "", opts()));
+        block(counted.close());
+        Atlas post = block(Atlas.open(clean, "", opts()));
         String after = fingerprint(post);
-        b(post.close());
+        block(post.close());
         assertTrue(!before.equals(after), "the script changes something");
         assertTrue(flushCalls > 3, "a flush makes several calls: " + flushCalls);
 
@@ -147,23 +145,23 @@ class AtlasCrashTest extends EngineTestBase {
         int sawAfter = 0;
         for (int k = 1; k <= flushCalls; k++) {
             Storage s = fresh.get();
-            Atlas setupHandle = b(Atlas.open(s, "", opts()));
+            Atlas setupHandle = block(Atlas.open(s, "", opts()));
             setup.accept(setupHandle);
-            b(setupHandle.close());
+            block(setupHandle.close());
             FaultInjectingStorage faulty = new FaultInjectingStorage(s);
-            Atlas crashing = b(Atlas.open(faulty, "", opts()));
+            Atlas crashing = block(Atlas.open(faulty, "", opts()));
             script.accept(crashing);
             faulty.crashAt(faulty.calls() + k);
             boolean failed;
             try {
-                b(crashing.flush());
+                block(crashing.flush());
                 failed = false;
             } catch (RuntimeException e) {
                 failed = true;
             }
-            b(crashing.close());
+            block(crashing.close());
             assertTrue(failed, "the flush fails when call " + k + " of " + flushCalls + " crashes");
-            Atlas reopened = b(Atlas.open(s, "", opts()));
+            Atlas reopened = block(Atlas.open(s, "", opts()));
             String seen = fingerprint(reopened);
             boolean isBefore = seen.equals(before);
             boolean isAfter = seen.equals(after);
@@ -177,17 +175,17 @@ class AtlasCrashTest extends EngineTestBase {
             }
             // the store keeps working: another session on it commits and reads back
             more.accept(reopened);
-            b(reopened.flush());
+            block(reopened.flush());
             String expectedNext = fingerprint(reopened);
-            b(reopened.close());
-            Atlas again = b(Atlas.open(s, "", opts()));
+            block(reopened.close());
+            Atlas again = block(Atlas.open(s, "", opts()));
             assertEquals(expectedNext, fingerprint(again), "crash at " + k + ": the next session's flush");
-            b(again.compact());
+            block(again.compact());
             assertEquals(expectedNext, fingerprint(again), "crash at " + k + ": after compaction");
-            b(again.close());
-            Atlas compacted = b(Atlas.open(s, "", opts()));
+            block(again.close());
+            Atlas compacted = block(Atlas.open(s, "", opts()));
             assertEquals(expectedNext, fingerprint(compacted), "crash at " + k + ": compacted and reopened");
-            b(compacted.close());
+            block(compacted.close());
         }
         assertEquals(flushCalls, sawBefore + sawAfter);
         return new Outcome(flushCalls, sawBefore, sawAfter);
@@ -198,7 +196,7 @@ class AtlasCrashTest extends EngineTestBase {
         List<Outcome> outcomes = new ArrayList<>();
         Supplier<Storage> fresh = () -> {
             Storage s = InMemoryStorage.create();
-            b(Atlas.create(s, "", opts()).flatMap(Atlas::close));
+            block(Atlas.create(s, "", opts()).flatMap(Atlas::close));
             return s;
         };
         outcomes.add(crashEveryCall(fresh, this::sessionOne, this::sessionTwo, this::sessionThree));
@@ -212,17 +210,17 @@ class AtlasCrashTest extends EngineTestBase {
             InMemoryStorage s = InMemoryStorage.create();
             for (var o : template.list("").collectList().block(TIMEOUT)) {
                 byte[] bytes = AtlasInteropTest.bytes(template, o);
-                b(s.put(o.key(), Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(bytes))));
+                block(s.put(o.key(), Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(bytes))));
             }
             return s;
         };
         Consumer<Atlas> script = a -> {
             DatasetView v = a.dataset("cruise_2021");
             write(v, "temperature", new long[] {0, 0}, new long[] {2, 5}, 40);
-            b(a.deleteDataset("mooring-7"));
-            b(v.setAttribute("status", Attr.of("revised")));
-            DatasetView n = b(a.createDataset("cruise_2025"));
-            b(n.defineArray("temperature", ArraySpec.of(DType.FLOAT32, 2, 5)));
+            block(a.deleteDataset("mooring-7"));
+            block(v.setAttribute("status", Attr.of("revised")));
+            DatasetView n = block(a.createDataset("cruise_2025"));
+            block(n.defineArray("temperature", ArraySpec.of(DType.FLOAT32, 2, 5)));
             write(n, "temperature", new long[] {0, 0}, new long[] {2, 5}, 60);
         };
         Outcome o = crashEveryCall(fresh, a -> { }, script, this::sessionThree);

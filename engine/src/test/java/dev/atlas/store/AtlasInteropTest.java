@@ -1,5 +1,7 @@
 package dev.atlas.store;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+import static dev.atlas.testing.Await.block;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -74,9 +76,6 @@ class AtlasInteropTest extends EngineTestBase {
         return s;
     }
 
-    static <T> T b(Mono<T> m) {
-        return m.block(TIMEOUT);
-    }
 
     AtlasOptions opts() {
         return AtlasOptions.builder(resources).tempDirectory(tmp).build();
@@ -86,11 +85,11 @@ class AtlasInteropTest extends EngineTestBase {
     @ValueSource(strings = {"A1", "A2"})
     void readsBackExactlyAsExpected(String store) throws IOException {
         Storage s = load(storeDir(store));
-        Atlas atlas = b(Atlas.open(s, "", opts()));
+        Atlas atlas = block(Atlas.open(s, "", opts()));
         try {
             checkStore(atlas, expected(store));
         } finally {
-            b(atlas.close());
+            block(atlas.close());
         }
     }
 
@@ -119,7 +118,7 @@ class AtlasInteropTest extends EngineTestBase {
         // the orphan directory of a deleted dataset is not an array of the store
         assertTrue(atlas.arrayDtype("legacy_flag").isEmpty());
         assertThrows(ArrayNotFoundException.class,
-                () -> b(atlas.readArrayAcross("legacy_flag", List.of("legacy_run"), null, null).collectList()));
+                () -> block(atlas.readArrayAcross("legacy_flag", List.of("legacy_run"), null, null).collectList()));
     }
 
     static void checkArray(DatasetView v, JsonNode ar) {
@@ -132,8 +131,8 @@ class AtlasInteropTest extends EngineTestBase {
         assertArrayEquals(longs(sc.get("chunk_shape")), schema.chunkShape(), what);
         assertEquals(strings(sc.get("dimension_names")), schema.dimensionNames(), what);
         assertEquals(sc.get("codec").asText(), schema.codec().serdeName(), what);
-        assertEquals(fill(ar.get("fill_value")), b(v.arrayFillValue(array)), what + " fill");
-        try (NdArray a = b(v.readArray(array))) {
+        assertEquals(fill(ar.get("fill_value")), block(v.arrayFillValue(array)), what + " fill");
+        try (NdArray a = block(v.readArray(array))) {
             assertArrayEquals(schema.shape(), a.shape(), what);
             List<JsonNode> flat = new ArrayList<>();
             flatten(ar.get("values"), flat);
@@ -143,7 +142,7 @@ class AtlasInteropTest extends EngineTestBase {
             }
         }
         JsonNode st = ar.get("stats");
-        ArrayStats got = b(v.arrayStats(array));
+        ArrayStats got = block(v.arrayStats(array));
         if (st == null || st.isNull()) {
             assertNull(got, what + " stats");
         } else {
@@ -254,22 +253,22 @@ class AtlasInteropTest extends EngineTestBase {
     @ValueSource(strings = {"A1", "A2"})
     void appendsKeepTheStoreReadableByTheReference(String store) throws IOException {
         Storage s = load(storeDir(store));
-        Atlas atlas = b(Atlas.open(s, "", opts()));
-        DatasetView v = b(atlas.createDataset("cruise_2024"));
-        b(v.defineArray("temperature", ArraySpec.of(DType.FLOAT32, 3, 2).withChunks(2, 2)
+        Atlas atlas = block(Atlas.open(s, "", opts()));
+        DatasetView v = block(atlas.createDataset("cruise_2024"));
+        block(v.defineArray("temperature", ArraySpec.of(DType.FLOAT32, 3, 2).withChunks(2, 2)
                 .withDimensions("time", "depth").withFill(new FillValue.Float(Double.NaN))));
         try (NdArray x = NdArray.ofFloats(new long[] {3, 2}, 1, 2, 3, 4, 5, 6)) {
-            b(v.writeArray("temperature", new long[] {0, 0}, x));
+            block(v.writeArray("temperature", new long[] {0, 0}, x));
         }
-        b(v.defineArray("chlorophyll", ArraySpec.of(DType.FLOAT64, 4).withDimensions("time")));
+        block(v.defineArray("chlorophyll", ArraySpec.of(DType.FLOAT64, 4).withDimensions("time")));
         try (NdArray x = NdArray.ofDoubles(new long[] {4}, 0.5, 0.25, 0.125, 1)) {
-            b(v.writeArray("chlorophyll", new long[] {0}, x));
+            block(v.writeArray("chlorophyll", new long[] {0}, x));
         }
-        b(v.setAttribute("vessel", Attr.of("RV Atlas")));
-        b(atlas.flush());
-        b(atlas.close());
+        block(v.setAttribute("vessel", Attr.of("RV Atlas")));
+        block(atlas.flush());
+        block(atlas.close());
 
-        Atlas again = b(Atlas.open(s, "", opts()));
+        Atlas again = block(Atlas.open(s, "", opts()));
         try {
             JsonNode exp = expected(store);
             for (JsonNode ds : exp.get("datasets")) {
@@ -279,18 +278,18 @@ class AtlasInteropTest extends EngineTestBase {
                 }
             }
             DatasetView nv = again.dataset("cruise_2024");
-            try (NdArray t = b(nv.readArray("temperature"))) {
+            try (NdArray t = block(nv.readArray("temperature"))) {
                 assertEquals(6f, t.getFloat(5));
             }
-            try (NdArray c = b(nv.readArray("chlorophyll"))) {
+            try (NdArray c = block(nv.readArray("chlorophyll"))) {
                 assertEquals(0.125, c.getDouble(2));
             }
             assertEquals(Attr.of("RV Atlas"), nv.attribute("vessel").orElseThrow());
         } finally {
-            b(again.close());
+            block(again.close());
         }
         // every layer of every array file: footer v4 in the reference's layout; stats unversioned
-        for (ObjectInfo o : b(s.list("").collectList())) {
+        for (ObjectInfo o : block(s.list("").collectList())) {
             String k = o.key();
             if (k.endsWith(".af")) {
                 byte[] bytes = bytes(s, o);
@@ -303,14 +302,14 @@ class AtlasInteropTest extends EngineTestBase {
             }
         }
         // and the registry still parses with the 0.10 field layout (our additions are extra fields)
-        byte[] reg = bytes(s, b(s.head(again.registryFile().fileName())));
+        byte[] reg = bytes(s, block(s.head(again.registryFile().fileName())));
         Registry r = RegistryCodec.decode(reg, again.registryFile(), "registry");
         assertTrue(r.datasets.containsKey("cruise_2024"));
         assertEquals(Footer.VERSION_V4, r.footerVersion);
     }
 
     static byte[] bytes(Storage s, ObjectInfo o) {
-        ByteBuf buf = b(s.read(o.key(), 0, o.size()));
+        ByteBuf buf = block(s.read(o.key(), 0, o.size()));
         try {
             return ByteBufUtil.getBytes(buf);
         } finally {

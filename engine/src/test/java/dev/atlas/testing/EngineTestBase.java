@@ -1,16 +1,16 @@
 package dev.atlas.testing;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+
 import dev.atlas.array.EngineResources;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Engine resources (two codec and two I/O threads, the pooled allocator with block-sized buffers recycled) and a spill directory per test class. */
 public abstract class EngineTestBase {
-    protected static final Duration TIMEOUT = Duration.ofSeconds(120);
     protected static EngineResources resources;
 
     @TempDir

@@ -1,5 +1,6 @@
 package dev.atlas.testing;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -29,8 +30,6 @@ import reactor.test.StepVerifier;
  * from {@link #storage()}; keys are used under {@link #prefix()}.
  */
 public abstract class StorageContract {
-    protected static final Duration TIMEOUT = Duration.ofSeconds(30);
-
     /** A fresh, empty store for one test. */
     protected abstract Storage storage();
 

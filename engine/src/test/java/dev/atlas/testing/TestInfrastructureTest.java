@@ -1,12 +1,12 @@
 package dev.atlas.testing;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.ResourceLeakDetector;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import reactor.blockhound.BlockingOperationError;
@@ -30,7 +30,7 @@ class TestInfrastructureTest {
             StepVerifier.create(blocking)
                     .expectErrorMatches(e -> e instanceof BlockingOperationError
                             || e.getCause() instanceof BlockingOperationError)
-                    .verify(Duration.ofSeconds(10));
+                    .verify(TIMEOUT);
         } finally {
             parallel.dispose();
         }

@@ -1,5 +1,6 @@
 package dev.atlas.array;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

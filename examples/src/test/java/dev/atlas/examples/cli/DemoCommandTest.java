@@ -1,5 +1,6 @@
 package dev.atlas.examples.cli;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code atlas demo}: a fresh store is built, read and reported; a second run reuses it; partial stores are completed. */
 class DemoCommandTest {
-
     @TempDir
     Path tmp;
 
@@ -142,7 +142,7 @@ class DemoCommandTest {
     private static void checkStore(Path dir, int n) {
         EngineResources resources = EngineResources.create();
         try {
-            Atlas atlas = LocalAtlas.open(dir, AtlasOptions.builder(resources).build()).block();
+            Atlas atlas = LocalAtlas.open(dir, AtlasOptions.builder(resources).build()).block(TIMEOUT);
             try {
                 assertEquals(DemoCommand.names(n), atlas.listDatasets().stream().sorted().toList());
                 assertEquals(List.of("land_mask", "precipitation", "temperature", "time"), atlas.listArrays());
@@ -152,13 +152,13 @@ class DemoCommandTest {
                 assertEquals(Attr.of((long) member), ds.attribute("member").orElseThrow());
                 assertEquals(Attr.of("CF-1.8"), ds.attribute("Conventions").orElseThrow());
                 assertTrue(ds.attribute("created").orElseThrow() instanceof Attr.Timestamp);
-                Map<String, AttributeValue> ta = ds.arrayAttributes("temperature").block();
+                Map<String, AttributeValue> ta = ds.arrayAttributes("temperature").block(TIMEOUT);
                 assertEquals("K", ta.get("units").asString());
                 assertEquals("air temperature at 2 m", ta.get("long_name").asString());
                 assertEquals(DType.UINT8, ds.arrayMeta("land_mask").orElseThrow().dtype());
                 try (SyntheticGrid.Member expected = SyntheticGrid.generate(member)) {
                     for (String array : SyntheticGrid.ARRAYS) {
-                        try (NdArray got = ds.readArray(array).block()) {
+                        try (NdArray got = ds.readArray(array).block(TIMEOUT)) {
                             NdArray exp = expected.get(array);
                             assertEquals(exp.data(), got.data(), array + " of member " + member);
                         }
@@ -168,13 +168,13 @@ class DemoCommandTest {
                         nans += Float.isNaN(expected.precipitation().getFloat(i)) ? 1 : 0;
                     }
                     assertTrue(nans > 0, "precipitation has missing cells");
-                    assertEquals(nans, ds.arrayStats("precipitation").block().nullCount(), "NaN cells counted as nulls");
+                    assertEquals(nans, ds.arrayStats("precipitation").block(TIMEOUT).nullCount(), "NaN cells counted as nulls");
                 }
             } finally {
-                atlas.close().block();
+                atlas.close().block(TIMEOUT);
             }
         } finally {
-            resources.disposeLater().block();
+            resources.disposeLater().block(TIMEOUT);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.atlas.examples.cli;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -140,17 +141,17 @@ class ImportCommandTest {
     static void checkAgainstNcdump(Path store, Path fixtures) throws Exception {
         EngineResources resources = EngineResources.create();
         try {
-            Atlas atlas = LocalAtlas.open(store, AtlasOptions.builder(resources).build()).block();
+            Atlas atlas = LocalAtlas.open(store, AtlasOptions.builder(resources).build()).block(TIMEOUT);
             try {
                 for (String f : FIXTURES) {
                     NcDump dump = NcDump.parse(Files.readString(fixtures.resolve(f + ".ncdump.txt")));
                     checkDataset(atlas.dataset(f), dump, fixtures.resolve(f + ".cdl"));
                 }
             } finally {
-                atlas.close().block();
+                atlas.close().block(TIMEOUT);
             }
         } finally {
-            resources.disposeLater().block();
+            resources.disposeLater().block(TIMEOUT);
         }
     }
 
@@ -194,7 +195,7 @@ class ImportCommandTest {
         }
         // Fill value.
         List<String> fillTok = v.attributes().get("_FillValue");
-        FillValue fill = ds.arrayFillValue(name).block();
+        FillValue fill = ds.arrayFillValue(name).block(TIMEOUT);
         if (fillTok == null) {
             assertEquals(null, fill, where + " fill");
         } else {
@@ -210,7 +211,7 @@ class ImportCommandTest {
             }
         }
         // Attributes (the fill value is not repeated as an attribute).
-        Map<String, AttributeValue> attrs = ds.arrayAttributes(name).block();
+        Map<String, AttributeValue> attrs = ds.arrayAttributes(name).block(TIMEOUT);
         assertEquals(v.attributes().keySet().stream().filter(k -> !k.equals("_FillValue")).sorted().toList(),
                 attrs.keySet().stream().sorted().toList(), where + " attribute names");
         for (Map.Entry<String, AttributeValue> a : attrs.entrySet()) {
@@ -224,7 +225,7 @@ class ImportCommandTest {
             }
         }
         // Values.
-        try (NdArray data = ds.readArray(name).block()) {
+        try (NdArray data = ds.readArray(name).block(TIMEOUT)) {
             assertEquals(v.data().size(), data.size(), where + " value count");
             for (int i = 0; i < data.size(); i++) {
                 String tok = v.data().get(i);

@@ -1,5 +1,6 @@
 package dev.atlas.examples.server;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -29,7 +30,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -118,7 +118,7 @@ class AtlasHttpServerTest extends EngineTestBase {
                 .resources(resources)
                 .build());
         pool = ConnectionProvider.builder("test").maxConnections(16).build();
-        client = HttpClient.create(pool).baseUrl(server.baseUrl()).responseTimeout(Duration.ofSeconds(60));
+        client = HttpClient.create(pool).baseUrl(server.baseUrl()).responseTimeout(TIMEOUT);
     }
 
     @AfterAll
@@ -577,7 +577,7 @@ class AtlasHttpServerTest extends EngineTestBase {
             s.close();
         }
         // The server notices the resets; afterwards it still serves and holds nothing (the leak check runs after this test).
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             Thread.sleep(100);
             if (get("/health").status() == 200) {

@@ -1,5 +1,6 @@
 package dev.atlas.examples.server;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,7 +15,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,11 +52,11 @@ class ServeCommandTest {
     void servesAStoreUntilStopped() throws Exception {
         EngineResources resources = EngineResources.create(1, 1, io.netty.buffer.PooledByteBufAllocator.DEFAULT);
         Path store = tmp.resolve("store");
-        var atlas = LocalAtlas.create(store, AtlasOptions.builder(resources).tempDirectory(tmp).build()).block();
-        atlas.createDataset("one").block();
-        atlas.flush().block();
-        atlas.close().block();
-        resources.disposeLater().block();
+        var atlas = LocalAtlas.create(store, AtlasOptions.builder(resources).tempDirectory(tmp).build()).block(TIMEOUT);
+        atlas.createDataset("one").block(TIMEOUT);
+        atlas.flush().block(TIMEOUT);
+        atlas.close().block(TIMEOUT);
+        resources.disposeLater().block(TIMEOUT);
 
         ServeCommand cmd = new ServeCommand();
         CommandLine cl = new CommandLine(cmd);
@@ -67,7 +67,7 @@ class ServeCommandTest {
         assertTrue(cmd.started.await(60, TimeUnit.SECONDS), "server started");
         try {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create(cmd.server.baseUrl() + "/health")).timeout(Duration.ofSeconds(30)).build(),
+                    URI.create(cmd.server.baseUrl() + "/health")).timeout(TIMEOUT).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode());
             assertTrue(r.body().contains("\"datasets\":1"), r.body());

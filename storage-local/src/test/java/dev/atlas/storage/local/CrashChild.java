@@ -1,5 +1,7 @@
 package dev.atlas.storage.local;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
 import dev.atlas.array.ArraySpec;
@@ -13,7 +15,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.Random;
 
 /**
@@ -35,17 +36,16 @@ public final class CrashChild {
         Path root = Path.of(args[0]);
         Path acks = Path.of(args[1]);
         Random rnd = new Random(Long.parseLong(args[2]));
-        Duration t = Duration.ofSeconds(60);
         EngineResources resources = EngineResources.create(2, 2, PooledByteBufAllocator.DEFAULT);
         LocalStorage storage = LocalStorage.open(root, resources);
         ArrayFileOptions options = ArrayFileOptions.builder(resources)
                 .codec(rnd.nextBoolean() ? BlockCodecs.lz4() : BlockCodecs.zstd())
                 .blockTargetSize(512 + rnd.nextInt(4096)).tempDirectory(root.getParent()).build();
         ArrayFile f;
-        if (storage.list("set.").any(o -> o.key().equals("set.af")).block(t)) {
-            f = ArrayFile.open(storage, "set.af", options).block(t);
+        if (storage.list("set.").any(o -> o.key().equals("set.af")).block(TIMEOUT)) {
+            f = ArrayFile.open(storage, "set.af", options).block(TIMEOUT);
         } else {
-            f = ArrayFile.create(storage, "set.af", options).block(t);
+            f = ArrayFile.create(storage, "set.af", options).block(TIMEOUT);
         }
         int next = 0;
         for (String name : f.listArrays()) {
@@ -54,23 +54,23 @@ public final class CrashChild {
         try (FileChannel ack = FileChannel.open(acks, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND)) {
             for (int i = next; ; i++) {
-                f.defineArray("it" + i, ArraySpec.of(DType.INT32, LENGTH).withChunks(250 + rnd.nextInt(500))).block(t);
+                f.defineArray("it" + i, ArraySpec.of(DType.INT32, LENGTH).withChunks(250 + rnd.nextInt(500))).block(TIMEOUT);
                 int[] v = new int[LENGTH];
                 for (int j = 0; j < LENGTH; j++) {
                     v[j] = value(i, j);
                 }
                 // two writes: the second patches the middle, so chunks get read-modify-written
                 try (NdArray d = NdArray.ofInts(DType.INT32, new long[] {LENGTH}, new int[LENGTH])) {
-                    f.writeArray("it" + i, new long[] {0}, d).block(t);
+                    f.writeArray("it" + i, new long[] {0}, d).block(TIMEOUT);
                 }
                 try (NdArray d = NdArray.ofInts(DType.INT32, new long[] {LENGTH}, v)) {
-                    f.writeArray("it" + i, new long[] {0}, d).block(t);
+                    f.writeArray("it" + i, new long[] {0}, d).block(TIMEOUT);
                 }
-                f.flush().block(t);
+                f.flush().block(TIMEOUT);
                 ack.write(ByteBuffer.wrap((i + "\n").getBytes(StandardCharsets.US_ASCII)));
                 ack.force(true);
                 if (i % 4 == 3) {
-                    f.compact().block(t);
+                    f.compact().block(TIMEOUT);
                 }
             }
         }

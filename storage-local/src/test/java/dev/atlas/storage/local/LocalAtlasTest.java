@@ -1,5 +1,6 @@
 package dev.atlas.storage.local;
 
+import static dev.atlas.testing.Await.block;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -43,27 +44,27 @@ class LocalAtlasTest extends AtlasContract {
     @Test
     void b13_b16_b17_pathApi() throws Exception {
         Path dir = tmp.resolve("nested/a/b/store-" + N.incrementAndGet());
-        assertThrows(StoreNotFoundException.class, () -> b(LocalAtlas.open(dir, opts())));
+        assertThrows(StoreNotFoundException.class, () -> block(LocalAtlas.open(dir, opts())));
         assertFalse(Files.exists(dir), "a failed open creates nothing");
-        Atlas a = b(LocalAtlas.create(dir, opts()));
+        Atlas a = block(LocalAtlas.create(dir, opts()));
         assertTrue(Files.isRegularFile(dir.resolve("atlas.json")), "the registry is written at once");
-        DatasetView v = b(a.createDataset("ds"));
-        b(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 3)));
+        DatasetView v = block(a.createDataset("ds"));
+        block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 3)));
         try (NdArray x = NdArray.ofFloats(new long[] {3}, 1, 2, 3)) {
-            b(v.writeArray("t", new long[] {0}, x));
+            block(v.writeArray("t", new long[] {0}, x));
         }
-        b(a.flush());
-        b(a.close());
+        block(a.flush());
+        block(a.close());
         assertTrue(Files.isRegularFile(dir.resolve("t/data.af")));
-        Atlas r = b(LocalAtlas.open(dir, opts()));
-        try (NdArray x = b(r.dataset("ds").readArray("t"))) {
+        Atlas r = block(LocalAtlas.open(dir, opts()));
+        try (NdArray x = block(r.dataset("ds").readArray("t"))) {
             assertArrayEquals(new float[] {1, 2, 3}, new float[] {x.getFloat(0), x.getFloat(1), x.getFloat(2)});
         }
-        b(r.close());
+        block(r.close());
         Path existing = Files.createDirectories(tmp.resolve("existing-" + N.incrementAndGet()));
-        Atlas e = b(LocalAtlas.create(existing, opts()));
+        Atlas e = block(LocalAtlas.create(existing, opts()));
         assertTrue(Files.isRegularFile(existing.resolve("atlas.json")));
         assertEquals(List.of(), e.listDatasets());
-        b(e.close());
+        block(e.close());
     }
 }

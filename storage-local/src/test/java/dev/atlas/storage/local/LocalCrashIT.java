@@ -1,5 +1,6 @@
 package dev.atlas.storage.local;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -10,7 +11,6 @@ import dev.atlas.testing.EngineTestBase;
 import dev.atlas.array.NdArray;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -25,8 +25,6 @@ import org.junit.jupiter.api.Test;
  * {@code -Datlas.crash.kills=N} (default 50) and {@code -Datlas.crash.seed=S}.
  */
 class LocalCrashIT extends EngineTestBase {
-    private static final Duration T = TIMEOUT;
-
     @Test
     void sigkillAtRandomMomentsLosesNoAcknowledgedFlush() throws Exception {
         int kills = Integer.getInteger("atlas.crash.kills", 50);
@@ -63,7 +61,7 @@ class LocalCrashIT extends EngineTestBase {
                     survived++;
                     continue;
                 }
-                ArrayFile f = ArrayFile.open(storage, "set.af", ArrayFileOptions.builder(resources).build()).block(T);
+                ArrayFile f = ArrayFile.open(storage, "set.af", ArrayFileOptions.builder(resources).build()).block(TIMEOUT);
                 List<String> visible = f.listArrays();
                 for (int i : acked) {
                     if (!visible.contains("it" + i)) {
@@ -73,7 +71,7 @@ class LocalCrashIT extends EngineTestBase {
                 }
                 for (String name : visible) {
                     int i = Integer.parseInt(name.substring(2));
-                    try (NdArray a = f.readArray(name).block(T)) {
+                    try (NdArray a = f.readArray(name).block(TIMEOUT)) {
                         for (int j = 0; j < CrashChild.LENGTH; j++) {
                             if (a.getInt(j) != CrashChild.value(i, j)) {
                                 fail("kill " + k + ": " + name + " element " + j + " is " + a.getInt(j) + ", half-visible");
@@ -85,7 +83,7 @@ class LocalCrashIT extends EngineTestBase {
                     }
                 }
                 maxAcked = acked.isEmpty() ? maxAcked : Math.max(maxAcked, acked.get(acked.size() - 1));
-                f.close().block(T);
+                f.close().block(TIMEOUT);
             }
             survived++;
         }

@@ -1,5 +1,6 @@
 package dev.atlas.storage.local;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

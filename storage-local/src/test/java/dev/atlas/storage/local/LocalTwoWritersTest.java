@@ -1,5 +1,6 @@
 package dev.atlas.storage.local;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -11,7 +12,6 @@ import dev.atlas.array.NdArray;
 import dev.atlas.error.ConflictException;
 import dev.atlas.format.DType;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -27,14 +27,12 @@ import org.junit.jupiter.api.Test;
  * end every layer of both is there.
  */
 class LocalTwoWritersTest extends EngineTestBase {
-    private static final Duration T = TIMEOUT;
-
     @Test
     void concurrentFlushesNeverLoseALayer() throws Exception {
         Path root = tmp.resolve("store");
         ArrayFileOptions o = ArrayFileOptions.builder(resources).tempDirectory(tmp).build();
         try (LocalStorage s = LocalStorage.open(root, resources)) {
-            ArrayFile.create(s, "w.af", o).block(T).close().block(T);
+            ArrayFile.create(s, "w.af", o).block(TIMEOUT).close().block(TIMEOUT);
         }
         int rounds = 25;
         ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -43,25 +41,25 @@ class LocalTwoWritersTest extends EngineTestBase {
             Callable<Integer> writer = () -> {
                 int conflicts = 0;
                 try (LocalStorage s = LocalStorage.open(root, resources)) {
-                    ArrayFile f = ArrayFile.open(s, "w.af", o).block(T);
+                    ArrayFile f = ArrayFile.open(s, "w.af", o).block(TIMEOUT);
                     for (int r = 0; r < rounds; r++) {
                         while (true) {
                             String name = w + r;
-                            f.defineArray(name, ArraySpec.of(DType.INT32, 4)).block(T);
+                            f.defineArray(name, ArraySpec.of(DType.INT32, 4)).block(TIMEOUT);
                             try (NdArray d = NdArray.ofInts(DType.INT32, new long[] {4}, r, r, r, r)) {
-                                f.writeArray(name, new long[] {0}, d).block(T);
+                                f.writeArray(name, new long[] {0}, d).block(TIMEOUT);
                             }
                             try {
-                                f.flush().block(T);
+                                f.flush().block(TIMEOUT);
                                 break;
                             } catch (ConflictException e) {
                                 conflicts++;
-                                f.close().block(T);
-                                f = ArrayFile.open(s, "w.af", o).block(T);
+                                f.close().block(TIMEOUT);
+                                f = ArrayFile.open(s, "w.af", o).block(TIMEOUT);
                             }
                         }
                     }
-                    f.close().block(T);
+                    f.close().block(TIMEOUT);
                 }
                 return conflicts;
             };
@@ -70,12 +68,12 @@ class LocalTwoWritersTest extends EngineTestBase {
         int conflicts = results.get(0).get() + results.get(1).get();
         pool.shutdown();
         try (LocalStorage s = LocalStorage.open(root, resources)) {
-            ArrayFile f = ArrayFile.open(s, "w.af", o).block(T);
+            ArrayFile f = ArrayFile.open(s, "w.af", o).block(TIMEOUT);
             assertEquals(2 * rounds, f.listArrays().size(), "every writer's every layer: " + f.listArrays());
             assertEquals(2 * rounds + 1, f.numLayers());
             for (int r = 0; r < rounds; r++) {
                 for (String w : List.of("a", "b")) {
-                    try (NdArray a = f.readArray(w + r).block(T)) {
+                    try (NdArray a = f.readArray(w + r).block(TIMEOUT)) {
                         assertArrayEquals(new int[] {r, r, r, r},
                                 new int[] {a.getInt(0), a.getInt(1), a.getInt(2), a.getInt(3)});
                     }

@@ -1,5 +1,7 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -215,7 +217,7 @@ final class FaultProxy implements AutoCloseable {
         // The request body becomes a byte[] here (asByteArray releases what it aggregated), so no
         // Netty buffer of this exchange outlives the server's own pipeline.
         return req.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0]).flatMap(body -> {
-            HttpRequest.Builder rb = HttpRequest.newBuilder(target.resolve(req.uri())).timeout(Duration.ofSeconds(60));
+            HttpRequest.Builder rb = HttpRequest.newBuilder(target.resolve(req.uri())).timeout(TIMEOUT);
             for (Map.Entry<String, String> e : in) {
                 if (!HOP_BY_HOP.contains(e.getKey().toLowerCase(Locale.ROOT))) {
                     rb.header(e.getKey(), e.getValue());

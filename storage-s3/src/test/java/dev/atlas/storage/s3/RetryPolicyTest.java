@@ -1,5 +1,6 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,8 +15,6 @@ import reactor.test.scheduler.VirtualTimeScheduler;
 
 /** {@link RetryPolicy} in virtual time: backoff grows, jitter stays in bounds, only retryable failures repeat. */
 class RetryPolicyTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(10);
-
     /** Fails {@code failures} times with {@code error}, then succeeds; counts subscriptions. */
     private static Mono<String> flaky(AtomicInteger attempts, int failures, RuntimeException error) {
         return Mono.defer(() -> attempts.incrementAndGet() <= failures ? Mono.error(error) : Mono.just("ok"));

@@ -1,5 +1,6 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,7 +23,6 @@ import dev.atlas.storage.Storage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
@@ -40,7 +40,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(S3Servers.class)
 class S3ArrayFileTest {
-    static final Duration TIMEOUT = Duration.ofSeconds(120);
     static final long[] SHAPE = {16, 256, 256};
     static EngineResources resources;
     static FaultProxy proxy;

@@ -1,5 +1,6 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static dev.atlas.testing.StorageContract.body;
 import static dev.atlas.testing.StorageContract.bytes;
 
@@ -36,7 +37,6 @@ import reactor.test.StepVerifier;
  */
 @ExtendWith(S3Servers.class)
 abstract class S3BehaviourBase {
-    static final Duration TIMEOUT = Duration.ofSeconds(60);
     static final int PART = S3StorageOptions.MIN_PART_SIZE;
     static EngineResources resources;
     S3Storage store;
@@ -69,7 +69,7 @@ abstract class S3BehaviourBase {
     }
 
     void awaitNoPendingUploads(String prefix) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
         List<String> pending = List.of();
         while (System.nanoTime() < deadline) {
             pending = store.pendingUploads(prefix).collectList().block(TIMEOUT);
@@ -125,7 +125,7 @@ abstract class S3BehaviourBase {
         Flux<ByteBuf> stalled = body(bytes(PART + 4096, 4), 1 << 20).concatWith(Flux.never());
         StepVerifier.create(store.put("cancelled.bin", stalled))
                 .then(() -> {
-                    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                    long deadline = System.nanoTime() + TIMEOUT.toNanos();
                     while (store.stats().requests(S3Request.UPLOAD_PART) < 1 && System.nanoTime() < deadline) {
                         Thread.onSpinWait();
                     }

@@ -1,5 +1,7 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+
 import dev.atlas.array.EngineResources;
 import dev.atlas.storage.Storage;
 import dev.atlas.testing.StorageContract;

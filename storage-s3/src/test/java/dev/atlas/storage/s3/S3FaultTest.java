@@ -1,5 +1,6 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static dev.atlas.testing.StorageContract.body;
 import static dev.atlas.testing.StorageContract.bytes;
 import static dev.atlas.testing.StorageContract.holdsRange;
@@ -45,7 +46,6 @@ import reactor.test.StepVerifier;
  */
 @ExtendWith(S3Servers.class)
 class S3FaultTest {
-    static final Duration TIMEOUT = Duration.ofSeconds(120);
     static final long SEED = Long.getLong("atlas.fault.seed", 20_240_601L);
     static EngineResources resources;
     FaultProxy proxy;

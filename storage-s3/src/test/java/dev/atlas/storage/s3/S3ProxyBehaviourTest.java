@@ -1,5 +1,6 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.Await.TIMEOUT;
 import static dev.atlas.testing.StorageContract.body;
 import static dev.atlas.testing.StorageContract.bytes;
 

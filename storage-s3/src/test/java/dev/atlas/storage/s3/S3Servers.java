@@ -41,6 +41,10 @@ public final class S3Servers implements BeforeAllCallback {
     static final String BUCKET = "atlas";
     static final String ACCESS_KEY = "atlas-access";
     static final String SECRET_KEY = "atlas-secret-key";
+    /**
+     * How long a server process may take to answer its first request. A bound of its own, not the
+     * tests' one wait: it covers a JVM or container start, polled every 200 ms, and fails with the log tail.
+     */
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static volatile ExtensionContext root;
 
