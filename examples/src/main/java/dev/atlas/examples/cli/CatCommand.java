@@ -1,6 +1,7 @@
 package dev.atlas.examples.cli;
 
 import dev.atlas.array.NdArray;
+import dev.atlas.examples.region.Region;
 import dev.atlas.store.ArraySchema;
 import dev.atlas.store.DatasetView;
 import io.netty.buffer.ByteBuf;
@@ -56,7 +57,7 @@ final class CatCommand extends StoreCommand {
         try (StoreSession s = StoreSession.open(location())) {
             DatasetView ds = dataset(s, dataset);
             ArraySchema schema = schema(ds, array);
-            Region box = Region.parse(region, schema.shape(), schema.dimensionNames());
+            Region box = RegionOption.parse(region, schema.shape(), schema.dimensionNames());
             if (box.count() > maxElements && !force) {
                 throw CliException.usage(String.format("region %s of %s/%s has %,d elements, more than --max-elements %,d;"
                         + " narrow --region or pass --force", box, dataset, array, box.count(), maxElements));

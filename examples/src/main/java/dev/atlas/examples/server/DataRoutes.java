@@ -3,6 +3,7 @@ package dev.atlas.examples.server;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.atlas.array.NdArray;
+import dev.atlas.examples.region.Region;
 import dev.atlas.format.DType;
 import dev.atlas.store.ArraySchema;
 import dev.atlas.store.Atlas;
@@ -85,17 +86,17 @@ final class DataRoutes {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         String array = call.path("array");
         ArraySchema schema = Catalog.schema(view, array);
-        Params.Region r = Params.region(call.query(), schema.shape());
+        Region r = Params.region(call.query(), schema.shape());
         Format format = format(call.query());
         long n = Params.elements(schema, r);
         if (n > options.maxElementsPerRequest()) {
-            throw ApiError.tooLarge("region", "region " + r + " has " + n + " elements; the limit per request is "
+            throw ApiError.tooLarge("region", "region " + Params.describe(r) + " has " + n + " elements; the limit per request is "
                     + options.maxElementsPerRequest());
         }
         DType dtype = schema.dtype();
         if (format == Format.JSON) {
             if (n > options.maxJsonElements()) {
-                throw ApiError.tooLarge("region", "region " + r + " has " + n + " elements; JSON responses carry at most "
+                throw ApiError.tooLarge("region", "region " + Params.describe(r) + " has " + n + " elements; JSON responses carry at most "
                         + options.maxJsonElements() + " (use the binary format)");
             }
             Mono<byte[]> body = view.readArray(array, r.start(), r.shape())
@@ -123,7 +124,7 @@ final class DataRoutes {
         headers(res, dtype, r.shape(), r.start(), bytes);
         long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
         Pieces pieces = new Pieces(r, schema.chunkShape(), target);
-        Function<Params.Region, Mono<NdArray>> read = p -> view.readArray(array, p.start(), p.shape())
+        Function<Region, Mono<NdArray>> read = p -> view.readArray(array, p.start(), p.shape())
                 .switchIfEmpty(Mono.error(() -> new IllegalStateException("array '" + array + "' of dataset '"
                         + view.name() + "' vanished while streaming")));
         return res.send(stream(res, Flux.fromIterable(pieces), read, call)).then();
@@ -315,21 +316,17 @@ final class DataRoutes {
                     + array + "'", "datasets")));
         }
         ArraySchema first = schemas.get(0);
-        Params.Region r = Params.region(call.query(), first.shape());
+        Region r = Params.region(call.query(), first.shape());
         for (int i = 1; i < schemas.size(); i++) {
             long[] shape = schemas.get(i).shape();
-            boolean inside = shape.length == r.shape().length;
-            for (int k = 0; inside && k < shape.length; k++) {
-                inside = r.start()[k] + r.shape()[k] <= shape[k];
-            }
-            if (!inside) {
-                throw ApiError.badParameter("region", "region " + r + " lies outside dataset '" + datasets.get(i)
+            if (shape.length != r.shape().length || r.axisOutside(shape) >= 0) {
+                throw ApiError.badParameter("region", "region " + Params.describe(r) + " lies outside dataset '" + datasets.get(i)
                         + "' (shape " + Arrays.toString(shape) + ")");
             }
         }
         long per = Params.elements(first, r);
         if (per > options.maxElementsPerRequest()) {
-            throw ApiError.tooLarge("region", "region " + r + " has " + per + " elements; the limit per dataset is "
+            throw ApiError.tooLarge("region", "region " + Params.describe(r) + " has " + per + " elements; the limit per dataset is "
                     + options.maxElementsPerRequest());
         }
         long total;

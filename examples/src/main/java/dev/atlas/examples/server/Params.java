@@ -1,5 +1,8 @@
 package dev.atlas.examples.server;
 
+import dev.atlas.examples.region.BadRegionException;
+import dev.atlas.examples.region.Region;
+import dev.atlas.examples.region.RegionSyntax;
 import dev.atlas.store.ArraySchema;
 import java.util.Arrays;
 import java.util.List;
@@ -85,106 +88,75 @@ final class Params {
         return v;
     }
 
-    /** A region: start and shape. */
-    record Region(long[] start, long[] shape) {
-        long elements() {
-            long n = 1;
-            for (long s : shape) {
-                n = Math.multiplyExact(n, s);
-            }
-            return n;
-        }
-
-        String shapeHeader() {
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < shape.length; i++) {
-                sb.append(i == 0 ? "" : ",").append(shape[i]);
-            }
-            return sb.toString();
-        }
-
-        @Override
-        public String toString() {
-            return "start " + Arrays.toString(start) + " shape " + Arrays.toString(shape);
-        }
-    }
-
     /**
-     * The region a request names for an array of {@code shape}: {@code region=a:b,c:d,...} (Python
-     * slice syntax per axis: {@code i} for one index, {@code a:b}, {@code :b}, {@code a:}, {@code :}),
-     * or {@code start=} and {@code shape=} (comma lists), or the whole array when neither is given.
-     * The region must lie inside the array and may not be empty.
+     * The region a request names for an array of {@code shape}: {@code region=a:b,c:d,...} (the
+     * {@link RegionSyntax.Dialect#QUERY} dialect: {@code i} for one index, {@code a:b}, {@code :b},
+     * {@code a:}, {@code :} on every axis), or {@code start=} and {@code shape=} (comma lists), or the
+     * whole array when neither is given. The region must lie inside the array and may not be empty.
      */
     static Region region(Map<String, List<String>> query, long[] shape) {
         String region = single(query, "region");
         String start = single(query, "start");
         String extent = single(query, "shape");
-        int rank = shape.length;
-        long[] st = new long[rank];
-        long[] sh = shape.clone();
-        String blame;
         if (region != null) {
             if (start != null || extent != null) {
                 throw ApiError.badParameter("region", "give either region or start and shape, not both");
             }
-            blame = "region";
-            String[] axes = region.isEmpty() ? new String[0] : region.split(",", -1);
-            if (axes.length != rank) {
-                throw ApiError.badParameter("region", "region has " + axes.length + " axes; the array has rank " + rank);
+            try {
+                return RegionSyntax.parse(region, shape, RegionSyntax.Dialect.QUERY);
+            } catch (BadRegionException e) {
+                throw badRegion(e, "region", shape);
             }
-            for (int i = 0; i < rank; i++) {
-                String a = axes[i].trim();
-                int colon = a.indexOf(':');
-                long lo;
-                long hi;
-                if (colon < 0) {
-                    lo = integer(a, "region", 0, Long.MAX_VALUE);
-                    hi = lo + 1;
-                } else {
-                    String l = a.substring(0, colon).trim();
-                    String h = a.substring(colon + 1).trim();
-                    if (h.contains(":")) {
-                        throw ApiError.badParameter("region", "region axis " + i + " '" + a + "': steps are not supported");
-                    }
-                    lo = l.isEmpty() ? 0 : integer(l, "region", 0, Long.MAX_VALUE);
-                    hi = h.isEmpty() ? shape[i] : integer(h, "region", 0, Long.MAX_VALUE);
-                }
-                if (hi <= lo) {
-                    throw ApiError.badParameter("region", "region axis " + i + " '" + a + "' is empty");
-                }
-                st[i] = lo;
-                sh[i] = hi - lo;
-            }
-        } else if (start != null || extent != null) {
-            if (start == null || extent == null) {
-                throw ApiError.badParameter(start == null ? "start" : "shape", "give both start and shape");
-            }
-            st = vector(start, "start", rank);
-            sh = vector(extent, "shape", rank);
-            blame = "shape";
-            for (int i = 0; i < rank; i++) {
-                if (sh[i] == 0) {
-                    throw ApiError.badParameter("shape", "shape axis " + i + " is 0");
-                }
-            }
-        } else {
-            blame = "region";
         }
+        if (start == null && extent == null) {
+            return Region.whole(shape);
+        }
+        if (start == null || extent == null) {
+            throw ApiError.badParameter(start == null ? "start" : "shape", "give both start and shape");
+        }
+        int rank = shape.length;
+        long[] st = vector(start, "start", rank);
+        long[] sh = vector(extent, "shape", rank);
         for (int i = 0; i < rank; i++) {
-            if (st[i] >= shape[i] && shape[i] > 0 || st[i] > shape[i] - sh[i] || sh[i] > shape[i]) {
-                throw ApiError.badParameter(blame, "region " + new Region(st, sh) + " lies outside the array's shape "
-                        + Arrays.toString(shape) + " (axis " + i + ")");
+            if (sh[i] == 0) {
+                throw ApiError.badParameter("shape", "shape axis " + i + " is 0");
             }
         }
-        return new Region(st, sh);
+        Region r = new Region(st, sh);
+        try {
+            RegionSyntax.requireInside(r, shape);
+        } catch (BadRegionException e) {
+            throw badRegion(e, "shape", shape);
+        }
+        return r;
+    }
+
+    /** The 400 for a region that does not parse or fit, blaming {@code parameter}. */
+    private static ApiError badRegion(BadRegionException e, String parameter, long[] shape) {
+        int i = e.axis();
+        String message = switch (e.problem()) {
+            case AXIS_COUNT -> "region has " + e.axes() + " axes; the array has rank " + shape.length;
+            case NOT_AN_INTEGER -> "region '" + e.token() + "' is not an integer";
+            case NEGATIVE -> "region " + e.value() + " is outside 0.." + Long.MAX_VALUE;
+            case STEP -> "region axis " + i + " '" + e.part() + "': steps are not supported";
+            case EMPTY -> "region axis " + i + " '" + e.part() + "' is empty";
+            case OUTSIDE -> "region " + describe(e.region()) + " lies outside the array's shape " + Arrays.toString(shape)
+                    + " (axis " + i + ")";
+        };
+        return ApiError.badParameter(parameter, message);
+    }
+
+    /** A region as the server's messages name it: {@code start [..] shape [..]}. */
+    static String describe(Region r) {
+        return "start " + Arrays.toString(r.start()) + " shape " + Arrays.toString(r.shape());
     }
 
     /** The schema's shape; used for limits before a read starts. */
     static long elements(ArraySchema schema, Region r) {
-        try {
-            return r.elements();
-        } catch (ArithmeticException e) {
-            throw ApiError.tooLarge("region", "region " + r + " has more than 2^63 elements");
+        long n = r.count();
+        if (n == Long.MAX_VALUE) {
+            throw ApiError.tooLarge("region", "region " + describe(r) + " has more than 2^63 elements");
         }
+        return n;
     }
 }

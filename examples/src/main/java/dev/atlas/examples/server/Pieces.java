@@ -1,5 +1,6 @@
 package dev.atlas.examples.server;
 
+import dev.atlas.examples.region.Region;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 
@@ -12,7 +13,7 @@ import java.util.NoSuchElementException;
  * {@code target / inner} rows. A piece is a box, so it is one ordinary engine read, and the bytes
  * of consecutive pieces follow each other exactly in the region's C order.
  */
-final class Pieces implements Iterable<Params.Region> {
+final class Pieces implements Iterable<Region> {
     private final long[] start;
     private final long[] shape;
     private final long[] chunk;
@@ -26,7 +27,7 @@ final class Pieces implements Iterable<Params.Region> {
      * @param targetElements elements a piece should not exceed (unless one row of axis rank-1 is
      *     already larger, which the caller's limits prevent)
      */
-    Pieces(Params.Region region, long[] chunk, long targetElements) {
+    Pieces(Region region, long[] chunk, long targetElements) {
         this.start = region.start();
         this.shape = region.shape();
         this.chunk = chunk;
@@ -76,7 +77,7 @@ final class Pieces implements Iterable<Params.Region> {
     }
 
     @Override
-    public Iterator<Params.Region> iterator() {
+    public Iterator<Region> iterator() {
         int rank = shape.length;
         return new Iterator<>() {
             final long[] outer = new long[Math.max(0, axis)];   // offsets within the region, axes < axis
@@ -99,13 +100,13 @@ final class Pieces implements Iterable<Params.Region> {
             }
 
             @Override
-            public Params.Region next() {
+            public Region next() {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
                 if (rank == 0) {
                     scalarServed = true;
-                    return new Params.Region(new long[0], new long[0]);
+                    return new Region(new long[0], new long[0]);
                 }
                 long end = shape[axis];
                 long absolute = start[axis] + pos;
@@ -140,7 +141,7 @@ final class Pieces implements Iterable<Params.Region> {
                         done = true;
                     }
                 }
-                return new Params.Region(st, sh);
+                return new Region(st, sh);
             }
         };
     }

@@ -1,6 +1,7 @@
 package dev.atlas.examples.server;
 
 import dev.atlas.array.NdArray;
+import dev.atlas.examples.region.Region;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
 import dev.atlas.store.ArraySchema;
@@ -87,7 +88,7 @@ final class QuickLook {
             throw ApiError.badParameter("array", "array '" + array + "' has rank " + shape.length
                     + "; a quick-look needs at least 2 axes");
         }
-        Params.Region r;
+        Region r;
         if (Params.single(call.query(), "region") == null && Params.single(call.query(), "start") == null
                 && Params.single(call.query(), "shape") == null) {
             long[] st = new long[shape.length];
@@ -95,7 +96,7 @@ final class QuickLook {
             for (int i = 0; i < shape.length; i++) {
                 sh[i] = i >= shape.length - 2 ? shape[i] : Math.min(1, shape[i]);
             }
-            r = new Params.Region(st, sh);
+            r = new Region(st, sh);
         } else {
             r = Params.region(call.query(), shape);
         }

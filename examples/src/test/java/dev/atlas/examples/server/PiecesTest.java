@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.atlas.examples.region.Region;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -34,8 +35,8 @@ class PiecesTest {
             // Walk the region's C order and check every piece's cells come next, in that order.
             long[] cursor = start.clone();
             long seen = 0;
-            for (Params.Region p : new Pieces(new Params.Region(start, shape), chunk, target)) {
-                long n = p.elements();
+            for (Region p : new Pieces(new Region(start, shape), chunk, target)) {
+                long n = p.count();
                 assertTrue(n >= 1 && n <= target, "piece " + p + " of target " + target + ", seed " + seed);
                 long[] idx = p.start().clone();
                 for (long k = 0; k < n; k++) {
@@ -61,9 +62,9 @@ class PiecesTest {
     @Test
     void chunkRowsAreNotSplitWhenTheyFit() {
         // [10, 100] with chunks [4, 100], target 800: pieces are whole chunk rows cut at multiples of 4.
-        Pieces p = new Pieces(new Params.Region(new long[] {1, 0}, new long[] {10, 100}), new long[] {4, 100}, 800);
+        Pieces p = new Pieces(new Region(new long[] {1, 0}, new long[] {10, 100}), new long[] {4, 100}, 800);
         StringBuilder sb = new StringBuilder();
-        for (Params.Region r : p) {
+        for (Region r : p) {
             sb.append(r.start()[0]).append('+').append(r.shape()[0]).append(' ');
         }
         assertEquals("1+7 8+3 ", sb.toString());
