@@ -48,8 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Mono;
 
 /**
- * The write side of {@link ArrayFile}: the reference crate's acceptance behaviours (section 5 of
- * the reference, numbers in the test names) and the fixes of its weak spots (W-numbers).
+ * The write side of {@link ArrayFile}: the acceptance behaviours of the Rust crate
+ * {@code array-format} (numbered in the test names) and the fixes of its weak spots (W-numbers).
  */
 class ArrayFileWriteTest extends EngineTestBase {
     /** The reference tests' small_config: no compression, 64-byte blocks (many blocks). */

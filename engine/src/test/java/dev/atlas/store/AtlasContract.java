@@ -46,9 +46,9 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * The Atlas store's behaviour on one storage backend: the 84 acceptance behaviours of the
- * reference (section 6 of {@code reference/atlas.md}, numbers in the test names; adapted where we
- * fix a trap, which the name says) plus our own rules. A subclass supplies a fresh storage per
+ * The Atlas store's behaviour on one storage backend: the 84 acceptance behaviours atlas-rust 0.10
+ * promises (numbered in the test names; adapted where we fix a trap, which the name says) plus our
+ * own rules. A subclass supplies a fresh storage per
  * store.
  */
 public abstract class AtlasContract extends EngineTestBase {

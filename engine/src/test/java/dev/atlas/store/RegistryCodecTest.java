@@ -38,7 +38,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The registry file against the atlas-rust 0.10 interop stores (A1 {@code atlas.json}, A2
- * {@code atlas.msgpack.zst}), the reference's meta checklist (atlas.md section 6, items 22-31),
+ * {@code atlas.msgpack.zst}), the registry-file acceptance behaviours of atlas-rust 0.10 (items
+ * 22-31 of its checklist: every format and codec round trips, sizes, timestamps, attribute kinds),
  * our two extensions, and damaged input (only {@link CorruptFileException} may escape).
  */
 class RegistryCodecTest {

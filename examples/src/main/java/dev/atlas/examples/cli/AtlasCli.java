@@ -26,7 +26,7 @@ import reactor.core.Exceptions;
 public final class AtlasCli implements Runnable {
     /** Success. */
     public static final int EXIT_OK = 0;
-    /** Runtime error: I/O, corrupt or conflicting data, a limit of this build. */
+    /** Runtime error: I/O (local or S3), corrupt or conflicting data, an input the command cannot use. */
     public static final int EXIT_RUNTIME = 1;
     /** Usage error: unknown option, missing or malformed argument, bad region, too many elements. */
     public static final int EXIT_USAGE = 2;

@@ -3,7 +3,7 @@ package dev.atlas.examples.cli;
 /**
  * An error the tool reports as one line with a chosen exit code (see {@link AtlasCli} for the
  * codes): a usage mistake the command line parser cannot see (a bad region, too many elements),
- * or a limit of this build (S3 stores).
+ * or something the command cannot do at run time (a directory that is not a store, an unreadable file).
  */
 final class CliException extends RuntimeException {
     private static final long serialVersionUID = 1L;

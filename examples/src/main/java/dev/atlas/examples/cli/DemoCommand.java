@@ -252,8 +252,8 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * Serving after the demo. The HTTP service is built on another branch; this method is the one
-     * place it plugs in (replaced when the branches merge). Returns the command's exit code.
+     * Serving after the demo: the store the demo built, served as {@code atlas serve} serves it on
+     * {@code --host} and {@code --port} until {@link #control} says stop. Returns the command's exit code.
      */
     int serveAfterDemo(StoreSession session, PrintWriter out) throws InterruptedException {
         dev.atlas.examples.server.ServerOptions.Builder options = dev.atlas.examples.server.ServerOptions.builder()

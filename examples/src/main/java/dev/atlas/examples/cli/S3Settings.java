@@ -7,7 +7,7 @@ import software.amazon.awssdk.regions.Region;
 
 /**
  * How the tool reaches S3: the global options {@code --endpoint}, {@code --path-style} and
- * {@code --region}, else the usual AWS environment ({@code AWS_ENDPOINT_URL_S3},
+ * {@code --s3-region}, else the usual AWS environment ({@code AWS_ENDPOINT_URL_S3},
  * {@code AWS_ENDPOINT_URL}, {@code AWS_REGION}, {@code AWS_DEFAULT_REGION}); credentials always
  * come from the AWS default chain (environment, profile, instance role).
  */

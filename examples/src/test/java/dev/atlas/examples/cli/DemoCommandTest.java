@@ -111,7 +111,7 @@ class DemoCommandTest {
         Thread t = new Thread(() -> code.set(cl.execute("--store", dir.toString(), "--datasets", "3", "--port", "0")), "demo-serve");
         t.start();
         try {
-            assertTrue(started.await(120, java.util.concurrent.TimeUnit.SECONDS), "the demo starts serving: " + out);
+            assertTrue(started.await(TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS), "the demo starts serving: " + out);
             java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
             java.net.http.HttpResponse<String> health = http.send(java.net.http.HttpRequest.newBuilder(
                     java.net.URI.create(server.get().baseUrl() + "/health")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
@@ -125,7 +125,7 @@ class DemoCommandTest {
             assertTrue(out.toString().contains("serving 3 datasets of " + dir), out.toString());
         } finally {
             stop.countDown();
-            t.join(60_000);
+            t.join(TIMEOUT.toMillis());
         }
         assertEquals(0, code.get(), out.toString());
     }

@@ -74,7 +74,7 @@ class ImportCommandTest {
             Process p = new ProcessBuilder("ncgen", "-k", "nc4", "-o", dir.resolve(f + ".nc").toString(),
                     fixtures().resolve(f + ".cdl").toString()).redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "ncgen " + f + ": " + log);
+            assertTrue(p.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS) && p.exitValue() == 0, "ncgen " + f + ": " + log);
         }
         Path store = tmp.resolve("regen-store");
         Cli.Run r = Cli.run("import", dir.toString(), "--store", store.toString());

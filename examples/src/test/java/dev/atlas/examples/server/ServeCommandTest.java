@@ -64,7 +64,7 @@ class ServeCommandTest {
         cl.setOut(new PrintWriter(out));
         Thread t = new Thread(() -> cl.execute("--store", store.toString(), "--port", "0"), "serve-test");
         t.start();
-        assertTrue(cmd.started.await(60, TimeUnit.SECONDS), "server started");
+        assertTrue(cmd.started.await(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS), "server started");
         try {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create(cmd.server.baseUrl() + "/health")).timeout(TIMEOUT).build(),
@@ -74,7 +74,7 @@ class ServeCommandTest {
             assertTrue(out.toString().contains("serving 1 datasets"), out.toString());
         } finally {
             cmd.stop.countDown();
-            t.join(60_000);
+            t.join(TIMEOUT.toMillis());
         }
         assertTrue(!t.isAlive(), "serve returned after stop");
     }

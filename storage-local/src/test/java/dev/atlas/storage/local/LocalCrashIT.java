@@ -48,7 +48,7 @@ class LocalCrashIT extends EngineTestBase {
                 fail("the child exited by itself with " + child.exitValue() + ":\n" + Files.readString(log));
             }
             child.destroyForcibly(); // SIGKILL on Unix
-            child.waitFor(30, TimeUnit.SECONDS);
+            child.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             List<Integer> acked = new ArrayList<>();
             // A child killed during JVM start-up has not created the file yet.
             for (String line : Files.exists(acks) ? Files.readAllLines(acks) : List.<String>of()) {

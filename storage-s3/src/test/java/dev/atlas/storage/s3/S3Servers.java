@@ -1,5 +1,7 @@
 package dev.atlas.storage.s3;
 
+import static dev.atlas.testing.Await.TIMEOUT;
+
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -46,6 +48,11 @@ public final class S3Servers implements BeforeAllCallback {
      * tests' one wait: it covers a JVM or container start, polled every 200 ms, and fails with the log tail.
      */
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+    /**
+     * How long a stopping server gets to exit before it is killed (and then to die): a grace period
+     * at the end of the run, not a wait for a result, so shorter than the tests' bound.
+     */
+    private static final Duration STOP_GRACE = Duration.ofSeconds(10);
     private static volatile ExtensionContext root;
 
     /** The two servers. */
@@ -123,7 +130,7 @@ public final class S3Servers implements BeforeAllCallback {
                 waitUntilUp(s);
                 if (kind == Kind.S3PROXY) {
                     try (S3AsyncClient c = s.client()) {
-                        c.createBucket(b -> b.bucket(BUCKET)).get(30, TimeUnit.SECONDS);
+                        c.createBucket(b -> b.bucket(BUCKET)).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                     }
                 }
             } catch (Exception | AssertionError e) {
@@ -202,8 +209,8 @@ public final class S3Servers implements BeforeAllCallback {
         public void close() {
             process.destroy();
             try {
-                if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                if (!process.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                    process.destroyForcibly().waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
