@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.atlas.array.EngineResources;
 import dev.atlas.array.NdArray;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;
-import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.store.Atlas;
-import dev.atlas.store.AtlasOptions;
 import dev.atlas.store.Attr;
 import dev.atlas.store.DatasetView;
 import java.nio.file.Files;
@@ -139,42 +136,34 @@ class DemoCommandTest {
     }
 
     /** The store holds exactly the generator's datasets: names, arrays, attributes, values. */
-    private static void checkStore(Path dir, int n) {
-        EngineResources resources = EngineResources.create();
-        try {
-            Atlas atlas = LocalAtlas.open(dir, AtlasOptions.builder(resources).build()).block(TIMEOUT);
-            try {
-                assertEquals(DemoCommand.names(n), atlas.listDatasets().stream().sorted().toList());
-                assertEquals(List.of("land_mask", "precipitation", "temperature", "time"), atlas.listArrays());
-                int member = n - 1;
-                DatasetView ds = atlas.dataset(DemoCommand.names(n).get(member));
-                assertEquals(List.of("time", "temperature", "precipitation", "land_mask"), ds.listArrays());
-                assertEquals(Attr.of((long) member), ds.attribute("member").orElseThrow());
-                assertEquals(Attr.of("CF-1.8"), ds.attribute("Conventions").orElseThrow());
-                assertTrue(ds.attribute("created").orElseThrow() instanceof Attr.Timestamp);
-                Map<String, AttributeValue> ta = ds.arrayAttributes("temperature").block(TIMEOUT);
-                assertEquals("K", ta.get("units").asString());
-                assertEquals("air temperature at 2 m", ta.get("long_name").asString());
-                assertEquals(DType.UINT8, ds.arrayMeta("land_mask").orElseThrow().dtype());
-                try (SyntheticGrid.Member expected = SyntheticGrid.generate(member)) {
-                    for (String array : SyntheticGrid.ARRAYS) {
-                        try (NdArray got = ds.readArray(array).block(TIMEOUT)) {
-                            NdArray exp = expected.get(array);
-                            assertEquals(exp.data(), got.data(), array + " of member " + member);
-                        }
+    private static void checkStore(Path dir, int n) throws Exception {
+        Cli.checkStore(dir, atlas -> {
+            assertEquals(DemoCommand.names(n), atlas.listDatasets().stream().sorted().toList());
+            assertEquals(List.of("land_mask", "precipitation", "temperature", "time"), atlas.listArrays());
+            int member = n - 1;
+            DatasetView ds = atlas.dataset(DemoCommand.names(n).get(member));
+            assertEquals(List.of("time", "temperature", "precipitation", "land_mask"), ds.listArrays());
+            assertEquals(Attr.of((long) member), ds.attribute("member").orElseThrow());
+            assertEquals(Attr.of("CF-1.8"), ds.attribute("Conventions").orElseThrow());
+            assertTrue(ds.attribute("created").orElseThrow() instanceof Attr.Timestamp);
+            Map<String, AttributeValue> ta = ds.arrayAttributes("temperature").block(TIMEOUT);
+            assertEquals("K", ta.get("units").asString());
+            assertEquals("air temperature at 2 m", ta.get("long_name").asString());
+            assertEquals(DType.UINT8, ds.arrayMeta("land_mask").orElseThrow().dtype());
+            try (SyntheticGrid.Member expected = SyntheticGrid.generate(member)) {
+                for (String array : SyntheticGrid.ARRAYS) {
+                    try (NdArray got = ds.readArray(array).block(TIMEOUT)) {
+                        NdArray exp = expected.get(array);
+                        assertEquals(exp.data(), got.data(), array + " of member " + member);
                     }
-                    int nans = 0;
-                    for (long i = 0; i < expected.precipitation().size(); i++) {
-                        nans += Float.isNaN(expected.precipitation().getFloat(i)) ? 1 : 0;
-                    }
-                    assertTrue(nans > 0, "precipitation has missing cells");
-                    assertEquals(nans, ds.arrayStats("precipitation").block(TIMEOUT).nullCount(), "NaN cells counted as nulls");
                 }
-            } finally {
-                atlas.close().block(TIMEOUT);
+                int nans = 0;
+                for (long i = 0; i < expected.precipitation().size(); i++) {
+                    nans += Float.isNaN(expected.precipitation().getFloat(i)) ? 1 : 0;
+                }
+                assertTrue(nans > 0, "precipitation has missing cells");
+                assertEquals(nans, ds.arrayStats("precipitation").block(TIMEOUT).nullCount(), "NaN cells counted as nulls");
             }
-        } finally {
-            resources.disposeLater().block(TIMEOUT);
-        }
+        });
     }
 }

@@ -6,15 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.atlas.array.EngineResources;
 import dev.atlas.array.NdArray;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
-import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.store.ArraySchema;
-import dev.atlas.store.Atlas;
-import dev.atlas.store.AtlasOptions;
 import dev.atlas.store.Attr;
 import dev.atlas.store.DatasetView;
 import java.io.File;
@@ -139,20 +135,12 @@ class ImportCommandTest {
 
     /** Every fixture's dataset in {@code store} equals its ncdump text. */
     static void checkAgainstNcdump(Path store, Path fixtures) throws Exception {
-        EngineResources resources = EngineResources.create();
-        try {
-            Atlas atlas = LocalAtlas.open(store, AtlasOptions.builder(resources).build()).block(TIMEOUT);
-            try {
-                for (String f : FIXTURES) {
-                    NcDump dump = NcDump.parse(Files.readString(fixtures.resolve(f + ".ncdump.txt")));
-                    checkDataset(atlas.dataset(f), dump, fixtures.resolve(f + ".cdl"));
-                }
-            } finally {
-                atlas.close().block(TIMEOUT);
+        Cli.checkStore(store, atlas -> {
+            for (String f : FIXTURES) {
+                NcDump dump = NcDump.parse(Files.readString(fixtures.resolve(f + ".ncdump.txt")));
+                checkDataset(atlas.dataset(f), dump, fixtures.resolve(f + ".cdl"));
             }
-        } finally {
-            resources.disposeLater().block(TIMEOUT);
-        }
+        });
     }
 
     private static void checkDataset(DatasetView ds, NcDump dump, Path cdl) throws Exception {

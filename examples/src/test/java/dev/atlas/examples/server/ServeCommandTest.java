@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.atlas.array.EngineResources;
-import dev.atlas.examples.cli.AtlasCli;
+import dev.atlas.examples.cli.Cli;
 import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.store.AtlasOptions;
 import java.io.PrintWriter;
@@ -25,27 +25,20 @@ class ServeCommandTest {
     @TempDir
     Path tmp;
 
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = AtlasCli.commandLine(new PrintWriter(out), new PrintWriter(err)).execute(args);
-        return new String[] {Integer.toString(code), out.toString(), err.toString()};
-    }
-
     @Test
     void unreachableAndMissingStoresAreOneLineErrors() {
-        String[] missing = run("serve", "--store", tmp.resolve("nope").toString());
-        assertEquals("3", missing[0], missing[2]);
-        assertTrue(missing[2].startsWith("atlas: "), missing[2]);
-        assertEquals(1, missing[2].strip().lines().count());
+        Cli.Run missing = Cli.run("serve", "--store", tmp.resolve("nope").toString());
+        assertEquals(3, missing.code(), missing.err());
+        assertTrue(missing.err().startsWith("atlas: "), missing.err());
+        assertEquals(1, missing.err().strip().lines().count());
         // s3:// goes to the S3 backend: nothing listens on port 1, so a runtime error in one line.
-        String[] s3 = run("--endpoint", "http://127.0.0.1:1", "--path-style", "--s3-region", "us-east-1",
+        Cli.Run s3 = Cli.run("--endpoint", "http://127.0.0.1:1", "--path-style", "--s3-region", "us-east-1",
                 "serve", "--store", "s3://bucket/prefix");
-        assertEquals("1", s3[0], s3[2]);
-        assertTrue(s3[2].startsWith("atlas: "), s3[2]);
-        assertEquals(1, s3[2].strip().lines().count(), s3[2]);
-        String[] badPort = run("serve", "--store", tmp.toString(), "--port", "70000");
-        assertEquals("2", badPort[0], badPort[2]);
+        assertEquals(1, s3.code(), s3.err());
+        assertTrue(s3.err().startsWith("atlas: "), s3.err());
+        assertEquals(1, s3.err().strip().lines().count(), s3.err());
+        Cli.Run badPort = Cli.run("serve", "--store", tmp.toString(), "--port", "70000");
+        assertEquals(2, badPort.code(), badPort.err());
     }
 
     @Test
