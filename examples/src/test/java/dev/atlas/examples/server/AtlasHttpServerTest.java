@@ -1,6 +1,7 @@
 package dev.atlas.examples.server;
 
 import static dev.atlas.testing.Await.TIMEOUT;
+import static dev.atlas.testing.Await.poll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -30,6 +31,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -577,13 +579,7 @@ class AtlasHttpServerTest extends EngineTestBase {
             s.close();
         }
         // The server notices the resets; afterwards it still serves and holds nothing (the leak check runs after this test).
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            if (get("/health").status() == 200) {
-                break;
-            }
-        }
+        poll(() -> get("/health").status(), status -> status == 200, Duration.ofMillis(100));
         Thread.sleep(500);
         assertEquals(200, get("/health").status());
         Resp r = get("/datasets/big/arrays/field/data?region=7,0:16,0:16");

@@ -72,8 +72,8 @@ final class FaultProxy implements AutoCloseable {
                     + RESTRICTED + "=host (storage-s3's pom sets it)");
         }
         this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(10)).build();
-        this.server = HttpServer.create().host("127.0.0.1").port(0).handle(this::handle).bindNow(Duration.ofSeconds(10));
+                .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(TIMEOUT).build();
+        this.server = HttpServer.create().host("127.0.0.1").port(0).handle(this::handle).bindNow(TIMEOUT);
     }
 
     /** A proxy to {@code target}, faults drawn from {@code seed} (rates start at 0). */
@@ -255,6 +255,6 @@ final class FaultProxy implements AutoCloseable {
 
     @Override
     public void close() {
-        server.disposeNow(Duration.ofSeconds(10));
+        server.disposeNow(TIMEOUT);
     }
 }

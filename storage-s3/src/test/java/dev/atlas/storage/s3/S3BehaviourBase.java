@@ -1,6 +1,8 @@
 package dev.atlas.storage.s3;
 
 import static dev.atlas.testing.Await.TIMEOUT;
+import static dev.atlas.testing.Await.poll;
+import static dev.atlas.testing.Await.spinUntil;
 import static dev.atlas.testing.StorageContract.body;
 import static dev.atlas.testing.StorageContract.bytes;
 
@@ -69,16 +71,15 @@ abstract class S3BehaviourBase {
     }
 
     void awaitNoPendingUploads(String prefix) throws InterruptedException {
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        List<String> pending = List.of();
-        while (System.nanoTime() < deadline) {
-            pending = store.pendingUploads(prefix).collectList().block(TIMEOUT);
-            if (pending.isEmpty()) {
-                return;
-            }
-            Thread.sleep(100);
+        List<String> pending = pendingUploadsAfterSettling(store, prefix);
+        if (!pending.isEmpty()) {
+            throw new AssertionError("multipart uploads left behind: " + pending);
         }
-        throw new AssertionError("multipart uploads left behind: " + pending);
+    }
+
+    /** The incomplete multipart uploads under {@code prefix} once none are left, or when the wait runs out. */
+    static List<String> pendingUploadsAfterSettling(S3Storage store, String prefix) throws InterruptedException {
+        return poll(() -> store.pendingUploads(prefix).collectList().block(TIMEOUT), List::isEmpty, Duration.ofMillis(100));
     }
 
     @Test
@@ -124,12 +125,7 @@ abstract class S3BehaviourBase {
         // More than one part, then the producer stalls: the upload is under way when we cancel.
         Flux<ByteBuf> stalled = body(bytes(PART + 4096, 4), 1 << 20).concatWith(Flux.never());
         StepVerifier.create(store.put("cancelled.bin", stalled))
-                .then(() -> {
-                    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-                    while (store.stats().requests(S3Request.UPLOAD_PART) < 1 && System.nanoTime() < deadline) {
-                        Thread.onSpinWait();
-                    }
-                })
+                .then(() -> spinUntil(() -> store.stats().requests(S3Request.UPLOAD_PART) >= 1))
                 .thenAwait(Duration.ofMillis(300))
                 .thenCancel()
                 .verify(TIMEOUT);

@@ -1,6 +1,7 @@
 package dev.atlas.storage.s3;
 
 import static dev.atlas.testing.Await.TIMEOUT;
+import static dev.atlas.testing.Await.spinUntil;
 import static dev.atlas.testing.StorageContract.body;
 import static dev.atlas.testing.StorageContract.bytes;
 import static dev.atlas.testing.StorageContract.holdsRange;
@@ -209,15 +210,7 @@ class S3FaultTest {
     }
 
     private void assertNothingBeyondTheBase(String prefix, String base) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        List<String> pending = List.of();
-        while (System.nanoTime() < deadline) {
-            pending = store.pendingUploads(prefix).collectList().block(TIMEOUT);
-            if (pending.isEmpty()) {
-                break;
-            }
-            Thread.sleep(100);
-        }
+        List<String> pending = S3BehaviourBase.pendingUploadsAfterSettling(store, prefix);
         assertEquals(List.of(), pending, "no incomplete multipart upload is left");
         assertEquals(List.of(base), store.list(prefix).map(ObjectInfo::key).collectList().block(TIMEOUT),
                 "no partial sidecar is visible");
@@ -229,12 +222,7 @@ class S3FaultTest {
         S3Stats before = store.stats();
         proxy.rates(0, 0, 0, 1.0).delay(Duration.ofMillis(300)).only(S3Request.UPLOAD_PART);
         StepVerifier.create(f.flush())
-                .then(() -> {
-                    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                    while (store.stats().minus(before).requests(S3Request.UPLOAD_PART) < 1 && System.nanoTime() < deadline) {
-                        Thread.onSpinWait();
-                    }
-                })
+                .then(() -> spinUntil(() -> store.stats().minus(before).requests(S3Request.UPLOAD_PART) >= 1))
                 .thenAwait(Duration.ofMillis(100))
                 .thenCancel()
                 .verify(TIMEOUT);
