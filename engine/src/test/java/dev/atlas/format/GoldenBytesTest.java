@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The annotated golden bytes of the reference (Appendix A) decode and re-encode exactly. */
+/** The golden byte sequences annotated in the array-format crate's format description decode and re-encode exactly. */
 class GoldenBytesTest {
 
     static byte[] hex(String s) {
