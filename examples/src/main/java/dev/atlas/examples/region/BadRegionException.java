@@ -25,7 +25,7 @@ public final class BadRegionException extends InvalidArgumentException {
         OUTSIDE
     }
 
-    private final transient Problem problem;
+    private final Problem problem;
     private final int axis;
     private final int axes;
     private final String part;
