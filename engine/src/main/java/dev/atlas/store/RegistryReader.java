@@ -238,22 +238,11 @@ final class RegistryReader {
         String f;
         while ((f = nextField("registry")) != null) {
             switch (f) {
-                case "version" -> {
-                    duplicate(version != null, f, "registry");
-                    version = readUnsigned(0xFFFF_FFFFL, "registry version");
-                }
-                case "codec" -> {
-                    duplicate(codec != null, f, "registry");
-                    codec = readCodec("registry codec");
-                }
-                case "datasets" -> {
-                    duplicate(datasets != null, f, "registry");
-                    datasets = datasets();
-                }
-                case "layers" -> {
-                    duplicate(layers != null, f, "registry");
-                    layers = layers();
-                }
+                case "version" -> version = field(version, f, "registry",
+                        () -> readUnsigned(0xFFFF_FFFFL, "registry version"));
+                case "codec" -> codec = field(codec, f, "registry", () -> readCodec("registry codec"));
+                case "datasets" -> datasets = field(datasets, f, "registry", this::datasets);
+                case "layers" -> layers = field(layers, f, "registry", this::layers);
                 case "footer_version" -> {
                     duplicate(footerVersion != null, f, "registry");
                     footerVersion = readUnsigned(0xFFFF_FFFFL, "footer_version");
@@ -275,25 +264,41 @@ final class RegistryReader {
         return r;
     }
 
-    private LinkedHashMap<String, Long> layers() throws IOException {
-        expect(next(), JsonToken.START_OBJECT, "layers");
-        LinkedHashMap<String, Long> m = new LinkedHashMap<>();
+    /** Reads one value. */
+    @FunctionalInterface
+    private interface Value<V> {
+        V read() throws IOException;
+    }
+
+    /** A struct field's value, read once: {@code seen} non-null means the field came before (serde's duplicate field). */
+    private <V> V field(V seen, String field, String what, Value<V> value) throws IOException {
+        duplicate(seen != null, field, what);
+        return value.read();
+    }
+
+    /** Reads the value of the map entry {@code name}. */
+    @FunctionalInterface
+    private interface EntryValue<V> {
+        V read(String name) throws IOException;
+    }
+
+    /** A map (serde's IndexMap): keys in order, a repeated key replacing the value in place, as in 0.10. */
+    private <V> LinkedHashMap<String, V> map(String what, EntryValue<V> value) throws IOException {
+        expect(next(), JsonToken.START_OBJECT, what);
+        LinkedHashMap<String, V> m = new LinkedHashMap<>();
         String name;
-        while ((name = nextField("layers")) != null) {
-            m.put(name, readUnsigned(Long.MAX_VALUE, "layer pin of '" + name + "'"));
+        while ((name = nextField(what)) != null) {
+            m.put(name, value.read(name));
         }
         return m;
     }
 
+    private LinkedHashMap<String, Long> layers() throws IOException {
+        return map("layers", name -> readUnsigned(Long.MAX_VALUE, "layer pin of '" + name + "'"));
+    }
+
     private LinkedHashMap<String, Registry.DatasetEntry> datasets() throws IOException {
-        expect(next(), JsonToken.START_OBJECT, "datasets");
-        LinkedHashMap<String, Registry.DatasetEntry> m = new LinkedHashMap<>();
-        String name;
-        while ((name = nextField("datasets")) != null) {
-            // A repeated map key replaces the value in place (IndexMap insert), as in 0.10.
-            m.put(name, dataset(name));
-        }
-        return m;
+        return map("datasets", this::dataset);
     }
 
     private Registry.DatasetEntry dataset(String name) throws IOException {
@@ -305,18 +310,10 @@ final class RegistryReader {
         String f;
         while ((f = nextField(what)) != null) {
             switch (f) {
-                case "arrays" -> {
-                    duplicate(arrays != null, f, what);
-                    arrays = arrays(name);
-                }
-                case "attributes" -> {
-                    duplicate(attributes != null, f, what);
-                    attributes = attributes(name);
-                }
-                case "string_attributes" -> {
-                    duplicate(strings != null, f, what);
-                    strings = stringKeys(what);
-                }
+                case "arrays" -> arrays = field(arrays, f, what, () -> arrays(name));
+                case "attributes" -> attributes = field(attributes, f, what, () -> attributes(name));
+                case "string_attributes" -> strings = field(strings, f, what,
+                        () -> new HashSet<>(names(what + " string_attributes")));
                 default -> skipValue();
             }
         }
@@ -335,26 +332,8 @@ final class RegistryReader {
         return new Registry.DatasetEntry(arrays == null ? new LinkedHashMap<>() : arrays, attrs);
     }
 
-    private Set<String> stringKeys(String what) throws IOException {
-        expect(next(), JsonToken.START_ARRAY, what + " string_attributes");
-        Set<String> s = new HashSet<>();
-        JsonToken t;
-        while ((t = next()) != JsonToken.END_ARRAY) {
-            expect(t, JsonToken.VALUE_STRING, what + " string_attributes");
-            s.add(string(p.getText(), what));
-        }
-        return s;
-    }
-
     private LinkedHashMap<String, ArraySchema> arrays(String dataset) throws IOException {
-        String what = "dataset '" + dataset + "' arrays";
-        expect(next(), JsonToken.START_OBJECT, what);
-        LinkedHashMap<String, ArraySchema> m = new LinkedHashMap<>();
-        String name;
-        while ((name = nextField(what)) != null) {
-            m.put(name, schema("dataset '" + dataset + "' array '" + name + "'"));
-        }
-        return m;
+        return map("dataset '" + dataset + "' arrays", name -> schema("dataset '" + dataset + "' array '" + name + "'"));
     }
 
     private ArraySchema schema(String what) throws IOException {
@@ -367,26 +346,11 @@ final class RegistryReader {
         String f;
         while ((f = nextField(what)) != null) {
             switch (f) {
-                case "dtype" -> {
-                    duplicate(dtype != null, f, what);
-                    dtype = dtype(what + " dtype", 0);
-                }
-                case "shape" -> {
-                    duplicate(shape != null, f, what);
-                    shape = sizes(what + " shape");
-                }
-                case "chunk_shape" -> {
-                    duplicate(chunks != null, f, what);
-                    chunks = sizes(what + " chunk_shape");
-                }
-                case "dimension_names" -> {
-                    duplicate(dims != null, f, what);
-                    dims = names(what + " dimension_names");
-                }
-                case "codec" -> {
-                    duplicate(codec != null, f, what);
-                    codec = readCodec(what + " codec");
-                }
+                case "dtype" -> dtype = field(dtype, f, what, () -> dtype(what + " dtype", 0));
+                case "shape" -> shape = field(shape, f, what, () -> sizes(what + " shape"));
+                case "chunk_shape" -> chunks = field(chunks, f, what, () -> sizes(what + " chunk_shape"));
+                case "dimension_names" -> dims = field(dims, f, what, () -> names(what + " dimension_names"));
+                case "codec" -> codec = field(codec, f, what, () -> readCodec(what + " codec"));
                 default -> skipValue();
             }
         }
@@ -440,10 +404,7 @@ final class RegistryReader {
         String f;
         while ((f = nextField(what)) != null) {
             switch (f) {
-                case "type" -> {
-                    duplicate(tag != null, f, what);
-                    tag = readString(what + " type");
-                }
+                case "type" -> tag = field(tag, f, what, () -> readString(what + " type"));
                 case "args" -> {
                     duplicate(argsSeen, f, what);
                     argsSeen = true;
@@ -455,14 +416,10 @@ final class RegistryReader {
                     String g;
                     while ((g = nextField(what + " args")) != null) {
                         switch (g) {
-                            case "child" -> {
-                                duplicate(child != null, g, what + " args");
-                                child = dtype(what + " child", depth + 1);
-                            }
-                            case "size" -> {
-                                duplicate(size != null, g, what + " args");
-                                size = readUnsigned(0xFFFF_FFFFL, what + " size");
-                            }
+                            case "child" -> child = field(child, g, what + " args",
+                                    () -> dtype(what + " child", depth + 1));
+                            case "size" -> size = field(size, g, what + " args",
+                                    () -> readUnsigned(0xFFFF_FFFFL, what + " size"));
                             default -> skipValue();
                         }
                     }
@@ -500,14 +457,8 @@ final class RegistryReader {
 
     /** Values are Attr, or PendingString until the dataset's string_attributes are known. */
     private LinkedHashMap<String, Object> attributes(String dataset) throws IOException {
-        String what = "dataset '" + dataset + "' attributes";
-        expect(next(), JsonToken.START_OBJECT, what);
-        LinkedHashMap<String, Object> m = new LinkedHashMap<>();
-        String name;
-        while ((name = nextField(what)) != null) {
-            m.put(name, attribute("dataset '" + dataset + "' attribute '" + name + "'"));
-        }
-        return m;
+        return map("dataset '" + dataset + "' attributes",
+                name -> attribute("dataset '" + dataset + "' attribute '" + name + "'"));
     }
 
     /** 0.10's untagged order: Bool, Timestamp and String (settled later), Int64, Float64. */

@@ -5,8 +5,9 @@ import com.fasterxml.jackson.core.PrettyPrinter;
 import java.io.IOException;
 
 /**
- * The byte-exact JSON layout of registry files: serde_json's {@code PrettyFormatter}: two-space indent, {@code "key": value}, one array
- * element per line, {@code []} and {@code {}} when empty, no trailing newline.
+ * The byte-exact JSON layout of registry files, serde_json's {@code PrettyFormatter}: two-space
+ * indent, {@code "key": value}, one array element per line, {@code []} and {@code {}} when empty,
+ * no trailing newline.
  */
 final class SerdePrettyPrinter implements PrettyPrinter {
     private int depth;
@@ -18,29 +19,44 @@ final class SerdePrettyPrinter implements PrettyPrinter {
         }
     }
 
+    /** Opens a map or a sequence one level deeper. */
+    private void open(JsonGenerator g, char bracket) throws IOException {
+        g.writeRaw(bracket);
+        depth++;
+    }
+
+    /** Closes a map or a sequence: on its own line unless it is empty ({@code {}}, {@code []}). */
+    private void close(JsonGenerator g, int count, char bracket) throws IOException {
+        depth--;
+        if (count > 0) {
+            newline(g);
+        }
+        g.writeRaw(bracket);
+    }
+
+    /** Between two map entries or sequence elements: a comma, then the next one on its own line. */
+    private void separate(JsonGenerator g) throws IOException {
+        g.writeRaw(',');
+        newline(g);
+    }
+
     @Override
-    public void writeRootValueSeparator(JsonGenerator g) throws IOException {
+    public void writeRootValueSeparator(JsonGenerator g) {
     }
 
     @Override
     public void writeStartObject(JsonGenerator g) throws IOException {
-        g.writeRaw('{');
-        depth++;
+        open(g, '{');
     }
 
     @Override
     public void writeEndObject(JsonGenerator g, int entries) throws IOException {
-        depth--;
-        if (entries > 0) {
-            newline(g);
-        }
-        g.writeRaw('}');
+        close(g, entries, '}');
     }
 
     @Override
     public void writeObjectEntrySeparator(JsonGenerator g) throws IOException {
-        g.writeRaw(',');
-        newline(g);
+        separate(g);
     }
 
     @Override
@@ -50,23 +66,17 @@ final class SerdePrettyPrinter implements PrettyPrinter {
 
     @Override
     public void writeStartArray(JsonGenerator g) throws IOException {
-        g.writeRaw('[');
-        depth++;
+        open(g, '[');
     }
 
     @Override
     public void writeEndArray(JsonGenerator g, int values) throws IOException {
-        depth--;
-        if (values > 0) {
-            newline(g);
-        }
-        g.writeRaw(']');
+        close(g, values, ']');
     }
 
     @Override
     public void writeArrayValueSeparator(JsonGenerator g) throws IOException {
-        g.writeRaw(',');
-        newline(g);
+        separate(g);
     }
 
     @Override
