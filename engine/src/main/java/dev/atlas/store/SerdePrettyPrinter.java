@@ -40,28 +40,11 @@ final class SerdePrettyPrinter implements PrettyPrinter {
         newline(g);
     }
 
-    @Override
-    public void writeRootValueSeparator(JsonGenerator g) {
-    }
+    // Maps and sequences side by side: they differ only in their brackets.
 
     @Override
     public void writeStartObject(JsonGenerator g) throws IOException {
         open(g, '{');
-    }
-
-    @Override
-    public void writeEndObject(JsonGenerator g, int entries) throws IOException {
-        close(g, entries, '}');
-    }
-
-    @Override
-    public void writeObjectEntrySeparator(JsonGenerator g) throws IOException {
-        separate(g);
-    }
-
-    @Override
-    public void writeObjectFieldValueSeparator(JsonGenerator g) throws IOException {
-        g.writeRaw(": ");
     }
 
     @Override
@@ -70,13 +53,8 @@ final class SerdePrettyPrinter implements PrettyPrinter {
     }
 
     @Override
-    public void writeEndArray(JsonGenerator g, int values) throws IOException {
-        close(g, values, ']');
-    }
-
-    @Override
-    public void writeArrayValueSeparator(JsonGenerator g) throws IOException {
-        separate(g);
+    public void beforeObjectEntries(JsonGenerator g) throws IOException {
+        newline(g);
     }
 
     @Override
@@ -85,7 +63,31 @@ final class SerdePrettyPrinter implements PrettyPrinter {
     }
 
     @Override
-    public void beforeObjectEntries(JsonGenerator g) throws IOException {
-        newline(g);
+    public void writeObjectEntrySeparator(JsonGenerator g) throws IOException {
+        separate(g);
+    }
+
+    @Override
+    public void writeArrayValueSeparator(JsonGenerator g) throws IOException {
+        separate(g);
+    }
+
+    @Override
+    public void writeEndObject(JsonGenerator g, int entries) throws IOException {
+        close(g, entries, '}');
+    }
+
+    @Override
+    public void writeEndArray(JsonGenerator g, int values) throws IOException {
+        close(g, values, ']');
+    }
+
+    @Override
+    public void writeObjectFieldValueSeparator(JsonGenerator g) throws IOException {
+        g.writeRaw(": ");
+    }
+
+    @Override
+    public void writeRootValueSeparator(JsonGenerator g) {
     }
 }
