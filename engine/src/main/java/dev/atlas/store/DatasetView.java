@@ -20,9 +20,9 @@ import reactor.core.publisher.Mono;
 /**
  * A handle on one dataset of an {@link Atlas} store. It holds no state of its own: registry reads
  * and changes are operations of the store's {@link RegistryState}, array data goes through the
- * store's shared {@link ArrayFiles}, so views are cheap and thread-safe. Mutations become durable at the store's
- * next {@link Atlas#flush()}; a view of a dataset deleted meanwhile fails mutations with
- * {@link dev.atlas.error.DatasetNotFoundException} (it never re-creates the dataset).
+ * store's shared {@link ArrayFiles}, so views are cheap and thread-safe. Mutations become durable
+ * at the store's next {@link Atlas#flush()}; a view of a dataset deleted meanwhile fails mutations
+ * with {@link dev.atlas.error.DatasetNotFoundException} (it never re-creates the dataset).
  */
 public final class DatasetView {
     private final String name;
@@ -91,9 +91,9 @@ public final class DatasetView {
                 return Mono.error(new InvalidArgumentException("array spec must not be null"));
             }
             NameRules.checkArrayName(array);
-            RegistryState.Reservation reservation = state.reserve(name, array, spec.dtype());
             ArraySchema schema = new ArraySchema(spec.dtype(), spec.shape(), spec.chunkShape(), spec.dimensionNames(),
                     state.codec());
+            RegistryState.Reservation reservation = state.reserve(name, array, spec.dtype());
             return files.file(array, true).flatMap(f -> {
                 // An entry under this dataset's name that the registry does not declare is a
                 // leftover (a tombstone the reference never flushed): replaced, not an error.

@@ -189,13 +189,8 @@ final class RegistryReader {
 
     /** Refuses lone surrogates (from {@code \ud800} escapes), which serde_json rejects. */
     private String string(String s, String what) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                throw corrupt(what + ": string holds a lone surrogate");
-            }
+        if (LoneSurrogates.indexIn(s) >= 0) {
+            throw corrupt(what + ": string holds a lone surrogate");
         }
         return s;
     }

@@ -189,15 +189,9 @@ final class RegistryWriter {
 
     /** {@code s} unchanged; refuses lone surrogates, which have no UTF-8 form (Rust strings cannot hold them). */
     private static String text(String s, String what) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (Character.isSurrogate(c)) {
-                if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                    i++;
-                } else {
-                    throw new InvalidArgumentException(what + " '" + s + "' holds a lone surrogate at index " + i);
-                }
-            }
+        int at = LoneSurrogates.indexIn(s);
+        if (at >= 0) {
+            throw new InvalidArgumentException(what + " '" + s + "' holds a lone surrogate at index " + at);
         }
         return s;
     }
