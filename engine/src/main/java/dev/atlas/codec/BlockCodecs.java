@@ -21,7 +21,7 @@ public final class BlockCodecs {
      * non-blocking codec thread; {@code EngineResources} calls this on the thread that creates it.
      */
     public static void preload() {
-        Lz4Codec.INSTANCE.id();
+        Lz4SizePrefixed.preload();
         com.github.luben.zstd.Zstd.compressBound(1);
     }
 
@@ -97,9 +97,17 @@ public final class BlockCodecs {
     static final long MAX_BLOCK_SIZE = Integer.MAX_VALUE - 8;
 
     static void checkSize(long uncompressedSize, long maxByRatio, String what) {
-        if (uncompressedSize < 0 || uncompressedSize > MAX_BLOCK_SIZE) {
+        checkSize(uncompressedSize, MAX_BLOCK_SIZE, maxByRatio, what);
+    }
+
+    /**
+     * Refuses a declared uncompressed size outside {@code 0..max}, or above what the compressed
+     * bytes can hold ({@code maxByRatio}), before anything of that size is allocated.
+     */
+    static void checkSize(long uncompressedSize, long max, long maxByRatio, String what) {
+        if (uncompressedSize < 0 || uncompressedSize > max) {
             throw new CorruptFileException(what, "uncompressed block size " + uncompressedSize
-                    + " is outside 0.." + MAX_BLOCK_SIZE);
+                    + " is outside 0.." + max + " (the maximum)");
         }
         if (uncompressedSize > maxByRatio) {
             throw new CorruptFileException(what, "uncompressed block size " + uncompressedSize

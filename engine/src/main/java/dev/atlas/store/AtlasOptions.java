@@ -148,27 +148,26 @@ public final class AtlasOptions {
         }
 
         public Builder blockTargetSize(long bytes) {
-            if (bytes < 1) {
-                throw new InvalidArgumentException("blockTargetSize must be positive, not " + bytes);
-            }
-            this.blockTargetSize = bytes;
+            this.blockTargetSize = atLeastOne("blockTargetSize", bytes);
             return this;
         }
 
         public Builder bulkConcurrency(int n) {
-            if (n < 1) {
-                throw new InvalidArgumentException("bulkConcurrency must be >= 1, not " + n);
-            }
-            this.bulkConcurrency = n;
+            this.bulkConcurrency = (int) atLeastOne("bulkConcurrency", n);
             return this;
         }
 
         public Builder flushConcurrency(int n) {
-            if (n < 1) {
-                throw new InvalidArgumentException("flushConcurrency must be >= 1, not " + n);
-            }
-            this.flushConcurrency = n;
+            this.flushConcurrency = (int) atLeastOne("flushConcurrency", n);
             return this;
+        }
+
+        /** {@code v}, unless it is below 1: then InvalidArgumentException naming {@code option}. */
+        private static long atLeastOne(String option, long v) {
+            if (v < 1) {
+                throw new InvalidArgumentException(option + " must be >= 1, not " + v);
+            }
+            return v;
         }
 
         /** Read caches shared by every array file of the store (default: the resources' caches). */

@@ -6,35 +6,16 @@ import dev.atlas.array.NdArray;
  * One dataset's result of {@link Atlas#readArrayAcross}: its position in the requested list, its
  * name, and the region read, or no array when the dataset is not registered or does not declare
  * the array. The subscriber owns the array: close this result once consumed (idempotent).
+ *
+ * @param index position of the dataset in the requested list
+ * @param dataset the dataset's name
+ * @param array the region read; null when {@link #absent()}. Owned by this result.
  */
-public final class DatasetRead implements AutoCloseable {
-    private final int index;
-    private final String dataset;
-    private final NdArray array;
-
-    DatasetRead(int index, String dataset, NdArray array) {
-        this.index = index;
-        this.dataset = dataset;
-        this.array = array;
-    }
-
-    /** Position of the dataset in the requested list. */
-    public int index() {
-        return index;
-    }
-
-    public String dataset() {
-        return dataset;
-    }
+public record DatasetRead(int index, String dataset, NdArray array) implements AutoCloseable {
 
     /** True when the dataset is not registered or does not declare the array. */
     public boolean absent() {
         return array == null;
-    }
-
-    /** The region read; null when {@link #absent()}. Owned by this result. */
-    public NdArray array() {
-        return array;
     }
 
     @Override

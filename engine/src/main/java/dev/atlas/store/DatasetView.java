@@ -9,6 +9,7 @@ import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.FillValue;
+import dev.atlas.internal.AsyncGate;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -17,18 +18,23 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * A handle on one dataset of an {@link Atlas} store. It holds no state of its own: everything goes
- * through the store, so views are cheap and thread-safe. Mutations become durable at the store's
- * next {@link Atlas#flush()}; a view of a dataset deleted meanwhile fails mutations with
- * {@link dev.atlas.error.DatasetNotFoundException} (it never re-creates the dataset).
+ * A handle on one dataset of an {@link Atlas} store. It holds no state of its own: registry reads
+ * and changes are operations of the store's {@link RegistryState}, array data goes through the
+ * store's shared {@link ArrayFiles}, so views are cheap and thread-safe. Mutations become durable
+ * at the store's next {@link Atlas#flush()}; a view of a dataset deleted meanwhile fails mutations
+ * with {@link dev.atlas.error.DatasetNotFoundException} (it never re-creates the dataset).
  */
 public final class DatasetView {
-    private final Atlas atlas;
     private final String name;
+    private final AsyncGate gate;
+    private final RegistryState state;
+    private final ArrayFiles files;
 
-    DatasetView(Atlas atlas, String name) {
-        this.atlas = atlas;
+    DatasetView(String name, AsyncGate gate, RegistryState state, ArrayFiles files) {
         this.name = name;
+        this.gate = gate;
+        this.state = state;
+        this.files = files;
     }
 
     public String name() {
@@ -37,10 +43,7 @@ public final class DatasetView {
 
     /** The dataset's schemas and attributes now (empty when no longer registered). No I/O. */
     public DatasetMeta meta() {
-        synchronized (atlas.lock()) {
-            Registry.DatasetEntry e = atlas.entry(name);
-            return e == null ? new DatasetMeta(Map.of(), Map.of()) : e.snapshot();
-        }
+        return state.meta(name);
     }
 
     /** Array names in declaration order. No I/O. */
@@ -50,7 +53,7 @@ public final class DatasetView {
 
     /** The registry schema of {@code array}, empty when this dataset does not declare it. No I/O. */
     public Optional<ArraySchema> arrayMeta(String array) {
-        return Optional.ofNullable(atlas.schema(name, array));
+        return Optional.ofNullable(state.schema(name, array));
     }
 
     /** An attribute's value, empty when unset. No I/O. */
@@ -60,23 +63,17 @@ public final class DatasetView {
 
     /** Sets a dataset attribute (a re-set key keeps its place in the order). */
     public Mono<Void> setAttribute(String key, Attr value) {
-        return atlas.gate().shared(() -> Mono.fromRunnable(() -> {
+        return gate.shared(() -> Mono.fromRunnable(() -> {
             if (key == null || value == null) {
                 throw new InvalidArgumentException("attribute key and value must not be null");
             }
-            synchronized (atlas.lock()) {
-                atlas.requireDataset(name).attributes.put(key, value);
-            }
+            state.setAttribute(name, key, value);
         }));
     }
 
     /** Removes a dataset attribute; completes normally when it was not set. */
     public Mono<Void> removeAttribute(String key) {
-        return atlas.gate().shared(() -> Mono.fromRunnable(() -> {
-            synchronized (atlas.lock()) {
-                atlas.requireDataset(name).attributes.remove(key);
-            }
-        }));
+        return gate.shared(() -> Mono.fromRunnable(() -> state.removeAttribute(name, key)));
     }
 
     /**
@@ -89,21 +86,22 @@ public final class DatasetView {
      *     the array name with another dtype (shapes and chunking may differ)
      */
     public Mono<Void> defineArray(String array, ArraySpec spec) {
-        return atlas.gate().shared(() -> Mono.defer(() -> {
+        return gate.shared(() -> Mono.defer(() -> {
             if (spec == null) {
                 return Mono.error(new InvalidArgumentException("array spec must not be null"));
             }
-            atlas.reserve(name, array, spec.dtype());
+            NameRules.checkArrayName(array);
             ArraySchema schema = new ArraySchema(spec.dtype(), spec.shape(), spec.chunkShape(), spec.dimensionNames(),
-                    atlas.codec());
-            return atlas.file(array, true).flatMap(f -> {
+                    state.codec());
+            RegistryState.Reservation reservation = state.reserve(name, array, spec.dtype());
+            return files.file(array, true).flatMap(f -> {
                 // An entry under this dataset's name that the registry does not declare is a
                 // leftover (a tombstone the reference never flushed): replaced, not an error.
                 Mono<Void> clear = f.listArrays().contains(name) ? f.delete(name) : Mono.empty();
                 return clear.then(f.defineArray(name, spec));
-            }).doOnSuccess(v -> atlas.completeReservation(name, array, schema, spec.dtype()))
-                    .doOnError(e -> atlas.completeReservation(name, array, null, spec.dtype()))
-                    .doOnCancel(() -> atlas.completeReservation(name, array, null, spec.dtype()));
+            }).doOnSuccess(v -> state.complete(reservation, schema))
+                    .doOnError(e -> state.cancel(reservation))
+                    .doOnCancel(() -> state.cancel(reservation));
         }));
     }
 
@@ -116,7 +114,7 @@ public final class DatasetView {
      *     outside the declared shape, or a dtype other than the declared one
      */
     public Mono<Void> writeArray(String array, long[] start, NdArray data) {
-        return atlas.gate().shared(() -> declared(array).flatMap(f -> f.writeArray(name, start, data)));
+        return gate.shared(() -> declared(array).flatMap(f -> f.writeArray(name, start, data)));
     }
 
     /**
@@ -126,7 +124,7 @@ public final class DatasetView {
      * @return the number of rows written
      */
     public Mono<Long> writeArray(String array, long[] start, Publisher<NdArray> slabs) {
-        return atlas.gate().shared(() -> declared(array).flatMap(f -> f.writeArray(name, start, slabs)));
+        return gate.shared(() -> declared(array).flatMap(f -> f.writeArray(name, start, slabs)));
     }
 
     /** Reads the whole array; empty when this dataset does not declare it. The subscriber closes the result. */
@@ -154,8 +152,8 @@ public final class DatasetView {
      * @throws ArrayNotFoundException (as an error signal) if this dataset does not declare it
      */
     public Mono<Void> deleteArray(String array) {
-        return atlas.gate().shared(() -> declared(array).flatMap(f -> f.delete(name))
-                .then(Mono.fromRunnable(() -> atlas.undeclare(name, array))));
+        return gate.shared(() -> declared(array).flatMap(f -> f.delete(name))
+                .then(Mono.fromRunnable(() -> state.undeclare(name, array))));
     }
 
     /**
@@ -173,7 +171,7 @@ public final class DatasetView {
 
     /** Sets a per-array attribute (stored in the array file, on this dataset's entry). */
     public Mono<Void> setArrayAttribute(String array, String key, AttributeValue value) {
-        return atlas.gate().shared(() -> declared(array).flatMap(f -> f.setAttribute(name, key, value)));
+        return gate.shared(() -> declared(array).flatMap(f -> f.setAttribute(name, key, value)));
     }
 
     /** The per-array attributes, in order; empty map when none. */
@@ -184,19 +182,14 @@ public final class DatasetView {
     /** The array file for a mutation of a declared array. */
     private Mono<ArrayFile> declared(String array) {
         return Mono.defer(() -> {
-            synchronized (atlas.lock()) {
-                Registry.DatasetEntry e = atlas.requireDataset(name);
-                if (!e.arrays.containsKey(array)) {
-                    return Mono.error(new ArrayNotFoundException("dataset '" + name + "' does not declare array '" + array + "'"));
-                }
-            }
-            return atlas.file(array, false);
+            state.requireDeclared(name, array);
+            return files.file(array, false);
         });
     }
 
     /** The array file for a read: empty when not declared. */
     private Mono<ArrayFile> readable(String array) {
-        return Mono.defer(() -> atlas.schema(name, array) == null ? Mono.empty() : atlas.file(array, false));
+        return Mono.defer(() -> state.schema(name, array) == null ? Mono.empty() : files.file(array, false));
     }
 
     @Override

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 
 /**
  * The registry's content (the reference's {@code StoreMeta}), mutable, guarded by its owner
- * ({@link Atlas} mutates it under its registry lock and encodes a {@link #copy()}).
+ * ({@link RegistryState} mutates it under its lock; flushes encode a {@link #copy()}).
  *
  * <p>{@code layers} is ours: for every array file set the registry commits, the number of the
  * newest layer it commits ({@code 0} = the base alone). A layer numbered above its pin was written
@@ -37,6 +37,16 @@ final class Registry {
         Registry r = new Registry(version, codec, d, layers == null ? null : new LinkedHashMap<>(layers));
         r.footerVersion = footerVersion;
         return r;
+    }
+
+    /** True when some dataset declares {@code array} (its file set is then committed). */
+    boolean references(String array) {
+        for (DatasetEntry e : datasets.values()) {
+            if (e.arrays.containsKey(array)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** One dataset: its arrays in declaration order and its attributes in insertion order. */

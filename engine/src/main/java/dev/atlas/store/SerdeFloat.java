@@ -1,5 +1,6 @@
 package dev.atlas.store;
 
+import dev.atlas.error.InvalidArgumentException;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
@@ -21,7 +22,7 @@ final class SerdeFloat {
 
     static String format(double v) {
         if (!Double.isFinite(v)) {
-            throw new IllegalArgumentException("not finite: " + v);
+            throw new InvalidArgumentException("not finite: " + v);
         }
         boolean negative = (Double.doubleToRawLongBits(v) < 0);
         double a = Math.abs(v);
