@@ -11,6 +11,8 @@ import dev.atlas.format.ChunkAddress;
 import dev.atlas.format.ChunkEntry;
 import dev.atlas.format.CodecId;
 import dev.atlas.format.Footer;
+import dev.atlas.format.StatsKernel;
+import dev.atlas.nd.ChunkGrid;
 import dev.atlas.nd.GridCoord;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -20,9 +22,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -234,17 +238,125 @@ final class PendingLayer {
         });
     }
 
-    synchronized Entry entry(String name) {
-        return entries.get(name);
-    }
-
     synchronized boolean isEmpty() {
         return entries.isEmpty();
     }
 
-    /** Entries in layer order (a snapshot). */
-    synchronized List<Entry> entries() {
-        return new ArrayList<>(entries.values());
+    /**
+     * What a reader sees of one entry, copied under the monitor: {@code entry} is an opaque handle
+     * to pass back to this layer. {@code schema} null: the array is deleted here; {@code buries}:
+     * a committed incarnation is tombstoned; {@code fresh}: defined here (older chunks are not its own).
+     */
+    record PendingArray(Entry entry, String name, ArrayMeta schema, boolean buries, boolean fresh, boolean hasChunks,
+            List<Map.Entry<String, AttributeValue>> attributes) {
+    }
+
+    private static PendingArray view(Entry e) {
+        List<Map.Entry<String, AttributeValue>> attrs = new ArrayList<>(e.attributes.size());
+        e.attributes.forEach((k, v) -> attrs.add(Map.entry(k, v)));
+        return new PendingArray(e, e.name, e.schema, e.buried != null, e.fresh, !e.chunks.isEmpty(), attrs);
+    }
+
+    /** The entry of {@code name}, or null when this layer does not mention it. */
+    synchronized PendingArray resolve(String name) {
+        Entry e = entries.get(name);
+        return e == null ? null : view(e);
+    }
+
+    /** Every entry in layer order, from one consistent view. */
+    synchronized List<PendingArray> arrays() {
+        List<PendingArray> out = new ArrayList<>(entries.size());
+        for (Entry e : entries.values()) {
+            out.add(view(e));
+        }
+        return out;
+    }
+
+    /** Pending chunks of one block a reader fetches: their coordinates, addresses in the fetched bytes, and the block. */
+    record PendingRead(List<long[]> coords, List<ChunkAddress> addresses, BlockRef ref) {
+    }
+
+    /** The pending chunks of a region grouped by block, and (when asked) the region's other chunks in grid order. */
+    record PendingChunks(List<PendingRead> reads, List<long[]> notPending) {
+    }
+
+    /** A pending chunk of a region: its coordinates and address. */
+    private record PendingChunk(long[] coord, ChunkAddress address) {
+    }
+
+    /**
+     * The chunks of entry {@code e} in region {@code [start, start + shape)}, resolved in one
+     * view: pending ones grouped by block (leaving out those in {@code skip}), each group with its
+     * block's bytes or a hold on the spill file (released by the reader, see {@link BlockRef}).
+     *
+     * @param collectRest whether to list the chunks this layer does not hold
+     */
+    synchronized PendingChunks chunksIn(Entry e, ChunkGrid grid, long[] start, long[] shape, Set<GridCoord> skip,
+            boolean collectRest) {
+        Map<Long, List<PendingChunk>> groups = new LinkedHashMap<>();
+        List<long[]> rest = new ArrayList<>();
+        grid.forEachChunkIn(start, shape, c -> {
+            GridCoord g = GridCoord.of(c);
+            ChunkAddress addr = e.chunks.get(g);
+            if (addr == null) {
+                if (collectRest) {
+                    rest.add(c.clone());
+                }
+            } else if (skip.isEmpty() || !skip.contains(g)) {
+                groups.computeIfAbsent(addr.blockId(), k -> new ArrayList<>()).add(new PendingChunk(c.clone(), addr));
+            }
+        });
+        List<PendingRead> reads = new ArrayList<>(groups.size());
+        try {
+            for (Map.Entry<Long, List<PendingChunk>> g : groups.entrySet()) {
+                reads.add(pendingRead(g.getKey(), g.getValue()));
+            }
+        } catch (RuntimeException ex) {
+            reads.forEach(r -> {
+                if (r.ref().temp() != null) {
+                    r.ref().temp().release();
+                }
+            });
+            throw ex;
+        }
+        return new PendingChunks(reads, rest);
+    }
+
+    private PendingRead pendingRead(long blockId, List<PendingChunk> group) {
+        long from = Long.MAX_VALUE;
+        long to = 0;
+        for (PendingChunk c : group) {
+            from = Math.min(from, c.address().offset());
+            to = Math.max(to, c.address().offset() + c.address().size());
+        }
+        BlockRef ref = blockForRead(blockId, from, to);
+        List<long[]> coords = new ArrayList<>(group.size());
+        List<ChunkAddress> addrs = new ArrayList<>(group.size());
+        long shift = ref.inMemory() != null ? from : 0;
+        for (PendingChunk c : group) {
+            coords.add(c.coord());
+            addrs.add(new ChunkAddress(0, c.address().offset() - shift, c.address().size()));
+        }
+        return new PendingRead(coords, addrs, ref);
+    }
+
+    /** Statistics of an entry's chunks taken when they were written, ready now: the chunks and their accumulators. */
+    record ReadyStats(Set<GridCoord> chunks, List<StatsKernel.Accumulator> accumulators) {
+        static final ReadyStats NONE = new ReadyStats(Set.of(), List.of());
+    }
+
+    /** The statistics of {@code e}'s chunks that are ready (a ready accumulator no longer changes). */
+    synchronized ReadyStats readyStats(Entry e) {
+        Set<GridCoord> known = new HashSet<>();
+        List<StatsKernel.Accumulator> accs = new ArrayList<>();
+        for (Map.Entry<GridCoord, ChunkAddress> c : e.chunks.entrySet()) {
+            ChunkStats cs = e.chunkStats.get(c.getKey());
+            if (cs != null && cs.ready()) {
+                known.add(c.getKey());
+                accs.add(cs.acc);
+            }
+        }
+        return new ReadyStats(known, accs);
     }
 
     /**
@@ -872,7 +984,7 @@ final class PendingLayer {
      * bytes {@code [from, to)}; a spilled one a retained reference to the spill file, which the
      * reader must release.
      */
-    synchronized BlockRef blockForRead(long id, long from, long to) {
+    private BlockRef blockForRead(long id, long from, long to) {
         checkOpen();
         Block b = blocks.get((int) id);
         if (b.raw != null) {
