@@ -63,7 +63,7 @@ final class ArrayWriter {
         return p;
     }
 
-    private PendingLayer.Entry entryForWrite(Snapshot.Resolved r) {
+    private PendingManifest.Entry entryForWrite(Snapshot.Resolved r) {
         if (r.pending() != null) {
             return r.pending();
         }
@@ -105,7 +105,7 @@ final class ArrayWriter {
             if (state.options.footerVersion() == Footer.VERSION_V4 && !value.kind().inFooterV4()) {
                 throw new InvalidArgumentException("footer v4 cannot hold attribute variant " + value.kind().displayName());
             }
-            PendingLayer.Entry e = entryForWrite(state.visible(state.snapshot, name));
+            PendingManifest.Entry e = entryForWrite(state.visible(state.snapshot, name));
             pendingForWrite().setAttribute(e, key, value);
         }));
     }
@@ -129,11 +129,11 @@ final class ArrayWriter {
             }
             List<long[]> coords = new ArrayList<>();
             r.grid().forEachChunkIn(start, shape, c -> coords.add(c.clone()));
-            PendingLayer.Entry entry = entryForWrite(r);
+            PendingManifest.Entry entry = entryForWrite(r);
             PendingLayer p = pendingForWrite();
             long epoch = p.writerEpoch();
             List<ChunkAddress> staged = new ArrayList<>(coords.size());
-            List<PendingLayer.ChunkStats> stats = new ArrayList<>(coords.size());
+            List<ChunkStats> stats = new ArrayList<>(coords.size());
             ChunkGrid grid = r.grid();
             FillValue fillValue = r.schema().fillValue();
             // A cancelled write fences itself off: its late stage/publish calls are refused, so
@@ -160,7 +160,7 @@ final class ArrayWriter {
                             })
                             : encodeChunk(r, c, start, data)
                             .flatMap(bytes -> {
-                                stats.add(PendingLayer.ChunkStats.of(chunkStats(dtype, fillValue, bytes, grid.chunkElementCount(c))));
+                                stats.add(ChunkStats.of(chunkStats(dtype, fillValue, bytes, grid.chunkElementCount(c))));
                                 PendingLayer.Staged st = p.stage(epoch, List.of(bytes));
                                 staged.add(st.addresses().get(0));
                                 return p.spillAhead(st.sealed());
@@ -219,11 +219,11 @@ final class ArrayWriter {
                     || !Arrays.equals(r.grid().chunkShape(), b.grid().chunkShape())) {
                 throw new InvalidArgumentException("array '" + b.name() + "' was redefined during the streamed write");
             }
-            PendingLayer.Entry entry = entryForWrite(r);
+            PendingManifest.Entry entry = entryForWrite(r);
             PendingLayer p = pendingForWrite();
             long epoch = p.writerEpoch();
             FillValue fill = r.schema().fillValue();
-            List<PendingLayer.ChunkStats> stats = new ArrayList<>(b.chunks().size());
+            List<ChunkStats> stats = new ArrayList<>(b.chunks().size());
             PendingLayer.Staged st = p.adopt(epoch, b.data().buffer(), b.lengths(), b.counts(),
                     () -> StatsKernel.accumulator(dtype, fill), stats);
             return p.spillAhead(st.sealed())

@@ -55,9 +55,9 @@ final class Compactor {
         PendingLayer out = committer.newPendingLayer(1);
         Map<String, List<VisibleChunk>> byBlock = new LinkedHashMap<>();
         Map<String, StatsKernel.Accumulator> accs = new LinkedHashMap<>();
-        Map<String, PendingLayer.Entry> entries = new HashMap<>();
+        Map<String, PendingManifest.Entry> entries = new HashMap<>();
         for (MergedView.VisibleArray a : c.view().arrays().values()) {
-            PendingLayer.Entry e = out.define(a.meta().withChunks(List.of()).withAttributes(Attributes.EMPTY), null);
+            PendingManifest.Entry e = out.define(a.meta().withChunks(List.of()).withAttributes(Attributes.EMPTY), null);
             a.attributes().forEach(kv -> out.setAttribute(e, kv.getKey(), kv.getValue()));
             entries.put(a.name(), e);
             accs.put(a.name(), StatsKernel.accumulator(a.meta().dtype(), a.meta().fillValue()));
@@ -89,7 +89,7 @@ final class Compactor {
         long absorbedUpTo = c.lastNumber();
         Mono<Void> copy = Flux.fromIterable(copies)
                 .flatMap(bc -> source.fetchUncached(bc.read().file(), bc.read().meta()).flatMap(blk -> {
-                    List<PendingLayer.Block> sealed = new ArrayList<>();
+                    List<PendingBlock> sealed = new ArrayList<>();
                     try {
                         RegionAssembler.forEachChunk(bc.read(), blk, i -> bc.chunks().get(i).array().name(),
                                 (i, coord, chunk, at, what) -> {

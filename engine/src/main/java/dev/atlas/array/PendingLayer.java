@@ -1,28 +1,26 @@
 package dev.atlas.array;
 
 import dev.atlas.codec.BlockCodec;
+import dev.atlas.error.AtlasException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.format.ArrayMeta;
 import dev.atlas.internal.Offload;
 import dev.atlas.format.AttributeValue;
-import dev.atlas.format.Attributes;
 import dev.atlas.format.BlockMeta;
 import dev.atlas.format.ChunkAddress;
-import dev.atlas.format.ChunkEntry;
 import dev.atlas.format.CodecId;
 import dev.atlas.format.Footer;
 import dev.atlas.format.StatsKernel;
 import dev.atlas.nd.ChunkGrid;
 import dev.atlas.nd.GridCoord;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import dev.atlas.storage.FileAdoption;
+import dev.atlas.storage.ObjectInfo;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,126 +29,27 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * A layer being built: array entries (definitions, copies of committed arrays that got chunks or
- * attributes, tombstones) and the chunk bytes, packed into blocks. The open block grows in memory;
- * once it would pass {@code blockTargetSize} it is sealed, compressed on the codec scheduler and
- * spilled to a local {@link TempFile}, so a layer can be far larger than the heap. The same class
- * builds flush sidecars and compacted bases.
+ * A layer being built: its array entries ({@link PendingManifest}) and the chunk bytes, packed
+ * into blocks ({@link PendingBlock}). The open block grows in memory; once it would pass
+ * {@code blockTargetSize} it is sealed, compressed on the codec scheduler and spilled to its
+ * {@link SpillFile}, so a layer can be far larger than the heap. The same class builds flush
+ * sidecars and compacted bases.
  *
- * <p>Thread-safety: every field is guarded by this object's monitor; the owning {@link ArrayFile}
- * serialises mutations and takes the monitor to plan reads. A sealed block's raw bytes are
- * immutable until it is spilled, and are released under the monitor.
+ * <p>Thread-safety: this object's monitor guards the manifest, the blocks and its own fields, and
+ * only this class takes it. Writers are serialised by the owning {@link ArrayFile}; readers get
+ * immutable views ({@link #resolve}, {@link #arrays}, {@link #chunksIn}, {@link #readyStats}). A
+ * sealed block's raw bytes are immutable until it is spilled, and are released under the monitor.
  */
 final class PendingLayer {
-
-    /** One array entry of the layer. */
-    static final class Entry {
-        final String name;
-        /** Schema (chunks and attributes unused), or null for a tombstone only. */
-        ArrayMeta schema;
-        /** The committed incarnation this layer deletes; a tombstone for it is written first. */
-        ArrayMeta buried;
-        /** True when the array was defined in this layer: older layers' chunks are not its own. */
-        boolean fresh;
-        final Map<GridCoord, ChunkAddress> chunks = new HashMap<>();
-        /**
-         * Statistics of the chunks as written, so a flush need not read them back; a chunk without
-         * an entry here, or whose entry is not {@link ChunkStats#ready()} yet, is read when
-         * statistics are due.
-         */
-        final Map<GridCoord, ChunkStats> chunkStats = new HashMap<>();
-        final LinkedHashMap<String, AttributeValue> attributes = new LinkedHashMap<>();
-
-        Entry(String name) {
-            this.name = name;
-        }
-    }
-
-    /**
-     * The statistics of one staged chunk. Taken either at once (ready from the start) or, for a
-     * chunk copied whole into a block, on the codec thread that compresses the block, just before
-     * it does: the writer's thread then only copies, and the statistics pass runs on the cores the
-     * compression spreads over. Until then {@link #ready()} is false and whoever needs the chunk's
-     * statistics reads the chunk instead.
-     */
-    static final class ChunkStats {
-        final dev.atlas.format.StatsKernel.Accumulator acc;
-        /** Where the chunk's bytes are in its block, and its element count (deferred form only). */
-        private final int offset;
-        private final int length;
-        private final long count;
-        private volatile boolean ready;
-
-        private ChunkStats(dev.atlas.format.StatsKernel.Accumulator acc, int offset, int length, long count, boolean ready) {
-            this.acc = acc;
-            this.offset = offset;
-            this.length = length;
-            this.count = count;
-            this.ready = ready;
-        }
-
-        /** Statistics already taken (or null: none kept). */
-        static ChunkStats of(dev.atlas.format.StatsKernel.Accumulator acc) {
-            return acc == null ? null : new ChunkStats(acc, 0, 0, 0, true);
-        }
-
-        /** Whether {@link #acc} holds the chunk's statistics (a volatile read: publishes them). */
-        boolean ready() {
-            return ready;
-        }
-
-        /** Takes the statistics from the block's raw bytes (called once, by the block's compression). */
-        void take(ByteBuf blockRaw) {
-            acc.addFixed(blockRaw.nioBuffer(offset, length), count);
-            ready = true;
-        }
-    }
-
-    /** One block: raw bytes in memory until spilled, then a range of the spill file. */
-    static final class Block {
-        final long id;
-        /** Statistics to take from this block's bytes before it compresses (guarded by the layer); null once taken. */
-        List<ChunkStats> deferredStats;
-        ByteBuf raw;
-        long uncompressedSize;
-        long tempOffset = -1;
-        long storedSize;
-        CodecId codec;
-        /**
-         * Completes once this block's place in the spill file is reserved (or its spill ended
-         * without one): the next block's spill waits for it, so blocks spilled one after the other
-         * land in the file in id order even though they compress in parallel. Null until a spill
-         * starts.
-         */
-        java.util.concurrent.CompletableFuture<Void> placed;
-
-        Block(long id) {
-            this.id = id;
-        }
-    }
-
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PendingLayer.class);
 
     private final BlockCodec codec;
     private final long blockTarget;
     private final long soloChunkSize;
     private final EngineResources resources;
-    private final java.util.function.Supplier<Path> tempDir;
-    private final String tempPrefix;
-    /** The spill file may be adopted by name: it keeps its name until released. */
-    private final boolean keepSpillName;
-    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
-    private final List<Block> blocks = new ArrayList<>();
-    private Block open;
-    private TempFile temp;
-    private long tempEnd;
-    /** Bytes spilled between two background syncs (0: none). */
-    private final long syncBehindBytes;
-    /** Spilled bytes not yet covered by a background sync, and whether one runs (guarded by this). */
-    private long unsynced;
-    private boolean syncing;
-    /** Background syncs completed (guarded by this). */
-    private long syncsBehind;
+    private final PendingManifest manifest = new PendingManifest();
+    private final List<PendingBlock> blocks = new ArrayList<>();
+    private PendingBlock open;
+    private final SpillFile spillFile;
     private boolean released;
     /** Bumped when a mutation is cancelled: its late stage/publish calls are refused. */
     private long writerEpoch;
@@ -181,13 +80,10 @@ final class PendingLayer {
     PendingLayer(BlockCodec codec, long blockTarget, EngineResources resources, java.util.function.Supplier<Path> tempDir,
             String tempPrefix, boolean adoptable, int spillConcurrency, long syncBehindBytes, long soloChunkSize) {
         this.soloChunkSize = soloChunkSize;
-        this.keepSpillName = adoptable;
-        this.syncBehindBytes = adoptable ? syncBehindBytes : 0;
         this.codec = codec;
         this.blockTarget = blockTarget;
         this.resources = resources;
-        this.tempDir = tempDir;
-        this.tempPrefix = tempPrefix;
+        this.spillFile = new SpillFile(resources, tempDir, tempPrefix, adoptable, syncBehindBytes);
         this.spillConcurrency = spillConcurrency;
     }
 
@@ -198,9 +94,9 @@ final class PendingLayer {
      * sealed blocks plus the open one. A failed spill leaves its block in memory (a later
      * {@link #sealAll} + {@link #spill} retries it) and fails the next writer that waits here.
      */
-    Mono<Void> spillAhead(List<Block> sealed) {
+    Mono<Void> spillAhead(List<PendingBlock> sealed) {
         return Mono.defer(() -> {
-            for (Block b : sealed) {
+            for (PendingBlock b : sealed) {
                 java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
                 synchronized (this) {
                     spilling.addLast(f);
@@ -239,37 +135,17 @@ final class PendingLayer {
     }
 
     synchronized boolean isEmpty() {
-        return entries.isEmpty();
+        return manifest.isEmpty();
     }
 
-    /**
-     * What a reader sees of one entry, copied under the monitor: {@code entry} is an opaque handle
-     * to pass back to this layer. {@code schema} null: the array is deleted here; {@code buries}:
-     * a committed incarnation is tombstoned; {@code fresh}: defined here (older chunks are not its own).
-     */
-    record PendingArray(Entry entry, String name, ArrayMeta schema, boolean buries, boolean fresh, boolean hasChunks,
-            List<Map.Entry<String, AttributeValue>> attributes) {
-    }
-
-    private static PendingArray view(Entry e) {
-        List<Map.Entry<String, AttributeValue>> attrs = new ArrayList<>(e.attributes.size());
-        e.attributes.forEach((k, v) -> attrs.add(Map.entry(k, v)));
-        return new PendingArray(e, e.name, e.schema, e.buried != null, e.fresh, !e.chunks.isEmpty(), attrs);
-    }
-
-    /** The entry of {@code name}, or null when this layer does not mention it. */
-    synchronized PendingArray resolve(String name) {
-        Entry e = entries.get(name);
-        return e == null ? null : view(e);
+    /** What a reader sees of the entry of {@code name} (a copy), or null when this layer does not mention it. */
+    synchronized PendingManifest.PendingArray resolve(String name) {
+        return manifest.resolve(name);
     }
 
     /** Every entry in layer order, from one consistent view. */
-    synchronized List<PendingArray> arrays() {
-        List<PendingArray> out = new ArrayList<>(entries.size());
-        for (Entry e : entries.values()) {
-            out.add(view(e));
-        }
-        return out;
+    synchronized List<PendingManifest.PendingArray> arrays() {
+        return manifest.arrays();
     }
 
     /** Pending chunks of one block a reader fetches: their coordinates, addresses in the fetched bytes, and the block. */
@@ -291,13 +167,13 @@ final class PendingLayer {
      *
      * @param collectRest whether to list the chunks this layer does not hold
      */
-    synchronized PendingChunks chunksIn(Entry e, ChunkGrid grid, long[] start, long[] shape, Set<GridCoord> skip,
+    synchronized PendingChunks chunksIn(PendingManifest.Entry e, ChunkGrid grid, long[] start, long[] shape, Set<GridCoord> skip,
             boolean collectRest) {
         Map<Long, List<PendingChunk>> groups = new LinkedHashMap<>();
         List<long[]> rest = new ArrayList<>();
         grid.forEachChunkIn(start, shape, c -> {
             GridCoord g = GridCoord.of(c);
-            ChunkAddress addr = e.chunks.get(g);
+            ChunkAddress addr = e.chunk(g);
             if (addr == null) {
                 if (collectRest) {
                     rest.add(c.clone());
@@ -340,83 +216,44 @@ final class PendingLayer {
         return new PendingRead(coords, addrs, ref);
     }
 
-    /** Statistics of an entry's chunks taken when they were written, ready now: the chunks and their accumulators. */
-    record ReadyStats(Set<GridCoord> chunks, List<StatsKernel.Accumulator> accumulators) {
-        static final ReadyStats NONE = new ReadyStats(Set.of(), List.of());
+    /** The statistics of {@code e}'s chunks taken when they were written and ready now (a ready accumulator no longer changes). */
+    synchronized PendingManifest.ReadyStats readyStats(PendingManifest.Entry e) {
+        return manifest.readyStats(e);
     }
-
-    /** The statistics of {@code e}'s chunks that are ready (a ready accumulator no longer changes). */
-    synchronized ReadyStats readyStats(Entry e) {
-        Set<GridCoord> known = new HashSet<>();
-        List<StatsKernel.Accumulator> accs = new ArrayList<>();
-        for (Map.Entry<GridCoord, ChunkAddress> c : e.chunks.entrySet()) {
-            ChunkStats cs = e.chunkStats.get(c.getKey());
-            if (cs != null && cs.ready()) {
-                known.add(c.getKey());
-                accs.add(cs.acc);
-            }
-        }
-        return new ReadyStats(known, accs);
-    }
-
     /**
      * Defines {@code schema} in this layer. The entry moves to the end of the layer (list order:
      * a re-definition after a delete comes last).
      *
      * @param buried a committed incarnation to tombstone first, or null
      */
-    synchronized Entry define(ArrayMeta schema, ArrayMeta buried) {
+    synchronized PendingManifest.Entry define(ArrayMeta schema, ArrayMeta buried) {
         checkOpen();
-        Entry old = entries.remove(schema.name());
-        Entry e = new Entry(schema.name());
-        e.schema = schema;
-        e.fresh = true;
-        e.buried = buried != null ? buried : old == null ? null : old.buried;
-        entries.put(e.name, e);
-        return e;
+        return manifest.define(schema, buried);
     }
-
     /** The entry of a committed array, created as a copy (no chunks) with its resolved attributes. */
-    synchronized Entry copy(ArrayMeta schema, Map<String, AttributeValue> attributes) {
+    synchronized PendingManifest.Entry copy(ArrayMeta schema, Map<String, AttributeValue> attributes) {
         checkOpen();
-        Entry e = entries.get(schema.name());
-        if (e == null) {
-            e = new Entry(schema.name());
-            e.schema = schema;
-            e.attributes.putAll(attributes);
-            entries.put(e.name, e);
-        }
-        return e;
+        return manifest.copy(schema, attributes);
     }
-
     /**
      * Deletes {@code name} in this layer: a tombstone when a committed incarnation must be hidden
      * ({@code buried} non-null), else the entry simply disappears.
      */
     synchronized void delete(String name, ArrayMeta buried) {
         checkOpen();
-        Entry old = entries.get(name);
-        ArrayMeta b = buried != null ? buried : old == null ? null : old.buried;
-        if (b == null) {
-            entries.remove(name);
-            return;
-        }
-        Entry e = new Entry(name);
-        e.buried = b;
-        entries.put(name, e);
+        manifest.delete(name, buried);
     }
-
-    synchronized void setAttribute(Entry e, String key, AttributeValue value) {
+    synchronized void setAttribute(PendingManifest.Entry e, String key, AttributeValue value) {
         checkOpen();
-        e.attributes.put(key, value);
+        manifest.setAttribute(e, key, value);
     }
 
     /** Chunk bytes added to blocks but not yet visible: their addresses and the blocks that sealed. */
-    record Staged(List<ChunkAddress> addresses, List<Block> sealed) {
+    record Staged(List<ChunkAddress> addresses, List<PendingBlock> sealed) {
     }
 
     /** Thrown to a reader whose snapshot still held this layer after it was committed or discarded. */
-    static final class ReleasedException extends IllegalStateException {
+    static final class ReleasedException extends AtlasException {
         private static final long serialVersionUID = 1L;
 
         ReleasedException() {
@@ -436,7 +273,7 @@ final class PendingLayer {
     synchronized Staged stage(long epoch, List<ByteBuffer> encoded) {
         checkOpen();
         checkEpoch(epoch);
-        List<Block> sealed = new ArrayList<>();
+        List<PendingBlock> sealed = new ArrayList<>();
         List<ChunkAddress> addresses = new ArrayList<>(encoded.size());
         for (ByteBuffer bytes : encoded) {
             addresses.add(append(bytes.remaining(), (dst, at) -> dst.setBytes(at, bytes.duplicate()), sealed));
@@ -456,20 +293,20 @@ final class PendingLayer {
      * copy. Its statistics go to {@code acc} (empty) on the codec thread that compresses the block
      * (see {@link ChunkStats}); the entry is added to {@code stats}.
      */
-    synchronized Staged stageInto(long epoch, int length, ChunkFiller filler, dev.atlas.format.StatsKernel.Accumulator acc,
+    synchronized Staged stageInto(long epoch, int length, ChunkFiller filler, StatsKernel.Accumulator acc,
             long count, List<ChunkStats> stats) {
         checkOpen();
         checkEpoch(epoch);
-        List<Block> sealed = new ArrayList<>(1);
+        List<PendingBlock> sealed = new ArrayList<>(1);
         ChunkAddress a = append(length, filler, sealed);
         stats.add(deferStats(a, acc, count));
         return new Staged(List.of(a), sealed);
     }
 
     /** Registers the statistics of the chunk at {@code a} with its block, to be taken before it compresses. */
-    private ChunkStats deferStats(ChunkAddress a, dev.atlas.format.StatsKernel.Accumulator acc, long count) {
-        ChunkStats cs = new ChunkStats(acc, (int) a.offset(), (int) a.size(), count, false);
-        Block b = blocks.get((int) a.blockId());
+    private ChunkStats deferStats(ChunkAddress a, StatsKernel.Accumulator acc, long count) {
+        ChunkStats cs = ChunkStats.deferred(acc, (int) a.offset(), (int) a.size(), count);
+        PendingBlock b = blocks.get((int) a.blockId());
         if (b.deferredStats == null) {
             b.deferredStats = new ArrayList<>();
         }
@@ -491,10 +328,10 @@ final class PendingLayer {
      * @return the chunks' addresses and the blocks sealed (the caller must {@link #spill} them)
      */
     synchronized Staged adopt(long epoch, ByteBuf chunks, int[] lengths, long[] counts,
-            java.util.function.Supplier<dev.atlas.format.StatsKernel.Accumulator> newStats, List<ChunkStats> stats) {
+            java.util.function.Supplier<StatsKernel.Accumulator> newStats, List<ChunkStats> stats) {
         checkOpen();
         checkEpoch(epoch);
-        List<Block> sealed = new ArrayList<>();
+        List<PendingBlock> sealed = new ArrayList<>();
         List<ChunkAddress> addresses = new ArrayList<>(lengths.length);
         int n = lengths.length;
         int i = 0;
@@ -522,7 +359,7 @@ final class PendingLayer {
             if (j == n && lengths[i] < soloChunkSize && size < blockTarget) {
                 break;
             }
-            Block b = new Block(blocks.size());
+            PendingBlock b = new PendingBlock(blocks.size());
             b.raw = chunks.retainedSlice(pos, (int) size);
             b.uncompressedSize = size;
             blocks.add(b);
@@ -547,15 +384,15 @@ final class PendingLayer {
 
     /** Appends one chunk of {@code chunks} by copy, its statistics deferred to its block. */
     private void copyIn(ByteBuf chunks, int pos, int len, long count,
-            java.util.function.Supplier<dev.atlas.format.StatsKernel.Accumulator> newStats, List<ChunkAddress> addresses,
-            List<ChunkStats> stats, List<Block> sealed) {
+            java.util.function.Supplier<StatsKernel.Accumulator> newStats, List<ChunkAddress> addresses,
+            List<ChunkStats> stats, List<PendingBlock> sealed) {
         ChunkAddress a = append(len, (dst, at) -> dst.setBytes(at, chunks, pos, len), sealed);
         addresses.add(a);
         stats.add(deferStats(a, newStats.get(), count));
     }
 
     /** Takes the block's deferred statistics from {@code raw} (its bytes), once; any thread. */
-    private void takeDeferredStats(Block b, ByteBuf raw) {
+    private void takeDeferredStats(PendingBlock b, ByteBuf raw) {
         List<ChunkStats> todo;
         synchronized (this) {
             todo = b.deferredStats;
@@ -568,13 +405,13 @@ final class PendingLayer {
         }
     }
 
-    private ChunkAddress append(int len, ChunkFiller filler, List<Block> sealed) {
+    private ChunkAddress append(int len, ChunkFiller filler, List<PendingBlock> sealed) {
         boolean solo = len >= soloChunkSize;
         if (open != null && open.raw.readableBytes() > 0 && (solo || open.raw.readableBytes() + (long) len > blockTarget)) {
             sealed.add(sealOpen());
         }
         if (open == null) {
-            open = new Block(blocks.size());
+            open = new PendingBlock(blocks.size());
             // A solo chunk gets exactly its size. Large chunks (a sixteenth of the target or more)
             // start the block at its full size; small ones start small, so many files with a small
             // pending write hold little.
@@ -598,25 +435,15 @@ final class PendingLayer {
     }
 
     /** Makes staged chunks visible at once, replacing earlier addresses of the same coordinates. */
-    synchronized void publish(long epoch, Entry e, List<long[]> coords, List<ChunkAddress> addresses) {
+    synchronized void publish(long epoch, PendingManifest.Entry e, List<long[]> coords, List<ChunkAddress> addresses) {
         publish(epoch, e, coords, addresses, null);
     }
-
-    /** As {@link #publish(long, Entry, List, List)}, with each chunk's statistics (or null: unknown). */
-    synchronized void publish(long epoch, Entry e, List<long[]> coords, List<ChunkAddress> addresses,
+    /** As {@link #publish(long, PendingManifest.Entry, List, List)}, with each chunk's statistics (or null: unknown). */
+    synchronized void publish(long epoch, PendingManifest.Entry e, List<long[]> coords, List<ChunkAddress> addresses,
             List<ChunkStats> stats) {
         checkOpen();
         checkEpoch(epoch);
-        for (int i = 0; i < coords.size(); i++) {
-            GridCoord g = GridCoord.of(coords.get(i));
-            e.chunks.put(g, addresses.get(i));
-            ChunkStats a = stats == null ? null : stats.get(i);
-            if (a == null) {
-                e.chunkStats.remove(g);
-            } else {
-                e.chunkStats.put(g, a);
-            }
-        }
+        manifest.publish(e, coords, addresses, stats);
     }
 
     /** The largest capacity an open block starts with, or jumps to on its first growth. */
@@ -648,21 +475,21 @@ final class PendingLayer {
         raw.release();
     }
 
-    private Block sealOpen() {
-        Block b = open;
+    private PendingBlock sealOpen() {
+        PendingBlock b = open;
         open = null;
         b.uncompressedSize = b.raw.readableBytes();
         return b;
     }
 
     /** Seals the open block (if any) and returns every block still held in memory, for spilling. */
-    synchronized List<Block> sealAll() {
+    synchronized List<PendingBlock> sealAll() {
         checkOpen();
         if (open != null) {
             sealOpen();
         }
-        List<Block> out = new ArrayList<>();
-        for (Block b : blocks) {
+        List<PendingBlock> out = new ArrayList<>();
+        for (PendingBlock b : blocks) {
             if (b.raw != null) {
                 out.add(b);
             }
@@ -674,11 +501,11 @@ final class PendingLayer {
      * Compresses and spills sealed blocks one after the other. A block whose spill fails keeps its
      * raw bytes, so a later {@link #sealAll} + spill retries it; nothing is lost.
      */
-    Mono<Void> spill(List<Block> sealed) {
+    Mono<Void> spill(List<PendingBlock> sealed) {
         return Flux.fromIterable(sealed).concatMap(this::spillOne, 0).then();
     }
 
-    private Mono<Void> spillOne(Block b) {
+    private Mono<Void> spillOne(PendingBlock b) {
         return Mono.defer(() -> {
             ByteBuf raw;
             java.util.concurrent.CompletableFuture<Void> before;
@@ -694,7 +521,7 @@ final class PendingLayer {
                 // Wait only for a predecessor whose spill has started: one that has not may never
                 // start before a flush (a cancelled writer's sealed block), and waiting on it could
                 // hang. Started spills always finish, so this chain cannot deadlock.
-                Block prev = b.id > 0 ? blocks.get((int) b.id - 1) : null;
+                PendingBlock prev = b.id > 0 ? blocks.get((int) b.id - 1) : null;
                 before = prev == null ? null : prev.placed;
                 b.placed = placed;
             }
@@ -707,19 +534,9 @@ final class PendingLayer {
                     .flatMap(compressed -> Mono.using(() -> compressed,
                             c -> predecessorPlaced.then(Mono.defer(() -> Offload.run(resources.ioScheduler(), c.retain(), cc -> {
                                 int n = cc.readableBytes();
-                                long at;
-                                synchronized (this) {
-                                    at = tempEnd;
-                                    tempEnd += n;
-                                }
+                                long at = spillFile.reserve(n);
                                 placed.complete(null);
-                                TempFile t = retainedTemp();
-                                try {
-                                    t.write(cc.nioBuffer(cc.readerIndex(), n), at);
-                                    syncBehind(t, n);
-                                } finally {
-                                    t.release();
-                                }
+                                spillFile.write(cc.nioBuffer(cc.readerIndex(), n), at);
                                 synchronized (this) {
                                     if (!released && b.raw != null) {
                                         b.tempOffset = at;
@@ -736,155 +553,40 @@ final class PendingLayer {
                     .then();
         });
     }
-
-    /**
-     * Starts a background sync of the spill file (holding {@code t}, which the caller keeps) once
-     * {@code syncBehindBytes} were spilled since the last, one at a time, on the I/O scheduler.
-     * Only for spill files that become the layer: a copied spill file is never synced. A failed
-     * sync is left to the flush's own, which reports it.
-     */
-    private void syncBehind(TempFile t, int n) {
-        if (syncBehindBytes <= 0) {
-            return;
-        }
-        synchronized (this) {
-            unsynced += n;
-            if (syncing || released || unsynced < syncBehindBytes) {
-                return;
-            }
-            syncing = true;
-            unsynced = 0;
-        }
-        TempFile held = (TempFile) t.retain();
-        Runnable sync = () -> {
-            try {
-                held.force();
-                synchronized (this) {
-                    syncsBehind++;
-                }
-            } catch (RuntimeException e) {
-                LOG.debug("write-behind sync of {} failed (the flush syncs again): {}", held.path(), e.getMessage());
-            } finally {
-                held.release();
-                synchronized (this) {
-                    syncing = false;
-                }
-            }
-        };
-        try {
-            resources.ioScheduler().schedule(sync);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            held.release();
-            synchronized (this) {
-                syncing = false;
-            }
-        }
-    }
-
     /** Background syncs of the spill file completed so far. */
-    synchronized long syncsBehind() {
-        return syncsBehind;
+    long syncsBehind() {
+        return spillFile.syncsBehind();
     }
-
-    /**
-     * The spill file with one reference for the caller, created on first use (blocking: call on
-     * the I/O scheduler). The file is created outside the monitor, which readers take.
-     */
-    private TempFile retainedTemp() {
-        synchronized (this) {
-            checkOpen();
-            if (temp != null) {
-                return (TempFile) temp.retain();
-            }
-        }
-        TempFile created = TempFile.create(tempDir.get(), tempPrefix, keepSpillName, resources.ioScheduler());
-        synchronized (this) {
-            if (released) {
-                created.release();
-                throw new ReleasedException();
-            }
-            if (temp == null) {
-                temp = created;
-            } else {
-                created.release();
-            }
-            return (TempFile) temp.retain();
-        }
-    }
-
     /**
      * The footer of this layer once every block is spilled (call after {@link #sealAll} and a
-     * successful spill): blocks in id order packed from offset 0, entries in layer order
-     * (a tombstone before a re-definition), chunks in C order of their grid coordinates, attributes
-     * interned into this layer's own dictionaries.
+     * successful spill): blocks in file order packed from offset 0, then the entries (see
+     * {@link PendingManifest#footer}).
      */
     synchronized Footer footer(int version, long overlayIndex, String baseHint) {
-        List<Block> order = fileOrder();
+        List<PendingBlock> order = fileOrder();
         List<BlockMeta> metas = new ArrayList<>(order.size());
         long[] renumbered = new long[blocks.size()];
         long offset = 0;
         for (int i = 0; i < order.size(); i++) {
-            Block b = order.get(i);
+            PendingBlock b = order.get(i);
             renumbered[(int) b.id] = i;
             metas.add(new BlockMeta(i, offset, b.storedSize, b.uncompressedSize, b.codec));
             offset += b.storedSize;
         }
-        List<String> keys = new ArrayList<>();
-        Map<String, Long> keyIndex = new HashMap<>();
-        List<AttributeValue> values = new ArrayList<>();
-        Map<AttributeValue, Long> valueIndex = new HashMap<>();
-        List<ArrayMeta> arrays = new ArrayList<>();
-        for (Entry e : entries.values()) {
-            if (e.buried != null) {
-                arrays.add(e.buried.asTombstone().withAttributes(Attributes.EMPTY));
-            }
-            if (e.schema == null) {
-                continue;
-            }
-            Attributes pairs = Attributes.EMPTY;
-            for (Map.Entry<String, AttributeValue> a : e.attributes.entrySet()) {
-                long k = keyIndex.computeIfAbsent(a.getKey(), x -> {
-                    keys.add(x);
-                    return (long) keys.size() - 1;
-                });
-                long v = valueIndex.computeIfAbsent(a.getValue(), x -> {
-                    values.add(x);
-                    return (long) values.size() - 1;
-                });
-                pairs = pairs.with(k, v);
-            }
-            List<ChunkEntry> chunks = new ArrayList<>(e.chunks.size());
-            for (Map.Entry<GridCoord, ChunkAddress> c : e.chunks.entrySet()) {
-                ChunkAddress a = c.getValue();
-                chunks.add(new ChunkEntry(c.getKey().toArray(), new ChunkAddress(renumbered[(int) a.blockId()], a.offset(), a.size())));
-            }
-            chunks.sort(CHUNK_ORDER);
-            arrays.add(e.schema.withChunks(chunks).withAttributes(pairs));
-        }
-        return new Footer(version, metas, arrays, keys, values, overlayIndex, baseHint);
+        return manifest.footer(version, metas, renumbered, overlayIndex, baseHint);
     }
-
-    private static final Comparator<ChunkEntry> CHUNK_ORDER = (a, b) -> {
-        for (int i = 0; i < a.rank(); i++) {
-            int c = Long.compare(a.coord(i), b.coord(i));
-            if (c != 0) {
-                return c;
-            }
-        }
-        return 0;
-    };
 
     /**
      * Every block, spilled, in the order of its place in the spill file: the order of the written
      * layer, whose block ids are these positions. Blocks spilled one after the other are placed in
-     * id order (see {@link Block#placed}), so this is usually id order; spills that ran
+     * id order (see {@link PendingBlock#placed}), so this is usually id order; spills that ran
      * side by side (compaction) or a retried one may change it, never the content.
      */
-    private List<Block> fileOrder() {
-        List<Block> order = new ArrayList<>(blocks);
-        for (Block b : order) {
+    private List<PendingBlock> fileOrder() {
+        List<PendingBlock> order = new ArrayList<>(blocks);
+        for (PendingBlock b : order) {
             if (b.raw != null || b.tempOffset < 0) {
-                throw new IllegalStateException("block " + b.id + " is not spilled");
+                throw new AtlasException("block " + b.id + " is not spilled");
             }
         }
         order.sort(Comparator.comparingLong(b -> b.tempOffset));
@@ -897,40 +599,30 @@ final class PendingLayer {
      * Then the file itself, with the footer appended, can become the layer object.
      */
     synchronized boolean spillFileIsDataRegion() {
-        if (!keepSpillName || released || temp == null || blocks.isEmpty()) {
+        if (!spillFile.adoptable() || released || !spillFile.exists() || blocks.isEmpty()) {
             return false;
         }
         long at = 0;
-        for (Block b : fileOrder()) {
+        for (PendingBlock b : fileOrder()) {
             if (b.tempOffset != at) {
                 return false;
             }
             at += b.storedSize;
         }
-        return at == tempEnd;
+        return at == spillFile.end();
     }
-
     /**
      * Appends {@code tail} (footer and trailer) after the data in the spill file and hands the
      * file to {@code adoption} as object {@code key}: the layer is written once, not copied. Call
-     * only when {@link #spillFileIsDataRegion()}; the layer stays usable if this fails (the tail
-     * is rewritten, and the file cut to length, on the next attempt).
+     * only when {@link #spillFileIsDataRegion()}; the layer stays usable if this fails.
      */
-    Mono<dev.atlas.storage.ObjectInfo> adoptSpillFile(dev.atlas.storage.FileAdoption adoption, String key, byte[] tail,
-            boolean ifAbsent) {
-        return Offload.run(resources.ioScheduler(), null, none -> {
-            TempFile t;
-            long end;
+    Mono<ObjectInfo> adoptSpillFile(FileAdoption adoption, String key, byte[] tail, boolean ifAbsent) {
+        return Mono.defer(() -> {
             synchronized (this) {
                 checkOpen();
-                t = (TempFile) temp.retain();
-                end = tempEnd;
             }
-            t.write(ByteBuffer.wrap(tail), end);
-            t.truncate(end + tail.length);
-            t.force();
-            return t;
-        }).flatMap(t -> adoption.adopt(key, t.path(), ifAbsent).doFinally(sig -> t.release()));
+            return spillFile.adopt(adoption, key, tail, ifAbsent);
+        });
     }
 
     /**
@@ -940,38 +632,15 @@ final class PendingLayer {
     Flux<ByteBuf> dataRegion() {
         return Flux.defer(this::dataRegionNow);
     }
-
     private Flux<ByteBuf> dataRegionNow() {
-        List<long[]> ranges = new ArrayList<>();
-        TempFile t;
+        List<SpillFile.Range> ranges = new ArrayList<>();
         synchronized (this) {
             checkOpen();
-            for (Block b : fileOrder()) {
-                ranges.add(new long[] {b.tempOffset, b.storedSize});
+            for (PendingBlock b : fileOrder()) {
+                ranges.add(new SpillFile.Range(b.tempOffset, b.storedSize));
             }
-            if (ranges.isEmpty() || temp == null) {
-                return Flux.empty();
-            }
-            t = (TempFile) temp.retain();
         }
-        ByteBufAllocator alloc = resources.allocator();
-        int piece = 1 << 20;
-        return Flux.fromIterable(ranges).concatMap(r -> {
-            long pieces = (r[1] + piece - 1) / piece;
-            return Flux.range(0, (int) pieces).concatMap(i -> Offload.run(resources.ioScheduler(), null, none -> {
-                long at = r[0] + (long) i * piece;
-                int n = (int) Math.min(piece, r[1] - (long) i * piece);
-                ByteBuf buf = alloc.directBuffer(n, n);
-                try {
-                    t.read(buf.nioBuffer(0, n), at);
-                    buf.writerIndex(n);
-                    return buf;
-                } catch (RuntimeException e) {
-                    buf.release();
-                    throw e;
-                }
-            }), 0);
-        }, 0).doFinally(sig -> t.release()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+        return spillFile.read(ranges);
     }
 
     /** What a reader needs to fetch a pending block's bytes (see {@link ArrayFile}). */
@@ -986,19 +655,18 @@ final class PendingLayer {
      */
     private BlockRef blockForRead(long id, long from, long to) {
         checkOpen();
-        Block b = blocks.get((int) id);
+        PendingBlock b = blocks.get((int) id);
         if (b.raw != null) {
             byte[] copy = new byte[(int) (to - from)];
             b.raw.getBytes(b.raw.readerIndex() + (int) from, copy);
             return new BlockRef(id, copy, null, 0, 0, 0, null);
         }
-        temp.retain();
-        return new BlockRef(id, null, temp, b.tempOffset, b.storedSize, b.uncompressedSize, b.codec);
+        return new BlockRef(id, null, spillFile.retainedIfExists(), b.tempOffset, b.storedSize, b.uncompressedSize, b.codec);
     }
 
     synchronized long bytesInMemory() {
         long n = 0;
-        for (Block b : blocks) {
+        for (PendingBlock b : blocks) {
             if (b.raw != null) {
                 n += b.raw.capacity();
             }
@@ -1038,16 +706,13 @@ final class PendingLayer {
             return;
         }
         released = true;
-        for (Block b : blocks) {
+        for (PendingBlock b : blocks) {
             if (b.raw != null) {
                 b.raw.release();
                 b.raw = null;
             }
         }
         open = null;
-        if (temp != null) {
-            temp.release();
-            temp = null;
-        }
+        spillFile.release();
     }
 }

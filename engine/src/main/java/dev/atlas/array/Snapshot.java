@@ -16,7 +16,7 @@ import java.util.Map;
 record Snapshot(LayerStack committed, PendingLayer pending) {
 
     /** One visible array as a reader sees it: committed, or overridden by the pending layer. */
-    record Resolved(ArrayMeta schema, ChunkGrid grid, PendingLayer.Entry pending, MergedView.VisibleArray committed,
+    record Resolved(ArrayMeta schema, ChunkGrid grid, PendingManifest.Entry pending, MergedView.VisibleArray committed,
             List<Map.Entry<String, AttributeValue>> attributes) {
         String name() {
             return schema.name();
@@ -33,7 +33,7 @@ record Snapshot(LayerStack committed, PendingLayer pending) {
         return resolve(name, pending == null ? null : pending.resolve(name));
     }
 
-    private Resolved resolve(String name, PendingLayer.PendingArray p) {
+    private Resolved resolve(String name, PendingManifest.PendingArray p) {
         MergedView.VisibleArray c = committed.view().array(name);
         if (p != null) {
             if (p.schema() == null) {
@@ -53,12 +53,12 @@ record Snapshot(LayerStack committed, PendingLayer pending) {
         return listArrays(pending == null ? List.of() : pending.arrays());
     }
 
-    private List<String> listArrays(List<PendingLayer.PendingArray> pendingArrays) {
+    private List<String> listArrays(List<PendingManifest.PendingArray> pendingArrays) {
         LinkedHashMap<String, Boolean> order = new LinkedHashMap<>();
         for (String n : committed.view().arrays().keySet()) {
             order.put(n, Boolean.TRUE);
         }
-        for (PendingLayer.PendingArray e : pendingArrays) {
+        for (PendingManifest.PendingArray e : pendingArrays) {
             if (e.buries() || e.schema() == null) {
                 order.remove(e.name());
             }
@@ -71,8 +71,8 @@ record Snapshot(LayerStack committed, PendingLayer pending) {
 
     /** For each visible array in list order, its value of attribute {@code key} (null when absent), from one view of the pending layer. */
     Map<String, AttributeValue> attributeIndex(String key) {
-        List<PendingLayer.PendingArray> pendingArrays = pending == null ? List.of() : pending.arrays();
-        Map<String, PendingLayer.PendingArray> byName = new HashMap<>();
+        List<PendingManifest.PendingArray> pendingArrays = pending == null ? List.of() : pending.arrays();
+        Map<String, PendingManifest.PendingArray> byName = new HashMap<>();
         pendingArrays.forEach(p -> byName.put(p.name(), p));
         Map<String, AttributeValue> out = new LinkedHashMap<>();
         for (String name : listArrays(pendingArrays)) {

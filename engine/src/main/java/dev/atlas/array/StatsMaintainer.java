@@ -51,8 +51,8 @@ final class StatsMaintainer {
         long[] shape = grid.shape();
         StatsKernel.Accumulator total = StatsKernel.accumulator(dtype, a.schema().fillValue());
         // Pending chunks whose statistics were taken at write time are not read back.
-        PendingLayer.ReadyStats ready = s.pending() != null && a.pending() != null ? s.pending().readyStats(a.pending())
-                : PendingLayer.ReadyStats.NONE;
+        PendingManifest.ReadyStats ready = s.pending() != null && a.pending() != null ? s.pending().readyStats(a.pending())
+                : PendingManifest.ReadyStats.NONE;
         ready.accumulators().forEach(total::merge);
         ReadPlanner.ReadPlan plan = ReadPlanner.plan(s, epoch, a, new long[shape.length], shape, ready.chunks());
         return Flux.fromIterable(plan.reads())
@@ -90,7 +90,7 @@ final class StatsMaintainer {
         Map<String, ArrayStats> base0 = new LinkedHashMap<>();
         if (!all) {
             base0.putAll(c.stats());
-            for (PendingLayer.PendingArray e : p.arrays()) {
+            for (PendingManifest.PendingArray e : p.arrays()) {
                 if (e.schema() == null || e.buries()) {
                     base0.remove(e.name());
                 }
