@@ -13,14 +13,11 @@ import dev.atlas.format.AttributeValue;
 import dev.atlas.format.Attributes;
 import dev.atlas.format.DType;
 import dev.atlas.format.Footer;
-import dev.atlas.nd.ChunkGrid;
 import dev.atlas.storage.Storage;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.reactivestreams.Publisher;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -49,8 +46,6 @@ import reactor.core.publisher.Mono;
  * reported {@link StatsStatus#STALE} instead of being served.
  */
 public final class ArrayFile {
-    private static final Logger LOG = LoggerFactory.getLogger(ArrayFile.class);
-
     /** Whether the loaded statistics describe the committed layers. */
     public enum StatsStatus {
         /** No stats file (and nothing computed yet). */
@@ -212,12 +207,7 @@ public final class ArrayFile {
 
     /** One attribute, or null when the array does not have it; {@link NotFoundException} if the array is not visible. */
     public AttributeValue getAttribute(String name, String key) {
-        for (Map.Entry<String, AttributeValue> e : state.visible(state.snapshot, name).attributes()) {
-            if (e.getKey().equals(key)) {
-                return e.getValue();
-            }
-        }
-        return null;
+        return attributes(name).get(key);
     }
 
     /** For each visible array in list order, its value of attribute {@code key} (null when absent). */
@@ -280,19 +270,10 @@ public final class ArrayFile {
     /** One read against one snapshot, re-run on a newer one when it raced with a commit. Null start/shape: the whole array. */
     private Mono<NdArray> read(String name, long[] start, long[] shape, DType expected) {
         return state.consistent((s, epoch) -> {
-            Snapshot.Resolved a = resolveTyped(s, name, expected);
+            Snapshot.Resolved a = state.visible(s, name, expected);
             long[] full = a.grid().shape();
             return assembler.read(s, epoch, a, start == null ? new long[full.length] : start, shape == null ? full : shape);
         });
-    }
-
-    private Snapshot.Resolved resolveTyped(Snapshot s, String name, DType expected) {
-        Snapshot.Resolved a = state.visible(s, name);
-        DType actual = a.schema().dtype();
-        if (expected != null && !actual.equals(expected)) {
-            throw new DTypeMismatchException(name, actual, expected);
-        }
-        return a;
     }
 
     /**
@@ -304,15 +285,9 @@ public final class ArrayFile {
     public Flux<ChunkFragment> readFragments(String name, long[] start, long[] shape) {
         // Planning is retried when it races with a commit; once fragments flow, a race is an error
         // (re-running would deliver fragments twice).
-        record Planned(Snapshot.Resolved array, ReadPlanner.ReadPlan plan) {
-        }
-        return state.consistent((s, epoch) -> Mono.fromCallable(() -> {
-            Snapshot.Resolved a = state.visible(s, name);
-            RegionAssembler.checkRegion(name, a.grid(), start, shape);
-            return new Planned(a, ReadPlanner.plan(s, epoch, a, start, shape));
-        })).flatMapMany(p -> assembler.fragments(p.array(), start, shape, p.plan())
-                .onErrorMap(OpenFileSet.StaleSnapshotException.class, e -> new StorageException(state.base
-                        + " was compacted while its fragments streamed; read again", true, e)));
+        return state.consistent((s, epoch) -> Mono.fromCallable(() -> assembler.planFragments(s, epoch, state.visible(s, name),
+                start, shape))).flatMapMany(p -> assembler.fragments(p).onErrorMap(OpenFileSet.StaleSnapshotException.class,
+                        e -> new StorageException(state.base + " was compacted while its fragments streamed; read again", true, e)));
     }
 
     /**
@@ -328,22 +303,8 @@ public final class ArrayFile {
      *     outside the array, or bytes beyond the target's capacity
      */
     public Mono<Void> readInto(String name, DType expected, long[] start, long[] shape, ReadTarget target, long offset) {
-        return state.consistent((s, epoch) -> {
-            Snapshot.Resolved a = resolveTyped(s, name, expected);
-            DType actual = a.schema().dtype();
-            if (actual.elementSize() <= 0) {
-                return Mono.error(new InvalidArgumentException("array '" + name + "' has variable-length dtype " + actual
-                        + "; read it with readArray"));
-            }
-            RegionAssembler.checkRegion(name, a.grid(), start, shape);
-            long bytes = ChunkGrid.product(shape) * actual.elementSize();
-            if (offset < 0 || bytes > target.capacity() - offset) {
-                return Mono.error(new InvalidArgumentException("region of " + bytes + " bytes at offset " + offset
-                        + " does not fit a read target of " + target.capacity() + " bytes"));
-            }
-            ReadPlanner.ReadPlan plan = ReadPlanner.plan(s, epoch, a, start, shape);
-            return assembler.into(a, start, shape, plan, target, (int) offset, (int) bytes).doFinally(sig -> plan.release());
-        });
+        return state.consistent((s, epoch) -> assembler.readInto(s, epoch, state.visible(s, name, expected), start, shape,
+                target, offset));
     }
 
     // ------------------------------------------------------------------ mutations
@@ -437,29 +398,11 @@ public final class ArrayFile {
      * memory and spill file. Reads keep working on the committed state; mutations fail afterwards.
      */
     public Mono<Void> close() {
-        return state.exclusive(() -> Mono.fromRunnable(() -> {
-            if (state.closed) {
-                return;
-            }
-            state.closed = true;
-            PendingLayer p = state.snapshot.pending();
-            if (p != null && !p.isEmpty()) {
-                LOG.warn("closing {} with unflushed changes; they are discarded", state.base);
-            }
-            dropPending();
-        }));
+        return state.exclusive(() -> Mono.fromRunnable(state::close));
     }
 
     /** Discards every unflushed change (the pending layer). */
     public Mono<Void> discardPending() {
-        return state.mutation(() -> Mono.fromRunnable(this::dropPending));
-    }
-
-    private void dropPending() {
-        Snapshot s = state.snapshot;
-        if (s.pending() != null) {
-            state.snapshot = s.committedOnly();
-            s.pending().release();
-        }
+        return state.mutation(() -> Mono.fromRunnable(state::dropPending));
     }
 }

@@ -2,10 +2,12 @@ package dev.atlas.array;
 
 import dev.atlas.error.ClosedHandleException;
 import dev.atlas.error.CorruptFileException;
+import dev.atlas.error.DTypeMismatchException;
 import dev.atlas.error.NotFoundException;
 import dev.atlas.error.RangeNotSatisfiableException;
 import dev.atlas.error.ReadOnlyException;
 import dev.atlas.error.StorageException;
+import dev.atlas.format.DType;
 import dev.atlas.format.LayerNames;
 import dev.atlas.internal.AsyncGate;
 import dev.atlas.storage.ObjectInfo;
@@ -15,6 +17,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
@@ -24,6 +28,8 @@ import reactor.util.retry.Retry;
  * Reads take a snapshot here and are re-run on a newer one when they raced with a commit.
  */
 final class OpenFileSet {
+    private static final Logger LOG = LoggerFactory.getLogger(ArrayFile.class);
+
     final Storage storage;
     final String base;
     final String stem;
@@ -71,6 +77,31 @@ final class OpenFileSet {
         });
     }
 
+    /**
+     * Marks the handle closed and discards unflushed changes (with a warning when there are any);
+     * idempotent. Call inside {@link #exclusive}.
+     */
+    void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        PendingLayer p = snapshot.pending();
+        if (p != null && !p.isEmpty()) {
+            LOG.warn("closing {} with unflushed changes; they are discarded", base);
+        }
+        dropPending();
+    }
+
+    /** Drops the pending layer, freeing its memory and spill file (call inside a mutation). */
+    void dropPending() {
+        Snapshot s = snapshot;
+        if (s.pending() != null) {
+            snapshot = s.committedOnly();
+            s.pending().release();
+        }
+    }
+
     /** Runs {@code op} alone, after every earlier mutation, also on a closed handle (closing itself). */
     <T> Mono<T> exclusive(Supplier<Mono<T>> op) {
         return gate.exclusive(op);
@@ -83,6 +114,16 @@ final class OpenFileSet {
             throw new NotFoundException("array '" + name + "' not found in " + base);
         }
         return r;
+    }
+
+    /** As {@link #visible(Snapshot, String)}, checking the dtype when {@code expected} is not null. */
+    Snapshot.Resolved visible(Snapshot s, String name, DType expected) {
+        Snapshot.Resolved a = visible(s, name);
+        DType actual = a.schema().dtype();
+        if (expected != null && !actual.equals(expected)) {
+            throw new DTypeMismatchException(name, actual, expected);
+        }
+        return a;
     }
 
     /**

@@ -115,6 +115,37 @@ final class RegionAssembler {
         return read.doFinally(sig -> plan.release());
     }
 
+    /** A planned fragment read: the array, the region and its plan. */
+    record FragmentPlan(Snapshot.Resolved array, long[] start, long[] shape, ReadPlanner.ReadPlan plan) {
+    }
+
+    /** Plans the fragments of a region of {@code a} in snapshot {@code s}. */
+    FragmentPlan planFragments(Snapshot s, long epoch, Snapshot.Resolved a, long[] start, long[] shape) {
+        checkRegion(a.name(), a.grid(), start, shape);
+        return new FragmentPlan(a, start, shape, ReadPlanner.plan(s, epoch, a, start, shape));
+    }
+
+    /**
+     * Reads a region of fixed-width {@code a} into {@code target} (not consumed) at byte {@code offset}:
+     * checks the dtype and bounds, plans, and fills.
+     */
+    Mono<Void> readInto(Snapshot s, long epoch, Snapshot.Resolved a, long[] start, long[] shape, ReadTarget target,
+            long offset) {
+        DType actual = a.schema().dtype();
+        if (actual.elementSize() <= 0) {
+            return Mono.error(new InvalidArgumentException("array '" + a.name() + "' has variable-length dtype " + actual
+                    + "; read it with readArray"));
+        }
+        checkRegion(a.name(), a.grid(), start, shape);
+        long bytes = ChunkGrid.product(shape) * actual.elementSize();
+        if (offset < 0 || bytes > target.capacity() - offset) {
+            return Mono.error(new InvalidArgumentException("region of " + bytes + " bytes at offset " + offset
+                    + " does not fit a read target of " + target.capacity() + " bytes"));
+        }
+        ReadPlanner.ReadPlan plan = ReadPlanner.plan(s, epoch, a, start, shape);
+        return into(a, start, shape, plan, target, (int) offset, (int) bytes).doFinally(sig -> plan.release());
+    }
+
     private Mono<NdArray> readFixed(Snapshot.Resolved a, long[] start, long[] shape, long count, ReadPlanner.ReadPlan plan) {
         DType dtype = a.schema().dtype();
         long width = dtype.elementSize();
@@ -150,7 +181,7 @@ final class RegionAssembler {
      * first when some chunk of the region is not stored, then every stored chunk's part.
      * {@code dst} is not consumed (each copy takes its own hold).
      */
-    Mono<Void> into(Snapshot.Resolved a, long[] start, long[] shape, ReadPlanner.ReadPlan plan, ReadTarget dst,
+    private Mono<Void> into(Snapshot.Resolved a, long[] start, long[] shape, ReadPlanner.ReadPlan plan, ReadTarget dst,
             int offset, int bytes) {
         DType dtype = a.schema().dtype();
         long width = dtype.elementSize();
@@ -242,7 +273,11 @@ final class RegionAssembler {
      * demand: at most {@code readConcurrency} blocks are fetched ahead. Releases the plan when the
      * stream ends; fragments not delivered are closed.
      */
-    Flux<ChunkFragment> fragments(Snapshot.Resolved a, long[] start, long[] shape, ReadPlanner.ReadPlan plan) {
+    Flux<ChunkFragment> fragments(FragmentPlan fp) {
+        Snapshot.Resolved a = fp.array();
+        long[] start = fp.start();
+        long[] shape = fp.shape();
+        ReadPlanner.ReadPlan plan = fp.plan();
         ChunkGrid grid = a.grid();
         DType dtype = a.schema().dtype();
         Set<GridCoord> stored = new HashSet<>();
