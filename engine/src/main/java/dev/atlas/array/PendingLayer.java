@@ -470,7 +470,7 @@ final class PendingLayer {
         return spillFile.read(ranges);
     }
 
-    /** What a reader needs to fetch a pending block's bytes (see {@link ArrayFile}). */
+    /** What a reader needs to fetch a pending block's bytes (see {@link BlockSource}): the bytes, or a hold on the spill file the reader releases. */
     record BlockRef(long id, byte[] inMemory, TempFile temp, long tempOffset, long storedSize, long uncompressedSize,
             CodecId codec) {
     }
