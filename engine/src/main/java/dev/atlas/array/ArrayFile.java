@@ -12,7 +12,6 @@ import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.Attributes;
 import dev.atlas.format.DType;
-import dev.atlas.format.Footer;
 import dev.atlas.storage.Storage;
 import java.util.LinkedHashMap;
 import java.util.List;

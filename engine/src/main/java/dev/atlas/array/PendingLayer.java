@@ -2,7 +2,6 @@ package dev.atlas.array;
 
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.error.AtlasException;
-import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.format.ArrayMeta;
 import dev.atlas.internal.Offload;
 import dev.atlas.format.AttributeValue;
