@@ -215,7 +215,7 @@ final class RegionAssembler {
         });
     }
 
-    /** Copies the region's part of every chunk of one block into {@code d}; skipped if the read was abandoned. */
+    /** Copies the region's part of every chunk of {@code blk} (not released) into {@code d}; skipped if the read was abandoned. */
     private static void copyFixed(String name, ReadPlanner.BlockRead r, ByteBuf blk, ReadTarget d, int offset, ChunkGrid grid,
             long[] start, long[] shape, long width, DType dtype) {
         if (!d.acquire()) {
@@ -365,7 +365,7 @@ final class RegionAssembler {
         return new ChunkFragment(dtype, coord, box[0], box[1], null, part, true);
     }
 
-    /** Writes {@code bytes} bytes of repeated {@code fill} at the start of {@code dst} and sets its writer index there. */
+    /** Writes {@code bytes} bytes of repeated {@code fill} at the start of {@code dst} (not released) and sets its writer index there. */
     static void prefill(ByteBuf dst, byte[] fill, int bytes) {
         boolean zero = true;
         for (byte x : fill) {
