@@ -59,7 +59,7 @@ public final class ChunkFragment implements AutoCloseable {
     /** Element bytes of a fixed-width fragment; owned by this fragment (retain to keep it past {@link #close()}). */
     public ByteBuf data() {
         if (closed.get()) {
-            throw new IllegalStateException("fragment is closed");
+            throw new dev.atlas.error.ClosedHandleException("fragment is closed");
         }
         return data;
     }

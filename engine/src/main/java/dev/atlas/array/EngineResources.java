@@ -46,7 +46,7 @@ public final class EngineResources implements Disposable {
 
     public static EngineResources create(int codecThreads, int ioThreads, ByteBufAllocator allocator) {
         if (codecThreads < 1 || ioThreads < 1) {
-            throw new IllegalArgumentException("thread counts must be positive");
+            throw new dev.atlas.error.InvalidArgumentException("thread counts must be positive");
         }
         return new EngineResources(codecThreads, ioThreads, allocator, null);
     }
@@ -57,7 +57,7 @@ public final class EngineResources implements Disposable {
      */
     public static EngineResources create(int codecThreads, int ioThreads, ByteBufAllocator allocator, ReadCaches caches) {
         if (codecThreads < 1 || ioThreads < 1) {
-            throw new IllegalArgumentException("thread counts must be positive");
+            throw new dev.atlas.error.InvalidArgumentException("thread counts must be positive");
         }
         return new EngineResources(codecThreads, ioThreads, allocator, java.util.Objects.requireNonNull(caches, "caches"));
     }

@@ -247,7 +247,7 @@ public final class NdArray implements AutoCloseable {
 
     private void checkOpen() {
         if (closed.get()) {
-            throw new IllegalStateException("NdArray is closed");
+            throw new dev.atlas.error.ClosedHandleException("NdArray is closed");
         }
     }
 

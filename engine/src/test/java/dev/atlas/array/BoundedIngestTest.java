@@ -108,7 +108,7 @@ class BoundedIngestTest extends EngineTestBase {
             try (NdArray d = NdArray.wrap(DType.INT32, new long[] {chunk}, Unpooled.wrappedBuffer(raw))) {
                 f.writeArray("x", new long[] {(long) c * chunk}, d).block(TIMEOUT);
             }
-            maxInMemory = Math.max(maxInMemory, f.pendingBytesInMemory());
+            maxInMemory = Math.max(maxInMemory, Probes.pendingBytesInMemory(f));
         }
         f.flush().block(TIMEOUT);
         long total = (long) chunk * chunks * 4;

@@ -112,7 +112,7 @@ class StreamingWriteTest extends EngineTestBase {
             assertEquals(to - from, written);
             long firstBand = (from + 7) / 8 * 8;
             long wholeBands = Math.max(0, (to == 100 ? 13 : to / 8) - firstBand / 8);
-            assertEquals(wholeBands, f.chunkMajorBands.sum(), "bands laid out chunk-major for rows " + from + ".." + to);
+            assertEquals(wholeBands, Probes.chunkMajorBands(f), "bands laid out chunk-major for rows " + from + ".." + to);
             int min = Integer.MAX_VALUE;
             int max = Integer.MIN_VALUE;
             for (long r = from; r < to; r++) {
@@ -167,7 +167,7 @@ class StreamingWriteTest extends EngineTestBase {
             }
             AtomicLong at = new AtomicLong();
             a.writeArray("t", sh(0, 0, 0), Flux.fromIterable(heights).map(h -> wideSlab(at.getAndAdd(h), h))).block(TIMEOUT);
-            assertEquals(13, a.chunkMajorBands.sum());
+            assertEquals(13, Probes.chunkMajorBands(a));
             try (NdArray all = wideSlab(0, 100)) {
                 b.writeArray("t", sh(0, 0, 0), all).block(TIMEOUT);
             }
@@ -194,7 +194,7 @@ class StreamingWriteTest extends EngineTestBase {
             int h = Math.min(3, 4096 - 3 * i);
             java.util.Arrays.fill(row, i);
             maxOutstanding.accumulateAndGet(outstanding.incrementAndGet(), Math::max);
-            maxPending.accumulateAndGet(f.pendingBytesInMemory(), Math::max);
+            maxPending.accumulateAndGet(Probes.pendingBytesInMemory(f), Math::max);
             NdArray a = NdArray.ofInts(DType.INT32, sh(h, 64, 64), java.util.Arrays.copyOf(row, h * 64 * 64));
             return a;
         }).doOnRequest(n -> {

@@ -32,6 +32,12 @@ class SyncBehindTest extends EngineTestBase {
         return Unpooled.wrappedBuffer(b);
     }
 
+    /** Background syncs of the pending layer's spill file so far. */
+    private static long syncsBehind(ArrayFile f) {
+        PendingLayer p = f.state.snapshot.pending();
+        return p == null ? 0 : p.syncsBehind();
+    }
+
     private static long writeAndCountSyncs(LocalStorage s, ArrayFileOptions o) {
         ArrayFile f = ArrayFile.create(s, "x.af", o).block(TIMEOUT);
         try {
@@ -42,10 +48,10 @@ class SyncBehindTest extends EngineTestBase {
             // The syncs run in the background: wait for the ones the 1 MiB of spills started.
             long deadline = System.nanoTime() + 5_000_000_000L;
             boolean expectSyncs = o.adoptSpillFiles() && o.syncBehindBytes() > 0;
-            while (expectSyncs && f.pendingSyncsBehind() == 0 && System.nanoTime() < deadline) {
+            while (expectSyncs && syncsBehind(f) == 0 && System.nanoTime() < deadline) {
                 java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
             }
-            long syncs = f.pendingSyncsBehind();
+            long syncs = syncsBehind(f);
             f.flush().block(TIMEOUT);
             return syncs;
         } finally {

@@ -1,0 +1,117 @@
+package dev.atlas.array;
+
+import dev.atlas.cache.BlockCache;
+import dev.atlas.cache.SlabCache;
+import dev.atlas.codec.BlockCodec;
+import dev.atlas.codec.BlockCodecs;
+import dev.atlas.format.BlockMeta;
+import dev.atlas.format.CodecId;
+import dev.atlas.internal.Offload;
+import dev.atlas.storage.ObjectInfo;
+import dev.atlas.storage.Storage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.atomic.AtomicLong;
+import reactor.core.publisher.Mono;
+
+/**
+ * Fetches the decompressed bytes of a planned block. Committed blocks go through the cache stack
+ * composed here once: storage, slab cache, base-epoch guard, decompression on the codec
+ * scheduler, block cache. Pending blocks come from the pending layer's memory or its spill file.
+ */
+final class BlockSource {
+    private final Storage storage;
+    private final EngineResources resources;
+    private final BlockCache blocks;
+    private final SlabCache slabs;
+    private final AtomicLong baseEpoch;
+
+    BlockSource(OpenFileSet state) {
+        this.storage = state.storage;
+        this.resources = state.options.resources();
+        this.blocks = state.options.caches().blocks();
+        this.slabs = state.options.caches().slabs();
+        this.baseEpoch = state.baseEpoch;
+    }
+
+    /**
+     * The decompressed block of {@code r}, planned in base epoch {@code epoch}; the emitted buffer
+     * is owned by the subscriber.
+     */
+    Mono<ByteBuf> fetch(ReadPlanner.BlockRead r, long epoch) {
+        if (r.pending() != null) {
+            return pending(r.pending(), r.file());
+        }
+        ObjectInfo object = r.object();
+        BlockMeta b = r.meta();
+        // The epoch guard sits inside the block load: bytes read while the base was being replaced
+        // fail the load and are never cached.
+        return blocks.get(storage, object, b.fileOffset(), () -> decompressed(
+                guardBase(r.base(), epoch, slabs.read(storage, object, b.fileOffset(), b.compressedSize())),
+                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id()));
+    }
+
+    /** Block {@code b} of object {@code key}, read past the caches (a compaction reads each block once); owned by the subscriber. */
+    Mono<ByteBuf> fetchUncached(String key, BlockMeta b) {
+        return decompressed(storage.read(key, b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(),
+                key + " block " + b.id());
+    }
+
+    private Mono<ByteBuf> pending(PendingLayer.BlockRef ref, String what) {
+        if (ref.inMemory() != null) {
+            byte[] bytes = ref.inMemory();
+            return Mono.fromSupplier(() -> Unpooled.wrappedBuffer(bytes));
+        }
+        TempFile temp = ref.temp();
+        ByteBufAllocator alloc = resources.allocator();
+        return decompressed(Offload.run(resources.ioScheduler(), null, none -> {
+            int n = (int) ref.storedSize();
+            ByteBuf buf = alloc.directBuffer(n, n);
+            try {
+                temp.read(buf.nioBuffer(0, n), ref.tempOffset());
+                buf.writerIndex(n);
+                return buf;
+            } catch (RuntimeException e) {
+                buf.release();
+                throw e;
+            }
+        }), ref.codec(), ref.uncompressedSize(), what + " block " + ref.id());
+    }
+
+    /** Fails a base read (releasing its bytes) that may have seen another incarnation of the base. */
+    private Mono<ByteBuf> guardBase(boolean isBase, long epoch, Mono<ByteBuf> read) {
+        if (!isBase) {
+            return read;
+        }
+        if ((epoch & 1) != 0) {
+            return Mono.error(new OpenFileSet.StaleSnapshotException(null));
+        }
+        return read.flatMap(buf -> {
+            if (baseEpoch.get() != epoch) {
+                buf.release();
+                return Mono.error(new OpenFileSet.StaleSnapshotException(null));
+            }
+            return Mono.just(buf);
+        });
+    }
+
+    /**
+     * Decompresses the stored bytes {@code raw} emits on the codec scheduler; the emitted buffer is
+     * owned by the subscriber. Whoever takes the raw buffer out of the holder releases it: the
+     * decompression task, or doFinally when the read is cancelled before that task ran.
+     */
+    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, String what) {
+        BlockCodec codec;
+        try {
+            codec = BlockCodecs.forId(codecId);
+        } catch (RuntimeException e) {
+            return Mono.error(e);
+        }
+        ByteBufAllocator alloc = resources.allocator();
+        return raw.flatMap(r -> Offload.run(resources.codecScheduler(), r,
+                        in -> codec.decompress(in, uncompressedSize, alloc, what)))
+                .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+    }
+}

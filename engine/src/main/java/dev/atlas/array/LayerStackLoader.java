@@ -1,0 +1,230 @@
+package dev.atlas.array;
+
+import dev.atlas.error.AlreadyExistsException;
+import dev.atlas.error.AtlasException;
+import dev.atlas.error.CorruptFileException;
+import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.error.NotFoundException;
+import dev.atlas.format.Footer;
+import dev.atlas.format.FooterCodec;
+import dev.atlas.format.LayerNames;
+import dev.atlas.format.Trailer;
+import dev.atlas.storage.ObjectInfo;
+import dev.atlas.storage.Storage;
+import io.netty.buffer.Unpooled;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Loads a file set's committed state: lists the objects of its stem, classifies them (base,
+ * sidecars, stats), tail-reads every layer footer concurrently and decides which layers are live,
+ * absorbed or uncommitted. Also writes the empty base of a new file set.
+ */
+final class LayerStackLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(LayerStackLoader.class);
+
+    private LayerStackLoader() {
+    }
+
+    /** What an open found: the live stack, the options to write with, and the uncommitted sidecars (newest first). */
+    record Loaded(LayerStack stack, ArrayFileOptions options, List<ObjectInfo> uncommitted) {
+    }
+
+    /** One layer's footer read: the layer, or the error reading it (which matters only if the layer is live). */
+    private record LayerRead(int index, LayerStack.Layer layer, AtlasException error) {
+    }
+
+    static String stemOf(String base) {
+        try {
+            return LayerNames.stem(base);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException(e.getMessage());
+        }
+    }
+
+    private static boolean isFileSetMember(String stem, String base, String key) {
+        return key.equals(base) || key.equals(LayerNames.stats(stem)) || LayerNames.sidecarNumber(stem, key) > 0;
+    }
+
+    /** Writes the empty base of a new file set with create-if-absent; fails if any object of the stem exists. */
+    static Mono<LayerStack> create(Storage storage, String base, ArrayFileOptions options) {
+        return Mono.defer(() -> {
+            String stem = stemOf(base);
+            return storage.list(stem + ".").filter(o -> isFileSetMember(stem, base, o.key())).collectList().flatMap(found -> {
+                if (!found.isEmpty()) {
+                    return Mono.error(new AlreadyExistsException("file set '" + base + "' already has objects: "
+                            + found.stream().map(ObjectInfo::key).toList()));
+                }
+                Footer f = Footer.empty(options.footerVersion());
+                byte[] payload = FooterCodec.encodeFooter(f);
+                byte[] file = Trailer.frame(payload, Trailer.LAYER_MAGIC);
+                return storage.putIfAbsent(base, Mono.fromSupplier(() -> Unpooled.wrappedBuffer(file))).map(info -> {
+                    LayerStack.Layer l = new LayerStack.Layer(info, f, Map.of(), 0, LayerStack.crc(ByteBuffer.wrap(payload)));
+                    return LayerStack.of(List.of(l), null, null, List.of(), 0);
+                });
+            });
+        });
+    }
+
+    /**
+     * Loads the stack of at most {@code maxLayers} layers committed through {@code committedThrough}.
+     * Costs one listing, one speculative tail read per layer (all concurrently) and one stats read.
+     */
+    static Mono<Loaded> open(Storage storage, String base, ArrayFileOptions options0, int maxLayers, long committedThrough) {
+        return Mono.defer(() -> {
+            String stem = stemOf(base);
+            String statsKey = LayerNames.stats(stem);
+            return storage.list(stem + ".").collectList().flatMap(objects -> {
+                ObjectInfo baseInfo = null;
+                ObjectInfo statsInfo = null;
+                TreeMap<Long, ObjectInfo> sidecars = new TreeMap<>();
+                for (ObjectInfo o : objects) {
+                    if (o.key().equals(base)) {
+                        baseInfo = o;
+                    } else if (o.key().equals(statsKey)) {
+                        statsInfo = o;
+                    } else {
+                        long n = LayerNames.sidecarNumber(stem, o.key());
+                        if (n > 0) {
+                            sidecars.put(n, o);
+                        }
+                    }
+                }
+                if (baseInfo == null) {
+                    return Mono.error(new NotFoundException("file set '" + base + "' has no base object"));
+                }
+                List<ObjectInfo> infos = new ArrayList<>();
+                List<Long> numbers = new ArrayList<>();
+                infos.add(baseInfo);
+                numbers.add(0L);
+                sidecars.forEach((n, o) -> {
+                    infos.add(o);
+                    numbers.add(n);
+                });
+                // Read every footer concurrently; a sidecar the base has absorbed may be damaged
+                // garbage, so its errors only matter if it turns out to be live.
+                Mono<List<LayerRead>> read = Flux.range(0, infos.size())
+                        .flatMap(i -> readLayer(storage, infos.get(i), numbers.get(i), options0)
+                                .map(l -> new LayerRead(i, l, null))
+                                .onErrorResume(AtlasException.class, e -> Mono.just(new LayerRead(i, null, e))),
+                                options0.readConcurrency())
+                        .collectSortedList(Comparator.comparingInt(LayerRead::index));
+                Mono<Optional<Trailer.StampedStats>> statsMono = statsInfo == null ? Mono.just(Optional.empty())
+                        : readStats(storage, statsInfo).map(Optional::of).defaultIfEmpty(Optional.empty());
+                return Mono.zip(read, statsMono).flatMap(t -> {
+                    List<LayerRead> results = t.getT1();
+                    if (results.get(0).error() != null) {
+                        return Mono.error(results.get(0).error());
+                    }
+                    LayerStack.Layer baseLayer = results.get(0).layer();
+                    long absorbedUpTo = baseLayer.footer().overlayIndex();
+                    if (absorbedUpTo > committedThrough) {
+                        return Mono.error(new CorruptFileException(base, "the base absorbed sidecar " + absorbedUpTo
+                                + " but the commit record only names layers through " + committedThrough));
+                    }
+                    List<LayerStack.Layer> live = new ArrayList<>();
+                    List<ObjectInfo> absorbed = new ArrayList<>();
+                    List<ObjectInfo> beyond = new ArrayList<>();
+                    live.add(baseLayer);
+                    long last = absorbedUpTo;
+                    for (int i = 1; i < results.size(); i++) {
+                        long n = numbers.get(i);
+                        if (n > committedThrough) {
+                            beyond.add(0, infos.get(i));
+                            continue;
+                        }
+                        last = Math.max(last, n);
+                        if (n <= absorbedUpTo) {
+                            absorbed.add(infos.get(i));
+                            continue;
+                        }
+                        if (live.size() >= maxLayers) {
+                            continue;
+                        }
+                        if (results.get(i).error() != null) {
+                            return Mono.error(results.get(i).error());
+                        }
+                        live.add(results.get(i).layer());
+                    }
+                    Trailer.StampedStats stats = t.getT2().orElse(null);
+                    LayerStack c = LayerStack.of(live, stats == null ? null : stats.stats(), stats == null ? null : stats.stamp(),
+                            absorbed, last);
+                    // A file set written by crate 0.10 (every layer footer v4) stays readable by it.
+                    boolean allV4 = live.stream().allMatch(l -> l.footer().version() == Footer.VERSION_V4);
+                    ArrayFileOptions options = allV4 && options0.footerVersion() != Footer.VERSION_V4
+                            ? options0.withFooterVersion(Footer.VERSION_V4) : options0;
+                    return Mono.just(new Loaded(c, options, beyond));
+                });
+            });
+        });
+    }
+
+    private static Mono<LayerStack.Layer> readLayer(Storage storage, ObjectInfo info, long number, ArrayFileOptions options) {
+        long size = info.size();
+        if (size < Trailer.SIZE) {
+            return Mono.error(new CorruptFileException(info.key(), "file of " + size + " bytes is too short for the trailer"));
+        }
+        long tailLen = Math.min(size, options.tailRead());
+        return storage.read(info.key(), size - tailLen, tailLen).flatMap(tail -> {
+            long payloadLen;
+            try {
+                payloadLen = Trailer.payloadLength(tail.nioBuffer(), size, Trailer.LAYER_MAGIC, info.key());
+            } catch (RuntimeException e) {
+                tail.release();
+                return Mono.error(e);
+            }
+            if (payloadLen + Trailer.SIZE <= tailLen) {
+                try {
+                    int start = (int) (tailLen - Trailer.SIZE - payloadLen);
+                    return Mono.just(layer(info, number, tail.nioBuffer(tail.readerIndex() + start, (int) payloadLen), size,
+                            payloadLen));
+                } finally {
+                    tail.release();
+                }
+            }
+            tail.release();
+            if (payloadLen > Integer.MAX_VALUE - 8) {
+                return Mono.error(new CorruptFileException(info.key(), "footer of " + payloadLen + " bytes is too large"));
+            }
+            return storage.read(info.key(), size - Trailer.SIZE - payloadLen, payloadLen).map(p -> {
+                try {
+                    return layer(info, number, p.nioBuffer(), size, payloadLen);
+                } finally {
+                    p.release();
+                }
+            });
+        });
+    }
+
+    private static LayerStack.Layer layer(ObjectInfo info, long number, ByteBuffer payload, long size, long payloadLen) {
+        long crc = LayerStack.crc(payload);
+        Footer f = FooterCodec.decodeFooter(payload, info.key());
+        return LayerStack.Layer.of(info, f, size - Trailer.SIZE - payloadLen, number, crc);
+    }
+
+    private static Mono<Trailer.StampedStats> readStats(Storage storage, ObjectInfo info) {
+        if (info.size() > Integer.MAX_VALUE - 8) {
+            return Mono.error(new CorruptFileException(info.key(), "stats file of " + info.size() + " bytes is too large"));
+        }
+        return storage.read(info.key(), 0, info.size()).map(b -> {
+            try {
+                return Trailer.decodeStampedStatsFile(b.nioBuffer(), info.key());
+            } finally {
+                b.release();
+            }
+        }).onErrorResume(CorruptFileException.class, e -> {
+            // Statistics are derivable from the layers: a damaged stats file must not make the data unreadable.
+            LOG.warn("ignoring unreadable statistics: {}", e.getMessage());
+            return Mono.empty();
+        });
+    }
+}

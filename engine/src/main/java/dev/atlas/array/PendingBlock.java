@@ -1,0 +1,31 @@
+package dev.atlas.array;
+
+import dev.atlas.format.CodecId;
+import io.netty.buffer.ByteBuf;
+import java.util.List;
+
+/**
+ * One block of a pending layer: raw bytes in memory until spilled, then a range of the spill file.
+ * Its fields are guarded by the owning {@link PendingLayer}.
+ */
+final class PendingBlock {
+    final long id;
+    /** Statistics to take from this block's bytes before it compresses (guarded by the layer); null once taken. */
+    List<ChunkStats> deferredStats;
+    ByteBuf raw;
+    long uncompressedSize;
+    long tempOffset = -1;
+    long storedSize;
+    CodecId codec;
+    /**
+     * Completes once this block's place in the spill file is reserved (or its spill ended
+     * without one): the next block's spill waits for it, so blocks spilled one after the other
+     * land in the file in id order even though they compress in parallel. Null until a spill
+     * starts.
+     */
+    java.util.concurrent.CompletableFuture<Void> placed;
+
+    PendingBlock(long id) {
+        this.id = id;
+    }
+}

@@ -1,0 +1,124 @@
+package dev.atlas.array;
+
+import dev.atlas.error.CorruptFileException;
+import dev.atlas.format.BlockMeta;
+import dev.atlas.format.ChunkAddress;
+import dev.atlas.format.MergedView;
+import dev.atlas.nd.GridCoord;
+import dev.atlas.storage.ObjectInfo;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Plans a region read against one snapshot: which block holds each stored chunk of the region
+ * (the pending layer first, then the committed layers newest first), grouped so that each block
+ * is fetched once. Chunks no layer stores are left out (they read as fill).
+ */
+final class ReadPlanner {
+    private ReadPlanner() {
+    }
+
+    /**
+     * One block to fetch and the chunks to take from it. Committed: {@code object} and
+     * {@code meta} name the block ({@code base} when it is in the base object). Pending:
+     * {@code pending} holds the block's bytes or a hold on the spill file, dropped by
+     * {@link #release()} (idempotent).
+     */
+    record BlockRead(String file, List<long[]> coords, List<ChunkAddress> addresses, ObjectInfo object, BlockMeta meta,
+            boolean base, PendingLayer.BlockRef pending, AtomicBoolean released) {
+
+        void release() {
+            if (pending != null && pending.temp() != null && released.compareAndSet(false, true)) {
+                pending.temp().release();
+            }
+        }
+    }
+
+    /** The blocks of one region read, planned in base epoch {@code epoch}; {@link #release()} once the read ends. */
+    record ReadPlan(List<BlockRead> reads, long epoch) {
+
+        /** Chunks of the region some layer stores (each is planned once, from its newest layer). */
+        long storedChunks() {
+            long n = 0;
+            for (BlockRead r : reads) {
+                n += r.coords().size();
+            }
+            return n;
+        }
+
+        void release() {
+            reads.forEach(BlockRead::release);
+        }
+    }
+
+    /** A committed chunk of the plan: its coordinates and where it is stored. */
+    private record CommittedChunk(long[] coord, MergedView.ChunkSource source) {
+    }
+
+    static ReadPlan plan(Snapshot s, long epoch, Snapshot.Resolved a, long[] start, long[] shape) {
+        return plan(s, epoch, a, start, shape, Set.of());
+    }
+
+    /** Plans the blocks to fetch for a region, leaving out the pending chunks in {@code skipPending}. */
+    static ReadPlan plan(Snapshot s, long epoch, Snapshot.Resolved a, long[] start, long[] shape, Set<GridCoord> skipPending) {
+        List<BlockRead> reads = new ArrayList<>();
+        Map<String, List<CommittedChunk>> groups = new LinkedHashMap<>();
+        MergedView.VisibleArray committed = a.committed();
+        PendingLayer p = s.pending();
+        try {
+            if (p != null && a.pending() != null) {
+                PendingLayer.PendingChunks pc = p.chunksIn(a.pending(), a.grid(), start, shape, skipPending,
+                        committed != null);
+                String what = "pending layer of " + s.committed().layers().get(0).object().key();
+                for (PendingLayer.PendingRead r : pc.reads()) {
+                    reads.add(new BlockRead(what, r.coords(), r.addresses(), null, null, false, r.ref(),
+                            new AtomicBoolean()));
+                }
+                if (committed != null) {
+                    for (long[] c : pc.notPending()) {
+                        addCommitted(groups, committed, c);
+                    }
+                }
+            } else if (committed != null) {
+                a.grid().forEachChunkIn(start, shape, c -> addCommitted(groups, committed, c.clone()));
+            }
+            for (List<CommittedChunk> g : groups.values()) {
+                reads.add(committedRead(s, a, g));
+            }
+        } catch (RuntimeException e) {
+            reads.forEach(BlockRead::release);
+            throw e;
+        }
+        return new ReadPlan(reads, epoch);
+    }
+
+    private static void addCommitted(Map<String, List<CommittedChunk>> groups, MergedView.VisibleArray a, long[] c) {
+        MergedView.ChunkSource src = a.chunks().get(GridCoord.of(c));
+        if (src != null) {
+            groups.computeIfAbsent(src.layer() + "/" + src.address().blockId(), k -> new ArrayList<>())
+                    .add(new CommittedChunk(c, src));
+        }
+    }
+
+    private static BlockRead committedRead(Snapshot s, Snapshot.Resolved a, List<CommittedChunk> g) {
+        MergedView.ChunkSource first = g.get(0).source();
+        LayerStack.Layer layer = s.committed().layers().get(first.layer());
+        BlockMeta b = layer.blocks().get(first.address().blockId());
+        if (b == null) {
+            throw new CorruptFileException(layer.object().key(), "array '" + a.name() + "' chunk "
+                    + Arrays.toString(g.get(0).coord()) + " refers to missing block " + first.address().blockId());
+        }
+        List<long[]> coords = new ArrayList<>(g.size());
+        List<ChunkAddress> addrs = new ArrayList<>(g.size());
+        for (CommittedChunk c : g) {
+            coords.add(c.coord());
+            addrs.add(c.source().address());
+        }
+        return new BlockRead(layer.object().key(), coords, addrs, layer.object(), b, first.layer() == 0, null, null);
+    }
+}
