@@ -3,7 +3,7 @@ package dev.atlas.benchmarks;
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
 import dev.atlas.array.ArraySpec;
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.array.NdArray;
 import dev.atlas.buffer.BlockBufferAllocator;
 import dev.atlas.cache.BlockCache;

@@ -1,6 +1,6 @@
 package dev.atlas.benchmarks;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.storage.local.LocalStorage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

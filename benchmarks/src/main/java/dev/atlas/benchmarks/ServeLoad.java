@@ -1,7 +1,7 @@
 package dev.atlas.benchmarks;
 
 import dev.atlas.array.ArraySpec;
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.array.NdArray;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;

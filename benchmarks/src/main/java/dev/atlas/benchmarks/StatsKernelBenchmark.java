@@ -2,7 +2,7 @@ package dev.atlas.benchmarks;
 
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
-import dev.atlas.format.StatsKernel;
+import dev.atlas.internal.format.StatsKernel;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;

@@ -4,7 +4,8 @@ import dev.atlas.cache.ReadCaches;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
 import dev.atlas.error.InvalidArgumentException;
-import dev.atlas.format.Footer;
+import dev.atlas.internal.format.Footer;
+import dev.atlas.runtime.EngineResources;
 import java.nio.file.Path;
 import java.util.Objects;
 

@@ -14,6 +14,9 @@ import java.util.Objects;
  * Immutable; {@code with*} return copies. Checked when built, so a bad schema never reaches a file:
  * rank agreement, extents that fit the format's u32, no zero chunk extent on a non-empty axis, and
  * chunks of at most 2 GiB.
+ *
+ * <p>The request, not a stored record: a file records it in its footer (an internal record), and
+ * an Atlas store records the array in its registry as a {@code dev.atlas.store.ArraySchema}.
  */
 public final class ArraySpec {
     /** Largest encoded fixed-width chunk: one Java buffer. */

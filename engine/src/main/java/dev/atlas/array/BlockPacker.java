@@ -1,8 +1,8 @@
 package dev.atlas.array;
 
 import dev.atlas.error.InvalidArgumentException;
-import dev.atlas.format.ChunkAddress;
-import dev.atlas.format.StatsKernel;
+import dev.atlas.internal.format.ChunkAddress;
+import dev.atlas.internal.format.StatsKernel;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;

@@ -1,6 +1,6 @@
 package dev.atlas.array;
 
-import dev.atlas.format.StatsKernel;
+import dev.atlas.internal.format.StatsKernel;
 import io.netty.buffer.ByteBuf;
 
 /**

@@ -2,12 +2,12 @@ package dev.atlas.array;
 
 import dev.atlas.error.AlreadyExistsException;
 import dev.atlas.error.ConflictException;
-import dev.atlas.format.BlockMeta;
-import dev.atlas.format.Footer;
-import dev.atlas.format.FooterCodec;
-import dev.atlas.format.LayerNames;
-import dev.atlas.format.MergedView;
-import dev.atlas.format.Trailer;
+import dev.atlas.internal.format.BlockMeta;
+import dev.atlas.internal.format.Footer;
+import dev.atlas.internal.format.FooterCodec;
+import dev.atlas.internal.format.LayerNames;
+import dev.atlas.internal.format.MergedView;
+import dev.atlas.internal.format.Trailer;
 import dev.atlas.storage.FileAdoption;
 import dev.atlas.storage.ObjectInfo;
 import io.netty.buffer.ByteBuf;

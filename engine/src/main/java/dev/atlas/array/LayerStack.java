@@ -2,11 +2,11 @@ package dev.atlas.array;
 
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.format.ArrayStats;
-import dev.atlas.format.BlockMeta;
-import dev.atlas.format.Footer;
-import dev.atlas.format.MergedView;
-import dev.atlas.format.StatsFile;
-import dev.atlas.format.StatsStamp;
+import dev.atlas.internal.format.BlockMeta;
+import dev.atlas.internal.format.Footer;
+import dev.atlas.internal.format.MergedView;
+import dev.atlas.internal.format.StatsFile;
+import dev.atlas.internal.format.StatsStamp;
 import dev.atlas.storage.ObjectInfo;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

@@ -24,7 +24,7 @@ public final class NdArray implements AutoCloseable {
             }
         }
         try {
-            return dev.atlas.nd.ChunkGrid.product(shape);
+            return dev.atlas.internal.nd.ChunkGrid.product(shape);
         } catch (ArithmeticException e) {
             throw new InvalidArgumentException("shape " + Arrays.toString(shape) + " has more than 2^63 elements");
         }

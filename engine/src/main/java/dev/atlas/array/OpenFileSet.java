@@ -8,7 +8,7 @@ import dev.atlas.error.RangeNotSatisfiableException;
 import dev.atlas.error.ReadOnlyException;
 import dev.atlas.error.StorageException;
 import dev.atlas.format.DType;
-import dev.atlas.format.LayerNames;
+import dev.atlas.internal.format.LayerNames;
 import dev.atlas.internal.AsyncGate;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;

@@ -1,6 +1,6 @@
 package dev.atlas.array;
 
-import dev.atlas.format.CodecId;
+import dev.atlas.codec.CodecId;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
 

@@ -1,14 +1,14 @@
 package dev.atlas.array;
 
-import dev.atlas.format.ArrayMeta;
+import dev.atlas.internal.format.ArrayMeta;
 import dev.atlas.format.AttributeValue;
-import dev.atlas.format.Attributes;
-import dev.atlas.format.BlockMeta;
-import dev.atlas.format.ChunkAddress;
-import dev.atlas.format.ChunkEntry;
-import dev.atlas.format.Footer;
-import dev.atlas.format.StatsKernel;
-import dev.atlas.nd.GridCoord;
+import dev.atlas.internal.format.Attributes;
+import dev.atlas.internal.format.BlockMeta;
+import dev.atlas.internal.format.ChunkAddress;
+import dev.atlas.internal.format.ChunkEntry;
+import dev.atlas.internal.format.Footer;
+import dev.atlas.internal.format.StatsKernel;
+import dev.atlas.internal.nd.GridCoord;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;

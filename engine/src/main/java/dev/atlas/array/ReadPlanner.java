@@ -1,10 +1,10 @@
 package dev.atlas.array;
 
 import dev.atlas.error.CorruptFileException;
-import dev.atlas.format.BlockMeta;
-import dev.atlas.format.ChunkAddress;
-import dev.atlas.format.MergedView;
-import dev.atlas.nd.GridCoord;
+import dev.atlas.internal.format.BlockMeta;
+import dev.atlas.internal.format.ChunkAddress;
+import dev.atlas.internal.format.MergedView;
+import dev.atlas.internal.nd.GridCoord;
 import dev.atlas.storage.ObjectInfo;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,9 +1,9 @@
 package dev.atlas.array;
 
-import dev.atlas.format.ArrayMeta;
+import dev.atlas.internal.format.ArrayMeta;
 import dev.atlas.format.AttributeValue;
-import dev.atlas.format.MergedView;
-import dev.atlas.nd.ChunkGrid;
+import dev.atlas.internal.format.MergedView;
+import dev.atlas.internal.nd.ChunkGrid;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;

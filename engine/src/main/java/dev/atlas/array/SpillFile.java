@@ -1,6 +1,7 @@
 package dev.atlas.array;
 
 import dev.atlas.internal.Offload;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.storage.FileAdoption;
 import dev.atlas.storage.ObjectInfo;
 import io.netty.buffer.ByteBuf;

@@ -1,14 +1,14 @@
 package dev.atlas.array;
 
 import dev.atlas.format.ArrayStats;
-import dev.atlas.format.ChunkCodec;
+import dev.atlas.internal.format.ChunkCodec;
 import dev.atlas.format.DType;
-import dev.atlas.format.Footer;
-import dev.atlas.format.LayerNames;
-import dev.atlas.format.StatsFile;
-import dev.atlas.format.StatsKernel;
-import dev.atlas.format.Trailer;
-import dev.atlas.nd.ChunkGrid;
+import dev.atlas.internal.format.Footer;
+import dev.atlas.internal.format.LayerNames;
+import dev.atlas.internal.format.StatsFile;
+import dev.atlas.internal.format.StatsKernel;
+import dev.atlas.internal.format.Trailer;
+import dev.atlas.internal.nd.ChunkGrid;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

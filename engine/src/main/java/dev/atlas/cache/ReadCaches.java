@@ -4,9 +4,9 @@ import io.netty.buffer.ByteBufAllocator;
 import java.util.Objects;
 
 /**
- * The two read caches an {@link dev.atlas.array.ArrayFile} reads through: stored (compressed)
+ * The two read caches an {@code ArrayFile} reads through: stored (compressed)
  * bytes in slabs, then decompressed blocks. Share one instance across files to put them under one
- * budget (an {@link dev.atlas.array.EngineResources} carries a default one).
+ * budget (an {@code EngineResources} carries a default one).
  */
 public final class ReadCaches {
     private final SlabCache slabs;

@@ -1,6 +1,5 @@
 package dev.atlas.codec;
 
-import dev.atlas.format.CodecId;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
@@ -8,6 +7,11 @@ import io.netty.buffer.ByteBufAllocator;
  * Compression of one block of a layer's data region. Implementations are stateless and
  * thread-safe; they run on whatever thread calls them (the engine calls them on its codec
  * scheduler).
+ *
+ * <p>One of three codec names, each a different thing: a {@code BlockCodec} is the implementation
+ * that (de)compresses; a {@link CodecId} is what a block table entry stores to name it; and
+ * {@code dev.atlas.store.StoreCodec} is the Atlas store's closed choice of codec, spelled as the
+ * registry file spells it.
  */
 public interface BlockCodec {
 

@@ -3,7 +3,6 @@ package dev.atlas.codec;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.UnknownCodecException;
-import dev.atlas.format.CodecId;
 
 /** The codecs the engine knows, by stored id and by name. */
 public final class BlockCodecs {

@@ -1,7 +1,6 @@
 package dev.atlas.codec;
 
 import dev.atlas.error.CorruptFileException;
-import dev.atlas.format.CodecId;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 

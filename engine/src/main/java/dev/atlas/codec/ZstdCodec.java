@@ -3,8 +3,8 @@ package dev.atlas.codec;
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import com.github.luben.zstd.ZstdException;
+import dev.atlas.error.AtlasException;
 import dev.atlas.error.CorruptFileException;
-import dev.atlas.format.CodecId;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
@@ -57,7 +57,7 @@ final class ZstdCodec implements BlockCodec {
                 ByteBuffer d = out.nioBuffer(0, bound);
                 long written = Zstd.compressDirectByteBuffer(d, d.position(), bound, s, s.position(), n, level);
                 if (Zstd.isError(written)) {
-                    throw new IllegalStateException("zstd compression failed: " + Zstd.getErrorName(written));
+                    throw new AtlasException("zstd compression failed: " + Zstd.getErrorName(written));
                 }
                 out.writerIndex((int) written);
                 return out;

@@ -1,5 +1,6 @@
 package dev.atlas.format;
 
+import dev.atlas.error.InvalidArgumentException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -12,6 +13,10 @@ import java.util.Objects;
  * Java type of the same width. Immutable: arrays passed in are copied, arrays handed out are copies.
  *
  * <p>Equality: same variant and equal payload, floats (scalars and list elements) by bit pattern.
+ *
+ * <p>This is an attribute of an array, as an {@code .af} footer stores it. A dataset attribute of an
+ * Atlas store is a different value ({@code dev.atlas.store.Attr}): five kinds, stored in the
+ * registry file with the registry's encoding.
  */
 public final class AttributeValue {
 
@@ -55,7 +60,8 @@ public final class AttributeValue {
             return null;
         }
 
-        static Kind ofTag(int tag) {
+        /** Kind for an archive tag, or null when the tag is out of range. */
+        public static Kind ofTag(int tag) {
             Kind[] all = values();
             return tag >= 0 && tag < all.length ? all[tag] : null;
         }
@@ -262,11 +268,6 @@ public final class AttributeValue {
         return cloneArray(value);
     }
 
-    /** Payload without copying, for codecs inside this package. */
-    Object rawValue() {
-        return value;
-    }
-
     private Object expect(Kind k) {
         if (kind != k) {
             throw wrongKind(k.displayName);
@@ -274,8 +275,8 @@ public final class AttributeValue {
         return value;
     }
 
-    private IllegalStateException wrongKind(String wanted) {
-        return new IllegalStateException("attribute value is " + kind.displayName + ", not " + wanted);
+    private InvalidArgumentException wrongKind(String wanted) {
+        return new InvalidArgumentException("attribute value is " + kind.displayName + ", not " + wanted);
     }
 
     private static Object cloneArray(Object a) {

@@ -1,5 +1,6 @@
 package dev.atlas.format;
 
+import dev.atlas.error.InvalidArgumentException;
 import java.util.Objects;
 
 /**
@@ -35,7 +36,7 @@ public final class DType {
         }
 
         /** Kind for a tag byte, or null when the tag is out of range. */
-        static Kind ofTag(int tag) {
+        public static Kind ofTag(int tag) {
             Kind[] all = values();
             return tag >= 0 && tag < all.length ? all[tag] : null;
         }
@@ -83,7 +84,7 @@ public final class DType {
             case STRING: return STRING;
             case BINARY: return BINARY;
             case TIMESTAMP_NS: return TIMESTAMP_NS;
-            default: throw new IllegalArgumentException(kind + " needs a child dtype");
+            default: throw new InvalidArgumentException(kind + " needs a child dtype");
         }
     }
 
@@ -101,7 +102,7 @@ public final class DType {
     public static DType fixedSizeList(DType child, long size) {
         Objects.requireNonNull(child, "child");
         if (size < 0 || size > 0xFFFF_FFFFL) {
-            throw new IllegalArgumentException("FixedSizeList size must be a u32: " + size);
+            throw new InvalidArgumentException("FixedSizeList size must be a u32: " + size);
         }
         return new DType(Kind.FIXED_SIZE_LIST, child, size);
     }

@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * The fill value declared for an array: the element that never-written cells read as, after
- * conversion to the array's dtype by {@link Fill#element}. Six variants, in archive tag order.
+ * conversion to the array's dtype by the format's fill conversion. Six variants, in archive tag order.
  * Equality is structural; {@link Float} compares by bit pattern (NaN equals NaN, 0.0 differs from
  * -0.0), as the format's dictionary de-duplication does.
  */

@@ -1,5 +1,4 @@
 /**
- * The {@code .af} on-disk format as plain values and pure codecs (no I/O): dtypes, fill values,
- * attributes, footers and stats, their byte-exact archive encoding, and chunk element encoding.
+ * The values a user of the engine reads and writes: dtypes, fill values, attribute values and array statistics. The byte-level encoding of them lives in {@code dev.atlas.internal.format}.
  */
 package dev.atlas.format;

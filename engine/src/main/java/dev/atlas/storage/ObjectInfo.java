@@ -1,5 +1,6 @@
 package dev.atlas.storage;
 
+import dev.atlas.error.InvalidArgumentException;
 import java.util.Objects;
 
 /**
@@ -12,7 +13,7 @@ public record ObjectInfo(String key, long size, String version) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(version, "version");
         if (size < 0) {
-            throw new IllegalArgumentException("negative size " + size + " of '" + key + "'");
+            throw new InvalidArgumentException("negative size " + size + " of '" + key + "'");
         }
     }
 }

@@ -9,6 +9,9 @@ import java.util.Objects;
  * What the registry records of one array of one dataset: dtype, shape, chunk shape (equal to the
  * shape for one chunk), dimension names as given, and the codec at definition time. The fill value
  * is not part of it: it lives in the array file.
+ *
+ * <p>A stored record, distinct from {@link dev.atlas.array.ArraySpec}, the request to define an array
+ * (which carries the fill value and the checked limits, and no codec).
  */
 public record ArraySchema(DType dtype, long[] shape, long[] chunkShape, List<String> dimensionNames, StoreCodec codec) {
 

@@ -12,7 +12,7 @@ import dev.atlas.error.InvalidNameException;
 import dev.atlas.error.StorageException;
 import dev.atlas.error.StoreNotFoundException;
 import dev.atlas.format.DType;
-import dev.atlas.format.Footer;
+import dev.atlas.internal.format.Footer;
 import dev.atlas.internal.AsyncGate;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;

@@ -1,12 +1,12 @@
 package dev.atlas.store;
 
 import dev.atlas.array.ArrayFileOptions;
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.cache.ReadCaches;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
 import dev.atlas.error.InvalidArgumentException;
-import dev.atlas.format.Footer;
+import dev.atlas.internal.format.Footer;
 import java.util.Objects;
 
 /**

@@ -5,6 +5,9 @@ import java.util.Objects;
 /**
  * A dataset attribute value: the five kinds of the reference's registry. Stored inline in the
  * registry file; see {@code FORMAT.md} for how a string that looks like a timestamp stays a string.
+ *
+ * <p>Distinct from {@link dev.atlas.format.AttributeValue}, an array attribute: 26 kinds in the
+ * {@code .af} footer's encoding, where this is a dataset attribute with the registry's five kinds.
  */
 public sealed interface Attr permits Attr.Bool, Attr.Int64, Attr.Float64, Attr.Str, Attr.Timestamp {
 

@@ -7,7 +7,7 @@ import dev.atlas.error.AtlasException;
 import dev.atlas.error.DTypeMismatchException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.format.DType;
-import dev.atlas.nd.ChunkGrid;
+import dev.atlas.internal.nd.ChunkGrid;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.Arrays;

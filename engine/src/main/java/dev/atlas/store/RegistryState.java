@@ -8,7 +8,7 @@ import dev.atlas.error.DatasetNotFoundException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.InvalidNameException;
 import dev.atlas.format.DType;
-import dev.atlas.format.Footer;
+import dev.atlas.internal.format.Footer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;

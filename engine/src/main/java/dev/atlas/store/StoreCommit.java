@@ -1,7 +1,7 @@
 package dev.atlas.store;
 
 import dev.atlas.array.ArrayFile;
-import dev.atlas.format.Footer;
+import dev.atlas.internal.format.Footer;
 import dev.atlas.storage.Storage;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -25,10 +25,10 @@ import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
-import dev.atlas.format.Footer;
-import dev.atlas.format.FooterCodec;
+import dev.atlas.internal.format.Footer;
+import dev.atlas.internal.format.FooterCodec;
 import dev.atlas.format.StatValue;
-import dev.atlas.format.Trailer;
+import dev.atlas.internal.format.Trailer;
 import dev.atlas.storage.InMemoryStorage;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
@@ -164,7 +164,7 @@ class ArrayFileWriteTest extends EngineTestBase {
         PendingLayer p = new PendingLayer(BlockCodecs.none(), 8, resources, tmp);
         try {
             PendingLayer.Staged a = p.stage(PendingLayer.ANY_EPOCH, List.of(ByteBuffer.wrap(new byte[4]), ByteBuffer.wrap(new byte[2])));
-            assertEquals(List.of(new dev.atlas.format.ChunkAddress(0, 0, 4), new dev.atlas.format.ChunkAddress(0, 4, 2)),
+            assertEquals(List.of(new dev.atlas.internal.format.ChunkAddress(0, 0, 4), new dev.atlas.internal.format.ChunkAddress(0, 4, 2)),
                     a.addresses());
             assertTrue(a.sealed().isEmpty());
             PendingLayer q = new PendingLayer(BlockCodecs.none(), 8, resources, tmp);
@@ -830,7 +830,7 @@ class ArrayFileWriteTest extends EngineTestBase {
             assertArrayEquals(small, ints(r, "small"));
             assertArrayEquals(java.util.Arrays.copyOfRange(big, 1024, 1536), ints(r, "big", sh(2, 0), sh(1, 512)));
             Footer footer = Trailer.decodeLayer(ByteBuffer.wrap(s.getBytes("t.1.af")), "t.1.af");
-            return footer.blocks().stream().mapToLong(dev.atlas.format.BlockMeta::uncompressedSize).toArray();
+            return footer.blocks().stream().mapToLong(dev.atlas.internal.format.BlockMeta::uncompressedSize).toArray();
         };
         assertArrayEquals(new long[] {128, 2048, 2048, 2048, 2048, 128}, blockSizes.apply(1024L),
                 "the small chunks before and after the large ones are packed; each large one is alone");

@@ -2,7 +2,7 @@ package dev.atlas.array;
 
 import static dev.atlas.testing.Await.TIMEOUT;
 
-import dev.atlas.format.ArrayMeta;
+import dev.atlas.internal.format.ArrayMeta;
 import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;

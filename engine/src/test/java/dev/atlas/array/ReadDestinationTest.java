@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.atlas.codec.BlockCodecs;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.storage.InMemoryStorage;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;

@@ -173,7 +173,7 @@ class StreamingWriteTest extends EngineTestBase {
             }
             a.flush().block(TIMEOUT);
             b.flush().block(TIMEOUT);
-            String layer = dev.atlas.format.LayerNames.sidecar("s", 1);
+            String layer = dev.atlas.internal.format.LayerNames.sidecar("s", 1);
             org.junit.jupiter.api.Assertions.assertArrayEquals(whole.getBytes(layer), streamed.getBytes(layer),
                     "layer written with block target " + blockTarget);
             a.close().block(TIMEOUT);

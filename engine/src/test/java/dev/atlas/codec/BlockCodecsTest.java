@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.UnknownCodecException;
-import dev.atlas.format.CodecId;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;

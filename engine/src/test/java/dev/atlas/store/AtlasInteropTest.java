@@ -16,10 +16,10 @@ import dev.atlas.error.ArrayNotFoundException;
 import dev.atlas.format.ArrayStats;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
-import dev.atlas.format.Footer;
-import dev.atlas.format.FooterCodec;
+import dev.atlas.internal.format.Footer;
+import dev.atlas.internal.format.FooterCodec;
 import dev.atlas.format.StatValue;
-import dev.atlas.format.Trailer;
+import dev.atlas.internal.format.Trailer;
 import dev.atlas.storage.InMemoryStorage;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
@@ -297,7 +297,7 @@ class AtlasInteropTest extends EngineTestBase {
                 assertEquals(Footer.VERSION_V4, f.version(), k);
             } else if (k.endsWith(".stats")) {
                 byte[] bytes = bytes(s, o);
-                assertEquals(dev.atlas.format.StatsFile.UNVERSIONED,
+                assertEquals(dev.atlas.internal.format.StatsFile.UNVERSIONED,
                         FooterCodec.decodeStats(payload(bytes, Trailer.STATS_MAGIC, k), k).version(), k);
             }
         }

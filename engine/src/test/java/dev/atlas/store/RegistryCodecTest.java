@@ -15,7 +15,7 @@ import com.github.luben.zstd.ZstdInputStream;
 import com.github.luben.zstd.ZstdOutputStream;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.InvalidArgumentException;
-import dev.atlas.format.CorpusJson;
+import dev.atlas.internal.format.CorpusJson;
 import dev.atlas.format.DType;
 import dev.atlas.testing.Interop;
 import java.io.ByteArrayInputStream;

@@ -2,7 +2,7 @@ package dev.atlas.testing;
 
 import static dev.atlas.testing.Await.TIMEOUT;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;

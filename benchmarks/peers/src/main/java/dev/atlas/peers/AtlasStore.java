@@ -3,7 +3,7 @@ package dev.atlas.peers;
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
 import dev.atlas.array.ArraySpec;
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.array.NdArray;
 import dev.atlas.codec.BlockCodecs;
 import dev.atlas.format.DType;

@@ -21,7 +21,7 @@ import reactor.core.Exceptions;
         footer = {"", "Exit codes: 0 ok; 1 runtime error (I/O, corrupt or conflicting data); 2 usage error (bad",
                 "options or arguments, bad region, too many elements); 3 not found (store, dataset, array or file)."},
         subcommands = {DemoCommand.class, LsCommand.class, InfoCommand.class, CatCommand.class, DumpCommand.class,
-                ImportCommand.class, CompactCommand.class, RmCommand.class, dev.atlas.examples.server.ServeCommand.class,
+                ImportCommand.class, CompactCommand.class, RmCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class AtlasCli implements Runnable {
     /** Success. */

@@ -3,13 +3,13 @@ package dev.atlas.examples.cli;
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
 import dev.atlas.array.ArraySpec;
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.array.NdArray;
 import dev.atlas.codec.BlockCodecs;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
-import dev.atlas.format.LayerNames;
+import dev.atlas.internal.format.LayerNames;
 import dev.atlas.storage.local.LocalStorage;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.Attr;
@@ -258,12 +258,12 @@ final class DemoCommand implements Callable<Integer> {
     int serveAfterDemo(StoreSession session, PrintWriter out) throws InterruptedException {
         dev.atlas.examples.server.ServerOptions.Builder options = dev.atlas.examples.server.ServerOptions.builder()
                 .host(host).port(port);
-        dev.atlas.examples.server.ServeCommand.serveUntilStopped(session, options, out, control);
+        ServeCommand.serveUntilStopped(session, options, out, control);
         return 0;
     }
 
     /** Tells the demo's serving step when it listens and when to stop (Ctrl-C by default). */
-    dev.atlas.examples.server.ServeCommand.Control control = new dev.atlas.examples.server.ServeCommand.Control() {
+    ServeCommand.Control control = new ServeCommand.Control() {
         @Override
         public void started(dev.atlas.examples.server.AtlasHttpServer server) {
         }

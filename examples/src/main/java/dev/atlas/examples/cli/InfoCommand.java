@@ -4,7 +4,7 @@ import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.format.DType;
 import dev.atlas.format.FillValue;
-import dev.atlas.format.LayerNames;
+import dev.atlas.internal.format.LayerNames;
 import dev.atlas.store.ArraySchema;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.Attr;

@@ -2,8 +2,8 @@ package dev.atlas.examples.cli;
 
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
-import dev.atlas.format.InMemoryFileSet;
-import dev.atlas.format.LayerNames;
+import dev.atlas.internal.format.InMemoryFileSet;
+import dev.atlas.internal.format.LayerNames;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,6 @@
 package dev.atlas.examples.cli;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.AtlasOptions;
 import dev.atlas.storage.local.LocalAtlas;

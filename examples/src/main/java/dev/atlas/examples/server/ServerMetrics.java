@@ -1,6 +1,6 @@
 package dev.atlas.examples.server;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.buffer.BlockBufferAllocator;
 import dev.atlas.cache.CacheStats;
 import dev.atlas.store.Atlas;

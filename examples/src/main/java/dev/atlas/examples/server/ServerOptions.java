@@ -1,6 +1,6 @@
 package dev.atlas.examples.server;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.Objects;

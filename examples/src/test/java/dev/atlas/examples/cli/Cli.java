@@ -2,7 +2,7 @@ package dev.atlas.examples.cli;
 
 import static dev.atlas.testing.Await.TIMEOUT;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.AtlasOptions;

@@ -87,7 +87,7 @@ class DemoCommandTest {
         java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicReference<dev.atlas.examples.server.AtlasHttpServer> server =
                 new java.util.concurrent.atomic.AtomicReference<>();
-        cmd.control = new dev.atlas.examples.server.ServeCommand.Control() {
+        cmd.control = new ServeCommand.Control() {
             @Override
             public void started(dev.atlas.examples.server.AtlasHttpServer s) {
                 server.set(s);

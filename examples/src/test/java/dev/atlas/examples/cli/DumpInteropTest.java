@@ -75,7 +75,7 @@ class DumpInteropTest {
         checkTyped(name + " fill_value", e.get("fill_value"), a.get("fill_value"));
 
         List<JsonNode> flat = new ArrayList<>();
-        dev.atlas.format.CorpusJson.flatten(e.get("values"), e.get("shape").size(), flat);
+        dev.atlas.internal.format.CorpusJson.flatten(e.get("values"), e.get("shape").size(), flat);
         JsonNode values = a.get("values");
         assertEquals(flat.size(), values.size(), name + " value count");
         for (int i = 0; i < flat.size(); i++) {

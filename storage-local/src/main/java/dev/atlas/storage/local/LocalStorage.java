@@ -3,7 +3,7 @@ package dev.atlas.storage.local;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Scheduler;
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.error.AlreadyExistsException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;

@@ -5,7 +5,7 @@ import static dev.atlas.testing.Await.TIMEOUT;
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
 import dev.atlas.array.ArraySpec;
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.array.NdArray;
 import dev.atlas.codec.BlockCodecs;
 import dev.atlas.format.DType;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;

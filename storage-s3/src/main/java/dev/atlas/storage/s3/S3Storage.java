@@ -1,6 +1,6 @@
 package dev.atlas.storage.s3;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.error.AlreadyExistsException;
 import dev.atlas.error.NotFoundException;
 import dev.atlas.error.RangeNotSatisfiableException;

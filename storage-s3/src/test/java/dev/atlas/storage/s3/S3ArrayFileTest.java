@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
 import dev.atlas.array.ArraySpec;
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.array.NdArray;
 import dev.atlas.buffer.BlockBufferAllocator;
 import dev.atlas.cache.BlockCache;

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.error.AlreadyExistsException;
 import dev.atlas.error.NotFoundException;
 import dev.atlas.error.StorageException;

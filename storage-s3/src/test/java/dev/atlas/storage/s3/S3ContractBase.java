@@ -2,7 +2,7 @@ package dev.atlas.storage.s3;
 
 import static dev.atlas.testing.Await.TIMEOUT;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import dev.atlas.storage.Storage;
 import dev.atlas.testing.StorageContract;
 import io.netty.buffer.PooledByteBufAllocator;

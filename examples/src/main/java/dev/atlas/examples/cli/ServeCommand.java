@@ -1,0 +1,137 @@
+package dev.atlas.examples.cli;
+
+import dev.atlas.examples.server.AtlasHttpServer;
+import dev.atlas.examples.server.ServerOptions;
+import dev.atlas.store.Atlas;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code atlas serve --store PATH|s3://bucket/prefix}: serves a store over HTTP until interrupted (Ctrl-C). */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve an Atlas store over HTTP (JSON catalog, binary and JSON region reads, bulk reads, PNG quick-looks, /metrics).")
+public final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--store", required = true, paramLabel = "STORE", description = "Directory of the store, or s3://bucket/prefix.")
+    String store;
+
+    @Option(names = "--host", defaultValue = ServerOptions.DEFAULT_HOST, description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port to bind, 0 for any free port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--max-elements", description = "Elements one region read may cover (default: 67108864).")
+    Long maxElements;
+
+    @Option(names = "--max-response-elements", description = "Elements one response may carry, bulk included (default: 268435456).")
+    Long maxResponseElements;
+
+    @Option(names = "--max-json-elements", description = "Elements a format=json response may carry (default: 1048576).")
+    Long maxJsonElements;
+
+    @Option(names = "--max-bulk-datasets", description = "Datasets one bulk request may name (default: 10000).")
+    Integer maxBulkDatasets;
+
+    @Option(names = "--timeout", description = "Request timeout in seconds (default: 60).")
+    Long timeoutSeconds;
+
+    /** Counted down once the server listens (tests wait on it). */
+    final CountDownLatch started = new CountDownLatch(1);
+    /** Counted down to stop serving (by the JVM shutdown hook, or a test). */
+    final CountDownLatch stop = new CountDownLatch(1);
+    volatile AtlasHttpServer server;
+
+    @Override
+    public Integer call() throws Exception {
+        ServerOptions.Builder b = ServerOptions.builder();
+        try {
+            b.host(host).port(port);
+            if (maxElements != null) {
+                b.maxElementsPerRequest(maxElements);
+            }
+            if (maxResponseElements != null) {
+                b.maxElementsPerResponse(maxResponseElements);
+            }
+            if (maxJsonElements != null) {
+                b.maxJsonElements(maxJsonElements);
+            }
+            if (maxBulkDatasets != null) {
+                b.maxDatasetsPerBulk(maxBulkDatasets);
+            }
+            if (timeoutSeconds != null) {
+                b.requestTimeout(Duration.ofSeconds(timeoutSeconds));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()); // a usage error: exit 2
+        }
+        try (StoreSession session = StoreSession.open(StoreLocation.parse(store), false)) {
+            serveUntilStopped(session, b, spec.commandLine().getOut(), new Control() {
+                @Override
+                public void started(AtlasHttpServer s) {
+                    server = s;
+                    started.countDown();
+                }
+
+                @Override
+                public void awaitStop() throws InterruptedException {
+                    stop.await();
+                }
+            });
+        }
+        return 0;
+    }
+
+    /**
+     * Serves the session's store until {@code control} says stop or the JVM is interrupted
+     * (Ctrl-C): prints the URL, then blocks the calling (main) thread. Used by {@code serve} and
+     * by {@code demo}. The session stays open; the caller closes it.
+     */
+    public static void serveUntilStopped(StoreSession session, ServerOptions.Builder options, PrintWriter out,
+            Control control) throws InterruptedException {
+        Atlas atlas = session.atlas();
+        try (AtlasHttpServer s = AtlasHttpServer.start(atlas, options.resources(session.resources()).build())) {
+            out.printf("serving %d datasets of %s on %s (Ctrl-C to stop)%n", atlas.datasetCount(), session.location(), s.baseUrl());
+            out.flush();
+            CountDownLatch interrupted = new CountDownLatch(1);
+            Thread hook = new Thread(interrupted::countDown, "atlas-serve-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            control.started(s);
+            try {
+                Thread waiter = new Thread(() -> {
+                    try {
+                        control.awaitStop();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    interrupted.countDown();
+                }, "atlas-serve-stop");
+                waiter.setDaemon(true);
+                waiter.start();
+                interrupted.await();
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the JVM is exiting: the hook already ran
+                }
+            }
+        }
+    }
+
+    /** Where a serving loop reports that it listens and learns when to stop (tests drive both). */
+    public interface Control {
+        /** Called once the server listens. */
+        void started(AtlasHttpServer server);
+
+        /** Blocks until serving should end. */
+        void awaitStop() throws InterruptedException;
+    }
+}

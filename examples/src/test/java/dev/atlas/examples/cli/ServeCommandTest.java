@@ -1,0 +1,73 @@
+package dev.atlas.examples.cli;
+
+import static dev.atlas.testing.Await.TIMEOUT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.atlas.runtime.EngineResources;
+import dev.atlas.storage.local.LocalAtlas;
+import dev.atlas.store.AtlasOptions;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code atlas serve}: one-line errors with exit code 2, and a real server on a free port until stopped. */
+class ServeCommandTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void unreachableAndMissingStoresAreOneLineErrors() {
+        Cli.Run missing = Cli.run("serve", "--store", tmp.resolve("nope").toString());
+        assertEquals(3, missing.code(), missing.err());
+        assertTrue(missing.err().startsWith("atlas: "), missing.err());
+        assertEquals(1, missing.err().strip().lines().count());
+        // s3:// goes to the S3 backend: nothing listens on port 1, so a runtime error in one line.
+        Cli.Run s3 = Cli.run("--endpoint", "http://127.0.0.1:1", "--path-style", "--s3-region", "us-east-1",
+                "serve", "--store", "s3://bucket/prefix");
+        assertEquals(1, s3.code(), s3.err());
+        assertTrue(s3.err().startsWith("atlas: "), s3.err());
+        assertEquals(1, s3.err().strip().lines().count(), s3.err());
+        Cli.Run badPort = Cli.run("serve", "--store", tmp.toString(), "--port", "70000");
+        assertEquals(2, badPort.code(), badPort.err());
+    }
+
+    @Test
+    void servesAStoreUntilStopped() throws Exception {
+        EngineResources resources = EngineResources.create(1, 1, io.netty.buffer.PooledByteBufAllocator.DEFAULT);
+        Path store = tmp.resolve("store");
+        var atlas = LocalAtlas.create(store, AtlasOptions.builder(resources).tempDirectory(tmp).build()).block(TIMEOUT);
+        atlas.createDataset("one").block(TIMEOUT);
+        atlas.flush().block(TIMEOUT);
+        atlas.close().block(TIMEOUT);
+        resources.disposeLater().block(TIMEOUT);
+
+        ServeCommand cmd = new ServeCommand();
+        CommandLine cl = new CommandLine(cmd);
+        StringWriter out = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        Thread t = new Thread(() -> cl.execute("--store", store.toString(), "--port", "0"), "serve-test");
+        t.start();
+        assertTrue(cmd.started.await(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS), "server started");
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create(cmd.server.baseUrl() + "/health")).timeout(TIMEOUT).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            assertTrue(r.body().contains("\"datasets\":1"), r.body());
+            assertTrue(out.toString().contains("serving 1 datasets"), out.toString());
+        } finally {
+            cmd.stop.countDown();
+            t.join(TIMEOUT.toMillis());
+        }
+        assertTrue(!t.isAlive(), "serve returned after stop");
+    }
+}
