@@ -13,6 +13,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Random;
@@ -20,7 +21,9 @@ import java.util.Random;
 /**
  * The process {@link LocalCrashIT} kills: forever, define array {@code it<i>}, write it, flush,
  * log {@code i} to the acknowledgement file (fsynced) once the flush completed, and compact every
- * few flushes. Started again after each kill, it continues after the highest array it finds.
+ * few flushes. Started again after each kill, it continues after the highest array it finds. Once
+ * the file set is open it creates the ready file (the fourth argument), so the parent can time its
+ * kill from there rather than from a JVM start whose length depends on the machine's load.
  */
 public final class CrashChild {
     private CrashChild() {
@@ -47,6 +50,7 @@ public final class CrashChild {
         } else {
             f = ArrayFile.create(storage, "set.af", options).block(TIMEOUT);
         }
+        Files.createFile(Path.of(args[3]));
         int next = 0;
         for (String name : f.listArrays()) {
             next = Math.max(next, Integer.parseInt(name.substring(2)) + 1);

@@ -39,11 +39,23 @@ class LocalCrashIT extends EngineTestBase {
         int lost = 0;
         int maxAcked = -1;
         int visibleUnacked = 0;
+        Path ready = tmp.resolve("ready");
         for (int k = 0; k < kills; k++) {
+            Files.deleteIfExists(ready);
             Process child = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                    CrashChild.class.getName(), root.toString(), acks.toString(), Long.toString(seed + k))
+                    CrashChild.class.getName(), root.toString(), acks.toString(), Long.toString(seed + k), ready.toString())
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-            long delay = 300 + rnd.nextInt(1500);
+            // One kill in ten lands early (JVM start-up, or opening the file set); the others count
+            // from the moment the child has the file set open, so that how far a child gets does
+            // not depend on how long the JVM takes to start on a loaded machine.
+            boolean early = rnd.nextInt(10) == 0;
+            long delay = early ? rnd.nextInt(300) : rnd.nextInt(1500);
+            if (!early) {
+                long deadline = System.nanoTime() + TIMEOUT.toNanos();
+                while (!Files.exists(ready) && child.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+            }
             if (child.waitFor(delay, TimeUnit.MILLISECONDS)) {
                 fail("the child exited by itself with " + child.exitValue() + ":\n" + Files.readString(log));
             }
