@@ -25,7 +25,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The reference's published Atlas benchmark cases ({@code reference/atlas.md} 4.1) on local disk,
+ * The Atlas benchmark cases the reference implementation publishes for its store, on local disk,
  * and a scale run. Same shapes, chunking and read slices as the reference harness; codec Zstd-3,
  * registry MessagePack+Zstd; data: per-dataset seeded Gaussian noise (incompressible, like the
  * reference's {@code default_rng(idx)} data). Write time includes the flush; the bulk read-slice is

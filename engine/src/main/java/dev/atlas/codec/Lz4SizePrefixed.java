@@ -12,8 +12,9 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * The engine's one LZ4 size-prefixed format (the reference's lz4_flex {@code compress_prepend_size}):
  * a u32 little-endian uncompressed length, then one raw LZ4 block (not the frame format). It owns
  * the lz4-java codecs (JNI when the native library loads, else the Java ones; the <em>safe</em>
- * decompressor only, see limits.md) and the checks that refuse a hostile prefix before anything is
- * allocated. The LZ4 block codec and the store's {@code .lz4} registry files both frame through it;
+ * decompressor only: in lz4-java 1.13 the native factory's {@code fastDecompressor()} is a pure-Java
+ * one, while the JNI safe decompressor runs at memcpy speed) and the checks that refuse a hostile
+ * prefix before anything is allocated. The LZ4 block codec and the store's {@code .lz4} registry files both frame through it;
  * not API (public only so that {@code dev.atlas.store} can reach it).
  *
  * <p>Methods on {@link ByteBuffer}s (heap or direct) use absolute offsets and change no position or limit.
