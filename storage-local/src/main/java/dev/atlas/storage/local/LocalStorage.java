@@ -227,10 +227,12 @@ public final class LocalStorage implements Storage, AutoCloseable {
                             throw new RangeNotSatisfiableException(key, offset, length, h.size);
                         }
                         int n = (int) length;
-                        // The kernel copies page-cache data to user space several times slower
-                        // when (destination address - file position) mod 4096 lies in [1, 31]
-                        // (limits.md), and pooled direct buffers sit at 16 mod 4096. Large reads
-                        // go into a buffer with a page of slack, started where the two align.
+                        // The kernel's copy from the page cache to user space runs at about
+                        // 2 GB/s instead of 8-10 GB/s (measured on FileChannel reads) when
+                        // (destination address - file position) mod 4096 lies in [1, 31], and
+                        // Netty's pooled direct buffers sit at 16 mod 4096, so a read of a
+                        // page-aligned file position into them always hits that slow case. Large
+                        // reads go into a buffer with a page of slack, started where the two align.
                         boolean align = n >= ALIGN_FROM;
                         int cap = align ? n + PAGE : n;
                         ByteBuf buf = alloc.directBuffer(cap, cap);
