@@ -1,5 +1,6 @@
 package dev.atlas.examples.server;
 
+import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.examples.cli.StoreLocation;
 import dev.atlas.examples.cli.StoreSession;
 import dev.atlas.store.Atlas;
@@ -69,7 +70,7 @@ public final class ServeCommand implements Callable<Integer> {
             if (timeoutSeconds != null) {
                 b.requestTimeout(Duration.ofSeconds(timeoutSeconds));
             }
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()); // a usage error: exit 2
         }
         try (StoreSession session = StoreSession.open(StoreLocation.parse(store), false)) {

@@ -102,11 +102,21 @@ public final class LocalStorage implements Storage, AutoCloseable {
         return open(root, resources, DEFAULT_IDLE, DEFAULT_MAX_HANDLES);
     }
 
-    /** A store rooted at {@code root} (created if absent). Blocking: call it at startup, not on an event loop. */
+    /**
+     * A store rooted at {@code root} (created if absent), closing a cached read handle after
+     * {@code idle} without use and keeping at most {@code maxHandles}. Blocking: call it at startup,
+     * not on an event loop.
+     *
+     * @throws InvalidArgumentException for a negative {@code idle} or fewer than one handle
+     * @throws StorageException if the directory cannot be created or resolved
+     */
     public static LocalStorage open(Path root, EngineResources resources, Duration idle, int maxHandles) {
         Objects.requireNonNull(resources, "resources");
         if (maxHandles < 1) {
             throw new InvalidArgumentException("maxHandles must be at least 1");
+        }
+        if (idle == null || idle.isNegative()) {
+            throw new InvalidArgumentException("idle must be zero or positive, not " + idle);
         }
         try {
             Path abs = root.toAbsolutePath().normalize();
