@@ -25,8 +25,12 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The Atlas benchmark cases the reference implementation publishes for its store, on local disk,
- * and a scale run. Same shapes, chunking and read slices as the reference harness; codec Zstd-3,
+ * The benchmark cases atlas-rust 0.10 published figures for (its Python harness), on local disk,
+ * and a scale run: {@code sensors} (temperature f32, pressure f64, humidity f32 of shape [24], one
+ * chunk, read [0:6]), {@code gridded} (the same three of shape [100, 100, 48] in [50, 50, 24]
+ * chunks, read [0:25, 0:25, 0:12], inside one chunk) and {@code profile} (temperature and salinity
+ * f32 of shape [50, 168], one chunk, read [0:12, 0:42]). Same shapes, chunking and read slices as
+ * that harness; codec Zstd-3,
  * registry MessagePack+Zstd; data: per-dataset seeded Gaussian noise (incompressible, like the
  * reference's {@code default_rng(idx)} data). Write time includes the flush; the bulk read-slice is
  * one {@code readArrayAcrossStacked} per variable on a freshly opened store (empty engine caches,

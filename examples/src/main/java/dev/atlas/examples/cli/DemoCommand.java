@@ -97,6 +97,8 @@ final class DemoCommand implements Callable<Integer> {
         if (flushEvery < 1) {
             throw CliException.usage("--flush-every must be at least 1, not " + flushEvery);
         }
+        // A bad --host or --port is refused before any work (ignored with --no-serve).
+        dev.atlas.examples.server.ServerOptions.Builder serving = noServe ? null : serverOptions();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         StoreLocation location = StoreLocation.parse(store);
@@ -108,7 +110,7 @@ final class DemoCommand implements Callable<Integer> {
             windowRead(atlas, names.get(names.size() / 2), out);
             out.flush();
             if (!noServe) {
-                return serveAfterDemo(s, out);
+                return serveAfterDemo(s, serving, out);
             }
         }
         return 0;
@@ -255,11 +257,19 @@ final class DemoCommand implements Callable<Integer> {
      * Serving after the demo: the store the demo built, served as {@code atlas serve} serves it on
      * {@code --host} and {@code --port} until {@link #control} says stop. Returns the command's exit code.
      */
-    int serveAfterDemo(StoreSession session, PrintWriter out) throws InterruptedException {
-        dev.atlas.examples.server.ServerOptions.Builder options = dev.atlas.examples.server.ServerOptions.builder()
-                .host(host).port(port);
+    int serveAfterDemo(StoreSession session, dev.atlas.examples.server.ServerOptions.Builder options, PrintWriter out)
+            throws InterruptedException {
         ServeCommand.serveUntilStopped(session, options, out, control);
         return 0;
+    }
+
+    /** The serving options of {@code --host} and {@code --port}; a bad one is a usage error. */
+    private dev.atlas.examples.server.ServerOptions.Builder serverOptions() {
+        try {
+            return dev.atlas.examples.server.ServerOptions.builder().host(host).port(port);
+        } catch (dev.atlas.error.InvalidArgumentException e) {
+            throw CliException.usage(e.getMessage());
+        }
     }
 
     /** Tells the demo's serving step when it listens and when to stop (Ctrl-C by default). */

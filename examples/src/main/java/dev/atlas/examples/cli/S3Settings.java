@@ -1,5 +1,6 @@
 package dev.atlas.examples.cli;
 
+import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.storage.s3.S3StorageOptions;
 import java.net.URI;
 import java.util.Map;
@@ -49,10 +50,11 @@ record S3Settings(String endpoint, boolean pathStyle, String region) {
             } catch (IllegalArgumentException bad) {
                 throw CliException.usage("bad S3 endpoint '" + e + "': " + bad.getMessage());
             }
-            if (uri.getScheme() == null || uri.getHost() == null) {
+            try {
+                b.endpoint(uri);
+            } catch (InvalidArgumentException bad) {
                 throw CliException.usage("bad S3 endpoint '" + e + "' (expected e.g. http://127.0.0.1:9000)");
             }
-            b.endpoint(uri);
         }
         String r = first(region, env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
         if (r != null) {

@@ -2,6 +2,7 @@ package dev.atlas.examples.cli;
 
 import dev.atlas.examples.server.AtlasHttpServer;
 import dev.atlas.examples.server.ServerOptions;
+import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.store.Atlas;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -69,7 +70,7 @@ public final class ServeCommand implements Callable<Integer> {
             if (timeoutSeconds != null) {
                 b.requestTimeout(Duration.ofSeconds(timeoutSeconds));
             }
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()); // a usage error: exit 2
         }
         try (StoreSession session = StoreSession.open(StoreLocation.parse(store), false)) {

@@ -1,6 +1,7 @@
 package dev.atlas.examples.cli;
 
 import java.net.URI;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Locale;
@@ -15,7 +16,8 @@ public sealed interface StoreLocation permits StoreLocation.Local, StoreLocation
     /**
      * Parses a store argument.
      *
-     * @throws CliException (usage) for an empty argument, an unknown scheme or an S3 URI without a bucket
+     * @throws CliException (usage) for an empty argument, a path or {@code file:} URI the platform
+     *         cannot use, an unknown scheme or an S3 URI without a bucket
      */
     public static StoreLocation parse(String text) {
         if (text == null || text.isBlank()) {
@@ -23,12 +25,20 @@ public sealed interface StoreLocation permits StoreLocation.Local, StoreLocation
         }
         int colon = text.indexOf("://");
         if (colon < 0) {
-            return new Local(Paths.get(text));
+            try {
+                return new Local(Paths.get(text));
+            } catch (InvalidPathException e) {
+                throw CliException.usage("'" + text + "' is not a usable path: " + e.getReason());
+            }
         }
         String scheme = text.substring(0, colon).toLowerCase(Locale.ROOT);
         switch (scheme) {
             case "file":
-                return new Local(Paths.get(URI.create(text)));
+                try {
+                    return new Local(Paths.get(URI.create(text)));
+                } catch (IllegalArgumentException e) { // a malformed URI, one with a host or query, a bad path
+                    throw CliException.usage("'" + text + "' is not a usable file URI (expected file:///PATH): " + e.getMessage());
+                }
             case "s3": {
                 String rest = text.substring(colon + 3);
                 int slash = rest.indexOf('/');

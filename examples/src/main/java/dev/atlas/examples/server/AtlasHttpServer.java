@@ -1,6 +1,7 @@
 package dev.atlas.examples.server;
 
 import dev.atlas.error.ArrayNotFoundException;
+import dev.atlas.error.AtlasException;
 import dev.atlas.error.DatasetNotFoundException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
@@ -99,7 +100,7 @@ public final class AtlasHttpServer implements AutoCloseable {
      * may block (it waits for the bind), not from an event loop.
      *
      * @param atlas the store to serve; not owned (close it after the server)
-     * @throws IllegalStateException (reactor-netty's bind failure) if the address cannot be bound
+     * @throws AtlasException if the address cannot be bound (reactor-netty's failure is the cause)
      */
     public static AtlasHttpServer start(Atlas atlas, ServerOptions options) {
         AtlasHttpServer s = new AtlasHttpServer(atlas, options);
@@ -112,10 +113,19 @@ public final class AtlasHttpServer implements AutoCloseable {
                     .bindNow(BIND_TIMEOUT);
         } catch (RuntimeException e) {
             s.disposeResources();
-            throw e;
+            throw new AtlasException("cannot listen on " + options.host() + ":" + options.port() + ": " + bindProblem(e), e);
         }
         LOG.info("serving {} datasets on {}", atlas.datasetCount(), s.baseUrl());
         return s;
+    }
+
+    /** What went wrong binding: the innermost message (reactor-netty wraps the socket's error). */
+    private static String bindProblem(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 
     /** The bound port (the chosen one when the options said 0). */

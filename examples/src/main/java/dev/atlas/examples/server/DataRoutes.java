@@ -3,6 +3,7 @@ package dev.atlas.examples.server;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.atlas.array.NdArray;
+import dev.atlas.error.ArrayNotFoundException;
 import dev.atlas.examples.region.Region;
 import dev.atlas.format.DType;
 import dev.atlas.store.ArraySchema;
@@ -125,7 +126,7 @@ final class DataRoutes {
         long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
         Pieces pieces = new Pieces(r, schema.chunkShape(), target);
         Function<Region, Mono<NdArray>> read = p -> view.readArray(array, p.start(), p.shape())
-                .switchIfEmpty(Mono.error(() -> new IllegalStateException("array '" + array + "' of dataset '"
+                .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("array '" + array + "' of dataset '"
                         + view.name() + "' vanished while streaming")));
         return res.send(stream(res, Flux.fromIterable(pieces), read, call)).then();
     }
@@ -388,7 +389,7 @@ final class DataRoutes {
                 DatasetView v = atlas.dataset(ds);
                 Pieces pieces = new Pieces(r, schemas.get(i).chunkShape(), target);
                 return stream(res, Flux.fromIterable(pieces), p -> v.readArray(array, p.start(), p.shape())
-                        .switchIfEmpty(Mono.error(() -> new IllegalStateException("array '" + array
+                        .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("array '" + array
                                 + "' of dataset '" + ds + "' vanished while streaming"))), call);
             });
         }

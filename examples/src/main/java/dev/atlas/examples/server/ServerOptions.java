@@ -1,9 +1,9 @@
 package dev.atlas.examples.server;
 
 import dev.atlas.runtime.EngineResources;
+import dev.atlas.error.InvalidArgumentException;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
-import java.util.Objects;
 
 /**
  * Immutable settings of an {@link AtlasHttpServer}: where it listens and the limits that protect
@@ -139,7 +139,10 @@ public final class ServerOptions {
         return meterRegistry;
     }
 
-    /** Builder of {@link ServerOptions}; every setter checks its argument. */
+    /**
+     * Builder of {@link ServerOptions}; every setter checks its argument and refuses a bad one with an
+     * {@link InvalidArgumentException} ({@code atlas serve} reports it as a usage error).
+     */
     public static final class Builder {
         private String host = DEFAULT_HOST;
         private int port = DEFAULT_PORT;
@@ -160,14 +163,17 @@ public final class ServerOptions {
         }
 
         public Builder host(String h) {
-            host = Objects.requireNonNull(h, "host");
+            if (h == null || h.isBlank()) {
+                throw new InvalidArgumentException("host must not be empty");
+            }
+            host = h;
             return this;
         }
 
         /** 0 = any free port. */
         public Builder port(int p) {
             if (p < 0 || p > 65535) {
-                throw new IllegalArgumentException("port must be 0..65535, got " + p);
+                throw new InvalidArgumentException("port must be 0..65535, got " + p);
             }
             port = p;
             return this;
@@ -210,7 +216,7 @@ public final class ServerOptions {
 
         public Builder requestTimeout(Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException("requestTimeout must be positive");
+                throw new InvalidArgumentException("requestTimeout must be positive");
             }
             requestTimeout = d;
             return this;
@@ -219,7 +225,7 @@ public final class ServerOptions {
         /** Bytes of one streamed piece, 4 KiB to 64 MiB. */
         public Builder streamPieceBytes(int n) {
             if (n < 4096 || n > (64 << 20)) {
-                throw new IllegalArgumentException("streamPieceBytes must be 4 KiB..64 MiB, got " + n);
+                throw new InvalidArgumentException("streamPieceBytes must be 4 KiB..64 MiB, got " + n);
             }
             streamPieceBytes = n;
             return this;
@@ -243,14 +249,14 @@ public final class ServerOptions {
 
         public ServerOptions build() {
             if (defaultPageSize > maxPageSize) {
-                throw new IllegalArgumentException("defaultPageSize " + defaultPageSize + " exceeds maxPageSize " + maxPageSize);
+                throw new InvalidArgumentException("defaultPageSize " + defaultPageSize + " exceeds maxPageSize " + maxPageSize);
             }
             return new ServerOptions(this);
         }
 
         private static long positive(long n, String what) {
             if (n <= 0) {
-                throw new IllegalArgumentException(what + " must be positive, got " + n);
+                throw new InvalidArgumentException(what + " must be positive, got " + n);
             }
             return n;
         }

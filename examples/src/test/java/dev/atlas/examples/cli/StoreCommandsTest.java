@@ -238,4 +238,14 @@ class StoreCommandsTest {
         Cli.Run info = Cli.run("info", s.toString());
         assertTrue(info.out().matches("(?s).*temperature\\s+Float32\\s+5 dataset\\(s\\).*1 layer file\\(s\\).*"), info.out());
     }
+
+    @Test
+    void unusableLocalLocationsAreUsageErrors() {
+        for (String location : new String[] {"file://host/store", "file:///store?query", "bad\0path"}) {
+            Cli.Run r = Cli.run("ls", location);
+            assertEquals(AtlasCli.EXIT_USAGE, r.code(), location + ": " + r);
+            assertTrue(r.err().startsWith("atlas: '"), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
+    }
 }

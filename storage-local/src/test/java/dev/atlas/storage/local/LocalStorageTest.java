@@ -58,6 +58,14 @@ class LocalStorageTest extends StorageContract {
     }
 
     @Test
+    void badOpenSettingsAreInvalidArguments() {
+        assertThrows(InvalidArgumentException.class,
+                () -> LocalStorage.open(dir.resolve("r"), resources, java.time.Duration.ofSeconds(-1), 4));
+        assertThrows(InvalidArgumentException.class,
+                () -> LocalStorage.open(dir.resolve("r"), resources, LocalStorage.DEFAULT_IDLE, 0));
+    }
+
+    @Test
     void keysCannotLeaveTheRoot() throws IOException {
         LocalStorage s = (LocalStorage) storage();
         for (String bad : List.of("../x", "a/../../x", "/etc/passwd", "a//b", "a/./b", "x\0y", "a\\b", "",

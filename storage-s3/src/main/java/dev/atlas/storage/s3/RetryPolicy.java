@@ -1,5 +1,6 @@
 package dev.atlas.storage.s3;
 
+import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.StorageException;
 import java.time.Duration;
 import java.util.Objects;
@@ -35,13 +36,13 @@ public final class RetryPolicy {
 
     private RetryPolicy(int maxRetries, Duration minBackoff, Duration maxBackoff, double jitter) {
         if (maxRetries < 0) {
-            throw new IllegalArgumentException("maxRetries must be >= 0, not " + maxRetries);
+            throw new InvalidArgumentException("maxRetries must be >= 0, not " + maxRetries);
         }
         if (minBackoff.isNegative() || maxBackoff.compareTo(minBackoff) < 0) {
-            throw new IllegalArgumentException("backoff must satisfy 0 <= min <= max, not " + minBackoff + ", " + maxBackoff);
+            throw new InvalidArgumentException("backoff must satisfy 0 <= min <= max, not " + minBackoff + ", " + maxBackoff);
         }
         if (!(jitter >= 0 && jitter <= 1)) {
-            throw new IllegalArgumentException("jitter must be in [0, 1], not " + jitter);
+            throw new InvalidArgumentException("jitter must be in [0, 1], not " + jitter);
         }
         this.maxRetries = maxRetries;
         this.minBackoff = minBackoff;
@@ -59,6 +60,12 @@ public final class RetryPolicy {
         return NONE;
     }
 
+    /**
+     * A policy of its own.
+     *
+     * @throws InvalidArgumentException if {@code maxRetries} is negative, the backoffs are not
+     *         {@code 0 <= min <= max}, or {@code jitter} lies outside [0, 1]
+     */
     public static RetryPolicy of(int maxRetries, Duration minBackoff, Duration maxBackoff, double jitter) {
         return new RetryPolicy(maxRetries, Objects.requireNonNull(minBackoff, "minBackoff"),
                 Objects.requireNonNull(maxBackoff, "maxBackoff"), jitter);

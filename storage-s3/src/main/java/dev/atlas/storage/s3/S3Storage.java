@@ -2,6 +2,7 @@ package dev.atlas.storage.s3;
 
 import dev.atlas.runtime.EngineResources;
 import dev.atlas.error.AlreadyExistsException;
+import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
 import dev.atlas.error.RangeNotSatisfiableException;
 import dev.atlas.error.StorageException;
@@ -135,8 +136,20 @@ public final class S3Storage implements Storage, AutoCloseable {
                 Objects.requireNonNull(alloc, "alloc"), Objects.requireNonNull(timer, "timer"));
     }
 
-    /** The CRT client {@link #open} builds for {@code options}. */
+    /**
+     * The CRT client {@link #open} builds for {@code options}.
+     *
+     * @throws InvalidArgumentException if the SDK refuses the settings
+     */
     public static S3AsyncClient crtClient(S3StorageOptions o) {
+        try {
+            return crtBuilder(o).build();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new InvalidArgumentException("the S3 client refuses " + o + ": " + e.getMessage());
+        }
+    }
+
+    private static S3CrtAsyncClientBuilder crtBuilder(S3StorageOptions o) {
         S3CrtAsyncClientBuilder b = S3AsyncClient.crtBuilder()
                 .region(o.region())
                 .credentialsProvider(o.credentials())
@@ -154,7 +167,7 @@ public final class S3Storage implements Storage, AutoCloseable {
         if (o.endpoint() != null) {
             b.endpointOverride(o.endpoint());
         }
-        return b.build();
+        return b;
     }
 
     public S3StorageOptions options() {

@@ -250,8 +250,16 @@ public final class S3StorageOptions {
             return this;
         }
 
-        /** Endpoint of an S3-compatible server, e.g. {@code http://127.0.0.1:9090} (default: AWS). */
+        /**
+         * Endpoint of an S3-compatible server, e.g. {@code http://127.0.0.1:9090} (default, or null: AWS).
+         *
+         * @throws InvalidArgumentException unless it is an {@code http} or {@code https} URI with a host
+         */
         public Builder endpoint(URI endpoint) {
+            if (endpoint != null && (endpoint.getScheme() == null || endpoint.getHost() == null
+                    || !(endpoint.getScheme().equalsIgnoreCase("http") || endpoint.getScheme().equalsIgnoreCase("https")))) {
+                throw new InvalidArgumentException("S3 endpoint '" + endpoint + "' is not an http(s) URI with a host");
+            }
             this.endpoint = endpoint;
             return this;
         }

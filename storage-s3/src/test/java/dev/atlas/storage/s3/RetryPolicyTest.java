@@ -2,10 +2,13 @@ package dev.atlas.storage.s3;
 
 import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
 import dev.atlas.error.StorageException;
+import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -106,5 +109,16 @@ class RetryPolicyTest {
                 "Failed to send the request: Http connection channel shut down due to failure to meet throughput minimum")));
         assertTrue(S3Errors.retryableTransport(new RuntimeException("Response code indicates internal server error")));
         assertTrue(!S3Errors.retryableTransport(new IllegalArgumentException("bad")));
+    }
+
+    @Test
+    void badSettingsAreInvalidArguments() {
+        assertThrows(InvalidArgumentException.class, () -> RetryPolicy.of(-1, Duration.ZERO, Duration.ZERO, 0));
+        assertThrows(InvalidArgumentException.class, () -> RetryPolicy.of(1, Duration.ofSeconds(2), Duration.ofSeconds(1), 0));
+        assertThrows(InvalidArgumentException.class, () -> RetryPolicy.of(1, Duration.ZERO, Duration.ZERO, 1.5));
+        S3StorageOptions.Builder b = S3StorageOptions.builder("bucket");
+        assertThrows(InvalidArgumentException.class, () -> b.endpoint(URI.create("localhost:9000")));
+        assertThrows(InvalidArgumentException.class, () -> b.endpoint(URI.create("ftp://127.0.0.1:21")));
+        b.endpoint(URI.create("http://127.0.0.1:9000")).endpoint(null);
     }
 }
