@@ -56,7 +56,8 @@ import reactor.core.publisher.Flux;
  * </pre>
  *
  * Knobs for experiments: {@code -Drc=N} sets the engine's read concurrency, {@code -Dwc=N} its
- * write concurrency (defaults otherwise); a fifth argument {@code write} runs the write rows only.
+ * write concurrency (defaults otherwise); a fifth argument {@code write} runs the write rows only,
+ * {@code -DreadOnly=true} the read rows only (the file is written once, untimed).
  */
 public final class FastPath {
     static final long ROWS = 16384;
@@ -157,6 +158,14 @@ public final class FastPath {
     static void runCase(Path dir, String kind, String codecName, BlockCodec codec, ByteBuf source, int reps,
             List<String> rows, List<String> notes) throws Exception {
         long bytes = ROWS * COLS * 4;
+        if (Boolean.getBoolean("readOnly")) {
+            // -DreadOnly=true: write the file once, untimed, and measure the read rows only.
+            deleteTree(dir);
+            Files.createDirectories(dir);
+            writeFile(dir, codec, source, true);
+            readRows(dir, kind, codecName, source, reps, rows, notes);
+            return;
+        }
         // ---- write: streamed writeArray + flush vs raw compression, 2 threads. The limit compresses
         // the bytes the engine stores: the chunks laid out one after the other (chunk-major), 8 MiB
         // blocks. The source's row-major bytes compress differently (quantized: 1.4-1.8x faster and
@@ -217,6 +226,13 @@ public final class FastPath {
         if (writeOnly) {
             return;
         }
+        readRows(dir, kind, codecName, source, reps, rows, notes);
+    }
+
+    /** The read rows: the limit and the engine (local files, memory) on the file {@code dir/x.af}. */
+    static void readRows(Path dir, String kind, String codecName, ByteBuf source, int reps, List<String> rows,
+            List<String> notes) throws Exception {
+        long bytes = ROWS * COLS * 4;
         // ---- the layer holding the data, its blocks and the chunk -> block map of "x"
         Path layer = dir.resolve("x.af");
         Footer footer = footerOf(layer);
