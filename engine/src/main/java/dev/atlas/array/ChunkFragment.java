@@ -58,9 +58,7 @@ public final class ChunkFragment implements AutoCloseable {
 
     /** Element bytes of a fixed-width fragment; owned by this fragment (retain to keep it past {@link #close()}). */
     public ByteBuf data() {
-        if (closed.get()) {
-            throw new dev.atlas.error.ClosedHandleException("fragment is closed");
-        }
+        BufferHandle.checkOpen(closed, "fragment");
         return data;
     }
 
@@ -71,9 +69,7 @@ public final class ChunkFragment implements AutoCloseable {
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true) && data != null) {
-            data.release();
-        }
+        BufferHandle.close(closed, data);
     }
 
     @Override

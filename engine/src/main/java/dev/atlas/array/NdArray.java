@@ -246,17 +246,13 @@ public final class NdArray implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed.get()) {
-            throw new dev.atlas.error.ClosedHandleException("NdArray is closed");
-        }
+        BufferHandle.checkOpen(closed, "NdArray");
     }
 
     /** Releases the buffer; idempotent. */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true) && data != null) {
-            data.release();
-        }
+        BufferHandle.close(closed, data);
     }
 
     @Override

@@ -25,41 +25,11 @@ public final class BlockCache {
     /** Default budget: 256 MiB, 32 blocks of the default 8 MiB. */
     public static final long DEFAULT_BUDGET = 256L << 20;
 
-    /**
-     * A cached block, or the failure of its load. Failures are values rather than failed futures
-     * (Caffeine logs every failed asynchronous load as a warning, and a read that raced with a
-     * compaction is routine); the first reader to see one removes it.
-     */
-    private static final class Entry {
-        final ByteBuf buf;
-        final Throwable error;
-        private boolean evicted;
-
-        Entry(ByteBuf buf, Throwable error) {
-            this.buf = buf;
-            this.error = error;
-        }
-
-        /** A retained duplicate, or null once evicted (then the buffer may already be someone else's). */
-        synchronized ByteBuf lease() {
-            return evicted ? null : buf.retainedDuplicate();
-        }
-
-        synchronized void evict() {
-            if (!evicted) {
-                evicted = true;
-                if (buf != null) {
-                    buf.release();
-                }
-            }
-        }
-    }
-
     private record Key(Storage storage, String object, String version, long block) implements CacheSupport.ObjectKey {
     }
 
     private final long budget;
-    private final AsyncCache<Key, Entry> cache;
+    private final AsyncCache<Key, CachedBuffer> cache;
     private final LongAdder requests = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private final LongAdder loadedBytes = new LongAdder();
@@ -68,7 +38,7 @@ public final class BlockCache {
 
     private BlockCache(long budget) {
         this.budget = budget;
-        this.cache = CacheSupport.build(budget, (Key k, Entry e) -> e.buf == null ? 0 : e.buf.capacity(), Entry::evict, evictions);
+        this.cache = CacheSupport.build(budget, (Key k, CachedBuffer e) -> e.buf == null ? 0 : e.buf.capacity(), CachedBuffer::evict, evictions);
     }
 
     /** A cache holding at most {@code budget} bytes of decompressed blocks (0 disables it). */
@@ -113,16 +83,16 @@ public final class BlockCache {
             // so a block evicted the moment it arrives (larger than the budget, or not admitted)
             // still costs one decompression.
             AtomicReference<ByteBuf> mine = new AtomicReference<>();
-            CompletableFuture<Entry> f;
+            CompletableFuture<CachedBuffer> f;
             try {
                 f = cache.get(key, (k, ex) -> {
                     misses.increment();
                     return loader.get().map(buf -> {
                         loadedBytes.add(buf.readableBytes());
-                        Entry e = new Entry(buf, null);
+                        CachedBuffer e = new CachedBuffer(buf, null);
                         mine.set(buf.retainedDuplicate());
                         return e;
-                    }).onErrorResume(err -> Mono.just(new Entry(null, err))).toFuture();
+                    }).onErrorResume(err -> Mono.just(new CachedBuffer(null, err))).toFuture();
                 });
             } catch (RuntimeException e) {
                 return Mono.error(e);
@@ -133,7 +103,7 @@ public final class BlockCache {
                     throw reraise(e.error);
                 }
                 ByteBuf m = mine.getAndSet(null);
-                return m != null ? m : e.lease();
+                return m != null ? m : e.retainedDuplicate();
             }).switchIfEmpty(Mono.defer(() -> attempt(key, loader, tries + 1)));
         });
     }
@@ -158,11 +128,9 @@ public final class BlockCache {
     }
 
     public CacheStats stats() {
-        long req = requests.sum();
         long miss = misses.sum();
-        long resident = CacheSupport.resident(cache);
-        return new CacheStats(req, Math.max(0, req - miss), miss, miss, loadedBytes.sum(), evictions.sum(), resident,
-                cache.synchronous().estimatedSize());
+        // Every miss is one load (of one block).
+        return CacheSupport.stats(cache, requests.sum(), miss, miss, loadedBytes.sum(), evictions.sum());
     }
 
     @Override

@@ -55,8 +55,15 @@ final class CacheSupport {
         cache.synchronous().cleanUp();
     }
 
+    /** The counters of a cache with its current residency; hits are the requests that did not miss. */
+    static CacheStats stats(AsyncCache<?, ?> cache, long requests, long misses, long loads, long loadedBytes,
+            long evictions) {
+        return new CacheStats(requests, Math.max(0, requests - misses), misses, loads, loadedBytes, evictions,
+                resident(cache), cache.synchronous().estimatedSize());
+    }
+
     /** Weight currently held. */
-    static long resident(AsyncCache<?, ?> cache) {
+    private static long resident(AsyncCache<?, ?> cache) {
         var ev = cache.synchronous().policy().eviction();
         return ev.isPresent() ? ev.get().weightedSize().orElse(0) : 0;
     }

@@ -112,46 +112,26 @@ public final class SlabCache {
     /** Reads of at least 128 KiB skip the slabs by default. */
     public static final int DEFAULT_DIRECT_THRESHOLD = 128 << 10;
 
-    /** One cached slab: a window of a fetch buffer shared with the other slabs of that fetch. */
-    private static final class Slab {
-        /** Set instead of the buffer when the load failed (see {@link BlockCache}'s entries for why). */
-        final Throwable error;
-        final ByteBuf backing;
-        /** This slab's first byte in {@code backing}. */
+    /**
+     * One cached slab: a window of a fetch buffer shared with the other slabs of that fetch (each
+     * holds one reference). A slice taken through a slab may extend past it into its fetch siblings:
+     * they share the buffer, and this slab's hold keeps it alive.
+     */
+    private static final class Slab extends CachedBuffer {
+        /** This slab's first byte in the fetch buffer. */
         final int at;
         final int length;
-        private boolean evicted;
 
         Slab(ByteBuf backing, int at, int length) {
-            this.error = null;
-            this.backing = backing;
+            super(backing, null);
             this.at = at;
             this.length = length;
         }
 
         Slab(Throwable error) {
-            this.error = error;
-            this.backing = null;
+            super(null, error);
             this.at = 0;
             this.length = 0;
-        }
-
-        /**
-         * A retained slice of the fetch buffer, or null once evicted. The range may extend past this
-         * slab into its fetch siblings: they share the buffer, and this slab's hold keeps it alive.
-         */
-        synchronized ByteBuf slice(int from, int len) {
-            return evicted ? null : backing.retainedSlice(from, len);
-        }
-
-        /** Drops this slab's hold on the fetch buffer (once). After it, nothing touches the buffer through this slab. */
-        synchronized void evict() {
-            if (!evicted) {
-                evicted = true;
-                if (backing != null) {
-                    backing.release();
-                }
-            }
         }
     }
 
@@ -365,11 +345,11 @@ public final class SlabCache {
         boolean shared = true;
         for (int i = 1; i < keys.size() && shared; i++) {
             Slab x = map.get(keys.get(i));
-            shared = x != null && x.backing == first.backing && x.at == first.at + i * s;
+            shared = x != null && x.buf == first.buf && x.at == first.at + i * s;
         }
         int skip = (int) (offset - keys.get(0).index() * s);
         if (shared) {
-            return first.slice(first.at + skip, length);
+            return first.retainedSlice(first.at + skip, length);
         }
         ByteBuf out = alloc.directBuffer(length, length);
         try {
@@ -379,7 +359,7 @@ public final class SlabCache {
                 long slabStart = k.index() * s;
                 long from = Math.max(offset, slabStart);
                 long to = Math.min(offset + length, slabStart + (x == null ? 0 : x.length));
-                ByteBuf part = x == null || to <= from ? null : x.slice(x.at + (int) (from - slabStart), (int) (to - from));
+                ByteBuf part = x == null || to <= from ? null : x.retainedSlice(x.at + (int) (from - slabStart), (int) (to - from));
                 if (part == null) {
                     out.release();
                     return null;
@@ -437,11 +417,7 @@ public final class SlabCache {
     }
 
     public CacheStats stats() {
-        long req = requests.sum();
-        long miss = misses.sum();
-        long resident = CacheSupport.resident(cache);
-        return new CacheStats(req, Math.max(0, req - miss), miss, loads.sum(), loadedBytes.sum(), evictions.sum(),
-                resident, cache.synchronous().estimatedSize());
+        return CacheSupport.stats(cache, requests.sum(), misses.sum(), loads.sum(), loadedBytes.sum(), evictions.sum());
     }
 
     @Override

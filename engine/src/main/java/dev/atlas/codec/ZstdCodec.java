@@ -66,9 +66,7 @@ final class ZstdCodec implements BlockCodec {
                 throw e;
             }
         } finally {
-            if (in != src) {
-                in.release();
-            }
+            releaseCopy(in, src);
         }
     }
 
@@ -110,9 +108,7 @@ final class ZstdCodec implements BlockCodec {
                 throw e;
             }
         } finally {
-            if (in != src) {
-                in.release();
-            }
+            releaseCopy(in, src);
         }
     }
 
@@ -144,5 +140,12 @@ final class ZstdCodec implements BlockCodec {
         ByteBuf copy = alloc.directBuffer(src.readableBytes());
         copy.writeBytes(src, src.readerIndex(), src.readableBytes());
         return copy;
+    }
+
+    /** Releases {@code in} when {@link #direct} made it as a copy of {@code src} (never {@code src} itself). */
+    private static void releaseCopy(ByteBuf in, ByteBuf src) {
+        if (in != src) {
+            in.release();
+        }
     }
 }

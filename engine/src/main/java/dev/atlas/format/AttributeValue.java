@@ -1,6 +1,7 @@
 package dev.atlas.format;
 
 import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.internal.RawBits;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -319,7 +320,7 @@ public final class AttributeValue {
             case FLOAT32:
                 return Float.floatToRawIntBits((Float) x) == Float.floatToRawIntBits((Float) y);
             case FLOAT64:
-                return Double.doubleToRawLongBits((Double) x) == Double.doubleToRawLongBits((Double) y);
+                return RawBits.same((Double) x, (Double) y);
             case FLOAT32_LIST: {
                 float[] p = (float[]) x;
                 float[] q = (float[]) y;
@@ -340,7 +341,7 @@ public final class AttributeValue {
                     return false;
                 }
                 for (int i = 0; i < p.length; i++) {
-                    if (Double.doubleToRawLongBits(p[i]) != Double.doubleToRawLongBits(q[i])) {
+                    if (!RawBits.same(p[i], q[i])) {
                         return false;
                     }
                 }
@@ -371,7 +372,7 @@ public final class AttributeValue {
         int h = kind.hashCode() * 31;
         switch (kind) {
             case FLOAT32: return h + Float.floatToRawIntBits((Float) value);
-            case FLOAT64: return h + Long.hashCode(Double.doubleToRawLongBits((Double) value));
+            case FLOAT64: return h + RawBits.hash((Double) value);
             case FLOAT32_LIST: {
                 for (float f : (float[]) value) {
                     h = h * 31 + Float.floatToRawIntBits(f);
@@ -380,7 +381,7 @@ public final class AttributeValue {
             }
             case FLOAT64_LIST: {
                 for (double d : (double[]) value) {
-                    h = h * 31 + Long.hashCode(Double.doubleToRawLongBits(d));
+                    h = h * 31 + RawBits.hash(d);
                 }
                 return h;
             }

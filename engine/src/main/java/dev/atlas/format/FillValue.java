@@ -1,5 +1,6 @@
 package dev.atlas.format;
 
+import dev.atlas.internal.RawBits;
 import java.util.Objects;
 
 /**
@@ -68,13 +69,12 @@ public sealed interface FillValue
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Float
-                    && Double.doubleToRawLongBits(((Float) o).value) == Double.doubleToRawLongBits(value);
+            return o instanceof Float f && RawBits.same(f.value, value);
         }
 
         @Override
         public int hashCode() {
-            return Long.hashCode(Double.doubleToRawLongBits(value));
+            return RawBits.hash(value);
         }
     }
 

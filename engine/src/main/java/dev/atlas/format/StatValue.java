@@ -1,5 +1,6 @@
 package dev.atlas.format;
 
+import dev.atlas.internal.RawBits;
 import java.util.Arrays;
 
 /** A min or max in per-array statistics; five variants in archive tag order. */
@@ -45,13 +46,12 @@ public sealed interface StatValue
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Float
-                    && Double.doubleToRawLongBits(((Float) o).value) == Double.doubleToRawLongBits(value);
+            return o instanceof Float f && RawBits.same(f.value, value);
         }
 
         @Override
         public int hashCode() {
-            return Long.hashCode(Double.doubleToRawLongBits(value));
+            return RawBits.hash(value);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.atlas.store;
 
+import dev.atlas.internal.RawBits;
 import java.util.Objects;
 
 /**
@@ -42,12 +43,12 @@ public sealed interface Attr permits Attr.Bool, Attr.Int64, Attr.Float64, Attr.S
     record Float64(double value) implements Attr {
         @Override
         public boolean equals(Object o) {
-            return o instanceof Float64 f && Double.doubleToRawLongBits(f.value) == Double.doubleToRawLongBits(value);
+            return o instanceof Float64 f && RawBits.same(f.value, value);
         }
 
         @Override
         public int hashCode() {
-            return Long.hashCode(Double.doubleToRawLongBits(value));
+            return RawBits.hash(value);
         }
     }
 

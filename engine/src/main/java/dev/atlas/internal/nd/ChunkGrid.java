@@ -130,21 +130,9 @@ public final class ChunkGrid {
             hi[i] = (start[i] + shape[i] + chunk[i] - 1) / chunk[i];
         }
         long[] c = lo.clone();
-        while (true) {
+        do {
             consumer.accept(c);
-            int axis = rank - 1;
-            while (axis >= 0) {
-                c[axis]++;
-                if (c[axis] < hi[axis]) {
-                    break;
-                }
-                c[axis] = lo[axis];
-                axis--;
-            }
-            if (axis < 0) {
-                return;
-            }
-        }
+        } while (Odometer.advance(c, lo, hi, rank - 1));
     }
 
     /** How many chunks {@link #forEachChunkIn} visits for the region, without visiting them. */

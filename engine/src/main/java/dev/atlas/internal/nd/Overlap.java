@@ -56,16 +56,7 @@ public final class Overlap {
                 ro += (idx[i] - regionStart[i]) * rs[i];
             }
             consumer.run(to, ro, runLength);
-            int axis = rank - 2;
-            while (axis >= 0) {
-                idx[axis]++;
-                if (idx[axis] < hi[axis]) {
-                    break;
-                }
-                idx[axis] = lo[axis];
-                axis--;
-            }
-            if (axis < 0) {
+            if (!Odometer.advance(idx, lo, hi, rank - 2)) {
                 return;
             }
         }
