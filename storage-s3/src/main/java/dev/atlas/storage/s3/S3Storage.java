@@ -361,14 +361,16 @@ public final class S3Storage implements Storage, AutoCloseable {
 
     /**
      * Starts a multipart upload. A cancellation while the request is in flight does not abandon
-     * the upload: once it exists it is aborted.
+     * the upload: once it exists it is aborted. The state decides between a cancel that came
+     * first (abort here) and a response that came first (hand the id on); an id handed on that
+     * still meets the cancel inside the sink is discarded there, and the discard hook aborts it.
      */
     private Mono<String> createUpload(String key, String sk) {
         Mono<String> create = call(S3Request.CREATE_MULTIPART, "CreateMultipartUpload of '" + key + "'", key, false,
                 () -> s3.createMultipartUpload(b -> b.bucket(bucket).key(sk)
                         .checksumAlgorithm(checksums ? ChecksumAlgorithm.CRC32 : null).overrideConfiguration(perRequest)))
                 .map(r -> r.uploadId());
-        return Mono.create(sink -> {
+        return Mono.<String>create(sink -> {
             AtomicInteger state = new AtomicInteger(); // 0 open, 1 delivered, 2 cancelled
             sink.onCancel(() -> state.compareAndSet(0, 2));
             create.subscribe(id -> {
@@ -378,7 +380,7 @@ public final class S3Storage implements Storage, AutoCloseable {
                     abort(key, sk, id).subscribe();
                 }
             }, sink::error);
-        });
+        }).doOnDiscard(String.class, id -> abort(key, sk, id).subscribe());
     }
 
     private Mono<CompletedPart> uploadPart(String key, String sk, String id, int number, PartAssembler.Part p) {
