@@ -39,6 +39,7 @@ import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
@@ -239,12 +240,21 @@ public final class S3Storage implements Storage, AutoCloseable {
             String what = "GET of '" + key + "' [" + offset + ", " + (offset + length) + ")";
             String range = "bytes=" + offset + "-" + (offset + length - 1);
             String sk = objectKey(key);
-            return Mono.defer(() -> {
+            // Each attempt parks its filled buffer in the slot and emits only the response, so no
+            // buffer crosses retryWhen (its serialising subscriber discards a value that meets a
+            // cancel, and a discard hook here would stack with the caller's and release twice).
+            // The slot hands the buffer out through one SdkCall: delivered once or released once.
+            ReadSlot slot = new ReadSlot(what);
+            Mono<GetObjectResponse> attempts = Mono.defer(() -> {
                 counters.request(S3Request.GET);
                 RangeBody body = new RangeBody(alloc, key, offset, (int) length, counters);
                 return SdkCall.of(() -> s3.getObject(b -> b.bucket(bucket).key(sk).range(range).overrideConfiguration(perRequest),
-                        body), r -> body.take(), body::close);
-            }).onErrorMap(e -> mapFailure(e, what, key, false)).retryWhen(retry).onErrorResume(StorageException.class, e -> {
+                        body), r -> {
+                            slot.fill(body.take());
+                            return r;
+                        }, body::close);
+            }).onErrorMap(e -> mapFailure(e, what, key, false)).retryWhen(retry);
+            return SdkCall.of(attempts::toFuture, r -> slot.take(), slot::close).onErrorResume(StorageException.class, e -> {
                 if (S3Errors.status(e) != 416) {
                     return Mono.error(e);
                 }
@@ -364,14 +374,16 @@ public final class S3Storage implements Storage, AutoCloseable {
 
     /**
      * Starts a multipart upload. A cancellation while the request is in flight does not abandon
-     * the upload: once it exists it is aborted.
+     * the upload: once it exists it is aborted. The state decides between a cancel that came
+     * first (abort here) and a response that came first (hand the id on); an id handed on that
+     * still meets the cancel inside the sink is discarded there, and the discard hook aborts it.
      */
     private Mono<String> createUpload(String key, String sk) {
         Mono<String> create = call(S3Request.CREATE_MULTIPART, "CreateMultipartUpload of '" + key + "'", key, false,
                 () -> s3.createMultipartUpload(b -> b.bucket(bucket).key(sk)
                         .checksumAlgorithm(checksums ? ChecksumAlgorithm.CRC32 : null).overrideConfiguration(perRequest)))
                 .map(r -> r.uploadId());
-        return Mono.create(sink -> {
+        return Mono.<String>create(sink -> {
             AtomicInteger state = new AtomicInteger(); // 0 open, 1 delivered, 2 cancelled
             sink.onCancel(() -> state.compareAndSet(0, 2));
             create.subscribe(id -> {
@@ -381,7 +393,7 @@ public final class S3Storage implements Storage, AutoCloseable {
                     abort(key, sk, id).subscribe();
                 }
             }, sink::error);
-        });
+        }).doOnDiscard(String.class, id -> abort(key, sk, id).subscribe());
     }
 
     private Mono<CompletedPart> uploadPart(String key, String sk, String id, int number, PartAssembler.Part p) {
