@@ -5,7 +5,7 @@ import static dev.atlas.testing.StorageContract.bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.atlas.array.EngineResources;
+import dev.atlas.runtime.EngineResources;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
