@@ -101,7 +101,8 @@ public final class S3Servers implements BeforeAllCallback {
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
             if (kind == Kind.S3MOCK) {
-                Path store = Files.createDirectories(dir.resolve("s3mock-data-" + port));
+                // A fresh directory per start: a port reused by a later start must not find old buckets.
+                Path store = Files.createTempDirectory(Files.createDirectories(dir), "s3mock-data-" + port + "-");
                 cmd.addAll(List.of("-jar", jar.toString(), "--http.port=" + port, "--server.port=" + freePort(),
                         "--server.address=127.0.0.1",
                         "--com.adobe.testing.s3mock.store.initial-buckets=" + BUCKET,
@@ -110,7 +111,9 @@ public final class S3Servers implements BeforeAllCallback {
                         "--com.adobe.testing.s3mock.max-payload-size=128MB",
                         "--spring.main.banner-mode=off"));
             } else {
-                Path data = Files.createDirectories(dir.resolve("s3proxy-data-" + port));
+                // A fresh directory per start: S3Proxy refuses to create a bucket its directory already holds
+                // (BucketAlreadyOwnedByYou), which failed a start that got an earlier run's port again.
+                Path data = Files.createTempDirectory(Files.createDirectories(dir), "s3proxy-data-" + port + "-");
                 Path props = dir.resolve("s3proxy-" + port + ".properties");
                 Files.writeString(props, String.join("\n",
                         "s3proxy.endpoint=http://127.0.0.1:" + port,
