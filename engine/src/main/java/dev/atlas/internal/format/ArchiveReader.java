@@ -7,6 +7,8 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Bounds-checked reader of an archive payload. Every read is checked against the payload; every
@@ -116,6 +118,35 @@ final class ArchiveReader {
     /** Start of the elements of the Vec at {@code fieldAt} (call after {@link #vecLength}). */
     long vecStart(long fieldAt) {
         return target(fieldAt);
+    }
+
+    /** Elements of the Vec of u32 at {@code fieldAt}, widened to longs. */
+    long[] u32Vec(long fieldAt, long owner) {
+        int n = vecLength(fieldAt, 4, 4, owner);
+        long at = vecStart(fieldAt);
+        long[] out = new long[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = u32(at + 4L * i);
+        }
+        return out;
+    }
+
+    /** The elements of the Vec of Strings at {@code fieldAt}. */
+    List<String> stringVec(long fieldAt, long owner) {
+        int n = vecLength(fieldAt, FooterLayout.STRING_SIZE, 8, owner);
+        long p = vecStart(fieldAt);
+        List<String> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long s = p + (long) i * FooterLayout.STRING_SIZE;
+            out.add(string(s, s));
+        }
+        return out;
+    }
+
+    /** A copy of the bytes of the Vec of u8 at {@code fieldAt}. */
+    byte[] byteVec(long fieldAt, long owner) {
+        int n = vecLength(fieldAt, 1, 1, owner);
+        return bytes(vecStart(fieldAt), n);
     }
 
     /** Target of the Box at {@code fieldAt}, which must hold {@code size} bytes before its owner. */

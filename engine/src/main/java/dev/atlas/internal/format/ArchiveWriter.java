@@ -2,6 +2,7 @@ package dev.atlas.internal.format;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Append-only little-endian byte sink for the archive encoder. Positions are payload-relative;
@@ -91,6 +92,24 @@ final class ArchiveWriter {
             put64(at, field);
             put64(at + 8, (long) depPos - at);
         }
+    }
+
+    /**
+     * A Vec of Strings: the out-of-line bytes of each string, then the 8-aligned string bodies.
+     *
+     * @return the position of the first body
+     */
+    int stringVec(List<String> strings) {
+        int[] deps = new int[strings.size()];
+        for (int i = 0; i < deps.length; i++) {
+            deps[i] = stringDeps(strings.get(i));
+        }
+        pad(8);
+        int at = pos();
+        for (int i = 0; i < deps.length; i++) {
+            putString(reserve(FooterLayout.STRING_SIZE), strings.get(i), deps[i]);
+        }
+        return at;
     }
 
     byte[] toByteArray() {
