@@ -20,8 +20,10 @@ import reactor.core.publisher.Mono;
 /**
  * The spill file of a pending layer: created on first use, written at offsets reserved one after
  * the other, synced behind the writes when it may become the layer object, and read back or
- * adopted when the layer is committed. Guards its own state with its own monitor, which is never
- * held while calling out (its {@link PendingLayer} may call in while holding the layer's).
+ * adopted when the layer is committed. Guards its own state with its own monitor; its
+ * {@link PendingLayer} may call in while holding the layer's (the only lock order: layer, then
+ * spill file). {@link #release} drops the file's reference under it, which closes and deletes the
+ * file right there if the I/O scheduler refuses the task.
  */
 final class SpillFile {
     private static final Logger LOG = LoggerFactory.getLogger(SpillFile.class);
