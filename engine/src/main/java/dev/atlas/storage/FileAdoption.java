@@ -35,4 +35,12 @@ public interface FileAdoption {
      * delete. The caller must not write to the file afterwards.
      */
     Mono<ObjectInfo> adopt(String key, Path staged, boolean ifAbsent);
+
+    /**
+     * As {@link #adopt} replacing {@code key}, but only if the object stored there is version
+     * {@code expectedVersion} (the compare-and-swap of {@link Storage#putIfMatch}, also across
+     * processes); otherwise fails with {@link dev.atlas.error.ObjectChangedException} and leaves
+     * the staged file as it was.
+     */
+    Mono<ObjectInfo> adoptIfMatch(String key, Path staged, String expectedVersion);
 }

@@ -19,7 +19,14 @@ import reactor.core.publisher.Mono;
  * examples and caches of small stores; thread-safe; never blocks.
  */
 public final class InMemoryStorage implements Storage {
-    private record Entry(byte[] bytes, String version) {
+    private record Entry(byte[] bytes, String version, java.time.Instant modified) {
+        Entry(byte[] bytes, String version) {
+            this(bytes, version, java.time.Instant.now());
+        }
+
+        ObjectInfo info(String key) {
+            return new ObjectInfo(key, bytes.length, version, modified);
+        }
     }
 
     private final ConcurrentSkipListMap<String, Entry> objects = new ConcurrentSkipListMap<>();
@@ -49,7 +56,7 @@ public final class InMemoryStorage implements Storage {
         Keys.check(key);
         Entry e = new Entry(bytes.clone(), nextVersion());
         objects.put(key, e);
-        return new ObjectInfo(key, bytes.length, e.version());
+        return e.info(key);
     }
 
     /** A copy of the whole object, or null. For tests. */
@@ -64,6 +71,11 @@ public final class InMemoryStorage implements Storage {
 
     @Override
     public Mono<ByteBuf> read(String key, long offset, long length) {
+        return read(key, offset, length, null);
+    }
+
+    @Override
+    public Mono<ByteBuf> read(String key, long offset, long length, String version) {
         // FutureTake over a completed future: the copy is delivered or, when a cancel races it,
         // released here (Mono.fromCallable would hand it to a discard hook the caller may lack).
         return Mono.defer(() -> dev.atlas.internal.FutureTake.of(DONE, ignored -> {
@@ -72,6 +84,10 @@ public final class InMemoryStorage implements Storage {
             Entry e = objects.get(key);
             if (e == null) {
                 throw new NotFoundException("object '" + key + "' not found");
+            }
+            if (version != null && !version.equals(e.version())) {
+                throw new dev.atlas.error.ObjectChangedException(key, "object '" + key + "' is version " + e.version()
+                        + ", not " + version);
             }
             if (offset + length > e.bytes().length) {
                 throw new RangeNotSatisfiableException(key, offset, length, e.bytes().length);
@@ -99,28 +115,54 @@ public final class InMemoryStorage implements Storage {
             if (e == null) {
                 throw new NotFoundException("object '" + key + "' not found");
             }
-            return new ObjectInfo(key, e.bytes().length, e.version());
+            return e.info(key);
         });
+    }
+
+    @Override
+    public Mono<StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
+        return Mono.defer(() -> {
+            Keys.check(key);
+            Entry e = objects.get(key);
+            if (e == null) {
+                return Mono.error(new NotFoundException("object '" + key + "' not found"));
+            }
+            if (e.version().equals(knownVersion)) {
+                return Mono.empty();
+            }
+            if (e.bytes().length > maxBytes) {
+                return Mono.error(new dev.atlas.error.InvalidArgumentException("object '" + key + "' of "
+                        + e.bytes().length + " bytes is above the limit of " + maxBytes));
+            }
+            ObjectInfo info = e.info(key);
+            return read(key, 0, e.bytes().length, e.version()).map(b -> new StoredObject(info, b));
+        });
+    }
+
+    @Override
+    public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, Publisher<ByteBuf> body) {
+        java.util.Objects.requireNonNull(expectedVersion, "expectedVersion");
+        return write(key, body, false, expectedVersion);
     }
 
     @Override
     public Flux<ObjectInfo> list(String prefix) {
         return Flux.defer(() -> Flux.fromIterable(objects.tailMap(prefix, true).entrySet())
                 .takeWhile(en -> en.getKey().startsWith(prefix))
-                .map(en -> new ObjectInfo(en.getKey(), en.getValue().bytes().length, en.getValue().version())));
+                .map(en -> en.getValue().info(en.getKey())));
     }
 
     @Override
     public Mono<ObjectInfo> put(String key, Publisher<ByteBuf> body) {
-        return write(key, body, false);
+        return write(key, body, false, null);
     }
 
     @Override
     public Mono<ObjectInfo> putIfAbsent(String key, Publisher<ByteBuf> body) {
-        return write(key, body, true);
+        return write(key, body, true, null);
     }
 
-    private Mono<ObjectInfo> write(String key, Publisher<ByteBuf> body, boolean ifAbsent) {
+    private Mono<ObjectInfo> write(String key, Publisher<ByteBuf> body, boolean ifAbsent, String ifMatch) {
         return Mono.defer(() -> {
             Keys.check(key);
             return Flux.from(body)
@@ -156,10 +198,23 @@ public final class InMemoryStorage implements Storage {
                             if (objects.putIfAbsent(key, e) != null) {
                                 throw new AlreadyExistsException("object '" + key + "' already exists");
                             }
+                        } else if (ifMatch != null) {
+                            boolean[] swapped = {false};
+                            objects.computeIfPresent(key, (k, old) -> {
+                                if (!old.version().equals(ifMatch)) {
+                                    return old;
+                                }
+                                swapped[0] = true;
+                                return e;
+                            });
+                            if (!swapped[0]) {
+                                throw new dev.atlas.error.ObjectChangedException(key, "object '" + key
+                                        + "' is not version " + ifMatch);
+                            }
                         } else {
                             objects.put(key, e);
                         }
-                        return new ObjectInfo(key, e.bytes().length, e.version());
+                        return e.info(key);
                     });
         });
     }

@@ -14,7 +14,17 @@ import reactor.core.publisher.Mono;
  * {@link dev.atlas.error.AlreadyExistsException} from {@link #putIfAbsent},
  * {@link dev.atlas.error.RangeNotSatisfiableException} for a range past the end,
  * {@link dev.atlas.error.InvalidArgumentException} for a malformed key or range, and
- * {@link dev.atlas.error.StorageException} (with {@code retryable()}) for backend failures.
+ * {@link dev.atlas.error.StorageException} (with {@code retryable()}) for backend failures, and
+ * {@link dev.atlas.error.ObjectChangedException} when a version-checked call finds another version.
+ *
+ * <h2>Versions</h2>
+ * Every object carries a version token ({@link ObjectInfo#version()}) that every call reporting
+ * the object ({@link #head}, {@link #list}, the puts, {@link #getIfChanged}) spells the same way.
+ * The version-checked calls are what several processes sharing one store rely on: a range read
+ * planned against one version never returns bytes of another
+ * ({@link #read(String, long, long, String)}), a registry commit replaces exactly the version it
+ * read ({@link #putIfMatch}), and a refresh costs one request when nothing changed
+ * ({@link #getIfChanged}). Wrappers must forward them: a best-effort emulation would break that.
  */
 public interface Storage {
 
@@ -27,6 +37,42 @@ public interface Storage {
      *     release; cancelling before it is emitted releases nothing the subscriber holds
      */
     Mono<ByteBuf> read(String key, long offset, long length);
+
+    /**
+     * Reads bytes {@code [offset, offset + length)} of the object {@code key} as of version
+     * {@code version}, exactly as {@link #read(String, long, long)} but never from another version:
+     * if the object now stored at {@code key} is another version, the read fails with
+     * {@link dev.atlas.error.ObjectChangedException}; if none is stored, with
+     * {@link dev.atlas.error.NotFoundException}. A backend that can still read the named version
+     * after a replacement (an open file of the old incarnation) may return its bytes: they are the
+     * version asked for. (S3: a ranged GET with {@code If-Match}; local files: the open file whose
+     * identity is the version; memory: the entry's generation.)
+     *
+     * @return a buffer of exactly {@code length} readable bytes that the subscriber owns and must release
+     */
+    Mono<ByteBuf> read(String key, long offset, long length, String version);
+
+    /**
+     * The whole object {@code key} with its version, unless its version is {@code knownVersion}:
+     * then the Mono completes empty (S3: a conditional GET answered {@code 304 Not Modified}: one
+     * request either way). {@code knownVersion} null reads unconditionally.
+     * {@code NotFoundException} if absent; objects above {@code maxBytes} fail with
+     * {@code InvalidArgumentException} without being read.
+     *
+     * @return the object; its content is owned by the subscriber
+     */
+    Mono<StoredObject> getIfChanged(String key, String knownVersion, long maxBytes);
+
+    /**
+     * Replaces {@code key} with {@code body} only if the object stored there is version
+     * {@code expectedVersion} when the write would become visible (compare-and-swap): of two
+     * concurrent calls naming the same version, at most one succeeds, also across processes.
+     * Fails with {@link dev.atlas.error.ObjectChangedException} (writing nothing) when the stored
+     * version differs or no object is stored. Visibility and failure atomicity as {@link #put}.
+     *
+     * @param body consumed: the storage releases every buffer it receives
+     */
+    Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, Publisher<ByteBuf> body);
 
     /** Size and version of {@code key}; {@code NotFoundException} if absent. */
     Mono<ObjectInfo> head(String key);

@@ -285,6 +285,34 @@ public final class Atlas {
         return this;
     }
 
+    // ------------------------------------------------------------------ live store
+
+    /**
+     * Brings this handle to the store's latest commit: the registry by one conditional read (one
+     * request when nothing changed), then the array file sets it has opened whose committed layers
+     * changed (new sidecars, a compacted base), incrementally; cached blocks of replaced objects
+     * are never served again. Reads in flight finish on the state they started on (or re-plan on
+     * the new one when an object they need was replaced); refresh never waits for them. Changes of
+     * this handle not yet flushed stay on top of the new state; if another writer committed a
+     * change to a dataset this handle changed too, the refresh fails with
+     * {@link dev.atlas.error.ConflictException} naming it and changes nothing.
+     *
+     * @return whether a newer commit was loaded
+     */
+    public Mono<Boolean> refresh() {
+        return Mono.error(new UnsupportedOperationException("TODO(issue 22)"));
+    }
+
+    /** The version token of the registry object this handle's committed state was read from or written as. */
+    public String commitVersion() {
+        throw new UnsupportedOperationException("TODO(issue 22)");
+    }
+
+    /** When this handle last confirmed or loaded the latest commit (open, refresh or flush). */
+    public java.time.Instant lastRefresh() {
+        throw new UnsupportedOperationException("TODO(issue 22)");
+    }
+
     // ------------------------------------------------------------------ bulk reads
 
     /**

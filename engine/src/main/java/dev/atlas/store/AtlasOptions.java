@@ -44,8 +44,19 @@ public final class AtlasOptions {
     private final int flushConcurrency;
     private final ReadCaches caches;
     private final java.nio.file.Path tempDirectory;
+    private final java.time.Duration refreshInterval;
+    private final java.time.Duration garbageAge;
+    private final int commitAttempts;
+
+    /** Default {@link #garbageAge()}: far longer than any flush, so no live writer's object is taken for garbage. */
+    public static final java.time.Duration DEFAULT_GARBAGE_AGE = java.time.Duration.ofHours(1);
+    /** Default {@link #commitAttempts()}. */
+    public static final int DEFAULT_COMMIT_ATTEMPTS = 16;
 
     private AtlasOptions(Builder b) {
+        this.refreshInterval = b.refreshInterval;
+        this.garbageAge = b.garbageAge;
+        this.commitAttempts = b.commitAttempts;
         this.tempDirectory = b.tempDirectory;
         this.resources = b.resources;
         this.codec = b.codec;
@@ -92,6 +103,29 @@ public final class AtlasOptions {
         return flushConcurrency;
     }
 
+    /**
+     * How often an open handle brings itself to the store's latest commit on its own
+     * ({@link Atlas#refresh()}); {@link java.time.Duration#ZERO} (the default of an embedded
+     * handle) refreshes only when asked, or when a read finds an object replaced under it.
+     */
+    public java.time.Duration refreshInterval() {
+        return refreshInterval;
+    }
+
+    /**
+     * How old an object nobody committed must be before compaction or {@link Atlas#gc()} deletes it
+     * (sidecars of failed commits, spill files and uploads of dead writers): it must exceed the
+     * longest flush of any writer of the store, since a younger one may be a flush in progress.
+     */
+    public java.time.Duration garbageAge() {
+        return garbageAge;
+    }
+
+    /** How many times a flush tries to commit the registry when other writers commit first. */
+    public int commitAttempts() {
+        return commitAttempts;
+    }
+
     /** The array-file options for a store codec and footer version. */
     ArrayFileOptions fileOptions(StoreCodec storeCodec, int version) {
         BlockCodec c = switch (storeCodec) {
@@ -120,6 +154,9 @@ public final class AtlasOptions {
         private int flushConcurrency = DEFAULT_FLUSH_CONCURRENCY;
         private ReadCaches caches;
         private java.nio.file.Path tempDirectory;
+        private java.time.Duration refreshInterval = java.time.Duration.ZERO;
+        private java.time.Duration garbageAge = DEFAULT_GARBAGE_AGE;
+        private int commitAttempts = DEFAULT_COMMIT_ATTEMPTS;
 
         private Builder(EngineResources resources) {
             this.resources = Objects.requireNonNull(resources, "resources");
@@ -179,6 +216,32 @@ public final class AtlasOptions {
         /** Directory of the array files' pending-layer spill files (default: {@code java.io.tmpdir}). */
         public Builder tempDirectory(java.nio.file.Path dir) {
             this.tempDirectory = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /** See {@link AtlasOptions#refreshInterval()}; zero turns automatic refresh off. */
+        public Builder refreshInterval(java.time.Duration every) {
+            Objects.requireNonNull(every, "every");
+            if (every.isNegative()) {
+                throw new InvalidArgumentException("refreshInterval must not be negative, not " + every);
+            }
+            this.refreshInterval = every;
+            return this;
+        }
+
+        /** See {@link AtlasOptions#garbageAge()}. */
+        public Builder garbageAge(java.time.Duration age) {
+            Objects.requireNonNull(age, "age");
+            if (age.isNegative()) {
+                throw new InvalidArgumentException("garbageAge must not be negative, not " + age);
+            }
+            this.garbageAge = age;
+            return this;
+        }
+
+        /** See {@link AtlasOptions#commitAttempts()}. */
+        public Builder commitAttempts(int n) {
+            this.commitAttempts = (int) atLeastOne("commitAttempts", n);
             return this;
         }
 

@@ -89,6 +89,21 @@ public final class FaultInjectingStorage implements Storage {
     }
 
     @Override
+    public Mono<ByteBuf> read(String key, long offset, long length, String version) {
+        return call("READ", key + "[" + offset + "+" + length + "]", delegate.read(key, offset, length, version));
+    }
+
+    @Override
+    public Mono<dev.atlas.storage.StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
+        return call("GET", key, delegate.getIfChanged(key, knownVersion, maxBytes));
+    }
+
+    @Override
+    public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, Publisher<ByteBuf> body) {
+        return call("PUT_IF_MATCH", key, Mono.defer(() -> delegate.putIfMatch(key, expectedVersion, limited(body))));
+    }
+
+    @Override
     public Mono<ObjectInfo> head(String key) {
         return call("HEAD", key, delegate.head(key));
     }

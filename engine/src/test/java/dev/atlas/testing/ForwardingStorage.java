@@ -21,6 +21,21 @@ public class ForwardingStorage implements Storage {
     }
 
     @Override
+    public Mono<ByteBuf> read(String key, long offset, long length, String version) {
+        return delegate.read(key, offset, length, version);
+    }
+
+    @Override
+    public Mono<dev.atlas.storage.StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
+        return delegate.getIfChanged(key, knownVersion, maxBytes);
+    }
+
+    @Override
+    public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, Publisher<ByteBuf> body) {
+        return delegate.putIfMatch(key, expectedVersion, body);
+    }
+
+    @Override
     public Mono<ObjectInfo> head(String key) {
         return delegate.head(key);
     }

@@ -279,6 +279,21 @@ public final class LocalStorage implements Storage, AutoCloseable {
         });
     }
 
+    @Override
+    public Mono<ByteBuf> read(String key, long offset, long length, String version) {
+        return Mono.error(new UnsupportedOperationException("TODO(issue 22): version-checked read"));
+    }
+
+    @Override
+    public Mono<dev.atlas.storage.StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
+        return Mono.error(new UnsupportedOperationException("TODO(issue 22): conditional get"));
+    }
+
+    @Override
+    public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, org.reactivestreams.Publisher<ByteBuf> body) {
+        return Mono.error(new UnsupportedOperationException("TODO(issue 22): compare-and-swap put"));
+    }
+
     /** {@code true}: a range read is a copy (memory) or a positional read (page cache). */
     @Override
     public boolean cheapRangeReads() {
@@ -536,6 +551,11 @@ public final class LocalStorage implements Storage, AutoCloseable {
         @Override
         public String stagedFilePrefix() {
             return TEMP_PREFIX;
+        }
+
+        @Override
+        public Mono<ObjectInfo> adoptIfMatch(String key, Path staged, String expectedVersion) {
+            return Mono.error(new UnsupportedOperationException("TODO(issue 22): adopt if match"));
         }
 
         @Override

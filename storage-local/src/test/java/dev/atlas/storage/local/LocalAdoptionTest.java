@@ -141,6 +141,12 @@ class LocalAdoptionTest extends EngineTestBase {
                                 adoptions.incrementAndGet();
                                 return real.adopt(key, staged, ifAbsent);
                             }
+
+                            @Override
+                            public Mono<ObjectInfo> adoptIfMatch(String key, Path staged, String expectedVersion) {
+                                adoptions.incrementAndGet();
+                                return real.adoptIfMatch(key, staged, expectedVersion);
+                            }
                         };
                     }
                 };

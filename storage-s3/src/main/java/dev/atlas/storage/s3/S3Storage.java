@@ -265,6 +265,21 @@ public final class S3Storage implements Storage, AutoCloseable {
     }
 
     @Override
+    public Mono<ByteBuf> read(String key, long offset, long length, String version) {
+        return Mono.error(new UnsupportedOperationException("TODO(issue 22): version-checked read"));
+    }
+
+    @Override
+    public Mono<dev.atlas.storage.StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
+        return Mono.error(new UnsupportedOperationException("TODO(issue 22): conditional get"));
+    }
+
+    @Override
+    public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, org.reactivestreams.Publisher<ByteBuf> body) {
+        return Mono.error(new UnsupportedOperationException("TODO(issue 22): compare-and-swap put"));
+    }
+
+    @Override
     public Mono<ObjectInfo> head(String key) {
         return Mono.defer(() -> {
             Keys.check(key);

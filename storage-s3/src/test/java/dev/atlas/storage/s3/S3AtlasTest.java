@@ -58,6 +58,22 @@ class S3AtlasTest extends AtlasContract {
         }
 
         @Override
+        public Mono<ByteBuf> read(String key, long offset, long length, String version) {
+            return d.read(p + key, offset, length, version);
+        }
+
+        @Override
+        public Mono<dev.atlas.storage.StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
+            return d.getIfChanged(p + key, knownVersion, maxBytes)
+                    .map(o -> new dev.atlas.storage.StoredObject(strip(o.info()), o.content()));
+        }
+
+        @Override
+        public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, Publisher<ByteBuf> body) {
+            return d.putIfMatch(p + key, expectedVersion, body).map(this::strip);
+        }
+
+        @Override
         public Mono<ObjectInfo> head(String key) {
             return d.head(p + key).map(this::strip);
         }
@@ -83,7 +99,7 @@ class S3AtlasTest extends AtlasContract {
         }
 
         private ObjectInfo strip(ObjectInfo o) {
-            return new ObjectInfo(o.key().substring(p.length()), o.size(), o.version());
+            return new ObjectInfo(o.key().substring(p.length()), o.size(), o.version(), o.modified());
         }
     }
 
