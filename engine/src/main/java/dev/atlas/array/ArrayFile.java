@@ -12,8 +12,10 @@ import dev.atlas.format.ArrayStats;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.internal.format.Attributes;
 import dev.atlas.format.DType;
+import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
 import java.util.LinkedHashMap;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.reactivestreams.Publisher;
@@ -93,8 +95,14 @@ public final class ArrayFile {
      *     of this stem already exists (an old file set is never silently stacked on)
      */
     public static Mono<ArrayFile> create(Storage storage, String base, ArrayFileOptions options) {
+        return create(storage, base, options, LayerCommits.STANDALONE);
+    }
+
+    /** As {@link #create(Storage, String, ArrayFileOptions)}, for a file set whose commits {@code commits} records. */
+    public static Mono<ArrayFile> create(Storage storage, String base, ArrayFileOptions options, LayerCommits commits) {
         return LayerStackLoader.create(storage, base, options)
-                .map(c -> new ArrayFile(new OpenFileSet(storage, base, options, c, false, List.of())));
+                .map(c -> new ArrayFile(new OpenFileSet(storage, base, options, c, false, List.of(), commits,
+                        Integer.MAX_VALUE, null, 0)));
     }
 
     /**
@@ -107,7 +115,7 @@ public final class ArrayFile {
      * @throws CorruptFileException (as an error signal) if a layer does not decode
      */
     public static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options) {
-        return open(storage, base, options, Integer.MAX_VALUE, false, Long.MAX_VALUE);
+        return open(storage, base, options, Integer.MAX_VALUE, false, LayerCommits.STANDALONE);
     }
 
     /**
@@ -125,7 +133,17 @@ public final class ArrayFile {
         if (committedThrough < 0) {
             return Mono.error(new InvalidArgumentException("committedThrough must be >= 0, not " + committedThrough));
         }
-        return open(storage, base, options, Integer.MAX_VALUE, false, committedThrough);
+        return open(storage, base, options, Integer.MAX_VALUE, false, latest -> Mono.just(CommittedLayers.through(committedThrough)));
+    }
+
+    /**
+     * Opens the file set as {@code commits} records its commits (a store's registry): sidecars it
+     * does not count are invisible and never deleted by this handle but by
+     * {@link #deleteGarbage}, once old. When the base absorbed a sidecar the record does not count
+     * yet, the record is asked for its latest state and the open tried again.
+     */
+    public static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options, LayerCommits commits) {
+        return open(storage, base, options, Integer.MAX_VALUE, false, commits);
     }
 
     /**
@@ -137,13 +155,25 @@ public final class ArrayFile {
         if (layers < 1) {
             return Mono.error(new InvalidArgumentException("a file set has at least 1 layer, not " + layers));
         }
-        return open(storage, base, options, layers, true, Long.MAX_VALUE);
+        return open(storage, base, options, layers, true, LayerCommits.STANDALONE);
     }
 
     private static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options, int maxLayers,
-            boolean readOnly, long committedThrough) {
-        return LayerStackLoader.open(storage, base, options, maxLayers, committedThrough).map(l -> new ArrayFile(
-                new OpenFileSet(storage, base, l.options(), l.stack(), readOnly, l.uncommitted())));
+            boolean readOnly, LayerCommits commits) {
+        return load(storage, base, options, maxLayers, commits, false)
+                .onErrorResume(dev.atlas.error.ObjectChangedException.class,
+                        e -> load(storage, base, options, maxLayers, commits, true))
+                .map(l -> {
+                    OpenFileSet state = new OpenFileSet(storage, base, l.options(), l.stack(), readOnly, l.uncommitted(),
+                            commits, maxLayers, l.statsObject(), l.highestNumber());
+                    state.statsContent = l.stats();
+                    return new ArrayFile(state);
+                });
+    }
+
+    private static Mono<LayerStackLoader.Loaded> load(Storage storage, String base, ArrayFileOptions options, int maxLayers,
+            LayerCommits commits, boolean latest) {
+        return commits.committed(latest).flatMap(c -> LayerStackLoader.open(storage, base, options, maxLayers, c, Map.of()));
     }
 
     // ------------------------------------------------------------------ metadata
@@ -363,12 +393,17 @@ public final class ArrayFile {
     }
 
     /**
-     * Commits the pending layer as sidecar {@code {stem}.N.af} (N = one more than any layer number
-     * seen) with one create-if-absent put, then rewrites the statistics. A failure before the put
-     * completes leaves the pending layer in place, so the flush can be retried. No pending changes:
-     * no layer is written (only a stats file known to be stale is rewritten).
+     * Commits the pending layer as sidecar {@code {stem}.N.af} with a create-if-absent put, then
+     * rewrites the statistics. It first refreshes the committed state (one listing), so layers other
+     * writers committed meanwhile stay below the new one; N is one more than any sidecar number in
+     * use, and when another writer takes N first the flush moves on to N+1 (several writers of one
+     * file set never overwrite or lose each other's layers). A failure before the put completes
+     * leaves the pending layer in place, so the flush can be retried. No pending changes: no layer
+     * is written (only a stats file known to be stale is rewritten). Statistics are written with a
+     * compare-and-swap: another writer's newer statistics are never overwritten.
      *
-     * @throws ConflictException (as an error signal) if another writer created sidecar N first
+     * @throws ConflictException (as an error signal) if no free sidecar number was found after
+     *     {@code 1000} attempts
      */
     public Mono<Void> flush() {
         return state.mutation(committer::flush);
@@ -387,9 +422,58 @@ public final class ArrayFile {
      * at any step leaves the state before or after the compaction.
      */
     public Mono<Void> compact() {
+        return compact(DEFAULT_IN_FLIGHT_AGE).then();
+    }
+
+    /** Sidecars no commit counts that are younger than this are taken for flushes in progress (1 hour). */
+    public static final Duration DEFAULT_IN_FLIGHT_AGE = Duration.ofHours(1);
+
+    /**
+     * As {@link #compact()}, but yields (completes with {@code false}, changing nothing after its
+     * flush) when another writer is committing to this file set: a sidecar no commit counts yet
+     * that is younger than {@code inFlightAge} is taken for a flush in progress. The base is
+     * replaced with a compare-and-swap: if another writer compacted first, the result is
+     * {@link ConflictException}.
+     *
+     * @return whether the file set was compacted
+     */
+    public Mono<Boolean> compact(Duration inFlightAge) {
         // The compaction rewrites the statistics, so a failed stats write of its flush does not stop it.
         return state.mutation(() -> committer.flush().onErrorResume(StaleStatsWriteException.class, e -> Mono.empty())
-                .then(committer.deleteUncommitted()).then(Mono.defer(compactor::compact)));
+                .then(Mono.defer(() -> compactor.compact(inFlightAge))));
+    }
+
+    /**
+     * Brings this handle to the newest committed state of the file set that its
+     * {@link LayerCommits} knows (on its own: every sidecar that exists; in a store: the newest
+     * registry the store handle has seen): new sidecars, a compacted base. One listing, and footer
+     * reads only for new or replaced layer objects. Reads in flight finish on their state;
+     * unflushed changes stay on top. Never waits for mutations.
+     *
+     * @return whether the committed state changed
+     */
+    public Mono<Boolean> refresh() {
+        return state.refresh(false);
+    }
+
+    /**
+     * Deletes sidecars that no commit counts (written by flushes whose commit never happened)
+     * once they are older than {@code age}; younger ones may be another writer's flush in progress.
+     *
+     * @return the keys deleted
+     */
+    public Mono<List<String>> deleteGarbage(Duration age) {
+        return state.mutation(() -> committer.deleteGarbage(age)).map(l -> l.stream().map(ObjectInfo::key).toList());
+    }
+
+    /** The number of the sidecar the last successful {@link #flush()} of this handle wrote (0: none yet). */
+    public long lastFlushedLayer() {
+        return state.lastFlushed;
+    }
+
+    /** Reads of this handle re-planned because an object they were planned against was replaced or gone. */
+    public long replans() {
+        return state.replans.get();
     }
 
     /**

@@ -59,7 +59,7 @@ final class ArrayWriter {
             return s.pending();
         }
         PendingLayer p = committer.newPendingLayer(state.options.writeConcurrency());
-        state.snapshot = new Snapshot(s.committed(), p);
+        state.publish(cur -> new Snapshot(cur.committed(), p));
         return p;
     }
 

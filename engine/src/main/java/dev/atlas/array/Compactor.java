@@ -49,9 +49,31 @@ final class Compactor {
     private record BlockCopy(ReadPlanner.BlockRead read, List<VisibleChunk> chunks) {
     }
 
-    /** Compacts the committed layers (call inside a mutation, after a flush). */
-    Mono<Void> compact() {
-        LayerStack c = state.snapshot.committed();
+    /**
+     * Compacts the committed layers (call inside a mutation, after a flush), unless another writer
+     * is committing a layer to this file set: a sidecar no commit counts yet, numbered above the
+     * committed ones and younger than {@code inFlightAge}, is a flush in progress, and a base
+     * that absorbed the numbers around it could strand it; then compaction yields.
+     *
+     * @return whether it compacted (false: it yielded)
+     */
+    Mono<Boolean> compact(java.time.Duration inFlightAge) {
+        return state.refresh(true).then(Mono.defer(() -> {
+            LayerStack c = state.snapshot.committed();
+            java.time.Instant young = java.time.Instant.now().minus(inFlightAge);
+            for (ObjectInfo o : state.uncommitted) {
+                if (o.modified() == null || o.modified().isAfter(young)) {
+                    LOG.info("not compacting {}: {} is another writer's flush in progress", state.base, o.key());
+                    return Mono.just(false);
+                }
+            }
+            return compact(c).thenReturn(true);
+        }));
+    }
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Compactor.class);
+
+    private Mono<Void> compact(LayerStack c) {
         PendingLayer out = committer.newPendingLayer(1);
         Map<String, List<VisibleChunk>> byBlock = new LinkedHashMap<>();
         Map<String, StatsKernel.Accumulator> accs = new LinkedHashMap<>();
@@ -130,14 +152,13 @@ final class Compactor {
             for (MergedView.VisibleArray a : c.view().arrays().values()) {
                 table.put(a.name(), accs.get(a.name()).finish(a.name(), a.grid().shape()));
             }
-            return committer.checkBaseUnchanged(c.layers().get(0).object())
-                    .then(Mono.fromRunnable(state.baseEpoch::incrementAndGet))
-                    .then(committer.write(out, baseKey, sl.tail(), false))
+            return Mono.fromRunnable(state.baseEpoch::incrementAndGet)
+                    .then(committer.replaceBase(out, c.layers().get(0).object(), sl.tail()))
                     .map(info -> {
                         // Publish the new snapshot before the epoch turns even again (doFinally below).
                         LayerStack nc = new LayerStack(List.of(sl.layer(info, 0)), newView, Collections.unmodifiableMap(table),
                                 ArrayFile.StatsStatus.CURRENT, List.copyOf(garbage), absorbedUpTo);
-                        state.snapshot = new Snapshot(nc, state.snapshot.pending());
+                        state.publish(cur -> new Snapshot(nc, cur.pending()));
                         state.options.caches().invalidateOtherVersions(state.storage, baseKey, info.version());
                         return nc;
                     })

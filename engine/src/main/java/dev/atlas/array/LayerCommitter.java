@@ -9,6 +9,7 @@ import dev.atlas.internal.format.LayerNames;
 import dev.atlas.internal.format.MergedView;
 import dev.atlas.internal.format.Trailer;
 import dev.atlas.storage.FileAdoption;
+import dev.atlas.format.ArrayStats;
 import dev.atlas.storage.ObjectInfo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -29,6 +30,7 @@ import reactor.core.publisher.Mono;
  * through the same {@link #seal} and {@link #write}.
  */
 final class LayerCommitter {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LayerCommitter.class);
     private final OpenFileSet state;
     private final StatsMaintainer stats;
 
@@ -98,67 +100,156 @@ final class LayerCommitter {
         });
     }
 
-    /** Commits the pending layer as the next sidecar, then rewrites the statistics (a mutation). */
+    /** How many sidecar numbers a flush tries before it gives up (each taken by another writer meanwhile). */
+    static final int MAX_CLAIMS = 1000;
+
+    /**
+     * Commits the pending layer as a new sidecar, then rewrites the statistics (a mutation). First
+     * brings the committed stack up to date (one listing: other writers' layers, a compacted
+     * base), so the new layer's statistics describe the stack it joins; then claims the next free
+     * sidecar number with create-if-absent, moving up past numbers other writers took meanwhile;
+     * then checks that no compaction absorbed the number it got (if one did, the layer is moved to
+     * a free number above the new base).
+     */
     Mono<Void> flush() {
         return Mono.defer(() -> {
-            Snapshot s = state.snapshot;
-            PendingLayer p = s.pending();
+            Snapshot s0 = state.snapshot;
+            PendingLayer p = s0.pending();
             if (p == null || p.isEmpty()) {
-                if (s.committed().statsStatus() == ArrayFile.StatsStatus.STALE) {
+                if (s0.committed().statsStatus() == ArrayFile.StatsStatus.STALE) {
                     return stats.refresh();
                 }
-                return state.statsFileStale ? stats.write(s.committed()) : Mono.empty();
+                return state.statsFileStale ? stats.write(s0.committed()) : Mono.empty();
             }
-            long n = s.committed().lastNumber() + 1;
-            String key = LayerNames.sidecar(state.stem, n);
-            ObjectInfo knownBase = s.committed().layers().get(0).object();
             // Background spills first (a failed one is retried below with the rest).
-            return deleteUncommitted().then(p.awaitSpills(0))
+            return p.awaitSpills(0)
                     .onErrorResume(e -> !(e instanceof PendingLayer.ReleasedException), e -> Mono.empty())
-                    .then(Mono.defer(() -> p.spill(p.sealAll()))).then(Mono.defer(() -> {
-                        SealedLayer sealed = seal(p, n, state.base, key);
-                        List<Footer> footers = new ArrayList<>();
-                        s.committed().layers().forEach(l -> footers.add(l.footer()));
-                        footers.add(sealed.footer());
-                        MergedView view = MergedView.of(footers, state.base);
-                        return stats.after(s, p)
-                                .flatMap(table -> checkBaseUnchanged(knownBase).then(write(p, key, sealed.tail(), true)
-                                        .onErrorMap(AlreadyExistsException.class, e -> new ConflictException("sidecar " + key
-                                                + " was created by another writer; reopen the file set and retry", e)))
-                                .flatMap(info -> {
-                                    List<LayerStack.Layer> layers = new ArrayList<>(s.committed().layers());
-                                    layers.add(sealed.layer(info, n));
-                                    LayerStack c = new LayerStack(List.copyOf(layers), view, Map.of(),
-                                            ArrayFile.StatsStatus.CURRENT, s.committed().absorbed(), n).withStats(table);
-                                    state.snapshot = new Snapshot(c, null);
-                                    p.release();
-                                    return stats.write(c);
-                                }));
+                    .then(Mono.defer(() -> p.spill(p.sealAll())))
+                    .then(state.refresh(false))
+                    .then(Mono.defer(() -> {
+                        Snapshot s = state.snapshot;
+                        return stats.after(s, p).flatMap(table -> claim(p, s, table, nextNumber(s), 0));
                     }));
         });
     }
 
-    /**
-     * Fails with {@link ConflictException} when the base object is no longer the one this handle
-     * opened: another writer compacted, and a sidecar numbered from our view could be one its base
-     * already absorbed (and would be ignored).
-     */
-    Mono<Void> checkBaseUnchanged(ObjectInfo known) {
-        return state.storage.head(known.key()).flatMap(now -> now.equals(known) ? Mono.<Void>empty()
-                : Mono.error(new ConflictException("base " + known.key() + " was rewritten by another writer; reopen the"
-                        + " file set and retry", null)));
+    private long nextNumber(Snapshot s) {
+        return Math.max(s.committed().lastNumber(), state.highestNumber) + 1;
     }
 
-    /** Deletes the uncommitted sidecars newest first, forgetting each once it is gone. */
-    Mono<Void> deleteUncommitted() {
-        return Flux.defer(() -> Flux.fromIterable(state.uncommitted))
-                .concatMap(o -> state.storage.delete(o.key()).then(Mono.fromRunnable(() -> {
-                    state.options.caches().invalidate(state.storage, o.key());
-                    List<ObjectInfo> rest = new ArrayList<>(state.uncommitted);
-                    rest.remove(o);
-                    state.uncommitted = List.copyOf(rest);
-                })), 0)
-                .then();
+    /** Writes the layer as sidecar {@code n}, or the next free number above it. */
+    private Mono<Void> claim(PendingLayer p, Snapshot s, Map<String, ArrayStats> table, long n, int attempt) {
+        String key = LayerNames.sidecar(state.stem, n);
+        SealedLayer sealed = seal(p, n, state.base, key);
+        return write(p, key, sealed.tail(), true)
+                .flatMap(info -> {
+                    state.highestNumber = Math.max(state.highestNumber, n);
+                    return absorbedCheck(s, info, n);
+                })
+                .flatMap(placed -> {
+                    long number = LayerNames.sidecarNumber(state.stem, placed.key());
+                    state.lastFlushed = number;
+                    p.release();
+                    Snapshot now = state.publish(cur -> {
+                        List<LayerStack.Layer> layers = new ArrayList<>(cur.committed().layers());
+                        layers.add(sealed.layer(placed, number));
+                        List<Footer> footers = new ArrayList<>();
+                        layers.forEach(l -> footers.add(l.footer()));
+                        MergedView view = MergedView.of(footers, state.base);
+                        LayerStack c = new LayerStack(List.copyOf(layers), view, Map.of(), ArrayFile.StatsStatus.CURRENT,
+                                cur.committed().absorbed(), Math.max(number, cur.committed().lastNumber()));
+                        // The table describes the stack the flush refreshed to; if a refresh replaced
+                        // it meanwhile, statistics are left to be recomputed.
+                        c = cur.committed() == s.committed() ? c.withStats(table) : c;
+                        return new Snapshot(c, null);
+                    });
+                    return now.committed().statsStatus() == ArrayFile.StatsStatus.CURRENT
+                            ? stats.write(now.committed()) : Mono.<Void>empty();
+                })
+                .onErrorResume(AlreadyExistsException.class, e -> {
+                    if (attempt + 1 >= MAX_CLAIMS) {
+                        return Mono.error(new ConflictException("no free sidecar number for " + state.base + " after "
+                                + MAX_CLAIMS + " attempts: other writers keep taking them", e));
+                    }
+                    state.highestNumber = Math.max(state.highestNumber, n);
+                    return claim(p, s, table, n + 1, attempt + 1);
+                });
+    }
+
+    /**
+     * The object the new layer ended up as: {@code written}, unless a compaction replaced the base
+     * meanwhile with one that absorbed number {@code n} (it listed sidecars before ours existed but
+     * another writer's layer above ours): then the layer is moved to a free number above that base.
+     */
+    private Mono<ObjectInfo> absorbedCheck(Snapshot s, ObjectInfo written, long n) {
+        ObjectInfo knownBase = s.committed().layers().get(0).object();
+        return state.storage.head(knownBase.key()).flatMap(now -> {
+            if (LayerStackLoader.sameObject(now, knownBase)) {
+                return Mono.just(written);
+            }
+            return state.refresh(true).then(Mono.defer(() -> {
+                long overlay = state.snapshot.committed().layers().get(0).footer().overlayIndex();
+                if (overlay < n) {
+                    return Mono.just(written);
+                }
+                LOG.info("{}: a compaction absorbed sidecar number {} while this flush wrote it; moving the layer above {}",
+                        state.base, n, overlay);
+                return moveAbove(written, Math.max(overlay, state.highestNumber) + 1, 0);
+            }));
+        });
+    }
+
+    /** Copies the layer object {@code from} to the first free sidecar number from {@code n} on, then deletes it. */
+    private Mono<ObjectInfo> moveAbove(ObjectInfo from, long n, int attempt) {
+        String key = LayerNames.sidecar(state.stem, n);
+        long piece = 8L << 20;
+        Flux<ByteBuf> body = Flux.defer(() -> Flux.range(0, (int) ((from.size() + piece - 1) / piece))
+                .concatMap(i -> state.storage.read(from.key(), i * piece, Math.min(piece, from.size() - i * piece), from.version()), 0));
+        return state.storage.putIfAbsent(key, body)
+                .flatMap(info -> state.storage.delete(from.key()).thenReturn(info))
+                .doOnNext(info -> state.highestNumber = Math.max(state.highestNumber, n))
+                .onErrorResume(AlreadyExistsException.class, e -> attempt + 1 >= MAX_CLAIMS ? Mono.error(new ConflictException(
+                        "no free sidecar number for " + state.base, e)) : moveAbove(from, n + 1, attempt + 1));
+    }
+
+    /**
+     * Replaces the base {@code known} with the finished layer {@code p} only if the base is still
+     * that object (compare-and-swap): another writer's compaction wins, and this one reports
+     * {@link ConflictException}.
+     */
+    Mono<ObjectInfo> replaceBase(PendingLayer p, ObjectInfo known, byte[] tail) {
+        return Mono.defer(() -> {
+            FileAdoption a = adoption();
+            Mono<ObjectInfo> put;
+            if (a != null && p.spillFileIsDataRegion()) {
+                put = p.adoptSpillFileIfMatch(a, known.key(), tail, known.version());
+            } else {
+                Flux<ByteBuf> body = Flux.concat(p.dataRegion(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(tail)));
+                put = state.storage.putIfMatch(known.key(), known.version(), body);
+            }
+            return put.onErrorMap(dev.atlas.error.ObjectChangedException.class, e -> new ConflictException("base "
+                    + known.key() + " was rewritten by another writer while this one compacted it", e));
+        });
+    }
+
+    /**
+     * Deletes the sidecars no commit counts (failed flushes) whose objects are older than
+     * {@code age}: younger ones may be another writer's commit in progress.
+     *
+     * @return the objects deleted
+     */
+    Mono<List<ObjectInfo>> deleteGarbage(java.time.Duration age) {
+        return state.refresh(true).then(Mono.defer(() -> {
+            java.time.Instant cutoff = java.time.Instant.now().minus(age);
+            List<ObjectInfo> old = new ArrayList<>();
+            for (ObjectInfo o : state.uncommitted) {
+                if (o.modified() != null && o.modified().isBefore(cutoff)) {
+                    old.add(o);
+                }
+            }
+            return Flux.fromIterable(old).concatMap(o -> state.storage.delete(o.key()).thenReturn(o)
+                    .doOnNext(x -> state.options.caches().invalidate(state.storage, x.key())), 0).collectList();
+        }));
     }
 
     /** Deletes absorbed sidecars oldest first, forgetting each once it is gone. */
@@ -166,10 +257,11 @@ final class LayerCommitter {
         return Flux.defer(() -> Flux.fromIterable(state.snapshot.committed().absorbed()))
                 .concatMap(o -> state.storage.delete(o.key()).then(Mono.fromRunnable(() -> {
                     state.options.caches().invalidate(state.storage, o.key());
-                    Snapshot s = state.snapshot;
-                    List<ObjectInfo> rest = new ArrayList<>(s.committed().absorbed());
-                    rest.remove(o);
-                    state.snapshot = new Snapshot(s.committed().withAbsorbed(rest), s.pending());
+                    state.publish(s -> {
+                        List<ObjectInfo> rest = new ArrayList<>(s.committed().absorbed());
+                        rest.remove(o);
+                        return new Snapshot(s.committed().withAbsorbed(rest), s.pending());
+                    });
                 })), 0)
                 .then();
     }

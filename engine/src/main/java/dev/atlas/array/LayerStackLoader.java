@@ -5,6 +5,7 @@ import dev.atlas.error.AtlasException;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
+import dev.atlas.error.ObjectChangedException;
 import dev.atlas.internal.format.Footer;
 import dev.atlas.internal.format.FooterCodec;
 import dev.atlas.internal.format.LayerNames;
@@ -35,11 +36,20 @@ final class LayerStackLoader {
     private LayerStackLoader() {
     }
 
-    /** What an open found: the live stack, the options to write with, and the uncommitted sidecars (newest first). */
-    record Loaded(LayerStack stack, ArrayFileOptions options, List<ObjectInfo> uncommitted) {
+    /**
+     * What an open found: the live stack, the options to write with, the sidecars not committed
+     * (newest first: another writer's commit in progress, or garbage of a failed one), the stats
+     * object (null: none), and the highest sidecar number in use (committed or not).
+     */
+    record Loaded(LayerStack stack, ArrayFileOptions options, List<ObjectInfo> uncommitted, ObjectInfo statsObject,
+            long highestNumber, Trailer.StampedStats stats) {
     }
 
-    /** One layer's footer read: the layer, or the error reading it (which matters only if the layer is live). */
+    /** The stats object as last read or written, and its content (so an unchanged one is not read again). */
+    record KnownStats(ObjectInfo object, Trailer.StampedStats stats) {
+    }
+
+    /** One layer's footer read: the layer, or the error reading it. */
     private record LayerRead(int index, LayerStack.Layer layer, AtlasException error) {
     }
 
@@ -53,6 +63,11 @@ final class LayerStackLoader {
 
     private static boolean isFileSetMember(String stem, String base, String key) {
         return key.equals(base) || key.equals(LayerNames.stats(stem)) || LayerNames.sidecarNumber(stem, key) > 0;
+    }
+
+    /** Same object, same incarnation (the modification time is not compared: backends report it with varying precision). */
+    static boolean sameObject(ObjectInfo a, ObjectInfo b) {
+        return a.key().equals(b.key()) && a.size() == b.size() && a.version().equals(b.version());
     }
 
     /** Writes the empty base of a new file set with create-if-absent; fails if any object of the stem exists. */
@@ -76,10 +91,23 @@ final class LayerStackLoader {
     }
 
     /**
-     * Loads the stack of at most {@code maxLayers} layers committed through {@code committedThrough}.
-     * Costs one listing, one speculative tail read per layer (all concurrently) and one stats read.
+     * Loads the stack of at most {@code maxLayers} layers that {@code commits} counts as committed.
+     * Costs one listing, one speculative tail read per layer not in {@code known} (all
+     * concurrently; a layer whose object is unchanged is reused) and one stats read.
+     *
+     * @param known layers loaded before, by key (empty on a first open)
+     * @throws dev.atlas.error.ObjectChangedException (as an error signal) when the base absorbed a
+     *     sidecar the commit record does not count yet: the record is older than the files, and the
+     *     caller should load again with a newer one
      */
-    static Mono<Loaded> open(Storage storage, String base, ArrayFileOptions options0, int maxLayers, long committedThrough) {
+    static Mono<Loaded> open(Storage storage, String base, ArrayFileOptions options0, int maxLayers, CommittedLayers commits,
+            Map<String, LayerStack.Layer> known) {
+        return open(storage, base, options0, maxLayers, commits, known, null);
+    }
+
+    /** As above; {@code knownStats} (or null) is reused when the listing shows the same stats object. */
+    static Mono<Loaded> open(Storage storage, String base, ArrayFileOptions options0, int maxLayers, CommittedLayers commits,
+            Map<String, LayerStack.Layer> known, KnownStats knownStats) {
         return Mono.defer(() -> {
             String stem = stemOf(base);
             String statsKey = LayerNames.stats(stem);
@@ -102,24 +130,36 @@ final class LayerStackLoader {
                 if (baseInfo == null) {
                     return Mono.error(new NotFoundException("file set '" + base + "' has no base object"));
                 }
+                long highest = sidecars.isEmpty() ? 0 : sidecars.lastKey();
                 List<ObjectInfo> infos = new ArrayList<>();
                 List<Long> numbers = new ArrayList<>();
+                List<ObjectInfo> uncommitted = new ArrayList<>();
                 infos.add(baseInfo);
                 numbers.add(0L);
                 sidecars.forEach((n, o) -> {
-                    infos.add(o);
-                    numbers.add(n);
+                    if (commits.includes(n)) {
+                        infos.add(o);
+                        numbers.add(n);
+                    } else {
+                        uncommitted.add(0, o);
+                    }
                 });
-                // Read every footer concurrently; a sidecar the base has absorbed may be damaged
-                // garbage, so its errors only matter if it turns out to be live.
+                // Committed footers are read concurrently; a sidecar the base has absorbed may be
+                // damaged garbage, so its errors only matter if it turns out to be live.
                 Mono<List<LayerRead>> read = Flux.range(0, infos.size())
-                        .flatMap(i -> readLayer(storage, infos.get(i), numbers.get(i), options0)
-                                .map(l -> new LayerRead(i, l, null))
-                                .onErrorResume(AtlasException.class, e -> Mono.just(new LayerRead(i, null, e))),
-                                options0.readConcurrency())
+                        .flatMap(i -> {
+                            LayerStack.Layer k = known.get(infos.get(i).key());
+                            Mono<LayerStack.Layer> layer = k != null && sameObject(k.object(), infos.get(i)) && k.number() == numbers.get(i)
+                                    ? Mono.just(k) : readLayer(storage, infos.get(i), numbers.get(i), options0);
+                            return layer.map(l -> new LayerRead(i, l, null))
+                                    .onErrorResume(AtlasException.class, e -> Mono.just(new LayerRead(i, null, e)));
+                        }, options0.readConcurrency())
                         .collectSortedList(Comparator.comparingInt(LayerRead::index));
                 Mono<Optional<Trailer.StampedStats>> statsMono = statsInfo == null ? Mono.just(Optional.empty())
+                        : knownStats != null && knownStats.stats() != null && sameObject(knownStats.object(), statsInfo)
+                        ? Mono.just(Optional.of(knownStats.stats()))
                         : readStats(storage, statsInfo).map(Optional::of).defaultIfEmpty(Optional.empty());
+                ObjectInfo statsObject = statsInfo;
                 return Mono.zip(read, statsMono).flatMap(t -> {
                     List<LayerRead> results = t.getT1();
                     if (results.get(0).error() != null) {
@@ -127,21 +167,16 @@ final class LayerStackLoader {
                     }
                     LayerStack.Layer baseLayer = results.get(0).layer();
                     long absorbedUpTo = baseLayer.footer().overlayIndex();
-                    if (absorbedUpTo > committedThrough) {
-                        return Mono.error(new CorruptFileException(base, "the base absorbed sidecar " + absorbedUpTo
-                                + " but the commit record only names layers through " + committedThrough));
+                    if (absorbedUpTo > commits.through()) {
+                        return Mono.error(new ObjectChangedException(base, "the base " + base + " absorbed sidecar "
+                                + absorbedUpTo + " but the commit record known only names layers through " + commits.through()));
                     }
                     List<LayerStack.Layer> live = new ArrayList<>();
                     List<ObjectInfo> absorbed = new ArrayList<>();
-                    List<ObjectInfo> beyond = new ArrayList<>();
                     live.add(baseLayer);
                     long last = absorbedUpTo;
                     for (int i = 1; i < results.size(); i++) {
                         long n = numbers.get(i);
-                        if (n > committedThrough) {
-                            beyond.add(0, infos.get(i));
-                            continue;
-                        }
                         last = Math.max(last, n);
                         if (n <= absorbedUpTo) {
                             absorbed.add(infos.get(i));
@@ -162,7 +197,7 @@ final class LayerStackLoader {
                     boolean allV4 = live.stream().allMatch(l -> l.footer().version() == Footer.VERSION_V4);
                     ArrayFileOptions options = allV4 && options0.footerVersion() != Footer.VERSION_V4
                             ? options0.withFooterVersion(Footer.VERSION_V4) : options0;
-                    return Mono.just(new Loaded(c, options, beyond));
+                    return Mono.just(new Loaded(c, options, uncommitted, statsObject, Math.max(highest, absorbedUpTo), stats));
                 });
             });
         });
@@ -174,7 +209,7 @@ final class LayerStackLoader {
             return Mono.error(new CorruptFileException(info.key(), "file of " + size + " bytes is too short for the trailer"));
         }
         long tailLen = Math.min(size, options.tailRead());
-        return storage.read(info.key(), size - tailLen, tailLen).flatMap(tail -> {
+        return storage.read(info.key(), size - tailLen, tailLen, info.version()).flatMap(tail -> {
             long payloadLen;
             try {
                 payloadLen = Trailer.payloadLength(tail.nioBuffer(), size, Trailer.LAYER_MAGIC, info.key());
@@ -195,7 +230,7 @@ final class LayerStackLoader {
             if (payloadLen > Integer.MAX_VALUE - 8) {
                 return Mono.error(new CorruptFileException(info.key(), "footer of " + payloadLen + " bytes is too large"));
             }
-            return storage.read(info.key(), size - Trailer.SIZE - payloadLen, payloadLen).map(p -> {
+            return storage.read(info.key(), size - Trailer.SIZE - payloadLen, payloadLen, info.version()).map(p -> {
                 try {
                     return layer(info, number, p.nioBuffer(), size, payloadLen);
                 } finally {
@@ -215,7 +250,7 @@ final class LayerStackLoader {
         if (info.size() > Integer.MAX_VALUE - 8) {
             return Mono.error(new CorruptFileException(info.key(), "stats file of " + info.size() + " bytes is too large"));
         }
-        return storage.read(info.key(), 0, info.size()).map(b -> {
+        return storage.read(info.key(), 0, info.size(), info.version()).map(b -> {
             try {
                 return Trailer.decodeStampedStatsFile(b.nioBuffer(), info.key());
             } finally {

@@ -1,6 +1,8 @@
 package dev.atlas.array;
 
+import dev.atlas.error.ArrayNotFoundException;
 import dev.atlas.error.ClosedHandleException;
+import dev.atlas.error.ObjectChangedException;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.DTypeMismatchException;
 import dev.atlas.error.NotFoundException;
@@ -35,9 +37,30 @@ final class OpenFileSet {
     final String stem;
     final ArrayFileOptions options;
     final boolean readOnly;
+    /** Which layers count as committed: the commit record this file set belongs to. */
+    final LayerCommits commits;
+    /** At most this many layers are loaded (an as-of view), else Integer.MAX_VALUE. */
+    final int maxLayers;
     private final AsyncGate gate = new AsyncGate();
-    /** What readers see; replaced as a whole, by mutations only (they run one at a time). */
+    /** Guards every replacement of {@link #snapshot} (short; never held across I/O). */
+    private final Object publishLock = new Object();
+    /**
+     * What readers see; replaced as a whole through {@link #publish} or {@link #publishRefreshed}:
+     * by mutations (one at a time) and by refreshes, which only replace a committed stack nothing
+     * else replaced meanwhile.
+     */
     volatile Snapshot snapshot;
+    /** The stats object as last loaded or written (null: none). */
+    volatile ObjectInfo statsObject;
+    /** Its content as last loaded or written (null: unknown or unreadable). */
+    volatile dev.atlas.internal.format.Trailer.StampedStats statsContent;
+    /** The number of the sidecar the last flush of this handle wrote (0: none). */
+    volatile long lastFlushed;
+    /** The highest sidecar number seen in storage, committed or not (a new layer is numbered above it). */
+    volatile long highestNumber;
+    /** The refresh in flight, shared by everyone who asks meanwhile (null: none). */
+    private final java.util.concurrent.atomic.AtomicReference<Mono<Boolean>> refreshing =
+            new java.util.concurrent.atomic.AtomicReference<>();
     volatile boolean closed;
     /** True from the start of a stats write until it succeeds: the stats object lags the layers. */
     volatile boolean statsFileStale;
@@ -54,7 +77,11 @@ final class OpenFileSet {
     final AtomicLong baseEpoch = new AtomicLong();
 
     OpenFileSet(Storage storage, String base, ArrayFileOptions options, LayerStack committed, boolean readOnly,
-            List<ObjectInfo> uncommitted) {
+            List<ObjectInfo> uncommitted, LayerCommits commits, int maxLayers, ObjectInfo statsObject, long highestNumber) {
+        this.commits = commits;
+        this.maxLayers = maxLayers;
+        this.statsObject = statsObject;
+        this.highestNumber = highestNumber;
         this.storage = storage;
         this.base = base;
         this.stem = LayerNames.stem(base);
@@ -95,11 +122,118 @@ final class OpenFileSet {
 
     /** Drops the pending layer, freeing its memory and spill file (call inside a mutation). */
     void dropPending() {
-        Snapshot s = snapshot;
-        if (s.pending() != null) {
-            snapshot = s.committedOnly();
-            s.pending().release();
+        PendingLayer p;
+        synchronized (publishLock) {
+            Snapshot s = snapshot;
+            p = s.pending();
+            if (p != null) {
+                snapshot = s.committedOnly();
+            }
         }
+        if (p != null) {
+            p.release();
+        }
+    }
+
+    /** Replaces the snapshot with {@code f} of the current one, atomically with respect to refreshes. */
+    Snapshot publish(java.util.function.UnaryOperator<Snapshot> f) {
+        synchronized (publishLock) {
+            snapshot = f.apply(snapshot);
+            return snapshot;
+        }
+    }
+
+    /**
+     * Publishes a refreshed committed stack, unless the committed stack is no longer
+     * {@code loadedOn} (a commit of this handle or another refresh replaced it meanwhile: its
+     * result stands, and nothing is lost by dropping this one). Keeps the pending layer.
+     *
+     * @return whether it was published
+     */
+    boolean publishRefreshed(LayerStack loadedOn, LayerStackLoader.Loaded l) {
+        synchronized (publishLock) {
+            Snapshot s = snapshot;
+            if (s.committed() != loadedOn) {
+                return false;
+            }
+            snapshot = new Snapshot(l.stack(), s.pending());
+            uncommitted = List.copyOf(l.uncommitted());
+            statsObject = l.statsObject();
+            statsContent = l.stats();
+            highestNumber = Math.max(highestNumber, l.highestNumber());
+            return true;
+        }
+    }
+
+    /**
+     * Brings the committed stack to the newest commit the file set's {@link LayerCommits} knows
+     * ({@code latest}: after it brought itself up to date): one listing, and footer reads only for
+     * layer objects that are new or replaced. Concurrent callers share one refresh. Never waits
+     * for mutations or readers; a stack a commit of this handle published meanwhile is kept.
+     *
+     * @return whether a changed stack was published
+     */
+    Mono<Boolean> refresh(boolean latest) {
+        return Mono.defer(() -> {
+            while (true) {
+                Mono<Boolean> running = refreshing.get();
+                if (running != null) {
+                    return running;
+                }
+                java.util.concurrent.atomic.AtomicReference<Mono<Boolean>> self = new java.util.concurrent.atomic.AtomicReference<>();
+                // Cleared before the result travels on: a caller that continues synchronously
+                // and refreshes again must start a new refresh, not get this finished one.
+                Runnable clear = () -> refreshing.compareAndSet(self.get(), null);
+                Mono<Boolean> m = Mono.defer(() -> load(latest))
+                        .doOnTerminate(clear)
+                        .doFinally(sig -> clear.run())
+                        .cache();
+                self.set(m);
+                if (refreshing.compareAndSet(null, m)) {
+                    return m;
+                }
+            }
+        });
+    }
+
+    private Mono<Boolean> load(boolean latest) {
+        LayerStack before = snapshot.committed();
+        java.util.Map<String, LayerStack.Layer> known = new java.util.HashMap<>();
+        before.layers().forEach(l -> known.put(l.object().key(), l));
+        return commits.committed(latest)
+                .flatMap(sel -> LayerStackLoader.open(storage, base, options, maxLayers, sel, known,
+                        new LayerStackLoader.KnownStats(statsObject, statsContent)))
+                .map(l -> {
+                    if (sameLayers(before, l.stack()) && java.util.Objects.equals(statsVersion(statsObject), statsVersion(l.statsObject()))) {
+                        highestNumber = Math.max(highestNumber, l.highestNumber());
+                        uncommitted = List.copyOf(l.uncommitted());
+                        return false;
+                    }
+                    boolean published = publishRefreshed(before, l);
+                    if (published) {
+                        for (LayerStack.Layer layer : l.stack().layers()) {
+                            options.caches().invalidateOtherVersions(storage, layer.object().key(), layer.object().version());
+                        }
+                    }
+                    return published;
+                });
+    }
+
+    private static String statsVersion(ObjectInfo o) {
+        return o == null ? null : o.version();
+    }
+
+    /** Same layer objects, same incarnations, in the same order. */
+    static boolean sameLayers(LayerStack a, LayerStack b) {
+        if (a.statsStatus() != b.statsStatus() || a.layers().size() != b.layers().size()) {
+            return false;
+        }
+        for (int i = 0; i < a.layers().size(); i++) {
+            if (!LayerStackLoader.sameObject(a.layers().get(i).object(), b.layers().get(i).object())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Runs {@code op} alone, after every earlier mutation, also on a closed handle (closing itself). */
@@ -111,7 +245,7 @@ final class OpenFileSet {
     Snapshot.Resolved visible(Snapshot s, String name) {
         Snapshot.Resolved r = s.resolve(name);
         if (r == null) {
-            throw new NotFoundException("array '" + name + "' not found in " + base);
+            throw new ArrayNotFoundException("array '" + name + "' not found in " + base);
         }
         return r;
     }
@@ -128,18 +262,43 @@ final class OpenFileSet {
 
     /**
      * One read against one snapshot (the epoch is taken first, see {@link #baseEpoch}), re-run on
-     * a newer snapshot when it raced with a commit.
+     * a newer snapshot when it raced with a commit: of this handle (the snapshot changed), or of
+     * another handle or process (an object the plan named was replaced or is gone: the file set is
+     * refreshed first, from the newest commit record).
      */
     <T> Mono<T> consistent(BiFunction<Snapshot, Long, Mono<T>> read) {
         return Mono.defer(() -> {
             long epoch = baseEpoch.get();
             Snapshot s = snapshot;
-            return Mono.defer(() -> read.apply(s, epoch)).onErrorMap(e -> isStale(s, e), StaleSnapshotException::new);
+            return Mono.defer(() -> read.apply(s, epoch)).onErrorResume(e -> isStale(s, e), e -> {
+                if (snapshot != s) {
+                    return Mono.error(new StaleSnapshotException(e));
+                }
+                replans.incrementAndGet();
+                return refresh(true).onErrorResume(r -> Mono.just(false))
+                        .then(Mono.error(new StaleSnapshotException(e)));
+            });
         }).retryWhen(staleRetry());
     }
 
-    /** A failure to read a layer object that a concurrent flush or compaction replaced or removed. */
+    /** Reads re-planned because an object they were planned against changed (for tests and metrics). */
+    final AtomicLong replans = new AtomicLong();
+
+    /**
+     * A failure to read a layer object that a concurrent flush or compaction replaced or removed:
+     * the snapshot changed meanwhile, or the storage says the object is another version or gone.
+     */
     private boolean isStale(Snapshot s, Throwable e) {
+        // A handle opened as of an older layer is a history: it is never refreshed to another state.
+        if (!readOnly) {
+            if (e instanceof ObjectChangedException) {
+                return true;
+            }
+            if (e instanceof NotFoundException && !(e instanceof ArrayNotFoundException)
+                    && !(e instanceof dev.atlas.error.DatasetNotFoundException)) {
+                return true;
+            }
+        }
         return snapshot != s && (e instanceof NotFoundException || e instanceof RangeNotSatisfiableException
                 || e instanceof PendingLayer.ReleasedException || e instanceof CorruptFileException);
     }
@@ -152,8 +311,18 @@ final class OpenFileSet {
         return Retry.backoff(10, Duration.ofMillis(2)).maxBackoff(Duration.ofMillis(500))
                 .filter(StaleSnapshotException.class::isInstance)
                 .scheduler(options.resources().codecScheduler())
-                .onRetryExhaustedThrow((spec, signal) -> signal.failure().getCause() instanceof RuntimeException r ? r
-                        : new StorageException("the file set kept changing under a read", true, signal.failure()));
+                .onRetryExhaustedThrow((spec, signal) -> {
+                    Throwable cause = signal.failure().getCause();
+                    if (cause instanceof ObjectChangedException || cause instanceof StorageException se && se.retryable()) {
+                        return (RuntimeException) cause;
+                    }
+                    if (cause instanceof NotFoundException) {
+                        return new StorageException("the file set " + base + " kept changing under a read: " + cause.getMessage(),
+                                true, cause);
+                    }
+                    return cause instanceof RuntimeException r ? r
+                            : new StorageException("the file set kept changing under a read", true, signal.failure());
+                });
     }
 
     /** A read that raced with a flush or compaction retires its snapshot and runs again on the new one. */

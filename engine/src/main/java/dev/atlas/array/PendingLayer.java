@@ -452,6 +452,16 @@ final class PendingLayer {
         });
     }
 
+    /** As {@link #adoptSpillFile} replacing {@code key} only if it is still version {@code expectedVersion}. */
+    Mono<ObjectInfo> adoptSpillFileIfMatch(FileAdoption adoption, String key, byte[] tail, String expectedVersion) {
+        return Mono.defer(() -> {
+            synchronized (this) {
+                checkOpen();
+            }
+            return spillFile.adoptIfMatch(adoption, key, tail, expectedVersion);
+        });
+    }
+
     /**
      * The data region of this layer: every spilled block in file order, read from the spill file in
      * pieces of at most 1 MiB on the I/O scheduler. Buffers are owned by the subscriber.

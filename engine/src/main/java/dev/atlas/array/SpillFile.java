@@ -175,6 +175,15 @@ final class SpillFile {
      * rewritten, and the file cut to length, on the next attempt).
      */
     Mono<ObjectInfo> adopt(FileAdoption adoption, String key, byte[] tail, boolean ifAbsent) {
+        return adopt(key, tail, path -> adoption.adopt(key, path, ifAbsent));
+    }
+
+    /** As {@link #adopt}, replacing {@code key} only if it is still version {@code expectedVersion}. */
+    Mono<ObjectInfo> adoptIfMatch(FileAdoption adoption, String key, byte[] tail, String expectedVersion) {
+        return adopt(key, tail, path -> adoption.adoptIfMatch(key, path, expectedVersion));
+    }
+
+    private Mono<ObjectInfo> adopt(String key, byte[] tail, java.util.function.Function<java.nio.file.Path, Mono<ObjectInfo>> install) {
         return Offload.run(resources.ioScheduler(), null, none -> {
             TempFile t;
             long at;
@@ -187,7 +196,7 @@ final class SpillFile {
             t.truncate(at + tail.length);
             t.force();
             return t;
-        }).flatMap(t -> adoption.adopt(key, t.path(), ifAbsent).doFinally(sig -> t.release()));
+        }).flatMap(t -> install.apply(t.path()).doFinally(sig -> t.release()));
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.atlas.internal.format.StatsFile;
 import dev.atlas.internal.format.StatsKernel;
 import dev.atlas.internal.format.Trailer;
 import dev.atlas.internal.nd.ChunkGrid;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import reactor.core.publisher.Flux;
+import dev.atlas.storage.ObjectInfo;
 import reactor.core.publisher.Mono;
 
 /**
@@ -122,11 +124,24 @@ final class StatsMaintainer {
             StatsFile f = new StatsFile(version, new ArrayList<>(c.stats().values()));
             byte[] bytes = Trailer.statsFile(f, c.stamp());
             state.statsFileStale = true;
-            return state.storage.put(LayerNames.stats(state.stem), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(bytes)))
-                    .doOnSuccess(info -> state.statsFileStale = false)
+            // Compare-and-swap against the stats object this handle last saw: another writer's newer
+            // statistics are never overwritten with ours; the next flush (which refreshes first)
+            // writes statistics of the newest stack instead.
+            String key = LayerNames.stats(state.stem);
+            ObjectInfo seen = state.statsObject;
+            Mono<ByteBuf> body = Mono.fromSupplier(() -> Unpooled.wrappedBuffer(bytes));
+            Mono<ObjectInfo> put = seen == null ? state.storage.putIfAbsent(key, body) : state.storage.putIfMatch(key, seen.version(), body);
+            return put
+                    .doOnSuccess(info -> {
+                        state.statsObject = info;
+                        state.statsContent = new Trailer.StampedStats(f, c.stamp());
+                        state.statsFileStale = false;
+                    })
+                    .then()
+                    .onErrorResume(e -> e instanceof dev.atlas.error.ObjectChangedException
+                            || e instanceof dev.atlas.error.AlreadyExistsException, e -> Mono.empty())
                     .onErrorMap(e -> !(e instanceof ArrayFile.StaleStatsWriteException),
-                            e -> new ArrayFile.StaleStatsWriteException(state.base, e))
-                    .then();
+                            e -> new ArrayFile.StaleStatsWriteException(state.base, e));
         });
     }
 
@@ -140,7 +155,7 @@ final class StatsMaintainer {
                         Map<String, ArrayStats> m = new LinkedHashMap<>();
                         list.forEach(st -> m.put(st.name(), st));
                         LayerStack c = committedOnly.committed().withStats(m);
-                        state.snapshot = new Snapshot(c, state.snapshot.pending());
+                        state.publish(cur -> new Snapshot(c, cur.pending()));
                         return write(c);
                     });
         });

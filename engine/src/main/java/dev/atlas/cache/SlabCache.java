@@ -177,13 +177,13 @@ public final class SlabCache {
     public Mono<ByteBuf> read(Storage storage, ObjectInfo info, long offset, long length) {
         if (options.budget() == 0 || length <= 0 || offset < 0 || offset + length > info.size()
                 || length > Integer.MAX_VALUE - 8) {
-            return storage.read(info.key(), offset, length);
+            return storage.read(info.key(), offset, length, info.version());
         }
         if (length >= options.directThreshold() && storage.cheapRangeReads()) {
             // Counted as loads too, so loads and loaded bytes stay "storage range reads" and "bytes read".
             direct.increment();
             loads.increment();
-            return storage.read(info.key(), offset, length).doOnNext(b -> {
+            return storage.read(info.key(), offset, length, info.version()).doOnNext(b -> {
                 directBytes.add(length);
                 loadedBytes.add(length);
             });
@@ -196,7 +196,7 @@ public final class SlabCache {
         return Mono.defer(() -> {
             if (tries >= 3) {
                 bypassed.increment();
-                return storage.read(info.key(), offset, length);
+                return storage.read(info.key(), offset, length, info.version());
             }
             int s = options.slabSize();
             long first = offset / s;
@@ -272,7 +272,7 @@ public final class SlabCache {
                     long from = run.firstIndex() * s;
                     long to = Math.min(size, (run.lastIndex() + 1) * s);
                     loads.increment();
-                    return storage.read(info.key(), from, to - from).map(buf -> {
+                    return storage.read(info.key(), from, to - from, info.version()).map(buf -> {
                         loadedBytes.add(to - from);
                         return slabs(run, buf, from, size, offset, length, mine);
                     });

@@ -141,7 +141,9 @@ public final class InMemoryStorage implements Storage {
 
     @Override
     public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, Publisher<ByteBuf> body) {
-        java.util.Objects.requireNonNull(expectedVersion, "expectedVersion");
+        if (expectedVersion == null) {
+            return Mono.error(new dev.atlas.error.InvalidArgumentException("putIfMatch of '" + key + "' needs a version"));
+        }
         return write(key, body, false, expectedVersion);
     }
 

@@ -108,6 +108,16 @@ public interface Storage {
     Mono<Void> delete(String key);
 
     /**
+     * Removes the debris of writers that died: staged files and unfinished uploads older than
+     * {@code olderThan} (younger ones may belong to a live writer). Default: nothing to remove.
+     *
+     * @return how many were removed
+     */
+    default Mono<Long> deleteAbandonedUploads(java.time.Duration olderThan) {
+        return Mono.just(0L);
+    }
+
+    /**
      * Whether a range read costs little beyond its bytes (local files, memory), as opposed to a
      * request with a latency and a price of its own (an object store). The slab cache reads large
      * ranges of cheap storages exactly, as they come, and coalesces them into aligned slabs only for

@@ -2,6 +2,9 @@ package dev.atlas.store;
 
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
+import dev.atlas.array.CommittedLayers;
+import dev.atlas.array.LayerCommits;
+import dev.atlas.error.AlreadyExistsException;
 import dev.atlas.error.ArrayNotFoundException;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.NotFoundException;
@@ -27,12 +30,61 @@ final class ArrayFiles {
     /** The opening (or opened) file set per array name; a failed opening is forgotten. */
     private final ConcurrentHashMap<String, Mono<ArrayFile>> files = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ArrayFile> opened = new ConcurrentHashMap<>();
+    /**
+     * Per array name, the sidecars this handle's flushes wrote that no registry commit counts
+     * yet: part of this handle's view of the file set, and what its next commit claims.
+     */
+    private final ConcurrentHashMap<String, java.util.concurrent.ConcurrentSkipListSet<Long>> ownUncommitted =
+            new ConcurrentHashMap<>();
+    private final StoreRefresh refresh;
 
-    ArrayFiles(Storage storage, StoreLayout layout, AtlasOptions options, RegistryState state) {
+    ArrayFiles(Storage storage, StoreLayout layout, AtlasOptions options, RegistryState state, StoreRefresh refresh) {
         this.storage = storage;
         this.layout = layout;
         this.options = options;
         this.state = state;
+        this.refresh = refresh;
+    }
+
+    /**
+     * The committed layers of array file {@code array} as this handle sees them: what the newest
+     * registry it knows counts (the base alone for a file set no registry references yet), plus
+     * the sidecars its own flushes wrote since.
+     */
+    LayerCommits commitsFor(String array) {
+        return latest -> (latest ? refresh.latest() : Mono.fromSupplier(refresh::newest)).map(r -> {
+            CommittedLayers c = r.references(array) ? r.committedLayers(array) : CommittedLayers.through(0);
+            java.util.SortedSet<Long> own = ownUncommitted.get(array);
+            return own == null || own.isEmpty() || c.all() ? c : RegistryMerge.withOwn(c, own, array, true);
+        });
+    }
+
+    /** Records that a flush of this handle wrote sidecar {@code n} of {@code array}, not committed yet. */
+    void flushed(String array, long n) {
+        if (n > 0) {
+            ownUncommitted.computeIfAbsent(array, a -> new java.util.concurrent.ConcurrentSkipListSet<>()).add(n);
+        }
+    }
+
+    /** A copy of the sidecars this handle wrote that no commit counts yet, per array name. */
+    Map<String, java.util.SortedSet<Long>> ownUncommitted() {
+        Map<String, java.util.SortedSet<Long>> m = new LinkedHashMap<>();
+        ownUncommitted.forEach((a, set) -> {
+            if (!set.isEmpty()) {
+                m.put(a, new java.util.TreeSet<>(set));
+            }
+        });
+        return m;
+    }
+
+    /** Forgets own sidecars a commit now counts. */
+    void committed(Map<String, java.util.SortedSet<Long>> counted) {
+        counted.forEach((a, set) -> {
+            java.util.concurrent.ConcurrentSkipListSet<Long> own = ownUncommitted.get(a);
+            if (own != null) {
+                own.removeAll(set);
+            }
+        });
     }
 
     /**
@@ -56,23 +108,36 @@ final class ArrayFiles {
 
     private Mono<ArrayFile> openFile(String array, boolean create) {
         return Mono.defer(() -> {
-            Registry c = state.committed();
+            Registry c = refresh.newest();
             String base = layout.arrayBase(array);
-            ArrayFileOptions opts = options.fileOptions(c.codec, state.footerVersion());
-            if (c.references(array)) {
-                Long pin = c.layers == null ? null : c.layers.get(array);
-                Mono<ArrayFile> open = pin == null ? ArrayFile.open(storage, base, opts) : ArrayFile.open(storage, base, opts, pin);
-                return open.onErrorMap(NotFoundException.class, e -> new CorruptFileException(base,
-                        "the registry references array '" + array + "' but its file set is missing", e));
+            ArrayFileOptions opts = options.fileOptions(state.committed().codec, state.footerVersion());
+            LayerCommits commits = commitsFor(array);
+            if (c.references(array) || state.committed().references(array)) {
+                return ArrayFile.open(storage, base, opts, commits).onErrorMap(NotFoundException.class,
+                        e -> new CorruptFileException(base, "the registry references array '" + array
+                                + "' but its file set is missing", e));
             }
             if (!create) {
                 return Mono.error(new ArrayNotFoundException("array '" + array + "' has no committed file set"));
             }
+            // No commit references the array yet. Objects of its file set younger than the garbage
+            // age may be another writer creating it right now: join that file set. Older ones are
+            // garbage of a failed commit or of deleted datasets: start afresh.
             String stemPrefix = base.substring(0, base.length() - "af".length());
+            java.time.Instant young = java.time.Instant.now().minus(options.garbageAge());
             return storage.list(stemPrefix)
                     .filter(o -> o.key().substring(stemPrefix.length()).indexOf('/') < 0)
-                    .concatMap(o -> storage.delete(o.key()))
-                    .then(Mono.defer(() -> ArrayFile.create(storage, base, opts)));
+                    .collectList()
+                    .flatMap(found -> {
+                        boolean live = found.stream().anyMatch(o -> o.modified() == null || o.modified().isAfter(young));
+                        boolean hasBase = found.stream().anyMatch(o -> o.key().equals(base));
+                        if (live && hasBase) {
+                            return ArrayFile.open(storage, base, opts, commits);
+                        }
+                        Mono<Void> clear = live ? Mono.empty() : Flux.fromIterable(found).concatMap(o -> storage.delete(o.key())).then();
+                        return clear.then(Mono.defer(() -> ArrayFile.create(storage, base, opts, commits)))
+                                .onErrorResume(AlreadyExistsException.class, e -> ArrayFile.open(storage, base, opts, commits));
+                    });
         });
     }
 

@@ -70,15 +70,38 @@ public final class Atlas {
     private final ArrayFiles files;
     private final StoreCommit commit;
     private final BulkReads bulk;
+    private final StoreRefresh refresher;
     private final List<AutoCloseable> owned = new CopyOnWriteArrayList<>();
+    private final reactor.core.Disposable autoRefresh;
 
-    private Atlas(Storage storage, StoreLayout layout, AtlasOptions options, RegistryObject registry, Registry loaded) {
+    private Atlas(Storage storage, StoreLayout layout, AtlasOptions options, RegistryObject registry, Registry loaded,
+            ObjectInfo info) {
         this.layout = layout;
         this.registryFile = registry.file();
-        this.state = new RegistryState(loaded);
-        this.files = new ArrayFiles(storage, layout, options, state);
-        this.commit = new StoreCommit(storage, layout, options, state, files, registry);
+        this.state = new RegistryState(loaded, info);
+        this.refresher = new StoreRefresh(storage, registry.key(), state, loaded, info);
+        this.files = new ArrayFiles(storage, layout, options, state, refresher);
+        refresher.files(files);
+        this.commit = new StoreCommit(storage, layout, options, state, files, registry, refresher);
         this.bulk = new BulkReads(options, state, files);
+        this.autoRefresh = options.refreshInterval().isZero() ? null : startAutoRefresh(options);
+    }
+
+    /** Refreshes every {@code refreshInterval} until closed; a failed refresh is logged (once per kind of failure) and retried next time. */
+    private reactor.core.Disposable startAutoRefresh(AtlasOptions options) {
+        java.util.concurrent.atomic.AtomicReference<String> lastError = new java.util.concurrent.atomic.AtomicReference<>();
+        return reactor.core.publisher.Flux.interval(options.refreshInterval(), options.refreshInterval(),
+                        options.resources().codecScheduler())
+                .onBackpressureDrop()
+                .concatMap(tick -> refresh().doOnNext(x -> lastError.set(null)).onErrorResume(e -> {
+                    String kind = e.getClass().getName() + ": " + e.getMessage();
+                    if (!kind.equals(lastError.getAndSet(kind))) {
+                        org.slf4j.LoggerFactory.getLogger(Atlas.class).warn("refreshing the store at '{}' failed: {}",
+                                layout.prefix(), kind);
+                    }
+                    return Mono.empty();
+                }), 0)
+                .subscribe();
     }
 
     // ------------------------------------------------------------------ create / open
@@ -100,7 +123,7 @@ public final class Atlas {
                 Registry r = Registry.empty(1, options.codec());
                 r.footerVersion = options.footerVersion() == Footer.VERSION_V5 ? null : options.footerVersion();
                 RegistryObject registry = new RegistryObject(storage, layout, options.registryFile());
-                return registry.create(r).thenReturn(new Atlas(storage, layout, options, registry, r));
+                return registry.create(r).map(info -> new Atlas(storage, layout, options, registry, r, info));
             });
         });
     }
@@ -121,14 +144,15 @@ public final class Atlas {
                     return Mono.error(new StoreNotFoundException("no Atlas registry (atlas.json, atlas.msgpack, ...) at '"
                             + layout.prefix() + "'"));
                 }
-                ObjectInfo info = found.get();
-                return RegistryObject.read(storage, info).map(r -> {
+                ObjectInfo found0 = found.get();
+                return RegistryObject.read(storage, found0.key()).map(v -> {
+                    Registry r = v.registry();
                     if (r.layers == null && r.footerVersion == null) {
                         // Written by the reference: keep every file readable by it.
                         r.footerVersion = Footer.VERSION_V4;
                     }
                     return new Atlas(storage, layout, options, new RegistryObject(storage, layout,
-                            RegistryObject.fileOf(info)), r);
+                            RegistryObject.fileOf(found0)), r, v.info());
                 });
             });
         });
@@ -250,7 +274,7 @@ public final class Atlas {
      * deletes array directories no dataset references (garbage of crashed flushes or of deleted
      * datasets). Waits for mutations in flight and holds new ones back meanwhile.
      */
-    public Mono<Void> compact() {
+    public Mono<CompactionReport> compact() {
         return gate.exclusive(commit::compact);
     }
 
@@ -262,6 +286,9 @@ public final class Atlas {
      *     {@link #closeWith} fails
      */
     public Mono<Void> close() {
+        if (autoRefresh != null) {
+            autoRefresh.dispose();
+        }
         return gate.exclusive(() -> files.closeAll().then(Mono.fromRunnable(() -> {
             for (AutoCloseable c : owned) {
                 try {
@@ -300,17 +327,42 @@ public final class Atlas {
      * @return whether a newer commit was loaded
      */
     public Mono<Boolean> refresh() {
-        return Mono.error(new UnsupportedOperationException("TODO(issue 22)"));
+        return gate.exclusive(refresher::refresh);
     }
 
     /** The version token of the registry object this handle's committed state was read from or written as. */
     public String commitVersion() {
-        throw new UnsupportedOperationException("TODO(issue 22)");
+        return state.committedInfo().version();
     }
 
     /** When this handle last confirmed or loaded the latest commit (open, refresh or flush). */
     public java.time.Instant lastRefresh() {
-        throw new UnsupportedOperationException("TODO(issue 22)");
+        return state.confirmed();
+    }
+
+    /**
+     * Deletes what no commit counts and no live writer can still be writing: sidecars of failed
+     * commits, array file sets no dataset references, and abandoned uploads, all older than
+     * {@link AtlasOptions#garbageAge()}. {@link #compact()} runs it too.
+     *
+     * @return what was deleted ({@code compacted} and {@code yielded} empty)
+     */
+    public Mono<CompactionReport> gc() {
+        return gate.exclusive(() -> commit.gc().map(g -> new CompactionReport(List.of(), List.of(), g.garbage(),
+                g.abandonedUploads())));
+    }
+
+    /** Counters of the live-store machinery: refreshes that loaded a newer commit, registry reads, lost commit races. */
+    public java.util.Map<String, Long> liveCounters() {
+        long replans = 0;
+        for (String a : files.openedNames()) {
+            dev.atlas.array.ArrayFile f = files.opened(a);
+            if (f != null) {
+                replans += f.replans();
+            }
+        }
+        return java.util.Map.of("refreshes", refresher.refreshes.get(), "registryReads", refresher.registryReads.get(),
+                "commitRetries", commit.commitRetries.get(), "replans", replans);
     }
 
     // ------------------------------------------------------------------ bulk reads

@@ -47,6 +47,7 @@ public final class AtlasOptions {
     private final java.time.Duration refreshInterval;
     private final java.time.Duration garbageAge;
     private final int commitAttempts;
+    private final java.time.Duration commitLease;
 
     /** Default {@link #garbageAge()}: far longer than any flush, so no live writer's object is taken for garbage. */
     public static final java.time.Duration DEFAULT_GARBAGE_AGE = java.time.Duration.ofHours(1);
@@ -57,6 +58,7 @@ public final class AtlasOptions {
         this.refreshInterval = b.refreshInterval;
         this.garbageAge = b.garbageAge;
         this.commitAttempts = b.commitAttempts;
+        this.commitLease = b.commitLease;
         this.tempDirectory = b.tempDirectory;
         this.resources = b.resources;
         this.codec = b.codec;
@@ -121,6 +123,15 @@ public final class AtlasOptions {
         return garbageAge;
     }
 
+    /**
+     * How long a writer's lease on the commit point lasts (it is held only around one registry
+     * read-merge-write): a writer that died holding it delays other writers' commits by at most
+     * this long. Default 30 s.
+     */
+    public java.time.Duration commitLease() {
+        return commitLease;
+    }
+
     /** How many times a flush tries to commit the registry when other writers commit first. */
     public int commitAttempts() {
         return commitAttempts;
@@ -157,6 +168,7 @@ public final class AtlasOptions {
         private java.time.Duration refreshInterval = java.time.Duration.ZERO;
         private java.time.Duration garbageAge = DEFAULT_GARBAGE_AGE;
         private int commitAttempts = DEFAULT_COMMIT_ATTEMPTS;
+        private java.time.Duration commitLease = java.time.Duration.ofSeconds(30);
 
         private Builder(EngineResources resources) {
             this.resources = Objects.requireNonNull(resources, "resources");
@@ -236,6 +248,16 @@ public final class AtlasOptions {
                 throw new InvalidArgumentException("garbageAge must not be negative, not " + age);
             }
             this.garbageAge = age;
+            return this;
+        }
+
+        /** See {@link AtlasOptions#commitLease()}. */
+        public Builder commitLease(java.time.Duration lease) {
+            Objects.requireNonNull(lease, "lease");
+            if (lease.isNegative() || lease.isZero()) {
+                throw new InvalidArgumentException("commitLease must be positive, not " + lease);
+            }
+            this.commitLease = lease;
             return this;
         }
 

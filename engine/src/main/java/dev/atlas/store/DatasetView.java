@@ -183,6 +183,7 @@ public final class DatasetView {
     private Mono<ArrayFile> declared(String array) {
         return Mono.defer(() -> {
             state.requireDeclared(name, array);
+            state.touch(name);
             return files.file(array, false);
         });
     }

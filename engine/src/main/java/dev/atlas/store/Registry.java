@@ -18,6 +18,17 @@ final class Registry {
     LinkedHashMap<String, Long> layers;
     /** Footer version of the store's array files when not 5 (ours; null in reference-written registries). */
     Integer footerVersion;
+    /**
+     * Ours: per array file, sidecar numbers at or below its pin that are not committed (another
+     * writer's flush that had not committed when a higher number did, or garbage of a failed one).
+     * Null or empty: none.
+     */
+    LinkedHashMap<String, java.util.TreeSet<Long>> excluded;
+    /**
+     * Ours: per dataset, how many commits changed it (its entry or its data); two writers that
+     * both changed one dataset since the revision they started from conflict. Missing: 0.
+     */
+    LinkedHashMap<String, Long> revisions;
 
     Registry(long version, StoreCodec codec, LinkedHashMap<String, DatasetEntry> datasets, LinkedHashMap<String, Long> layers) {
         this.version = version;
@@ -36,7 +47,31 @@ final class Registry {
         datasets.forEach((k, v) -> d.put(k, v.copy()));
         Registry r = new Registry(version, codec, d, layers == null ? null : new LinkedHashMap<>(layers));
         r.footerVersion = footerVersion;
+        if (excluded != null) {
+            r.excluded = new LinkedHashMap<>();
+            excluded.forEach((k, v) -> r.excluded.put(k, new java.util.TreeSet<>(v)));
+        }
+        r.revisions = revisions == null ? null : new LinkedHashMap<>(revisions);
         return r;
+    }
+
+    /** The revision of {@code dataset} (0 when never counted). */
+    long revision(String dataset) {
+        return revisions == null ? 0 : revisions.getOrDefault(dataset, 0L);
+    }
+
+    /**
+     * The committed layers of array file {@code array}: its pin and exclusions, or every layer
+     * when it has no pin (a file set the reference wrote and we never flushed: the reference
+     * counts every sidecar).
+     */
+    dev.atlas.array.CommittedLayers committedLayers(String array) {
+        if (layers == null || !layers.containsKey(array)) {
+            return dev.atlas.array.CommittedLayers.ALL;
+        }
+        long pin = layers.get(array);
+        java.util.TreeSet<Long> ex = excluded == null ? null : excluded.get(array);
+        return new dev.atlas.array.CommittedLayers(pin, ex == null ? new java.util.TreeSet<>() : ex);
     }
 
     /** True when some dataset declares {@code array} (its file set is then committed). */

@@ -59,22 +59,42 @@ final class RegistryObject {
         return RegistryFile.ofFileName(info.key().substring(info.key().lastIndexOf('/') + 1));
     }
 
+    /** A decoded registry and the object (version included) it was read from or written as. */
+    record Versioned(Registry registry, ObjectInfo info) {
+    }
+
     /**
-     * Reads and decodes the found registry object {@code info}.
+     * Reads and decodes the registry object {@code key}: content and version from one read, so a
+     * concurrent replace is never read half (the size a listing reported is not trusted).
      *
      * @throws CorruptFileException (as an error signal) if it is above the registry size limit or does not decode
      */
-    static Mono<Registry> read(Storage storage, ObjectInfo info) {
-        return Mono.defer(() -> {
-            RegistryCodec.checkSize(info.size(), RegistryCodec.MAX_REGISTRY_BYTES, info.key());
-            return storage.read(info.key(), 0, info.size()).map(buf -> {
-                try {
-                    return ByteBufUtil.getBytes(buf);
-                } finally {
-                    buf.release();
-                }
-            }).map(bytes -> RegistryCodec.decode(bytes, fileOf(info), info.key()));
-        });
+    static Mono<Versioned> read(Storage storage, String key) {
+        return readIfChanged(storage, key, null);
+    }
+
+    /**
+     * As {@link #read}, but completes empty, after one conditional request, when the object is
+     * still version {@code known}.
+     */
+    static Mono<Versioned> readIfChanged(Storage storage, String key, String known) {
+        return storage.getIfChanged(key, known, RegistryCodec.MAX_REGISTRY_BYTES)
+                .onErrorMap(dev.atlas.error.InvalidArgumentException.class, e -> new CorruptFileException(key,
+                        "registry above the limit of " + RegistryCodec.MAX_REGISTRY_BYTES + " bytes", e))
+                .map(o -> {
+                    byte[] bytes;
+                    try {
+                        bytes = ByteBufUtil.getBytes(o.content());
+                    } finally {
+                        o.content().release();
+                    }
+                    return new Versioned(RegistryCodec.decode(bytes, fileOf(o.info()), key), o.info());
+                });
+    }
+
+    /** The key of this store's registry object. */
+    String key() {
+        return key;
     }
 
     /**
@@ -82,19 +102,23 @@ final class RegistryObject {
      *
      * @throws AlreadyExistsException (as an error signal) if one does
      */
-    Mono<Void> create(Registry r) {
-        return put(r, true);
+    Mono<ObjectInfo> create(Registry r) {
+        return encoded(r).flatMap(body -> storage.putIfAbsent(key, body));
     }
 
-    /** Writes {@code r} over the registry object: the commit point of a flush. */
-    Mono<Void> write(Registry r) {
-        return put(r, false);
+    /**
+     * Writes {@code r} over the registry object if it is still version {@code expected}: the
+     * commit point of a flush, a compare-and-swap so that concurrent writers never overwrite each
+     * other's commits.
+     *
+     * @throws dev.atlas.error.ObjectChangedException (as an error signal) if another writer committed first
+     */
+    Mono<ObjectInfo> writeIfMatch(Registry r, String expected) {
+        return encoded(r).flatMap(body -> storage.putIfMatch(key, expected, body));
     }
 
-    private Mono<Void> put(Registry r, boolean ifAbsent) {
-        return Mono.fromCallable(() -> RegistryCodec.encode(r, file)).flatMap(bytes -> {
-            Mono<ByteBuf> body = Mono.fromSupplier(() -> Unpooled.wrappedBuffer(bytes));
-            return ifAbsent ? storage.putIfAbsent(key, body) : storage.put(key, body);
-        }).then();
+    private Mono<Mono<ByteBuf>> encoded(Registry r) {
+        return Mono.fromCallable(() -> RegistryCodec.encode(r, file))
+                .map(bytes -> Mono.fromSupplier(() -> Unpooled.wrappedBuffer(bytes)));
     }
 }

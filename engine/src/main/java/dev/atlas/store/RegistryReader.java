@@ -229,6 +229,8 @@ final class RegistryReader {
         StoreCodec codec = null;
         LinkedHashMap<String, Registry.DatasetEntry> datasets = null;
         LinkedHashMap<String, Long> layers = null;
+        LinkedHashMap<String, java.util.TreeSet<Long>> excluded = null;
+        LinkedHashMap<String, Long> revisions = null;
         Long footerVersion = null;
         String f;
         while ((f = nextField("registry")) != null) {
@@ -238,6 +240,15 @@ final class RegistryReader {
                 case "codec" -> codec = field(codec, f, "registry", () -> readCodec("registry codec"));
                 case "datasets" -> datasets = field(datasets, f, "registry", this::datasets);
                 case "layers" -> layers = field(layers, f, "registry", this::layers);
+                case "excluded_layers" -> excluded = field(excluded, f, "registry", () -> map("excluded_layers", name -> {
+                    java.util.TreeSet<Long> set = new java.util.TreeSet<>();
+                    for (long n : sizes("excluded layers of '" + name + "'")) {
+                        set.add(n);
+                    }
+                    return set;
+                }));
+                case "revisions" -> revisions = field(revisions, f, "registry",
+                        () -> map("revisions", name -> readUnsigned(Long.MAX_VALUE, "revision of '" + name + "'")));
                 case "footer_version" -> {
                     duplicate(footerVersion != null, f, "registry");
                     footerVersion = readUnsigned(0xFFFF_FFFFL, "footer_version");
@@ -256,6 +267,8 @@ final class RegistryReader {
         }
         Registry r = new Registry(version, codec == null ? StoreCodec.ZSTD : codec, datasets, layers);
         r.footerVersion = footerVersion == null ? null : footerVersion.intValue();
+        r.excluded = excluded;
+        r.revisions = revisions;
         return r;
     }
 

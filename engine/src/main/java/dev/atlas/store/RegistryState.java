@@ -9,6 +9,7 @@ import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.InvalidNameException;
 import dev.atlas.format.DType;
 import dev.atlas.internal.format.Footer;
+import dev.atlas.storage.ObjectInfo;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -45,22 +46,112 @@ final class RegistryState {
     }
 
     private final Object lock = new Object();
-    private final Registry registry;
+    private Registry registry;
     private Registry committed;
+    /** The registry object {@link #committed} was read from or written as (its version is what a commit swaps). */
+    private ObjectInfo committedInfo;
+    /** When this handle last loaded or confirmed the newest commit. */
+    private java.time.Instant confirmed = java.time.Instant.now();
+    /** Datasets this handle changed (entry or data) since {@link #committed}: what its next commit claims. */
+    private final Set<String> touched = new HashSet<>();
     private final Map<String, ArrayUse> arrayUse = new HashMap<>();
     private final Map<String, String> datasetsLower = new HashMap<>();
     private final Set<Reservation> reserved = new HashSet<>();
+    /** The dtype each reservation declares (kept to rebuild the index on a rebase). */
+    private final Map<Reservation, DType> reservedDtypes = new HashMap<>();
     private final int footerVersion;
 
     /** State of a store whose registry was just read or written as {@code loaded} (kept as the committed one). */
-    RegistryState(Registry loaded) {
+    RegistryState(Registry loaded, ObjectInfo info) {
         this.registry = loaded.copy();
         this.committed = loaded;
+        this.committedInfo = info;
         this.footerVersion = loaded.footerVersion != null ? loaded.footerVersion : Footer.VERSION_V5;
+        index();
+    }
+
+    /** Rebuilds the name and dtype indexes of the working registry (under the lock, or in the constructor). */
+    private void index() {
+        datasetsLower.clear();
+        arrayUse.clear();
         registry.datasets.forEach((ds, e) -> {
             datasetsLower.putIfAbsent(ds.toLowerCase(Locale.ROOT), ds);
             e.arrays.forEach((a, schema) -> use(a, schema.dtype(), +1));
         });
+        reservedDtypes.forEach((r, dtype) -> use(r.array(), dtype, +1));
+    }
+
+    /** Marks {@code dataset} changed by this handle (its data, here; entry changes mark themselves). */
+    void touch(String dataset) {
+        synchronized (lock) {
+            touched.add(dataset);
+        }
+    }
+
+    /** Datasets this handle changed since its committed registry. */
+    Set<String> touched() {
+        synchronized (lock) {
+            return Set.copyOf(touched);
+        }
+    }
+
+    /** The committed registry's object (its version is what the next commit replaces). */
+    ObjectInfo committedInfo() {
+        synchronized (lock) {
+            return committedInfo;
+        }
+    }
+
+    /** When this handle last loaded or confirmed the newest commit. */
+    java.time.Instant confirmed() {
+        synchronized (lock) {
+            return confirmed;
+        }
+    }
+
+    /** Records that the committed registry is still the newest (a refresh found nothing new). */
+    void confirm() {
+        synchronized (lock) {
+            confirmed = java.time.Instant.now();
+        }
+    }
+
+    /**
+     * Records a commit of this handle: {@code r}, written as {@code info}, is the committed
+     * registry and (a copy of it) the working one; what {@code claimed} covered is no longer
+     * this handle's to claim (changes made since the commit's snapshot stay claimed: the flush
+     * runs alone, so there are none but dataset touches of writes that raced it).
+     */
+    void committed(Registry r, ObjectInfo info, Set<String> claimed) {
+        synchronized (lock) {
+            committed = r;
+            committedInfo = info;
+            confirmed = java.time.Instant.now();
+            registry = r.copy();
+            touched.removeAll(claimed);
+            index();
+        }
+    }
+
+    /**
+     * Moves this handle onto a newer commit {@code theirs} read as {@code info}: the working
+     * registry becomes {@code theirs} with this handle's uncommitted changes merged on top.
+     *
+     * @throws dev.atlas.error.ConflictException if a dataset this handle changed was changed by
+     *     that commit too (nothing is changed then)
+     */
+    void rebase(Registry theirs, ObjectInfo info) {
+        synchronized (lock) {
+            Registry working = touched.isEmpty() ? theirs.copy()
+                    : RegistryMerge.merge(committed, registry, theirs, touched, Map.of());
+            working.layers = theirs.layers == null ? null : new java.util.LinkedHashMap<>(theirs.layers);
+            working.excluded = theirs.copy().excluded;
+            committed = theirs;
+            committedInfo = info;
+            confirmed = java.time.Instant.now();
+            registry = working;
+            index();
+        }
     }
 
     /** Footer version of the store's array files (fixed for the handle's life). */
@@ -208,6 +299,7 @@ final class RegistryState {
             }
             registry.datasets.put(name, new Registry.DatasetEntry());
             datasetsLower.put(lower, name);
+            touched.add(name);
         }
     }
 
@@ -231,6 +323,7 @@ final class RegistryState {
                 }
             }
             registry.datasets.remove(name);
+            touched.add(name);
             datasetsLower.remove(name.toLowerCase(Locale.ROOT));
             e.arrays.keySet().forEach(a -> use(a, null, -1));
             return new ArrayList<>(e.arrays.keySet());
@@ -241,6 +334,7 @@ final class RegistryState {
     void setAttribute(String dataset, String key, Attr value) {
         synchronized (lock) {
             requireDataset(dataset).attributes.put(key, value);
+            touched.add(dataset);
         }
     }
 
@@ -248,6 +342,7 @@ final class RegistryState {
     void removeAttribute(String dataset, String key) {
         synchronized (lock) {
             requireDataset(dataset).attributes.remove(key);
+            touched.add(dataset);
         }
     }
 
@@ -278,6 +373,7 @@ final class RegistryState {
                 }
             }
             reserved.add(r);
+            reservedDtypes.put(r, dtype);
             use(array, dtype, +1);
         }
         return r;
@@ -287,9 +383,11 @@ final class RegistryState {
     void complete(Reservation r, ArraySchema schema) {
         synchronized (lock) {
             reserved.remove(r);
+            reservedDtypes.remove(r);
             Registry.DatasetEntry e = registry.datasets.get(r.dataset());
             if (e != null) {
                 e.arrays.put(r.array(), schema);
+                touched.add(r.dataset());
             } else {
                 use(r.array(), null, -1);
             }
@@ -300,6 +398,7 @@ final class RegistryState {
     void cancel(Reservation r) {
         synchronized (lock) {
             if (reserved.remove(r)) {
+                reservedDtypes.remove(r);
                 use(r.array(), null, -1);
             }
         }
@@ -316,6 +415,7 @@ final class RegistryState {
             if (requireDataset(dataset).arrays.remove(array) == null) {
                 return false;
             }
+            touched.add(dataset);
             use(array, null, -1);
             return true;
         }
@@ -337,10 +437,12 @@ final class RegistryState {
         }
     }
 
-    /** Records that {@code r} is now the registry object in storage. */
-    void committed(Registry r) {
+    /** Records that {@code r}, written as {@code info}, is now the registry object in storage (the working registry is kept). */
+    void committedOnly(Registry r, ObjectInfo info) {
         synchronized (lock) {
             committed = r;
+            committedInfo = info;
+            confirmed = java.time.Instant.now();
         }
     }
 

@@ -81,6 +81,28 @@ final class RegistryWriter {
             }
             g.writeEndObject();
         }
+        if (r.excluded != null && !r.excluded.isEmpty()) {
+            g.writeFieldName("excluded_layers");
+            g.writeStartObject();
+            for (Map.Entry<String, java.util.TreeSet<Long>> l : r.excluded.entrySet()) {
+                g.writeFieldName(text(l.getKey(), "array name"));
+                g.writeStartArray();
+                for (long n : l.getValue()) {
+                    g.writeNumber(n);
+                }
+                g.writeEndArray();
+            }
+            g.writeEndObject();
+        }
+        if (r.revisions != null && !r.revisions.isEmpty()) {
+            g.writeFieldName("revisions");
+            g.writeStartObject();
+            for (Map.Entry<String, Long> l : r.revisions.entrySet()) {
+                g.writeFieldName(text(l.getKey(), "dataset name"));
+                g.writeNumber(l.getValue().longValue());
+            }
+            g.writeEndObject();
+        }
         if (r.footerVersion != null) {
             g.writeFieldName("footer_version");
             g.writeNumber(r.footerVersion.intValue());

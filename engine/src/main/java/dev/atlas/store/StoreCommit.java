@@ -1,12 +1,24 @@
 package dev.atlas.store;
 
 import dev.atlas.array.ArrayFile;
-import dev.atlas.internal.format.Footer;
 import dev.atlas.storage.Storage;
+import dev.atlas.error.ConflictException;
+import dev.atlas.error.ObjectChangedException;
+import dev.atlas.storage.ObjectInfo;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -17,39 +29,102 @@ import reactor.core.publisher.Mono;
  * unreferenced array directories. Callers run both under the handle's exclusive gate.
  */
 final class StoreCommit {
+    private static final Logger LOG = LoggerFactory.getLogger(StoreCommit.class);
+
     private final Storage storage;
     private final StoreLayout layout;
     private final AtlasOptions options;
     private final RegistryState state;
     private final ArrayFiles files;
     private final RegistryObject registry;
+    private final StoreRefresh refresh;
+    private final CommitLock lock;
+    /** Registry commits that lost the race to another writer and were merged and retried (for tests and metrics). */
+    final AtomicLong commitRetries = new AtomicLong();
 
     StoreCommit(Storage storage, StoreLayout layout, AtlasOptions options, RegistryState state, ArrayFiles files,
-            RegistryObject registry) {
+            RegistryObject registry, StoreRefresh refresh) {
         this.storage = storage;
         this.layout = layout;
         this.options = options;
         this.state = state;
         this.files = files;
         this.registry = registry;
+        this.refresh = refresh;
+        this.lock = new CommitLock(storage, layout, options.resources().codecScheduler(), options.commitLease());
     }
 
-    /** Flushes the dirty array files, then writes the registry that commits them. */
+    /**
+     * Flushes the dirty array files, then commits the registry naming their new layers with a
+     * compare-and-swap; when another writer committed first, reads its registry, merges (disjoint
+     * datasets merge, a dataset both changed is a {@link ConflictException}) and tries again.
+     */
     Mono<Void> flush() {
         return Mono.defer(() -> {
             Registry snap = state.snapshot();
+            Set<String> touched = state.touched();
             Map<String, ArrayFile> dirty = files.withPendingChanges();
             Registry pinned = pinnedBefore(state.committed(), dirty);
-            return (pinned == null ? Mono.<Void>empty() : commit(pinned))
-                    .then(Flux.fromIterable(dirty.values())
-                            .flatMap(ArrayFile::flush, options.flushConcurrency())
+            return (pinned == null ? Mono.<Void>empty() : commitPins(pinned))
+                    .then(Flux.fromIterable(dirty.entrySet())
+                            .flatMap(d -> {
+                                long before = d.getValue().lastFlushedLayer();
+                                // Recorded before the completion travels on (the commit below reads it),
+                                // and also when the flush failed after its layer was written.
+                                Runnable record = () -> {
+                                    long after = d.getValue().lastFlushedLayer();
+                                    if (after != before) {
+                                        files.flushed(d.getKey(), after);
+                                    }
+                                };
+                                return d.getValue().flush().doOnTerminate(record).doOnCancel(record);
+                            }, options.flushConcurrency())
                             .then())
                     .then(Mono.defer(() -> {
-                        snap.layers = pins(snap, state.committed());
-                        snap.footerVersion = state.footerVersion() == Footer.VERSION_V5 ? null : state.footerVersion();
-                        return commit(snap);
+                        Map<String, SortedSet<Long>> own = files.ownUncommitted();
+                        if (own.isEmpty() && touched.isEmpty()) {
+                            return Mono.empty(); // nothing to commit
+                        }
+                        return commit(state.committed(), snap, touched, own, state.committed(), state.committedInfo(), 0);
                     }));
         });
+    }
+
+    /**
+     * One attempt of the registry commit: under the commit lease, read the registry if it changed
+     * since {@code theirs} (one conditional request), merge onto the newest, write it with a
+     * compare-and-swap. A lost race (possible only when the lease was broken) is retried.
+     */
+    private Mono<Void> commit(Registry base, Registry mine, Set<String> touched, Map<String, SortedSet<Long>> own,
+            Registry theirs0, ObjectInfo theirsInfo0, int attempt) {
+        return lock.around(() -> RegistryObject.readIfChanged(storage, registry.key(), theirsInfo0.version())
+                .map(v -> {
+                    commitRetries.incrementAndGet();
+                    return v;
+                })
+                .defaultIfEmpty(new RegistryObject.Versioned(theirs0, theirsInfo0))
+                .flatMap(v -> {
+                    Registry theirs = v.registry();
+                    Registry merged = RegistryMerge.merge(base, mine, theirs, touched, own);
+                    return registry.writeIfMatch(merged, v.info().version()).flatMap(info -> {
+                        state.committed(merged, info, touched);
+                        refresh.committed(merged, info);
+                        files.committed(own);
+                        return Mono.just(theirs);
+                    });
+                }))
+                .flatMap(theirs -> refresh.refreshFiles(theirs, state.committed()))
+                .onErrorResume(ObjectChangedException.class, e -> {
+                    if (attempt + 1 >= options.commitAttempts()) {
+                        return Mono.error(new ConflictException("the registry " + registry.key() + " kept changing: "
+                                + options.commitAttempts() + " commit attempts lost to other writers", e));
+                    }
+                    long backoff = Math.min(1000, 5L << Math.min(attempt, 8));
+                    Duration delay = Duration.ofMillis(ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1));
+                    return Mono.delay(delay, options.resources().codecScheduler())
+                            .then(RegistryObject.read(storage, registry.key()))
+                            .flatMap(v -> commit(base, mine, touched, own, v.registry(), v.info(), attempt + 1));
+                });
     }
 
     /**
@@ -74,50 +149,94 @@ final class StoreCommit {
         return pinned;
     }
 
-    /** The pin of every array {@code snap} references, in byte order: its open file's, else the committed one. */
-    private LinkedHashMap<String, Long> pins(Registry snap, Registry committed) {
-        TreeSet<String> referenced = new TreeSet<>(NameRules.BYTE_ORDER);
-        snap.datasets.values().forEach(e -> referenced.addAll(e.arrays.keySet()));
-        LinkedHashMap<String, Long> pins = new LinkedHashMap<>();
-        for (String a : referenced) {
-            ArrayFile f = files.opened(a);
-            if (f != null) {
-                pins.put(a, f.committedThrough());
-            } else if (committed.layers != null && committed.layers.containsKey(a)) {
-                pins.put(a, committed.layers.get(a));
-            }
-        }
-        return pins;
-    }
-
-    /** Writes {@code r} as the registry object, then records it as the committed registry. */
-    private Mono<Void> commit(Registry r) {
-        return registry.write(r).then(Mono.fromRunnable(() -> state.committed(r)));
+    /** Commits {@code pinned} (the committed registry with pins added) with a compare-and-swap. */
+    private Mono<Void> commitPins(Registry pinned) {
+        return lock.around(() -> registry.writeIfMatch(pinned, state.committedInfo().version()))
+                .doOnNext(info -> {
+                    state.committedOnly(pinned, info);
+                    refresh.committed(pinned, info);
+                })
+                .onErrorMap(ObjectChangedException.class, e -> new ConflictException("another writer committed to "
+                        + registry.key() + " while this handle pinned the reference's file sets; refresh and flush again", e))
+                .then();
     }
 
     /**
      * Deletes entries of datasets that do not declare their array (lost tombstones), flushes,
-     * compacts every referenced file set, and deletes array directories no dataset references.
+     * compacts every referenced file set that no other writer is committing to, and deletes the
+     * garbage older than {@link AtlasOptions#garbageAge()}: sidecars of failed commits, array file
+     * sets no dataset references, abandoned uploads.
      */
-    Mono<Void> compact() {
+    Mono<CompactionReport> compact() {
         return Mono.defer(() -> {
             Map<String, Set<String>> declaring = state.declaringDatasets();
             Mono<Void> tombstone = Flux.fromIterable(declaring.entrySet())
                     .flatMap(en -> files.file(en.getKey(), false).flatMap(f -> Flux.fromIterable(f.listArrays())
                             .filter(entry -> !en.getValue().contains(entry))
-                            .concatMap(f::delete)
+                            .concatMap(entry -> {
+                                state.touch(entry);
+                                return f.delete(entry);
+                            })
                             .then()), AtlasOptions.DEFAULT_OPEN_CONCURRENCY)
                     .then();
+            List<String> compacted = new CopyOnWriteArrayList<>();
+            List<String> yielded = new CopyOnWriteArrayList<>();
             return tombstone.then(flush())
                     .then(Flux.fromIterable(declaring.keySet())
-                            .flatMap(a -> files.file(a, false).flatMap(ArrayFile::compact), options.flushConcurrency())
+                            .flatMap(a -> files.file(a, false).flatMap(f -> f.compact(options.garbageAge()))
+                                    .doOnNext(done -> (done ? compacted : yielded).add(a)), options.flushConcurrency())
                             .then())
-                    .then(Mono.defer(() -> deleteUnreferenced(declaring.keySet())));
+                    .then(Mono.defer(this::gc))
+                    .map(g -> new CompactionReport(sorted(compacted), sorted(yielded), g.garbage(), g.abandonedUploads()));
         });
     }
 
-    /** Deletes every object under an array directory no dataset references. */
-    private Mono<Void> deleteUnreferenced(Set<String> referenced) {
+    private static List<String> sorted(List<String> l) {
+        List<String> out = new ArrayList<>(l);
+        out.sort(NameRules.BYTE_ORDER);
+        return out;
+    }
+
+    /** What a garbage collection deleted. */
+    record Garbage(List<String> garbage, long abandonedUploads) {
+    }
+
+    /**
+     * Deletes what no commit counts and no live writer can still be writing (older than
+     * {@link AtlasOptions#garbageAge()}): sidecars of failed commits of referenced file sets,
+     * every object of array file sets no dataset references, abandoned uploads.
+     */
+    Mono<Garbage> gc() {
+        return Mono.defer(() -> {
+            Duration age = options.garbageAge();
+            Registry newest = refresh.newest();
+            Set<String> referenced = new TreeSet<>(state.declaringDatasets().keySet());
+            for (Registry.DatasetEntry e : newest.datasets.values()) {
+                referenced.addAll(e.arrays.keySet());
+            }
+            List<String> deleted = new CopyOnWriteArrayList<>();
+            Mono<Void> sidecars = Flux.fromIterable(referenced)
+                    .flatMap(a -> files.file(a, false).flatMap(f -> f.deleteGarbage(age))
+                            .onErrorResume(dev.atlas.error.NotFoundException.class, e -> Mono.just(List.of()))
+                            .doOnNext(deleted::addAll), AtlasOptions.DEFAULT_OPEN_CONCURRENCY)
+                    .then();
+            return sidecars.then(deleteUnreferenced(referenced, age, deleted))
+                    .then(storage.deleteAbandonedUploads(age))
+                    .map(n -> {
+                        List<String> keys = new ArrayList<>(deleted);
+                        keys.sort(null);
+                        return new Garbage(keys, n);
+                    });
+        });
+    }
+
+    /**
+     * Deletes every object of array directories no dataset references and nobody opened, when all
+     * of the directory's objects are older than {@code age} (a younger one may be another writer
+     * creating that array).
+     */
+    private Mono<Void> deleteUnreferenced(Set<String> referenced, Duration age, List<String> deleted) {
+        Instant cutoff = Instant.now().minus(age);
         return storage.list(layout.root()).filter(o -> {
             String rest = layout.relative(o.key());
             int slash = rest.indexOf('/');
@@ -127,6 +246,13 @@ final class StoreCommit {
             String dir = rest.substring(0, slash);
             String file = rest.substring(slash + 1);
             return !referenced.contains(dir) && !files.isOpen(dir) && file.startsWith("data.") && file.indexOf('/') < 0;
-        }).concatMap(o -> storage.delete(o.key())).then();
+        }).collectMultimap(o -> {
+            String rest = layout.relative(o.key());
+            return rest.substring(0, rest.indexOf('/'));
+        }).flatMapMany(byDir -> Flux.fromIterable(byDir.values()))
+                .filter(objects -> objects.stream().allMatch(o -> o.modified() != null && o.modified().isBefore(cutoff)))
+                .concatMap(objects -> Flux.fromIterable(objects).concatMap(o -> storage.delete(o.key())
+                        .then(Mono.fromRunnable(() -> deleted.add(o.key())))))
+                .then();
     }
 }

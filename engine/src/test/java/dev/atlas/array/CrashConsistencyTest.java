@@ -95,6 +95,9 @@ class CrashConsistencyTest extends EngineTestBase {
                 int before = s.calls();
                 step.commit().apply(f).block(TIMEOUT);
                 commitCalls.add(s.calls() - before);
+                if (System.getProperty("crashdebug") != null) {
+                    System.out.println("STEP " + step.name() + ": " + s.log().subList(before, s.calls()));
+                }
                 states.add(reopenState(mem));
                 assertEquals(ArrayFile.StatsStatus.CURRENT, open(mem).statsStatus(), step.name());
             }

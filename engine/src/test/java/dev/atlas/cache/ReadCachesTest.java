@@ -42,10 +42,15 @@ class ReadCachesTest {
 
         @Override
         public Mono<ByteBuf> read(String key, long offset, long length) {
+            return read(key, offset, length, null);
+        }
+
+        @Override
+        public Mono<ByteBuf> read(String key, long offset, long length, String version) {
             return Mono.defer(() -> {
                 reads.incrementAndGet();
                 ranges.add(new long[] {offset, length});
-                Mono<ByteBuf> r = super.read(key, offset, length);
+                Mono<ByteBuf> r = version == null ? super.read(key, offset, length) : super.read(key, offset, length, version);
                 return delay.isZero() ? r : Mono.delay(delay).then(r);
             });
         }

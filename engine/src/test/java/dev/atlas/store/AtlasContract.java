@@ -709,9 +709,9 @@ public abstract class AtlasContract extends EngineTestBase {
         AtomicInteger max = new AtomicInteger();
         Storage counting = new dev.atlas.testing.ForwardingStorage(base) {
             @Override
-            public Mono<ByteBuf> read(String key, long offset, long length) {
+            public Mono<ByteBuf> read(String key, long offset, long length, String version) {
                 if (!key.endsWith("t/data.1.af") || length > 1000) {
-                    return super.read(key, offset, length);
+                    return super.read(key, offset, length, version);
                 }
                 return Mono.defer(() -> {
                     max.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
@@ -722,7 +722,7 @@ public abstract class AtlasContract extends EngineTestBase {
                         }
                     };
                     // counted out before the result moves on (the next read may start in that call)
-                    return super.read(key, offset, length).delayElement(java.time.Duration.ofMillis(5))
+                    return super.read(key, offset, length, version).delayElement(java.time.Duration.ofMillis(5))
                             .doOnTerminate(done).doOnCancel(done);
                 });
             }

@@ -33,7 +33,9 @@ import reactor.core.publisher.Mono;
 class AtlasCrashTest extends EngineTestBase {
 
     AtlasOptions opts() {
-        return AtlasOptions.builder(resources).tempDirectory(tmp).blockTargetSize(256).build();
+        // One writer: a crashed flush's objects are garbage at once, and its commit lease expires soon.
+        return AtlasOptions.builder(resources).tempDirectory(tmp).blockTargetSize(256)
+                .garbageAge(java.time.Duration.ZERO).commitLease(java.time.Duration.ofMillis(200)).build();
     }
 
     /** Committed state S0 of the scripted store. */
@@ -160,11 +162,14 @@ class AtlasCrashTest extends EngineTestBase {
                 failed = true;
             }
             block(crashing.close());
-            assertTrue(failed, "the flush fails when call " + k + " of " + flushCalls + " crashes");
             Atlas reopened = block(Atlas.open(s, "", opts()));
             String seen = fingerprint(reopened);
             boolean isBefore = seen.equals(before);
             boolean isAfter = seen.equals(after);
+            // Calls after the registry write (refreshing the handle's file sets) may fail without
+            // failing the flush: it committed. A flush that reports success shows the state after.
+            assertTrue(failed || isAfter, "the flush succeeded although call " + k + " of " + flushCalls
+                    + " crashed before its commit");
             assertTrue(isBefore || isAfter, "crash at flush call " + k + "/" + flushCalls + " (" + faulty.log()
                     .get(faulty.log().size() - 1) + ") shows a third state:\n" + seen + "\n--- before:\n" + before
                     + "\n--- after:\n" + after);
