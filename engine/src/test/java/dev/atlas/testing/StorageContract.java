@@ -9,9 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.atlas.error.AlreadyExistsException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
+import dev.atlas.error.ObjectChangedException;
 import dev.atlas.error.RangeNotSatisfiableException;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
+import dev.atlas.storage.StoredObject;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.time.Duration;
@@ -33,7 +35,6 @@ public abstract class StorageContract {
     /** A fresh, empty store for one test. */
     protected abstract Storage storage();
 
-    /** Key prefix for this run (backends shared across tests return a unique one). */
     /**
      * False for a test server known to check create-if-absent non-atomically (two concurrent
      * creates can both win): the race test then checks the weaker property that holds there (at
@@ -43,8 +44,19 @@ public abstract class StorageContract {
         return true;
     }
 
+    /** Key prefix for this run (backends shared across tests return a unique one). */
     protected String prefix() {
         return "t/";
+    }
+
+    /**
+     * False for a test server known to check {@code putIfMatch} non-atomically (two concurrent
+     * replacements naming one version can both win): the race test then checks the weaker
+     * property that holds there (at least one winner, every call decided, one whole body stored).
+     * Real backends keep true.
+     */
+    protected boolean atomicCompareAndSwap() {
+        return true;
     }
 
     /** {@code data} as pooled direct buffers of {@code pieceSize} bytes (the subscriber owns each). */
@@ -69,7 +81,6 @@ public abstract class StorageContract {
         return b;
     }
 
-    /** The bytes of one range read (released here). */
     /** Whether {@code b} holds exactly {@code data[offset, offset + length)}; releases {@code b}. */
     public static boolean holdsRange(ByteBuf b, byte[] data, long offset, long length) {
         try {
@@ -81,8 +92,18 @@ public abstract class StorageContract {
         }
     }
 
+    /** The bytes of one range read (released here). */
     public static byte[] readAll(Storage s, String key, long offset, long length) {
-        ByteBuf b = s.read(key, offset, length).block(TIMEOUT);
+        return bytesOf(s.read(key, offset, length).block(TIMEOUT));
+    }
+
+    /** The bytes of a version-checked range read ({@code version} as the storage spells it). */
+    public static byte[] readAll(Storage s, String key, long offset, long length, String version) {
+        return bytesOf(s.read(key, offset, length, version).block(TIMEOUT));
+    }
+
+    /** The readable bytes of {@code b}, which is released. */
+    public static byte[] bytesOf(ByteBuf b) {
         try {
             byte[] out = new byte[b.readableBytes()];
             b.getBytes(b.readerIndex(), out);
@@ -280,6 +301,191 @@ public abstract class StorageContract {
             StepVerifier.create(s.put(bad, body(new byte[] {1}, 1))).expectError(InvalidArgumentException.class)
                     .verify(TIMEOUT);
             StepVerifier.create(s.read(bad, 0, 0)).expectError(InvalidArgumentException.class).verify(TIMEOUT);
+        }
+    }
+
+    // ------------------------------------------------------------------ versions (issue 22)
+
+    @Test
+    void aVersionedReadOfTheCurrentVersionReturnsItsBytes() {
+        Storage s = storage();
+        String key = prefix() + "v/current.bin";
+        byte[] data = bytes(100_000, 11);
+        String v = s.put(key, body(data, 8192)).block(TIMEOUT).version();
+        assertArrayEquals(data, readAll(s, key, 0, data.length, v));
+        assertArrayEquals(Arrays.copyOfRange(data, 70_001, 99_999), readAll(s, key, 70_001, 29_998, v));
+        assertEquals(0, readAll(s, key, data.length, 0, v).length, "zero-length range at the end");
+        StepVerifier.create(s.read(key, 99_999, 2, v)).expectError(RangeNotSatisfiableException.class).verify(TIMEOUT);
+        StepVerifier.create(s.read(prefix() + "v/missing", 0, 1, v)).expectError(NotFoundException.class)
+                .verify(TIMEOUT);
+    }
+
+    /**
+     * After a replacement a read naming the old version fails with {@code ObjectChangedException}
+     * or (a backend that can still read the old incarnation) returns exactly the old bytes: never
+     * the new object's. Same size on purpose, so only the content tells them apart.
+     */
+    @Test
+    void aReadNamingAReplacedVersionNeverReturnsTheNewBytes() {
+        Storage s = storage();
+        String key = prefix() + "v/replaced.bin";
+        byte[] a = bytes(70_000, 12);
+        byte[] b = bytes(70_000, 13);
+        String v1 = s.put(key, body(a, 8192)).block(TIMEOUT).version();
+        assertArrayEquals(a, readAll(s, key, 0, a.length, v1)); // a backend may now hold it open
+        String v2 = s.put(key, body(b, 8192)).block(TIMEOUT).version();
+        assertNotEquals(v1, v2);
+        for (long[] r : List.of(new long[] {0, a.length}, new long[] {1, 100}, new long[] {65_536, 4_464})) {
+            try {
+                byte[] got = readAll(s, key, r[0], r[1], v1);
+                assertArrayEquals(Arrays.copyOfRange(a, (int) r[0], (int) (r[0] + r[1])), got,
+                        "a read naming the old version returned other bytes than the old version's");
+            } catch (ObjectChangedException expected) {
+                assertTrue(expected.retryable());
+                assertEquals(key, expected.key());
+            }
+        }
+        assertArrayEquals(b, readAll(s, key, 0, b.length, v2));
+        assertEquals(v2, s.head(key).block(TIMEOUT).version());
+    }
+
+    @Test
+    void aReadNamingADeletedObjectIsNotFound() {
+        Storage s = storage();
+        String key = prefix() + "v/deleted.bin";
+        String v = s.put(key, body(bytes(1000, 14), 1000)).block(TIMEOUT).version();
+        assertEquals(1000, readAll(s, key, 0, 1000, v).length);
+        s.delete(key).block(TIMEOUT);
+        StepVerifier.create(s.read(key, 0, 1000, v)).expectError(NotFoundException.class).verify(TIMEOUT);
+    }
+
+    @Test
+    void getIfChangedIsEmptyForTheKnownVersionAndTheWholeObjectOtherwise() {
+        Storage s = storage();
+        String key = prefix() + "v/registry.json";
+        byte[] data = bytes(5000, 15);
+        ObjectInfo put = s.put(key, body(data, 1024)).block(TIMEOUT);
+        StepVerifier.create(s.getIfChanged(key, put.version(), 1 << 20)).verifyComplete();
+        StoredObject whole = s.getIfChanged(key, null, 1 << 20).block(TIMEOUT);
+        assertEquals(put.version(), whole.info().version());
+        assertEquals(5000, whole.info().size());
+        assertArrayEquals(data, bytesOf(whole.content()));
+        StoredObject other = s.getIfChanged(key, put.version() + "-stale", 5000).block(TIMEOUT);
+        assertEquals(put.version(), other.info().version());
+        assertArrayEquals(data, bytesOf(other.content()), "a limit equal to the size is enough");
+        StepVerifier.create(s.getIfChanged(key, null, 4999)).expectError(InvalidArgumentException.class)
+                .verify(TIMEOUT);
+        StepVerifier.create(s.getIfChanged(key, put.version(), 10)).verifyComplete();
+
+        byte[] next = bytes(3000, 16);
+        ObjectInfo replaced = s.put(key, body(next, 1024)).block(TIMEOUT);
+        StoredObject changed = s.getIfChanged(key, put.version(), 1 << 20).block(TIMEOUT);
+        assertEquals(replaced.version(), changed.info().version());
+        assertEquals(s.head(key).block(TIMEOUT).version(), changed.info().version());
+        assertArrayEquals(next, bytesOf(changed.content()));
+        StepVerifier.create(s.getIfChanged(key, replaced.version(), 1 << 20)).verifyComplete();
+
+        StepVerifier.create(s.getIfChanged(prefix() + "v/absent.json", null, 100))
+                .expectError(NotFoundException.class).verify(TIMEOUT);
+        s.put(prefix() + "v/empty", Flux.empty()).block(TIMEOUT);
+        StoredObject empty = s.getIfChanged(prefix() + "v/empty", null, 0).block(TIMEOUT);
+        assertEquals(0, empty.info().size());
+        assertEquals(0, bytesOf(empty.content()).length);
+    }
+
+    @Test
+    void putIfMatchReplacesOnlyTheNamedVersion() {
+        Storage s = storage();
+        String key = prefix() + "v/cas.json";
+        byte[] first = bytes(2000, 17);
+        byte[] second = bytes(2100, 18);
+        ObjectInfo v1 = s.putIfAbsent(key, body(first, 512)).block(TIMEOUT);
+        ObjectInfo v2 = s.putIfMatch(key, v1.version(), body(second, 512)).block(TIMEOUT);
+        assertNotEquals(v1.version(), v2.version());
+        assertEquals(2100, v2.size());
+        assertEquals(v2.version(), s.head(key).block(TIMEOUT).version());
+        assertArrayEquals(second, readAll(s, key, 0, 2100));
+
+        // Stale version: nothing written.
+        StepVerifier.create(s.putIfMatch(key, v1.version(), body(bytes(10, 19), 10)))
+                .expectErrorSatisfies(e -> {
+                    assertTrue(e instanceof ObjectChangedException, e.toString());
+                    assertTrue(((ObjectChangedException) e).retryable());
+                })
+                .verify(TIMEOUT);
+        assertEquals(v2.version(), s.head(key).block(TIMEOUT).version());
+        assertArrayEquals(second, readAll(s, key, 0, 2100));
+
+        // Absent key: nothing written, still absent.
+        String absent = prefix() + "v/cas-absent.json";
+        StepVerifier.create(s.putIfMatch(absent, v2.version(), body(bytes(10, 20), 10)))
+                .expectError(ObjectChangedException.class).verify(TIMEOUT);
+        StepVerifier.create(s.head(absent)).expectError(NotFoundException.class).verify(TIMEOUT);
+        s.delete(key).block(TIMEOUT);
+        StepVerifier.create(s.putIfMatch(key, v2.version(), body(bytes(10, 21), 10)))
+                .expectError(ObjectChangedException.class).verify(TIMEOUT);
+        StepVerifier.create(s.head(key)).expectError(NotFoundException.class).verify(TIMEOUT);
+    }
+
+    @Test
+    void concurrentPutIfMatchOfOneVersionHasExactlyOneWinner() {
+        Storage s = storage();
+        String key = prefix() + "v/cas-race.json";
+        String v = s.put(key, body(new byte[] {0}, 1)).block(TIMEOUT).version();
+        int n = 16;
+        List<ObjectInfo> won = java.util.Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger lost = new AtomicInteger();
+        Flux.range(1, n)
+                .flatMap(i -> s.putIfMatch(key, v, body(new byte[] {i.byteValue(), i.byteValue()}, 1))
+                        .doOnNext(won::add)
+                        .onErrorResume(ObjectChangedException.class, e -> {
+                            lost.incrementAndGet();
+                            return Mono.empty();
+                        }), n)
+                .blockLast(TIMEOUT);
+        if (atomicCompareAndSwap()) {
+            assertEquals(1, won.size(), "winners");
+            assertEquals(n - 1, lost.get());
+            assertEquals(won.get(0).version(), s.head(key).block(TIMEOUT).version());
+        } else {
+            assertTrue(won.size() >= 1, "at least one replacement wins");
+            assertEquals(n, won.size() + lost.get());
+        }
+        byte[] stored = readAll(s, key, 0, 2);
+        assertEquals(stored[0], stored[1], "one whole body is stored");
+        assertTrue(stored[0] >= 1 && stored[0] <= n);
+    }
+
+    /**
+     * Every call that reports an object spells its version (and size) the same way, and a
+     * modification time, where the backend reports one, is about now.
+     */
+    @Test
+    void headListPutAndGetIfChangedAgreeOnVersions() {
+        Storage s = storage();
+        java.time.Instant before = java.time.Instant.now().minus(Duration.ofMinutes(5));
+        String p = prefix() + "agree/";
+        ObjectInfo a = s.put(p + "a", body(bytes(300, 22), 100)).block(TIMEOUT);
+        ObjectInfo b = s.putIfAbsent(p + "b", body(bytes(400, 23), 100)).block(TIMEOUT);
+        ObjectInfo b2 = s.putIfMatch(p + "b", b.version(), body(bytes(500, 24), 100)).block(TIMEOUT);
+        List<ObjectInfo> listed = s.list(p).collectList().block(TIMEOUT);
+        assertEquals(2, listed.size());
+        java.time.Instant after = java.time.Instant.now().plus(Duration.ofMinutes(5));
+        for (ObjectInfo written : List.of(a, b2)) {
+            ObjectInfo head = s.head(written.key()).block(TIMEOUT);
+            ObjectInfo inList = listed.stream().filter(o -> o.key().equals(written.key())).findFirst().orElseThrow();
+            StoredObject got = s.getIfChanged(written.key(), null, 1 << 20).block(TIMEOUT);
+            bytesOf(got.content());
+            for (ObjectInfo other : List.of(head, inList, got.info())) {
+                assertEquals(written.key(), other.key());
+                assertEquals(written.size(), other.size());
+                assertEquals(written.version(), other.version(), "version of " + written.key());
+                // Not compared with each other: an S3 HEAD says it to the second, a listing to the millisecond.
+                if (other.modified() != null) {
+                    assertTrue(other.modified().isAfter(before) && other.modified().isBefore(after),
+                            "implausible modification time " + other.modified() + " of " + written.key());
+                }
+            }
         }
     }
 }

@@ -225,4 +225,149 @@ class LocalStorageTest extends StorageContract {
             churn.join();
         }
     }
+
+    // ------------------------------------------------------------------ versions (issue 22)
+
+    /** Replaces the file of {@code key} behind the store's back, as another process does (new inode). */
+    private static void replaceExternally(LocalStorage s, String key, byte[] bytes) throws IOException {
+        Path target = s.root().resolve(key);
+        Path tmp = target.resolveSibling("other-process.tmp");
+        Files.write(tmp, bytes);
+        Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * A handle opened on the old file still holds exactly the old version after another process
+     * replaced the path: a read naming it is served from there; once no handle of it is left,
+     * the read names a version the path no longer has and fails typed.
+     */
+    @Test
+    void anOpenHandleServesItsVersionAfterAnotherProcessReplacedThePath() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        byte[] a = bytes(100_000, 31);
+        byte[] b = bytes(100_000, 32);
+        String v1 = s.put("o/x", body(a, 8192)).block(TIMEOUT).version();
+        assertArrayEquals(a, readAll(s, "o/x", 0, a.length, v1)); // handle of v1 cached
+        replaceExternally(s, "o/x", b);
+        String v2 = s.head("o/x").block(TIMEOUT).version();
+        assertTrue(!v1.equals(v2));
+        assertArrayEquals(a, readAll(s, "o/x", 0, a.length, v1), "the open file of v1 is v1");
+        assertArrayEquals(java.util.Arrays.copyOfRange(a, 65_536, 65_540), readAll(s, "o/x", 65_536, 4, v1));
+        // An unversioned read moves the cache to the new file; v1 is then gone for good.
+        assertArrayEquals(b, readAll(s, "o/x", 0, b.length));
+        assertThrows(dev.atlas.error.ObjectChangedException.class, () -> readAll(s, "o/x", 0, 1, v1));
+        assertArrayEquals(b, readAll(s, "o/x", 0, b.length, v2));
+        // A store that never opened v1 cannot read it.
+        try (LocalStorage fresh = LocalStorage.open(s.root(), resources)) {
+            assertThrows(dev.atlas.error.ObjectChangedException.class, () -> readAll(fresh, "o/x", 0, 1, v1));
+            replaceExternally(s, "o/x", a);
+            dev.atlas.storage.StoredObject got = fresh.getIfChanged("o/x", v2, 1 << 20).block(TIMEOUT);
+            assertEquals(fresh.head("o/x").block(TIMEOUT).version(), got.info().version());
+            assertArrayEquals(a, bytesOf(got.content()));
+        }
+        // Deleted by another process: an open handle of v2 still reads v2; without one, not found.
+        Files.delete(s.root().resolve("o/x"));
+        assertArrayEquals(b, readAll(s, "o/x", 0, b.length, v2));
+        try (LocalStorage fresh = LocalStorage.open(s.root(), resources)) {
+            assertThrows(dev.atlas.error.NotFoundException.class, () -> readAll(fresh, "o/x", 0, 1, v2));
+        }
+    }
+
+    /** Versions and modification times are the file's, the same through every call. */
+    @Test
+    void versionsAndTimesAreTheFilesOwn() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        ObjectInfo put = s.put("m/x", body(bytes(10, 33), 10)).block(TIMEOUT);
+        java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(s.root().resolve("m/x"),
+                java.nio.file.attribute.BasicFileAttributes.class);
+        assertEquals(a.lastModifiedTime().toInstant(), put.modified());
+        assertTrue(put.version().startsWith(a.fileKey() + "@"), put.version());
+        assertEquals(put, s.head("m/x").block(TIMEOUT));
+        assertEquals(List.of(put), s.list("m/").collectList().block(TIMEOUT));
+        dev.atlas.storage.StoredObject got = s.getIfChanged("m/x", null, 100).block(TIMEOUT);
+        bytesOf(got.content());
+        assertEquals(put, got.info());
+        ObjectInfo swapped = s.putIfMatch("m/x", put.version(), body(bytes(10, 34), 10)).block(TIMEOUT);
+        assertEquals(swapped, s.head("m/x").block(TIMEOUT));
+        // Same size, written within the same clock tick: still another version.
+        assertTrue(!put.version().equals(swapped.version()));
+    }
+
+    /**
+     * The lock file of a compare-and-swap key is no object, no valid key, and survives sweeps and
+     * the object's deletion (two processes must never lock two different files).
+     */
+    @Test
+    void lockFilesAreInvisibleAndNeverRemoved() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        String v = s.put("l/reg.json", body(new byte[] {1}, 1)).block(TIMEOUT).version();
+        s.putIfMatch("l/reg.json", v, body(new byte[] {2}, 1)).block(TIMEOUT);
+        Path lock = s.root().resolve("l").resolve(LocalStorage.LOCK_PREFIX + "reg.json");
+        assertTrue(Files.exists(lock));
+        assertEquals(List.of("l/reg.json"), s.list("l/").map(ObjectInfo::key).collectList().block(TIMEOUT));
+        assertEquals(List.of("l/reg.json"), s.list("").map(ObjectInfo::key).collectList().block(TIMEOUT));
+        assertThrows(InvalidArgumentException.class, () -> s.head("l/" + LocalStorage.LOCK_PREFIX + "reg.json").block(TIMEOUT));
+        assertThrows(InvalidArgumentException.class,
+                () -> s.put("l/" + LocalStorage.LOCK_PREFIX + "x", body(new byte[] {1}, 1)).block(TIMEOUT));
+        Files.setLastModifiedTime(lock, java.nio.file.attribute.FileTime.fromMillis(0));
+        assertEquals(0, s.sweepTempFiles(java.time.Duration.ZERO));
+        s.delete("l/reg.json").block(TIMEOUT);
+        assertTrue(Files.exists(lock), "the lock file outlives its object");
+        // A name too long to carry the prefix locks a hashed name.
+        String longKey = "l/" + "n".repeat(250);
+        String lv = s.put(longKey, body(new byte[] {1}, 1)).block(TIMEOUT).version();
+        s.putIfMatch(longKey, lv, body(new byte[] {3}, 1)).block(TIMEOUT);
+        assertArrayEquals(new byte[] {3}, readAll(s, longKey, 0, 1));
+        assertEquals(List.of(longKey), s.list("l/").map(ObjectInfo::key).collectList().block(TIMEOUT));
+    }
+
+    @Test
+    void adoptIfMatchReplacesOnlyTheNamedVersionAndKeepsTheStagedFileOtherwise() throws IOException {
+        LocalStorage s = (LocalStorage) storage();
+        dev.atlas.storage.FileAdoption a = s.fileAdoption();
+        ObjectInfo v1 = s.put("c/x.af", body(new byte[] {1, 1}, 2)).block(TIMEOUT);
+        Path staged = Files.createTempFile(a.stagingDirectory("c/x.af"), a.stagedFilePrefix(), ".tmp");
+        Files.write(staged, new byte[] {2, 2, 2});
+        Object inode = Files.readAttributes(staged, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        ObjectInfo v2 = a.adoptIfMatch("c/x.af", staged, v1.version()).block(TIMEOUT);
+        assertEquals(v2, s.head("c/x.af").block(TIMEOUT));
+        assertTrue(Files.notExists(staged));
+        assertEquals(inode, Files.readAttributes(s.root().resolve("c/x.af"),
+                java.nio.file.attribute.BasicFileAttributes.class).fileKey(), "adopted, not copied");
+        Path stale = Files.createTempFile(a.stagingDirectory("c/x.af"), a.stagedFilePrefix(), ".tmp");
+        Files.write(stale, new byte[] {3});
+        assertThrows(dev.atlas.error.ObjectChangedException.class,
+                () -> a.adoptIfMatch("c/x.af", stale, v1.version()).block(TIMEOUT));
+        assertTrue(Files.exists(stale), "a lost compare leaves the staged file for the caller");
+        assertArrayEquals(new byte[] {2, 2, 2}, readAll(s, "c/x.af", 0, 3));
+        assertThrows(dev.atlas.error.ObjectChangedException.class,
+                () -> a.adoptIfMatch("c/absent.af", stale, v2.version()).block(TIMEOUT));
+        assertThrows(InvalidArgumentException.class, () -> a.adoptIfMatch("c/x.af", stale, null).block(TIMEOUT));
+        assertTrue(Files.exists(stale));
+    }
+
+    /**
+     * Two stores on one directory in one JVM (FileLock alone would throw
+     * OverlappingFileLockException here): of 2 x 8 concurrent swaps of one version, one wins.
+     */
+    @Test
+    void twoStoresInOneJvmShareTheCompareAndSwap() {
+        LocalStorage s = (LocalStorage) storage();
+        try (LocalStorage other = LocalStorage.open(s.root(), resources)) {
+            String v = s.put("j/reg", body(new byte[] {0}, 1)).block(TIMEOUT).version();
+            java.util.concurrent.atomic.AtomicInteger won = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
+            Flux.range(0, 16)
+                    .flatMap(i -> (i % 2 == 0 ? s : other).putIfMatch("j/reg", v, body(new byte[] {1}, 1))
+                            .doOnNext(x -> won.incrementAndGet())
+                            .onErrorResume(dev.atlas.error.ObjectChangedException.class, e -> {
+                                lost.incrementAndGet();
+                                return reactor.core.publisher.Mono.empty();
+                            }), 16)
+                    .blockLast(TIMEOUT);
+            assertEquals(1, won.get());
+            assertEquals(15, lost.get());
+        }
+    }
 }
