@@ -1,6 +1,7 @@
 package dev.atlas.storage.s3;
 
 import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.error.ObjectChangedException;
 import dev.atlas.error.StorageException;
 import java.time.Duration;
 import java.util.Objects;
@@ -12,8 +13,8 @@ import reactor.util.retry.RetryBackoffSpec;
  * How {@link S3Storage} repeats a request that failed with a retryable {@link StorageException}
  * (throttling, 5xx, a reset connection, a timeout): exponential backoff with jitter, at most
  * {@link #maxRetries()} times. Non-retryable failures (not found, precondition failed, access
- * denied, bad request) are never repeated. When the retries are exhausted the last failure is
- * raised as it was (not wrapped).
+ * denied, bad request) and {@link ObjectChangedException} (a version check that failed) are
+ * never repeated. When the retries are exhausted the last failure is raised as it was (not wrapped).
  */
 public final class RetryPolicy {
     /** Retries by default: six attempts survive a 20 % failure rate with a chance of 1 in 15,000 of failing. */
@@ -87,9 +88,13 @@ public final class RetryPolicy {
         return jitter;
     }
 
-    /** True for failures this policy repeats. */
+    /**
+     * True for failures this policy repeats. Never {@link ObjectChangedException}: it is retryable
+     * for the engine (refresh, re-plan, then try again), but repeating the same request with the
+     * same stale version would only fail again.
+     */
     public static boolean isRetryable(Throwable t) {
-        return t instanceof StorageException s && s.retryable();
+        return t instanceof StorageException s && s.retryable() && !(t instanceof ObjectChangedException);
     }
 
     /**

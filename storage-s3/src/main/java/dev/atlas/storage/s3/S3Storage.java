@@ -4,11 +4,13 @@ import dev.atlas.runtime.EngineResources;
 import dev.atlas.error.AlreadyExistsException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
+import dev.atlas.error.ObjectChangedException;
 import dev.atlas.error.RangeNotSatisfiableException;
 import dev.atlas.error.StorageException;
 import dev.atlas.storage.Keys;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
+import dev.atlas.storage.StoredObject;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
@@ -21,6 +23,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
@@ -71,6 +74,14 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  *       {@link S3StorageOptions.ConditionalWrites#UNSUPPORTED_SINGLE_WRITER} the check is a HEAD
  *       before the write instead, which is <b>only correct with a single writer per file set</b>
  *       (two concurrent flushes of one file set could then both "win").</li>
+ *   <li><b>Versions</b> are ETags, spelled as the HTTP entity tag with its quotes by every call
+ *       ({@link #version}). A version-checked read is the ranged GET with {@code If-Match}; a
+ *       compare-and-swap ({@link #putIfMatch}) carries {@code If-Match} on the PUT or on
+ *       CompleteMultipartUpload; {@link #getIfChanged} is one GET with {@code If-None-Match}, a
+ *       304 costing that one request. A 412 is {@link ObjectChangedException}, never retried.
+ *       Atomicity of a compare-and-swap is the server's: AWS S3 decides concurrent conditional
+ *       writes atomically; S3Mock 5.2.3 and S3Proxy 4.1.0 (filesystem) compare and then write in
+ *       two steps, so there two concurrent writers naming one ETag can both succeed.</li>
  *   <li><b>Listing</b> pages through ListObjectsV2 ({@link S3StorageOptions#listPageSize()} keys
  *       a page). S3 orders keys by their UTF-8 bytes, which equals the SPI's UTF-16 order except for
  *       keys that mix characters above U+FFFF with ones in U+E000..U+FFFF.</li>
@@ -81,8 +92,8 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
  *       PUT or part re-sends the bytes it already holds.</li>
  *   <li><b>Counters</b>: {@link #stats()} counts requests by kind, failures, retries and bytes.</li>
  * </ul>
- * The version of an object is its ETag. Nothing here blocks: SDK futures complete on the SDK's
- * completion threads and body bytes are copied on the CRT's event-loop threads.
+ * Nothing here blocks: SDK futures complete on the SDK's completion threads and body bytes are
+ * copied on the CRT's event-loop threads.
  */
 public final class S3Storage implements Storage, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(S3Storage.class);
@@ -192,54 +203,120 @@ public final class S3Storage implements Storage, AutoCloseable {
         return keyPrefix + key;
     }
 
+    /** The precondition a request carries, which decides what its 412 (and kin) means. */
+    private enum Condition {
+        /** Unconditional. */
+        NONE,
+        /** {@code If-None-Match: *} on a write: create-if-absent. */
+        IF_ABSENT,
+        /** {@code If-Match: <etag>} on a ranged GET. */
+        READ_IF_MATCH,
+        /** {@code If-Match: <etag>} on a PUT or CompleteMultipartUpload: compare-and-swap. */
+        WRITE_IF_MATCH
+    }
+
     /**
      * One request: counted, mapped at the edge, retried by the policy. {@code call} runs once per
      * attempt, at subscription.
      */
-    private <X> Mono<X> call(S3Request kind, String what, String key, boolean conditionalWrite,
+    private <X> Mono<X> call(S3Request kind, String what, String key, Condition condition,
             Supplier<CompletableFuture<X>> call) {
         return Mono.defer(() -> {
             counters.request(kind);
             return SdkCall.of(call);
-        }).onErrorMap(e -> mapFailure(e, what, key, conditionalWrite)).retryWhen(retry);
+        }).onErrorMap(e -> mapFailure(e, what, key, condition)).retryWhen(retry);
     }
 
-    private Throwable mapFailure(Throwable e, String what, String key, boolean conditionalWrite) {
+    /**
+     * The typed failure of one attempt. A 412 is the server's answer to a precondition, never a
+     * transient state: {@link ObjectChangedException} for {@code If-Match} (which {@link RetryPolicy}
+     * never repeats) and {@link AlreadyExistsException} for {@code If-None-Match: *}. The CRT does
+     * not retry 4xx answers itself (only 5xx and transport failures), so the status seen here is
+     * the server's own.
+     */
+    private Throwable mapFailure(Throwable e, String what, String key, Condition condition) {
         counters.failure();
         Throwable t = SdkCall.unwrap(e);
-        if (conditionalWrite) {
-            int status = S3Errors.status(t);
-            String code = S3Errors.code(t);
-            if (status == 412) {
-                return new AlreadyExistsException("object '" + key + "' already exists");
-            }
-            if (status == 501 || "NotImplemented".equals(code)) {
-                return new ConditionalWriteUnsupportedException(what + ": the server does not support conditional writes"
-                        + " (If-None-Match: *); configure ConditionalWrites.UNSUPPORTED_SINGLE_WRITER and keep to one"
-                        + " writer per file set", t);
-            }
+        int status = S3Errors.status(t);
+        String code = S3Errors.code(t);
+        switch (condition) {
+            case IF_ABSENT:
+                if (status == 412) {
+                    return new AlreadyExistsException("object '" + key + "' already exists");
+                }
+                if (status == 501 || "NotImplemented".equals(code)) {
+                    return unsupported(what, "If-None-Match: *", t);
+                }
+                break;
+            case READ_IF_MATCH:
+                if (status == 412) {
+                    return new ObjectChangedException(key, "object '" + key + "' is no longer the version read ("
+                            + what + ": HTTP 412)", t);
+                }
+                break;
+            case WRITE_IF_MATCH:
+                // 412: another version is stored. 409 ConditionalRequestConflict: a concurrent
+                // conditional write to the key was in progress, so our expected version is about to
+                // be stale. 404: AWS answers If-Match on a missing key with NoSuchKey.
+                if (status == 412 || status == 409 && "ConditionalRequestConflict".equals(code)
+                        || status == 404 && !"NoSuchBucket".equals(code) && !"NoSuchUpload".equals(code)) {
+                    return new ObjectChangedException(key, "object '" + key + "' is not the version expected (" + what
+                            + ": HTTP " + status + (code == null ? "" : " " + code) + ")", t);
+                }
+                if (status == 501 || "NotImplemented".equals(code)) {
+                    return unsupported(what, "If-Match", t);
+                }
+                break;
+            default:
+                break;
         }
         return S3Errors.map(t, what, key);
+    }
+
+    private static ConditionalWriteUnsupportedException unsupported(String what, String header, Throwable t) {
+        return new ConditionalWriteUnsupportedException(what + ": the server does not support conditional writes ("
+                + header + "); configure ConditionalWrites.UNSUPPORTED_SINGLE_WRITER and keep to one writer per file set", t);
     }
 
     // ------------------------------------------------------------------ reads
 
     @Override
     public Mono<ByteBuf> read(String key, long offset, long length) {
+        return read(key, offset, length, null);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The ranged GET of {@link #read(String, long, long)} with {@code If-Match: <version>}: a
+     * {@code 412 Precondition Failed} is {@link ObjectChangedException} (never retried), a 404
+     * {@link dev.atlas.error.NotFoundException}. S3 checks the precondition before it sends a
+     * byte, so a replaced object never contributes one. A zero-length read compares the version of
+     * a HEAD. {@code version} null reads whatever is stored.
+     */
+    @Override
+    public Mono<ByteBuf> read(String key, long offset, long length, String version) {
         return Mono.defer(() -> {
             Keys.check(key);
             Keys.checkRange(key, offset, length);
+            String expected = version == null ? null : version(version);
             if (length == 0) {
                 return head(key).map(info -> {
+                    if (expected != null && !expected.equals(info.version())) {
+                        throw new ObjectChangedException(key, "object '" + key + "' is version " + info.version() + ", not "
+                                + expected);
+                    }
                     if (offset > info.size()) {
                         throw new RangeNotSatisfiableException(key, offset, length, info.size());
                     }
                     return alloc.directBuffer(0);
                 });
             }
-            String what = "GET of '" + key + "' [" + offset + ", " + (offset + length) + ")";
+            String what = "GET of '" + key + "' [" + offset + ", " + (offset + length) + ")"
+                    + (expected == null ? "" : " if-match " + expected);
             String range = "bytes=" + offset + "-" + (offset + length - 1);
             String sk = objectKey(key);
+            Condition condition = expected == null ? Condition.NONE : Condition.READ_IF_MATCH;
             // Each attempt parks its filled buffer in the slot and emits only the response, so no
             // buffer crosses retryWhen (its serialising subscriber discards a value that meets a
             // cancel, and a discard hook here would stack with the caller's and release twice).
@@ -248,14 +325,14 @@ public final class S3Storage implements Storage, AutoCloseable {
             Mono<GetObjectResponse> attempts = Mono.defer(() -> {
                 counters.request(S3Request.GET);
                 RangeBody body = new RangeBody(alloc, key, offset, (int) length, counters);
-                return SdkCall.of(() -> s3.getObject(b -> b.bucket(bucket).key(sk).range(range).overrideConfiguration(perRequest),
-                        body), r -> {
+                return SdkCall.of(() -> s3.getObject(b -> b.bucket(bucket).key(sk).range(range).ifMatch(expected)
+                        .overrideConfiguration(perRequest), body), r -> {
                             slot.fill(body.take());
                             return r;
                         }, body::close);
-            }).onErrorMap(e -> mapFailure(e, what, key, false)).retryWhen(retry);
+            }).onErrorMap(e -> mapFailure(e, what, key, condition)).retryWhen(retry);
             return SdkCall.of(attempts::toFuture, r -> slot.take(), slot::close).onErrorResume(StorageException.class, e -> {
-                if (S3Errors.status(e) != 416) {
+                if (S3Errors.status(e) != 416 || e instanceof ObjectChangedException) {
                     return Mono.error(e);
                 }
                 // Past the end: learn the size for the message (a HEAD, only on this error path).
@@ -264,19 +341,86 @@ public final class S3Storage implements Storage, AutoCloseable {
         });
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One GET, with {@code If-None-Match: <knownVersion>} when one is given: a
+     * {@code 304 Not Modified} completes empty, so a refresh that finds nothing new costs exactly
+     * one request (no HEAD first). Otherwise the body streams into one pooled buffer sized by the
+     * object size the response reports, which is checked against {@code maxBytes} before a byte is
+     * accepted (the request is then aborted). The version is the response's ETag, the modification
+     * time its {@code Last-Modified}. The GET names the range {@code bytes=0-maxBytes} (the CRT
+     * sends a HEAD first for a GET without one); an empty object, which no range fits, costs a
+     * HEAD more on that path.
+     */
     @Override
-    public Mono<ByteBuf> read(String key, long offset, long length, String version) {
-        return Mono.error(new UnsupportedOperationException("TODO(issue 22): version-checked read"));
+    public Mono<StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
+        return Mono.defer(() -> {
+            Keys.check(key);
+            if (maxBytes < 0) {
+                throw new InvalidArgumentException("negative size limit " + maxBytes + " for '" + key + "'");
+            }
+            // One buffer holds the object: no more than an int's worth, whatever the caller allows.
+            long limit = Math.min(maxBytes, Integer.MAX_VALUE - 8);
+            String known = knownVersion == null ? null : version(knownVersion);
+            String what = "GET of '" + key + "'" + (known == null ? "" : " if-none-match " + known);
+            String sk = objectKey(key);
+            // An explicit range from 0 to one byte past the limit. Without a range the CRT client
+            // sends a HEAD (carrying the If-None-Match) before the GET: measured through a counting
+            // proxy, a changed object cost two requests. With it, one GET whose Content-Range
+            // reports the object size, so a too-large object is refused on its headers.
+            String range = "bytes=0-" + limit;
+            ReadSlot slot = new ReadSlot(what);
+            Mono<GetObjectResponse> attempts = Mono.defer(() -> {
+                counters.request(S3Request.GET);
+                WholeBody body = new WholeBody(alloc, key, limit, counters);
+                return SdkCall.of(() -> s3.getObject(b -> b.bucket(bucket).key(sk).range(range).ifNoneMatch(known)
+                        .overrideConfiguration(perRequest), body), r -> {
+                            slot.fill(body.take());
+                            return r;
+                        }, body::close);
+            }).onErrorMap(e -> {
+                // 304 is the answer asked for, not a failure: not counted, not retried, not mapped.
+                Throwable t = SdkCall.unwrap(e);
+                // A 412 can only come from the CRT's own If-Match on the later parts of a large
+                // object that was replaced mid-download: it changed, read it again later.
+                return known != null && S3Errors.status(t) == 304 ? NotModified.INSTANCE
+                        : mapFailure(t, what, key, Condition.READ_IF_MATCH);
+            }).retryWhen(retry);
+            // The buffer travels alone through SdkCall (which releases it if a cancel meets it) and
+            // becomes a StoredObject in a synchronous map after it: a record is not reference-counted.
+            AtomicReference<GetObjectResponse> response = new AtomicReference<>();
+            return SdkCall.of(attempts::toFuture, r -> {
+                response.set(r);
+                return slot.take();
+            }, slot::close).map(content -> {
+                GetObjectResponse r = response.get();
+                return new StoredObject(new ObjectInfo(key, content.readableBytes(), version(r.eTag()), r.lastModified()),
+                        content);
+            }).onErrorResume(NotModified.class, e -> Mono.empty()).onErrorResume(StorageException.class, e -> {
+                if (S3Errors.status(e) != 416 || e instanceof ObjectChangedException) {
+                    return Mono.error(e);
+                }
+                // No range of an empty object is satisfiable: the HEAD of this error path says all.
+                return head(key).flatMap(info -> {
+                    if (info.size() != 0) {
+                        return Mono.error(new ObjectChangedException(key, "object '" + key + "' was replaced while read"));
+                    }
+                    return info.version().equals(known) ? Mono.empty()
+                            : Mono.fromSupplier(() -> new StoredObject(info, alloc.directBuffer(0)));
+                });
+            });
+        });
     }
 
-    @Override
-    public Mono<dev.atlas.storage.StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
-        return Mono.error(new UnsupportedOperationException("TODO(issue 22): conditional get"));
-    }
+    /** The 304 of a conditional GET inside {@link #getIfChanged}, before it becomes an empty Mono. */
+    private static final class NotModified extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        static final NotModified INSTANCE = new NotModified();
 
-    @Override
-    public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, org.reactivestreams.Publisher<ByteBuf> body) {
-        return Mono.error(new UnsupportedOperationException("TODO(issue 22): compare-and-swap put"));
+        private NotModified() {
+            super("304 Not Modified", null, false, false);
+        }
     }
 
     @Override
@@ -284,9 +428,9 @@ public final class S3Storage implements Storage, AutoCloseable {
         return Mono.defer(() -> {
             Keys.check(key);
             String sk = objectKey(key);
-            return call(S3Request.HEAD, "HEAD of '" + key + "'", key, false,
+            return call(S3Request.HEAD, "HEAD of '" + key + "'", key, Condition.NONE,
                     () -> s3.headObject(b -> b.bucket(bucket).key(sk).overrideConfiguration(perRequest)))
-                    .map(r -> new ObjectInfo(key, r.contentLength(), version(r.eTag())));
+                    .map(r -> new ObjectInfo(key, r.contentLength(), version(r.eTag()), r.lastModified()));
         });
     }
 
@@ -301,55 +445,91 @@ public final class S3Storage implements Storage, AutoCloseable {
                     .concatMapIterable(ListObjectsV2Response::contents)
                     .filter(o -> o.key().startsWith(full) && o.key().length() > keyPrefix.length())
                     .map(o -> new ObjectInfo(o.key().substring(keyPrefix.length()), o.size() == null ? 0 : o.size(),
-                            version(o.eTag())));
+                            version(o.eTag()), o.lastModified()));
         });
     }
 
     private Mono<ListObjectsV2Response> page(String prefix, String full, String token) {
-        return call(S3Request.LIST, "LIST of '" + prefix + "'", prefix, false, () -> s3.listObjectsV2(b -> b.bucket(bucket)
+        return call(S3Request.LIST, "LIST of '" + prefix + "'", prefix, Condition.NONE, () -> s3.listObjectsV2(b -> b.bucket(bucket)
                 .prefix(full).maxKeys(options.listPageSize()).continuationToken(token).overrideConfiguration(perRequest)));
     }
 
-    private static String version(String etag) {
-        return etag == null ? "" : etag;
+    /**
+     * The version token of an ETag, spelled the same whichever response carried it: as the HTTP
+     * entity tag with its quotes ({@code "9b2cf535f27731c974343645a3985328"}), which is also what
+     * {@code If-Match} and {@code If-None-Match} take. Servers differ in whether the ETag of a
+     * listing or of a CompleteMultipartUpload answer keeps its quotes; an unquoted one gains them
+     * here, a quoted or weak ({@code W/"..."}) one is kept. An absent ETag is the empty string.
+     */
+    static String version(String etag) {
+        if (etag == null) {
+            return "";
+        }
+        String e = etag.trim();
+        if (e.isEmpty() || e.startsWith("\"") || e.startsWith("W/")) {
+            return e;
+        }
+        return '"' + e + '"';
     }
 
     // ------------------------------------------------------------------ writes
 
     @Override
     public Mono<ObjectInfo> put(String key, Publisher<ByteBuf> body) {
-        return write(key, body, false);
+        return write(key, body, Condition.NONE, null);
     }
 
     @Override
     public Mono<ObjectInfo> putIfAbsent(String key, Publisher<ByteBuf> body) {
-        return write(key, body, true);
+        return write(key, body, Condition.IF_ABSENT, null);
     }
 
-    private Mono<ObjectInfo> write(String key, Publisher<ByteBuf> body, boolean ifAbsent) {
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A conditional write: {@code If-Match: <expectedVersion>} on the PUT, or, for a body above
+     * the part size, on CompleteMultipartUpload (SDK 2.56 models the header on both requests:
+     * {@code PutObjectRequest.ifMatch}, {@code CompleteMultipartUploadRequest.ifMatch}), so the
+     * server decides the race when the object would become visible. A multipart body is first
+     * checked with a HEAD, so parts that would lose anyway are not uploaded; a failed completion
+     * aborts the upload. 412, 409 {@code ConditionalRequestConflict} and the 404 S3 answers for a
+     * missing key are {@link ObjectChangedException}; a server that refuses the header raises
+     * {@link ConditionalWriteUnsupportedException}. With
+     * {@link S3StorageOptions.ConditionalWrites#UNSUPPORTED_SINGLE_WRITER} the check is a HEAD
+     * before an unconditional write: correct only with a single writer.
+     */
+    @Override
+    public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, Publisher<ByteBuf> body) {
+        if (expectedVersion == null || expectedVersion.isBlank()) {
+            // Fails before reading the body, which is then never subscribed (see Storage#put).
+            return Mono.error(() -> new InvalidArgumentException("putIfMatch of '" + key
+                    + "' needs the version to replace, not '" + expectedVersion + "'"));
+        }
+        return write(key, body, Condition.WRITE_IF_MATCH, version(expectedVersion));
+    }
+
+    private Mono<ObjectInfo> write(String key, Publisher<ByteBuf> body, Condition condition, String ifMatch) {
         return Mono.defer(() -> {
             Keys.check(key);
             String sk = objectKey(key);
             Mono<Void> precheck = Mono.empty();
-            if (ifAbsent && !conditional) {
-                precheck = head(key).<Void>flatMap(i -> Mono.error(new AlreadyExistsException("object '" + key + "' already exists")))
-                        .onErrorResume(NotFoundException.class, e -> Mono.empty());
+            Condition sent = condition;
+            if (!conditional && condition != Condition.NONE) {
+                precheck = check(key, condition, ifMatch);
+                sent = Condition.NONE;
             }
-            boolean ifNoneMatch = ifAbsent && conditional;
+            Condition onWire = sent;
             return precheck.then(PartAssembler.parts(body, options.partSize())
                     .switchOnFirst((first, parts) -> {
                         if (first.hasValue() && first.get().last()) {
                             PartAssembler.Part p = first.get();
-                            return parts.then(putSingle(key, sk, p, ifNoneMatch));
+                            return parts.then(putSingle(key, sk, p, onWire, ifMatch));
                         }
                         if (first.hasValue()) {
-                            // Create-if-absent of a large body: fail before uploading parts that would
-                            // lose anyway (the conditional completion still decides races).
-                            Mono<Void> exists = !ifNoneMatch ? Mono.empty()
-                                    : head(key).<Void>flatMap(i -> Mono.error(
-                                            new AlreadyExistsException("object '" + key + "' already exists")))
-                                            .onErrorResume(NotFoundException.class, e -> Mono.empty());
-                            return exists.then(multipart(key, sk, parts, ifNoneMatch));
+                            // A conditional write of a large body: fail before uploading parts that
+                            // would lose anyway (the conditional completion still decides races).
+                            Mono<Void> early = onWire == Condition.NONE ? Mono.empty() : check(key, onWire, ifMatch);
+                            return early.then(multipart(key, sk, parts, onWire, ifMatch));
                         }
                         return parts.then(Mono.<ObjectInfo>empty());
                     })
@@ -357,21 +537,42 @@ public final class S3Storage implements Storage, AutoCloseable {
         });
     }
 
+    /**
+     * A HEAD that fails the way the condition would: {@code AlreadyExistsException} if a
+     * create-if-absent finds an object, {@code ObjectChangedException} if a compare-and-swap finds
+     * another version or none.
+     */
+    private Mono<Void> check(String key, Condition condition, String ifMatch) {
+        if (condition == Condition.IF_ABSENT) {
+            return head(key).<Void>flatMap(i -> Mono.error(new AlreadyExistsException("object '" + key + "' already exists")))
+                    .onErrorResume(NotFoundException.class, e -> Mono.empty());
+        }
+        return head(key).onErrorMap(NotFoundException.class, e -> new ObjectChangedException(key, "object '" + key
+                + "' is not version " + ifMatch + ": it does not exist", e))
+                .flatMap(i -> ifMatch.equals(i.version()) ? Mono.<Void>empty() : Mono.error(new ObjectChangedException(key,
+                        "object '" + key + "' is version " + i.version() + ", not " + ifMatch)));
+    }
+
     private static AsyncRequestBody bodyOf(PartAssembler.Part p) {
         return AsyncRequestBody.fromByteBufferUnsafe(ByteBuffer.wrap(p.bytes(), 0, p.length()));
     }
 
-    private Mono<ObjectInfo> putSingle(String key, String sk, PartAssembler.Part p, boolean ifNoneMatch) {
-        return call(S3Request.PUT, "PUT of '" + key + "' (" + p.length() + " bytes)", key, ifNoneMatch,
-                () -> s3.putObject(b -> b.bucket(bucket).key(sk).contentLength((long) p.length())
-                        .ifNoneMatch(ifNoneMatch ? "*" : null).overrideConfiguration(perRequest), bodyOf(p)))
+    private Mono<ObjectInfo> putSingle(String key, String sk, PartAssembler.Part p, Condition condition, String ifMatch) {
+        String ifNoneMatch = condition == Condition.IF_ABSENT ? "*" : null;
+        String match = condition == Condition.WRITE_IF_MATCH ? ifMatch : null;
+        return call(S3Request.PUT, "PUT of '" + key + "' (" + p.length() + " bytes)" + (match == null ? "" : " if-match " + match),
+                key, condition, () -> s3.putObject(b -> b.bucket(bucket).key(sk).contentLength((long) p.length())
+                        .ifNoneMatch(ifNoneMatch).ifMatch(match).overrideConfiguration(perRequest), bodyOf(p)))
                 .map(r -> {
                     counters.bytesOut(p.length());
                     return new ObjectInfo(key, p.length(), version(r.eTag()));
                 });
     }
 
-    private Mono<ObjectInfo> multipart(String key, String sk, Flux<PartAssembler.Part> parts, boolean ifNoneMatch) {
+    private Mono<ObjectInfo> multipart(String key, String sk, Flux<PartAssembler.Part> parts, Condition condition,
+            String ifMatch) {
+        String ifNoneMatch = condition == Condition.IF_ABSENT ? "*" : null;
+        String match = condition == Condition.WRITE_IF_MATCH ? ifMatch : null;
         return Mono.usingWhen(createUpload(key, sk), id -> {
             AtomicLong total = new AtomicLong();
             return parts.index()
@@ -379,9 +580,9 @@ public final class S3Storage implements Storage, AutoCloseable {
                             .doOnNext(x -> total.addAndGet(t.getT2().length())), options.uploadConcurrency(), 1)
                     .collectSortedList(Comparator.comparing(CompletedPart::partNumber))
                     .flatMap(done -> call(S3Request.COMPLETE_MULTIPART, "CompleteMultipartUpload of '" + key + "' ("
-                            + done.size() + " parts)", key, ifNoneMatch,
+                            + done.size() + " parts)" + (match == null ? "" : " if-match " + match), key, condition,
                             () -> s3.completeMultipartUpload(b -> b.bucket(bucket).key(sk).uploadId(id)
-                                    .multipartUpload(m -> m.parts(done)).ifNoneMatch(ifNoneMatch ? "*" : null)
+                                    .multipartUpload(m -> m.parts(done)).ifNoneMatch(ifNoneMatch).ifMatch(match)
                                     .overrideConfiguration(perRequest))))
                     .map(r -> new ObjectInfo(key, total.get(), version(r.eTag())));
         }, id -> Mono.empty(), (id, err) -> abort(key, sk, id), id -> abort(key, sk, id));
@@ -394,7 +595,7 @@ public final class S3Storage implements Storage, AutoCloseable {
      * still meets the cancel inside the sink is discarded there, and the discard hook aborts it.
      */
     private Mono<String> createUpload(String key, String sk) {
-        Mono<String> create = call(S3Request.CREATE_MULTIPART, "CreateMultipartUpload of '" + key + "'", key, false,
+        Mono<String> create = call(S3Request.CREATE_MULTIPART, "CreateMultipartUpload of '" + key + "'", key, Condition.NONE,
                 () -> s3.createMultipartUpload(b -> b.bucket(bucket).key(sk)
                         .checksumAlgorithm(checksums ? ChecksumAlgorithm.CRC32 : null).overrideConfiguration(perRequest)))
                 .map(r -> r.uploadId());
@@ -413,7 +614,7 @@ public final class S3Storage implements Storage, AutoCloseable {
 
     private Mono<CompletedPart> uploadPart(String key, String sk, String id, int number, PartAssembler.Part p) {
         return call(S3Request.UPLOAD_PART, "UploadPart " + number + " of '" + key + "' (" + p.length() + " bytes)", key,
-                false, () -> s3.uploadPart(b -> b.bucket(bucket).key(sk).uploadId(id).partNumber(number)
+                Condition.NONE, () -> s3.uploadPart(b -> b.bucket(bucket).key(sk).uploadId(id).partNumber(number)
                         .contentLength((long) p.length()).checksumAlgorithm(checksums ? ChecksumAlgorithm.CRC32 : null)
                         .overrideConfiguration(perRequest), bodyOf(p)))
                 .map((UploadPartResponse r) -> {
@@ -423,7 +624,7 @@ public final class S3Storage implements Storage, AutoCloseable {
     }
 
     private Mono<Void> abort(String key, String sk, String id) {
-        return call(S3Request.ABORT_MULTIPART, "AbortMultipartUpload of '" + key + "'", key, false,
+        return call(S3Request.ABORT_MULTIPART, "AbortMultipartUpload of '" + key + "'", key, Condition.NONE,
                 () -> s3.abortMultipartUpload(b -> b.bucket(bucket).key(sk).uploadId(id).overrideConfiguration(perRequest)))
                 .then()
                 .onErrorResume(e -> {
@@ -440,7 +641,7 @@ public final class S3Storage implements Storage, AutoCloseable {
         return Mono.defer(() -> {
             Keys.check(key);
             String sk = objectKey(key);
-            return call(S3Request.DELETE, "DELETE of '" + key + "'", key, false,
+            return call(S3Request.DELETE, "DELETE of '" + key + "'", key, Condition.NONE,
                     () -> s3.deleteObject(b -> b.bucket(bucket).key(sk).overrideConfiguration(perRequest)))
                     .then()
                     .onErrorResume(NotFoundException.class, e -> Mono.empty());
@@ -461,7 +662,7 @@ public final class S3Storage implements Storage, AutoCloseable {
             }
             return Flux.fromIterable(batches).concatMap(batch -> {
                 List<ObjectIdentifier> ids = batch.stream().map(k -> ObjectIdentifier.builder().key(objectKey(k)).build()).toList();
-                return call(S3Request.DELETE_BATCH, "DeleteObjects of " + batch.size() + " keys", batch.get(0), false,
+                return call(S3Request.DELETE_BATCH, "DeleteObjects of " + batch.size() + " keys", batch.get(0), Condition.NONE,
                         () -> s3.deleteObjects(b -> b.bucket(bucket).delete(Delete.builder().objects(ids).quiet(true).build())
                                 .overrideConfiguration(perRequest)))
                         .flatMap(this::checkDeleted);
@@ -506,7 +707,7 @@ public final class S3Storage implements Storage, AutoCloseable {
     }
 
     private Mono<ListMultipartUploadsResponse> uploadPage(String prefix, String full, String keyMarker, String idMarker) {
-        return call(S3Request.LIST, "ListMultipartUploads of '" + prefix + "'", prefix, false,
+        return call(S3Request.LIST, "ListMultipartUploads of '" + prefix + "'", prefix, Condition.NONE,
                 () -> s3.listMultipartUploads(b -> b.bucket(bucket).prefix(full).keyMarker(keyMarker)
                         .uploadIdMarker(idMarker).overrideConfiguration(perRequest)));
     }

@@ -57,13 +57,17 @@ public final class S3StorageOptions {
         WHEN_REQUIRED
     }
 
-    /** Whether the server honours {@code If-None-Match: *} on PUT and CompleteMultipartUpload. */
+    /**
+     * Whether the server honours {@code If-None-Match: *} and {@code If-Match: <etag>} on PUT and
+     * CompleteMultipartUpload.
+     */
     public enum ConditionalWrites {
         /** Use conditional writes (AWS S3 since 2024, S3Mock). A server that refuses them raises {@link ConditionalWriteUnsupportedException}. */
         SUPPORTED,
         /**
-         * The server does not support them: {@code putIfAbsent} checks with a HEAD first and then
-         * writes, which is only safe with a single writer per key (see {@link S3Storage}).
+         * The server does not support them: {@code putIfAbsent} and {@code putIfMatch} check with
+         * a HEAD first and then write, which is only safe with a single writer per key (see
+         * {@link S3Storage}).
          */
         UNSUPPORTED_SINGLE_WRITER
     }

@@ -81,7 +81,9 @@ class RetryPolicyTest {
         VirtualTimeScheduler vts = VirtualTimeScheduler.create();
         RetryPolicy p = RetryPolicy.defaults();
         for (RuntimeException e : new RuntimeException[] {new StorageException("403 AccessDenied", false),
-                new NotFoundException("gone"), new IllegalStateException("producer died")}) {
+                new NotFoundException("gone"), new IllegalStateException("producer died"),
+                // Retryable for the engine (re-plan), but the same request would fail the same way.
+                new dev.atlas.error.ObjectChangedException("k", "412 PreconditionFailed")}) {
             AtomicInteger attempts = new AtomicInteger();
             StepVerifier.withVirtualTime(() -> flaky(attempts, 100, e).retryWhen(p.toRetry(vts, () -> { })), () -> vts,
                             Long.MAX_VALUE)
