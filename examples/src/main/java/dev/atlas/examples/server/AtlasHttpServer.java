@@ -42,7 +42,7 @@ import reactor.netty.resources.LoopResources;
  * <table>
  * <caption>Routes</caption>
  * <tr><th>method and path</th><th>answer</th></tr>
- * <tr><td>{@code GET /health}</td><td>{@code {"status":"ok","datasets":N}}</td></tr>
+ * <tr><td>{@code GET /health}</td><td>{@code {"status":"ok","datasets":N,"commit":version,"refreshed":instant}}</td></tr>
  * <tr><td>{@code GET /metrics}</td><td>Prometheus text</td></tr>
  * <tr><td>{@code GET /datasets?prefix=&limit=&cursor=}</td><td>a page of datasets (name, arrays, attributes), {@code next_cursor}</td></tr>
  * <tr><td>{@code GET /datasets/{ds}}</td><td>attributes and every array's schema, fill, attributes, stats</td></tr>

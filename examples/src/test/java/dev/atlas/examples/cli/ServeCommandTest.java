@@ -41,6 +41,21 @@ class ServeCommandTest {
     }
 
     @Test
+    void refreshIntervalTakesDecimalSecondsDefaultsToTwoAndRefusesNonsense() {
+        for (String bad : new String[] {"-1", "abc", "1e30"}) {
+            Cli.Run r = Cli.run("serve", "--store", tmp.toString(), "--refresh-interval", bad);
+            assertEquals(2, r.code(), bad + ": " + r.err());
+            assertTrue(r.err().startsWith("atlas: ") || r.err().contains("--refresh-interval"), r.err());
+        }
+        Cli.Run help = Cli.run("serve", "--help");
+        assertTrue(help.out().contains("--refresh-interval=SECONDS"), help.out());
+        assertTrue(help.out().contains("default: 2)"), help.out());
+        assertEquals(java.time.Duration.ofSeconds(2), StoreSession.refreshInterval(new java.math.BigDecimal(StoreSession.DEFAULT_REFRESH_SECONDS)));
+        assertEquals(java.time.Duration.ofMillis(250), StoreSession.refreshInterval(new java.math.BigDecimal("0.25")));
+        assertEquals(java.time.Duration.ZERO, StoreSession.refreshInterval(new java.math.BigDecimal("0")));
+    }
+
+    @Test
     void servesAStoreUntilStopped() throws Exception {
         EngineResources resources = EngineResources.create(1, 1, io.netty.buffer.PooledByteBufAllocator.DEFAULT);
         Path store = tmp.resolve("store");
@@ -54,7 +69,8 @@ class ServeCommandTest {
         CommandLine cl = new CommandLine(cmd);
         StringWriter out = new StringWriter();
         cl.setOut(new PrintWriter(out));
-        Thread t = new Thread(() -> cl.execute("--store", store.toString(), "--port", "0"), "serve-test");
+        Thread t = new Thread(() -> cl.execute("--store", store.toString(), "--port", "0", "--refresh-interval", "0.5"),
+                "serve-test");
         t.start();
         assertTrue(cmd.started.await(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS), "server started");
         try {
@@ -64,6 +80,7 @@ class ServeCommandTest {
             assertEquals(200, r.statusCode());
             assertTrue(r.body().contains("\"datasets\":1"), r.body());
             assertTrue(out.toString().contains("serving 1 datasets"), out.toString());
+            assertEquals(java.time.Duration.ofMillis(500), cmd.session.refreshInterval(), "the handle refreshes as asked");
         } finally {
             cmd.stop.countDown();
             t.join(TIMEOUT.toMillis());

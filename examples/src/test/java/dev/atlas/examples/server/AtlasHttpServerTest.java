@@ -180,6 +180,7 @@ class AtlasHttpServerTest extends EngineTestBase {
         assertEquals(200, r.status());
         assertEquals("ok", r.json().get("status").asText());
         assertEquals(GRIDS + 2, r.json().get("datasets").asInt());
+        assertTrue(r.json().has("commit") && r.json().has("refreshed"), r.text());
     }
 
     @Test
