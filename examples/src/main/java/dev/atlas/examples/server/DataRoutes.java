@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -167,7 +168,7 @@ final class DataRoutes {
      *     so it must be a cold sequence that yields the same pieces each time
      */
     private <P> Mono<Void> stream(HttpServerResponse res, AtlasHttpServer.Call call, Flux<P> pieces,
-            Function<P, Mono<NdArray>> read, java.util.function.Consumer<HttpServerResponse> headers) {
+            Function<P, Mono<NdArray>> read, Consumer<HttpServerResponse> headers) {
         AtomicReference<Channel> channel = new AtomicReference<>();
         res.withConnection(c -> channel.set(c.channel()));
         Mono<ByteBuf> first = pieces.next().flatMap(p -> piece(p, read, call));
@@ -386,7 +387,7 @@ final class DataRoutes {
         }
         requireFixedWidth(dtype);
         long bytes = total * dtype.elementSize();
-        java.util.function.Consumer<HttpServerResponse> headers = out -> headers(out, dtype, outShape, r.start(), bytes);
+        Consumer<HttpServerResponse> headers = out -> headers(out, dtype, outShape, r.start(), bytes);
         long rowBytes = per * dtype.elementSize();
         if (rowBytes <= options.streamPieceBytes()) {
             // Small regions: batches of datasets, each one stacked read (bulk concurrency inside,
