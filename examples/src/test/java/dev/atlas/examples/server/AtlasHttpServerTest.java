@@ -184,6 +184,14 @@ class AtlasHttpServerTest extends EngineTestBase {
     }
 
     @Test
+    void healthReportsTheCommitItServes() throws Exception {
+        JsonNode j = get("/health").json();
+        assertFalse(j.get("commit").isNull(), j.toString());
+        assertEquals(atlas.commitVersion(), j.get("commit").asText());
+        assertEquals(atlas.lastRefresh(), java.time.Instant.parse(j.get("refreshed").asText()));
+    }
+
+    @Test
     void datasetPagesFollowTheirCursorsToTheEnd() throws Exception {
         List<String> seen = new ArrayList<>();
         String cursor = null;
