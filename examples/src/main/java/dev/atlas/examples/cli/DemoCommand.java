@@ -73,6 +73,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--port", paramLabel = "PORT", description = "Port the demo serves on, 0 for any free port (default ${DEFAULT-VALUE}).")
     int port = 8080;
 
+    @Option(names = "--refresh-interval", paramLabel = "SECONDS",
+            description = "While serving: seconds between checks for commits of other processes, as for serve (0 = never; default ${DEFAULT-VALUE}).")
+    java.math.BigDecimal refreshSeconds = new java.math.BigDecimal(StoreSession.DEFAULT_REFRESH_SECONDS);
+
     @Option(names = "--sample-file", paramLabel = "DIR",
             description = "Instead: write a small single .af file set (two layers) into DIR and dump it.")
     Path sampleDir;
@@ -99,10 +103,12 @@ final class DemoCommand implements Callable<Integer> {
         }
         // A bad --host or --port is refused before any work (ignored with --no-serve).
         dev.atlas.examples.server.ServerOptions.Builder serving = noServe ? null : serverOptions();
+        // The handle the demo serves refreshes like atlas serve's (another process may write the store).
+        Duration refresh = noServe ? Duration.ZERO : StoreSession.refreshInterval(refreshSeconds);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         StoreLocation location = StoreLocation.parse(store);
-        try (StoreSession s = StoreSession.open(location, true)) {
+        try (StoreSession s = StoreSession.open(location, true, refresh)) {
             Atlas atlas = s.atlas();
             List<String> names = names(datasets);
             ingest(s, names, out, err);

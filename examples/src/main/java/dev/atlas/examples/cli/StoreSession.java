@@ -7,8 +7,11 @@ import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.storage.s3.S3Storage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -26,16 +29,27 @@ public final class StoreSession implements AutoCloseable {
     /** On S3 each dataset read waits on a request: more in flight. */
     static final int S3_BULK_CONCURRENCY = 64;
 
+    /**
+     * How often a serving handle ({@code atlas serve}, {@code atlas demo}) brings itself to the
+     * store's latest commit, in seconds. A refresh that finds nothing changed is one conditional
+     * read of the registry (on S3 one conditional GET), so 2 s costs each server 0.5 requests a
+     * second, while a commit becomes visible to every server within about 2 s.
+     */
+    public static final String DEFAULT_REFRESH_SECONDS = "2";
+
     private final StoreLocation location;
     private final EngineResources resources;
     private final Atlas atlas;
     private final Runnable closeStorage;
+    private final Duration refreshInterval;
 
-    private StoreSession(StoreLocation location, EngineResources resources, Atlas atlas, Runnable closeStorage) {
+    private StoreSession(StoreLocation location, EngineResources resources, Atlas atlas, Runnable closeStorage,
+            Duration refreshInterval) {
         this.location = location;
         this.resources = resources;
         this.atlas = atlas;
         this.closeStorage = closeStorage;
+        this.refreshInterval = refreshInterval;
     }
 
     /** Opens an existing store; {@link dev.atlas.error.StoreNotFoundException} if there is none. */
@@ -48,8 +62,17 @@ public final class StoreSession implements AutoCloseable {
      * files but no store is refused rather than turned into one.
      */
     public static StoreSession open(StoreLocation location, boolean create) {
+        return open(location, create, Duration.ZERO);
+    }
+
+    /**
+     * Opens the store (or creates it when {@code create} is set) with a handle that refreshes
+     * itself every {@code refreshInterval} ({@link AtlasOptions.Builder#refreshInterval}; zero:
+     * never), as a long-running server of a store other processes write needs.
+     */
+    public static StoreSession open(StoreLocation location, boolean create, Duration refreshInterval) {
         if (location instanceof StoreLocation.S3 s3) {
-            return openS3(s3, create);
+            return openS3(s3, create, refreshInterval);
         }
         Path dir = ((StoreLocation.Local) location).dir();
         if (create && Files.isDirectory(dir) && !isStore(dir) && !isEmpty(dir)) {
@@ -57,9 +80,10 @@ public final class StoreSession implements AutoCloseable {
         }
         EngineResources resources = EngineResources.create();
         try {
-            AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(BULK_CONCURRENCY).build();
+            AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(BULK_CONCURRENCY)
+                    .refreshInterval(refreshInterval).build();
             Atlas atlas = (create ? LocalAtlas.openOrCreate(dir, options) : LocalAtlas.open(dir, options)).block();
-            return new StoreSession(location, resources, atlas, () -> { });
+            return new StoreSession(location, resources, atlas, () -> { }, refreshInterval);
         } catch (RuntimeException e) {
             resources.disposeLater().block();
             throw e;
@@ -72,22 +96,41 @@ public final class StoreSession implements AutoCloseable {
      * {@code AWS_ENDPOINT_URL_S3} / {@code AWS_ENDPOINT_URL} / {@code AWS_REGION}); credentials from
      * the AWS default chain (environment, profile, instance role).
      */
-    private static StoreSession openS3(StoreLocation.S3 location, boolean create) {
+    private static StoreSession openS3(StoreLocation.S3 location, boolean create, Duration refreshInterval) {
         EngineResources resources = EngineResources.create();
         S3Storage storage = null;
         try {
             storage = S3Storage.open(S3Settings.current().options(location.bucket()), resources);
-            AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(S3_BULK_CONCURRENCY).build();
+            AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(S3_BULK_CONCURRENCY)
+                    .refreshInterval(refreshInterval).build();
             Atlas atlas = (create ? Atlas.openOrCreate(storage, location.prefix(), options)
                     : Atlas.open(storage, location.prefix(), options)).block();
             S3Storage owned = storage;
-            return new StoreSession(location, resources, atlas, owned::close);
+            return new StoreSession(location, resources, atlas, owned::close, refreshInterval);
         } catch (RuntimeException e) {
             if (storage != null) {
                 storage.close();
             }
             resources.disposeLater().block();
             throw e;
+        }
+    }
+
+    /**
+     * The refresh interval of a {@code --refresh-interval SECONDS} option: decimals allowed, 0 for
+     * no automatic refresh.
+     *
+     * @throws CliException a usage error for a negative or absurdly large value
+     */
+    static Duration refreshInterval(BigDecimal seconds) {
+        if (seconds.signum() < 0) {
+            throw CliException.usage("--refresh-interval must be 0 (off) or a positive number of seconds, not "
+                    + seconds.toPlainString());
+        }
+        try {
+            return Duration.ofNanos(seconds.movePointRight(9).setScale(0, RoundingMode.HALF_UP).longValueExact());
+        } catch (ArithmeticException e) {
+            throw CliException.usage("--refresh-interval " + seconds.toPlainString() + " is too large");
         }
     }
 
@@ -116,6 +159,11 @@ public final class StoreSession implements AutoCloseable {
     /** The engine resources the store runs on (owned by this session). */
     public EngineResources resources() {
         return resources;
+    }
+
+    /** How often the handle refreshes itself ({@link Duration#ZERO}: never). */
+    public Duration refreshInterval() {
+        return refreshInterval;
     }
 
     /** Where the store lives. */

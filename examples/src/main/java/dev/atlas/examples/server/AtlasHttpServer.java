@@ -2,9 +2,12 @@ package dev.atlas.examples.server;
 
 import dev.atlas.error.ArrayNotFoundException;
 import dev.atlas.error.AtlasException;
+import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.DatasetNotFoundException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
+import dev.atlas.error.ObjectChangedException;
+import dev.atlas.error.StorageException;
 import dev.atlas.store.Atlas;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -22,9 +25,11 @@ import java.util.concurrent.TimeoutException;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
+import reactor.netty.Connection;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.http.server.HttpServerRequest;
@@ -37,7 +42,7 @@ import reactor.netty.resources.LoopResources;
  * <table>
  * <caption>Routes</caption>
  * <tr><th>method and path</th><th>answer</th></tr>
- * <tr><td>{@code GET /health}</td><td>{@code {"status":"ok","datasets":N}}</td></tr>
+ * <tr><td>{@code GET /health}</td><td>{@code {"status":"ok","datasets":N,"commit":version,"refreshed":instant}}</td></tr>
  * <tr><td>{@code GET /metrics}</td><td>Prometheus text</td></tr>
  * <tr><td>{@code GET /datasets?prefix=&limit=&cursor=}</td><td>a page of datasets (name, arrays, attributes), {@code next_cursor}</td></tr>
  * <tr><td>{@code GET /datasets/{ds}}</td><td>attributes and every array's schema, fill, attributes, stats</td></tr>
@@ -47,6 +52,13 @@ import reactor.netty.resources.LoopResources;
  * <tr><td>{@code GET /arrays}</td><td>array names across the store with dtype and dataset count</td></tr>
  * <tr><td>{@code GET|POST /arrays/{arr}/data}</td><td>the same region of many datasets, stacked in request order</td></tr>
  * </table>
+ *
+ * <p>Errors: every failure before a response's first byte gets its status and a JSON body
+ * ({@link #classify}); data routes read their first piece before they send the status line, so a
+ * read that fails (not found, damaged data, a store that changed) is answered with its status, not
+ * with {@code 200} and a cut body. Only a failure after the first piece cuts a stream (the client
+ * sees fewer bytes than {@code Content-Length} and a closed connection); it is logged in one line
+ * and counted ({@code atlas_http_stream_cut_total}).
  *
  * <p>Threading: handlers run on the server's event loops and never block; reads complete on the
  * engine's schedulers; PNG encoding and metric scrapes run on a bounded scheduler the server owns.
@@ -225,7 +237,7 @@ public final class AtlasHttpServer implements AutoCloseable {
         long t0 = System.nanoTime();
         String[] route = {"unmatched"};
         return Mono.defer(() -> dispatch(req, res, route, t0))
-                .onErrorResume(e -> fail(res, e))
+                .onErrorResume(e -> fail(req, res, e))
                 .doFinally(sig -> metrics.request(route[0], req.method().name(), res.status().code(), System.nanoTime() - t0));
     }
 
@@ -284,28 +296,52 @@ public final class AtlasHttpServer implements AutoCloseable {
         return out;
     }
 
-    /** The error response of a failed request; a response whose headers went out can only be aborted. */
-    private Mono<Void> fail(HttpServerResponse res, Throwable e) {
+    /**
+     * The error response of a failed request. Data routes set their success headers only once
+     * their first piece is in hand ({@link StreamedBody}), so every failure up to then arrives here
+     * with nothing sent and gets its status. A response whose headers went out can only be cut
+     * (its connection closed): {@link StreamedBody} has logged and counted a read failure already;
+     * a client that went away needs neither.
+     */
+    private Mono<Void> fail(HttpServerRequest req, HttpServerResponse res, Throwable e) {
         if (res.hasSentHeaders()) {
-            LOG.debug("response aborted after its headers were sent", e);
-            return Mono.error(e);
+            // Cut: close the connection short of Content-Length. Closing here, rather than handing
+            // the error to reactor-netty, keeps the log at StreamedBody's one line per cut (reactor-netty
+            // would log the error again with its stack trace).
+            LOG.debug("response cut after its headers were sent: {}", e.toString());
+            res.withConnection(Connection::dispose);
+            return Mono.empty();
         }
         ApiError api = classify(e);
-        boolean prepared = res.responseHeaders().contains("X-Atlas-DType");
-        if (api.status().code() >= 500 || prepared) {
-            LOG.warn("request failed{}: {}", prepared ? " before its first byte" : "", e.toString(), e);
+        if (api.status().code() >= 500) {
+            // The engine's typed errors name what failed (file, block, key): one line. Anything
+            // else is a bug worth its stack trace.
+            if (Exceptions.unwrap(e) instanceof AtlasException || api.status().code() != 500) {
+                LOG.warn("{} {} failed ({}): {}", req.method(), req.uri(), api.status().code(), e.toString());
+            } else {
+                LOG.warn("{} {} failed ({}): {}", req.method(), req.uri(), api.status().code(), e.toString(), e);
+            }
         }
-        // A data response may have set Content-Length and its X-Atlas headers already: drop them.
+        // Success headers a handler may have set before it failed (PNG scale, data headers): drop them.
         res.responseHeaders().remove(HttpHeaderNames.CONTENT_LENGTH).remove("X-Atlas-DType").remove("X-Atlas-Shape")
                 .remove("X-Atlas-Start").remove("X-Atlas-Byte-Order").remove("X-Atlas-Min").remove("X-Atlas-Max");
+        if (api.retryAfterSeconds() > 0) {
+            res.header(HttpHeaderNames.RETRY_AFTER, Integer.toString(api.retryAfterSeconds()));
+        }
         return res.status(api.status())
                 .header(HttpHeaderNames.CONTENT_TYPE, "application/json")
                 .sendByteArray(Mono.just(Json.error(api.getMessage(), api.parameter())))
                 .then();
     }
 
-    /** Maps a failure to its answer: client mistakes 4xx, timeouts 503, anything else 500. */
-    static ApiError classify(Throwable e) {
+    /**
+     * Maps a failure to its answer, the one mapping every route shares: client mistakes 4xx;
+     * a missing dataset, array or object 404; a storage failure the engine could not cure by
+     * re-planning (the store changed under the read, or a transient backend error) and request
+     * timeouts 503, the former with {@code Retry-After}; damaged stored bytes and anything else 500.
+     */
+    static ApiError classify(Throwable failure) {
+        Throwable e = Exceptions.unwrap(failure);
         if (e instanceof ApiError a) {
             return a;
         }
@@ -321,8 +357,15 @@ public final class AtlasHttpServer implements AutoCloseable {
         if (e instanceof InvalidArgumentException) {
             return ApiError.badParameter(null, e.getMessage());
         }
+        if (e instanceof StorageException s && s.retryable()) {
+            return ApiError.retryLater((e instanceof ObjectChangedException ? "the store changed during the read"
+                    : "storage is temporarily unavailable") + ": " + e.getMessage());
+        }
         if (e instanceof TimeoutException) {
             return new ApiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "request timed out", null);
+        }
+        if (e instanceof CorruptFileException) {
+            return new ApiError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "stored data is damaged: " + e.getMessage(), null);
         }
         return new ApiError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e, null);
     }

@@ -50,11 +50,29 @@ final class Catalog {
                         .sendByteArray(Mono.just(b)).then());
     }
 
+    /**
+     * {@code GET /health}: {@code {"status":"ok","datasets":N,"commit":version,"refreshed":instant}},
+     * the commit this handle serves (the version token of the registry object it last loaded or
+     * confirmed) and when it last confirmed it (ISO-8601, UTC). Servers of one store that report
+     * the same commit answer every read alike.
+     */
     Mono<Void> health(AtlasHttpServer.Call call, HttpServerResponse res) {
         return json(res, Mono.fromCallable(() -> Json.render(g -> {
             g.writeStartObject();
             g.writeStringField("status", "ok");
             g.writeNumberField("datasets", atlas.datasetCount());
+            String commit;
+            java.time.Instant refreshed;
+            try {
+                commit = atlas.commitVersion();
+                refreshed = atlas.lastRefresh();
+            } catch (UnsupportedOperationException notYet) {
+                // An engine without live-store support (issue 22 in progress) cannot tell: null.
+                commit = null;
+                refreshed = null;
+            }
+            g.writeStringField("commit", commit);
+            g.writeStringField("refreshed", refreshed == null ? null : refreshed.toString());
             g.writeEndObject();
         })), call, timer);
     }

@@ -13,7 +13,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
@@ -25,6 +24,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -44,8 +44,12 @@ import reactor.netty.http.server.HttpServerResponse;
  * needs the whole region (or a reorder buffer as large as a chunk row) in memory; whole pieces in
  * sequence keep memory at one piece per connection whatever the client's speed.
  *
+ * <p>Status: the first piece is read before the status line goes out ({@link StreamedBody}), so a
+ * read that fails at once is answered with its error status; only a failure after it cuts a stream.
+ *
  * <p>Buffer ownership: each piece's {@link NdArray} is closed as soon as its buffer is taken (one
- * retained reference), and that reference is handed to reactor-netty's {@code send}, which releases
+ * retained reference); the first piece's reference is held by {@link StreamedBody} until the status
+ * line is sent, and every reference is then handed to reactor-netty's {@code send}, which releases
  * it once written, or on cancel (a client that disconnects) through the discard hook that
  * reactor-netty installs for the buffers it has requested. Nothing here adds a second ByteBuf
  * discard hook (it would release twice). NdArrays a cancel catches before they became buffers are
@@ -122,13 +126,12 @@ final class DataRoutes {
         }
         requireFixedWidth(dtype);
         long bytes = n * dtype.elementSize();
-        headers(res, dtype, r.shape(), r.start(), bytes);
         long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
-        Pieces pieces = new Pieces(r, schema.chunkShape(), target);
+        Flux<Region> pieces = Flux.fromIterable(new Pieces(r, schema.chunkShape(), target));
         Function<Region, Mono<NdArray>> read = p -> view.readArray(array, p.start(), p.shape())
-                .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("array '" + array + "' of dataset '"
-                        + view.name() + "' vanished while streaming")));
-        return res.send(stream(res, Flux.fromIterable(pieces), read, call)).then();
+                .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("dataset '" + view.name()
+                        + "' has no array '" + array + "'")));
+        return stream(res, call, pieces, read, out -> headers(out, dtype, r.shape(), r.start(), bytes));
     }
 
     private static void requireFixedWidth(DType dtype) {
@@ -157,30 +160,43 @@ final class DataRoutes {
     }
 
     /**
-     * The response body: one engine read per piece, in order, each started only once the
-     * connection is writable (see the class comment for ownership).
+     * The response: one engine read per piece, in order; the first is read before the status line
+     * ({@link StreamedBody}), each later one starts only once the connection is writable (see the
+     * class comment for ownership).
+     *
+     * @param pieces what to read, in body order; subscribed twice (the first piece, then the rest),
+     *     so it must be a cold sequence that yields the same pieces each time
      */
-    private <P> Flux<ByteBuf> stream(HttpServerResponse res, Flux<P> pieces, Function<P, Mono<NdArray>> read,
-            AtlasHttpServer.Call call) {
+    private <P> Mono<Void> stream(HttpServerResponse res, AtlasHttpServer.Call call, Flux<P> pieces,
+            Function<P, Mono<NdArray>> read, Consumer<HttpServerResponse> headers) {
         AtomicReference<Channel> channel = new AtomicReference<>();
         res.withConnection(c -> channel.set(c.channel()));
-        return pieces.concatMap(p -> writable(channel.get())
-                .then(Mono.defer(() -> {
+        Mono<ByteBuf> first = pieces.next().flatMap(p -> piece(p, read, call));
+        Flux<ByteBuf> rest = pieces.skip(1).concatMap(p -> writable(channel.get()).then(piece(p, read, call)));
+        return StreamedBody.send(res, call, metrics, first, rest, headers);
+    }
+
+    /**
+     * One piece as a buffer: its NdArray is closed as soon as its buffer is taken.
+     *
+     * @return a buffer holding one reference the subscriber owns and releases
+     */
+    private <P> Mono<ByteBuf> piece(P p, Function<P, Mono<NdArray>> read, AtlasHttpServer.Call call) {
+        return Mono.defer(() -> {
                     if (call.remainingNanos() <= 0) {
                         return Mono.error(new TimeoutException("request timed out after " + options.requestTimeout()
                                 + " while streaming"));
                     }
                     metrics.piece();
                     return read.apply(p);
-                }))
+                })
                 .map(a -> {
                     try (a) {
                         ByteBuf b = a.data();
                         b.retain();                         // ours; the NdArray's reference goes with close()
                         return b;
                     }
-                }))
-                .doOnNext(b -> metrics.sent(b.readableBytes()))
+                })
                 .doOnDiscard(NdArray.class, NdArray::close);
     }
 
@@ -306,6 +322,7 @@ final class DataRoutes {
                     + options.maxDatasetsPerBulk());
         }
         List<ArraySchema> schemas = new ArrayList<>(datasets.size());
+        List<DatasetView> views = new ArrayList<>(datasets.size());
         Set<String> seen = new HashSet<>();
         for (String ds : datasets) {
             Params.name(ds, "datasets");
@@ -313,6 +330,7 @@ final class DataRoutes {
                 throw ApiError.badParameter("datasets", "dataset '" + ds + "' is named twice");
             }
             DatasetView v = Catalog.view(atlas, ds);
+            views.add(v);
             schemas.add(v.arrayMeta(array).orElseThrow(() -> ApiError.notFound("dataset '" + ds + "' has no array '"
                     + array + "'", "datasets")));
         }
@@ -368,9 +386,9 @@ final class DataRoutes {
             return Catalog.json(res, body, call, timer);
         }
         requireFixedWidth(dtype);
-        headers(res, dtype, outShape, r.start(), total * dtype.elementSize());
+        long bytes = total * dtype.elementSize();
+        Consumer<HttpServerResponse> headers = out -> headers(out, dtype, outShape, r.start(), bytes);
         long rowBytes = per * dtype.elementSize();
-        Flux<ByteBuf> body;
         if (rowBytes <= options.streamPieceBytes()) {
             // Small regions: batches of datasets, each one stacked read (bulk concurrency inside,
             // rows land in request order in one buffer).
@@ -379,20 +397,19 @@ final class DataRoutes {
             for (int i = 0; i < datasets.size(); i += batch) {
                 batches.add(datasets.subList(i, Math.min(datasets.size(), i + batch)));
             }
-            body = stream(res, Flux.fromIterable(batches),
-                    b -> atlas.readArrayAcrossStacked(array, b, r.start(), r.shape()), call);
-        } else {
-            // Large regions: dataset after dataset, each in pieces like a single-dataset read.
-            long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
-            body = Flux.range(0, datasets.size()).concatMap(i -> {
-                String ds = datasets.get(i);
-                DatasetView v = atlas.dataset(ds);
-                Pieces pieces = new Pieces(r, schemas.get(i).chunkShape(), target);
-                return stream(res, Flux.fromIterable(pieces), p -> v.readArray(array, p.start(), p.shape())
-                        .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("array '" + array
-                                + "' of dataset '" + ds + "' vanished while streaming"))), call);
-            });
+            return stream(res, call, Flux.fromIterable(batches),
+                    b -> atlas.readArrayAcrossStacked(array, b, r.start(), r.shape()), headers);
         }
-        return res.status(HttpResponseStatus.OK).send(body).then();
+        // Large regions: dataset after dataset, each in pieces like a single-dataset read.
+        long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
+        Flux<DatasetPiece> pieces = Flux.range(0, datasets.size()).concatMap(i -> Flux.fromIterable(
+                new Pieces(r, schemas.get(i).chunkShape(), target)).map(p -> new DatasetPiece(views.get(i), p)));
+        return stream(res, call, pieces, p -> p.view().readArray(array, p.region().start(), p.region().shape())
+                .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("dataset '" + p.view().name()
+                        + "' has no array '" + array + "'"))), headers);
+    }
+
+    /** One piece of a bulk stream that reads dataset after dataset. */
+    private record DatasetPiece(DatasetView view, Region region) {
     }
 }

@@ -19,7 +19,8 @@ import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
 /**
- * The server's meters: request timers by route, method and status; bytes sent; the read caches'
+ * The server's meters: request timers by route, method and status; bytes sent; streams cut off
+ * after their first piece ({@code atlas.http.stream.cut}); the read caches'
  * counters (requests, hits, misses, loads = storage range reads for the slab cache, loaded bytes =
  * bytes read from storage) and hit rates; Netty's pooled direct/heap memory; JVM memory.
  */
@@ -28,6 +29,7 @@ final class ServerMetrics {
     private final PrometheusMeterRegistry prometheus;
     private final Counter bytesSent;
     private final Counter pieces;
+    private final Counter cuts;
     /** Micrometer holds gauge and function-counter targets weakly: keep them here for the server's life. */
     private final java.util.List<Object> targets = new java.util.ArrayList<>();
 
@@ -44,6 +46,9 @@ final class ServerMetrics {
                 .description("Array data bytes handed to the network (binary responses)").register(registry);
         pieces = Counter.builder("atlas.http.stream.pieces")
                 .description("Engine reads issued for streamed responses (one per piece)").register(registry);
+        cuts = Counter.builder("atlas.http.stream.cut")
+                .description("Streamed responses cut off because a read failed after their first piece was sent")
+                .register(registry);
         Gauge.builder("atlas.store.datasets", atlas, Atlas::datasetCount).description("Datasets registered")
                 .register(registry);
         PooledByteBufAllocator pooled = PooledByteBufAllocator.DEFAULT;
@@ -120,6 +125,15 @@ final class ServerMetrics {
 
     void piece() {
         pieces.increment();
+    }
+
+    /** A streamed response was cut off: a read failed after its status line and first piece went out. */
+    void cut() {
+        cuts.increment();
+    }
+
+    double cuts() {
+        return cuts.count();
     }
 
     double bytesSent() {

@@ -180,6 +180,15 @@ class AtlasHttpServerTest extends EngineTestBase {
         assertEquals(200, r.status());
         assertEquals("ok", r.json().get("status").asText());
         assertEquals(GRIDS + 2, r.json().get("datasets").asInt());
+        assertTrue(r.json().has("commit") && r.json().has("refreshed"), r.text());
+    }
+
+    @Test
+    void healthReportsTheCommitItServes() throws Exception {
+        JsonNode j = get("/health").json();
+        assertFalse(j.get("commit").isNull(), j.toString());
+        assertEquals(atlas.commitVersion(), j.get("commit").asText());
+        assertEquals(atlas.lastRefresh(), java.time.Instant.parse(j.get("refreshed").asText()));
     }
 
     @Test
