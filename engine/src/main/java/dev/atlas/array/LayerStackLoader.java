@@ -260,6 +260,8 @@ final class LayerStackLoader {
             // Statistics are derivable from the layers: a damaged stats file must not make the data unreadable.
             LOG.warn("ignoring unreadable statistics: {}", e.getMessage());
             return Mono.empty();
-        });
+        }).onErrorResume(e -> e instanceof ObjectChangedException || e instanceof NotFoundException,
+                // Another writer replaced or removed them since the listing: none known (they are derivable).
+                e -> Mono.empty());
     }
 }

@@ -203,6 +203,12 @@ final class OpenFileSet {
         return commits.committed(latest)
                 .flatMap(sel -> LayerStackLoader.open(storage, base, options, maxLayers, sel, known,
                         new LayerStackLoader.KnownStats(statsObject, statsContent)))
+                // An object replaced or removed between the listing and its read: list again.
+                .retryWhen(Retry.backoff(5, Duration.ofMillis(2)).maxBackoff(Duration.ofMillis(200))
+                        .filter(e -> e instanceof ObjectChangedException
+                                || e instanceof NotFoundException && !(e instanceof ArrayNotFoundException))
+                        .scheduler(options.resources().codecScheduler())
+                        .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
                 .map(l -> {
                     if (sameLayers(before, l.stack()) && java.util.Objects.equals(statsVersion(statsObject), statsVersion(l.statsObject()))) {
                         highestNumber = Math.max(highestNumber, l.highestNumber());

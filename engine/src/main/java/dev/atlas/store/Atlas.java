@@ -45,8 +45,18 @@ import reactor.core.publisher.Mono;
  * in flight and hold new ones back until they finish, so a flush commits exactly what finished
  * before it. Writes of different datasets to the same array name go through that array file's
  * one-at-a-time mutation order (copying the slab into the pending layer); compression and spills
- * run outside it. One process writes a store at a time: there is no cross-process lock (a second
- * writer's flush fails with a conflict rather than losing data, but registry writes are last-writer-wins).
+ * run outside it.
+ *
+ * <h2>Many processes</h2>
+ * Several processes may read and write one store. A read is answered from one committed state of
+ * each array file (range reads name object versions; a replaced object makes the read refresh and
+ * re-plan). An open handle sees other processes' commits after {@link #refresh()}, automatically
+ * every {@link AtlasOptions#refreshInterval()}, or when a read finds an object replaced. Writers of
+ * disjoint datasets all commit: the registry is written by compare-and-swap under a short commit
+ * lease, and a writer that lost the race merges and retries; a dataset changed by two writers is a
+ * {@link dev.atlas.error.ConflictException} for the later one. Compaction skips array files
+ * another writer is flushing to; garbage is deleted only once older than
+ * {@link AtlasOptions#garbageAge()}.
  *
  * <h2>Names</h2>
  * Dataset and array names follow the reference's rules (not empty, not starting with {@code _},
@@ -270,9 +280,12 @@ public final class Atlas {
 
     /**
      * Flushes, then rewrites every array file set the registry references as one base layer
-     * (dropping deleted entries, and entries of datasets the registry no longer lists), and
-     * deletes array directories no dataset references (garbage of crashed flushes or of deleted
-     * datasets). Waits for mutations in flight and holds new ones back meanwhile.
+     * (dropping deleted entries, and entries of datasets the registry no longer lists), except those
+     * another writer is flushing to (reported as yielded), and deletes garbage older than
+     * {@link AtlasOptions#garbageAge()} (see {@link #gc()}). Waits for mutations in flight and holds
+     * new ones back meanwhile.
+     *
+     * @return what was compacted, yielded and deleted
      */
     public Mono<CompactionReport> compact() {
         return gate.exclusive(commit::compact);

@@ -48,12 +48,16 @@ final class RegistryMerge {
         if (out.revisions == null) {
             out.revisions = new LinkedHashMap<>();
         }
+        // In this handle's registration order: a dataset both sides know keeps its place, new ones
+        // are appended in the order this handle registered them.
+        for (Map.Entry<String, Registry.DatasetEntry> e : mine.datasets.entrySet()) {
+            if (touched.contains(e.getKey())) {
+                out.datasets.put(e.getKey(), e.getValue().copy());
+            }
+        }
         for (String d : touched) {
-            Registry.DatasetEntry e = mine.datasets.get(d);
-            if (e == null) {
+            if (!mine.datasets.containsKey(d)) {
                 out.datasets.remove(d);
-            } else {
-                out.datasets.put(d, e.copy());
             }
             out.revisions.put(d, theirs.revision(d) + 1);
         }

@@ -15,7 +15,7 @@ final class CompactCommand extends StoreCommand {
         try (StoreSession s = StoreSession.open(location())) {
             long[] before = s.localDir().map(CompactCommand::onDisk).orElse(null);
             long t0 = System.nanoTime();
-            s.atlas().compact().block();
+            dev.atlas.store.CompactionReport report = s.atlas().compact().block();
             double seconds = (System.nanoTime() - t0) / 1e9;
             long[] after = s.localDir().map(CompactCommand::onDisk).orElse(null);
             out.printf("compacted %s (%d datasets, %d arrays) in %.2f s%n", s.location(), s.atlas().datasetCount(),
@@ -23,6 +23,11 @@ final class CompactCommand extends StoreCommand {
             if (before != null) {
                 out.printf("layer files %d -> %d, array bytes on disk %s -> %s%n", before[0], after[0],
                         Values.bytes(before[1]), Values.bytes(after[1]));
+            }
+            out.printf("reclaimed: %d array files compacted, %d garbage objects deleted, %d abandoned uploads removed%n",
+                    report.compacted().size(), report.garbage().size(), report.abandonedUploads());
+            if (!report.yielded().isEmpty()) {
+                out.printf("not compacted (another writer is flushing to them): %s%n", String.join(", ", report.yielded()));
             }
         }
         out.flush();

@@ -61,18 +61,8 @@ final class Catalog {
             g.writeStartObject();
             g.writeStringField("status", "ok");
             g.writeNumberField("datasets", atlas.datasetCount());
-            String commit;
-            java.time.Instant refreshed;
-            try {
-                commit = atlas.commitVersion();
-                refreshed = atlas.lastRefresh();
-            } catch (UnsupportedOperationException notYet) {
-                // An engine without live-store support (issue 22 in progress) cannot tell: null.
-                commit = null;
-                refreshed = null;
-            }
-            g.writeStringField("commit", commit);
-            g.writeStringField("refreshed", refreshed == null ? null : refreshed.toString());
+            g.writeStringField("commit", atlas.commitVersion());
+            g.writeStringField("refreshed", atlas.lastRefresh().toString());
             g.writeEndObject();
         })), call, timer);
     }

@@ -857,6 +857,15 @@ public final class LocalStorage implements Storage, AutoCloseable {
     }
 
     /**
+     * Staging and upload files of writers that died (temp-prefixed files older than
+     * {@code olderThan}), removed on the I/O scheduler; see {@link #sweepTempFiles}.
+     */
+    @Override
+    public Mono<Long> deleteAbandonedUploads(Duration olderThan) {
+        return Mono.fromCallable(() -> (long) sweepTempFiles(olderThan)).subscribeOn(io);
+    }
+
+    /**
      * Removes temp files left by writers that died mid-upload, older than {@code age}. Blocking;
      * returns how many were removed. Lock files ({@code .atlas-lock-*}) are never removed: a
      * process may hold one at any time, and a deleted lock file would let the next two writers
