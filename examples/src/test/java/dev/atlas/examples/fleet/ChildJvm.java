@@ -166,7 +166,8 @@ final class ChildJvm implements AutoCloseable {
     }
 
     private AssertionError missing(String what) throws InterruptedException {
-        boolean hung = alive();
+        // Its output ended (it is exiting) or it printed nothing for the whole bound (hung).
+        boolean hung = !process.waitFor(5, TimeUnit.SECONDS);
         if (hung) {
             dumpThreads();
         }

@@ -42,7 +42,7 @@ class FleetKillIT extends FleetTestBase {
         int kills = killsFor(backend);
         long seed = seed("FleetKillIT[" + backend + "]");
         Random rnd = new Random(seed);
-        StoreCodec codec = codec(backend == Backend.S3MOCK ? StoreCodec.ZSTD : StoreCodec.UNCOMPRESSED);
+        StoreCodec codec = codec(backend == Backend.S3MOCK ? StoreCodec.UNCOMPRESSED : StoreCodec.ZSTD);
         Path dir = runDir("kill-" + backend);
         FleetStore store = FleetStore.of(backend, dir, "store");
         Path log = dir.resolve("commits.log");

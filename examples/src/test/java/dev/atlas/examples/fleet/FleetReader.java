@@ -3,6 +3,7 @@ package dev.atlas.examples.fleet;
 import static dev.atlas.examples.fleet.ChildArgs.say;
 import static dev.atlas.testing.Await.TIMEOUT;
 
+import dev.atlas.error.NotFoundException;
 import dev.atlas.error.StorageException;
 import dev.atlas.error.StoreNotFoundException;
 import dev.atlas.runtime.EngineResources;
@@ -33,7 +34,8 @@ import reactor.core.Exceptions;
  * Per cycle it prints {@code cycle N datasets=D arrays=A wrong=W errors=E retried=R}, and one
  * {@code WRONG ...} or {@code ERROR ...} line per finding. Read failures that are typed retryable
  * storage errors count as retried (the engine may give up re-planning under constant compaction);
- * other failures are errors. Runs until killed. Arguments: {@code store= log= [pauseMillis=]}.
+ * a dataset the handle lists but whose read finds it gone (typed not-found, or empty) is fine when
+ * a later flush deleted it; other failures are errors. Runs until killed. Arguments: {@code store= log= [pauseMillis=]}.
  */
 public final class FleetReader {
     private FleetReader() {
@@ -69,8 +71,12 @@ public final class FleetReader {
                     Thread.sleep(pause); // nothing committed yet: no store to open
                     continue;
                 }
-                say("ERROR open " + ChildArgs.describe(u));
-                say("cycle " + cycle + " datasets=0 arrays=0 wrong=0 errors=1 retried=0");
+                if (u instanceof StorageException se && se.retryable()) {
+                    say("cycle " + cycle + " datasets=0 arrays=0 wrong=0 errors=0 retried=1");
+                } else {
+                    say("ERROR open " + ChildArgs.describe(u));
+                    say("cycle " + cycle + " datasets=0 arrays=0 wrong=0 errors=1 retried=0");
+                }
                 Thread.sleep(pause);
                 continue;
             }
@@ -80,18 +86,26 @@ public final class FleetReader {
             int arrays = 0;
             List<String> listed = atlas.listDatasets();
             Map<Long, Map<String, Long>> read = new LinkedHashMap<>();
+            // Datasets listed by the handle whose read found them gone: fine only if a later flush deleted them.
+            Map<Long, String> vanished = new LinkedHashMap<>();
             for (String name : listed) {
                 try {
                     Map<String, Long> versions = FleetData.readDataset(atlas, name);
                     read.put(FleetData.id(name), versions);
                     arrays += versions.size();
                 } catch (FleetData.Mismatch m) {
-                    say("WRONG " + m.getMessage());
-                    wrong++;
+                    if (m.getMessage().contains("declared but reads empty")) {
+                        vanished.put(FleetData.id(name), m.getMessage());
+                    } else {
+                        say("WRONG " + m.getMessage());
+                        wrong++;
+                    }
                 } catch (RuntimeException e) {
                     Throwable u = Exceptions.unwrap(e);
                     if (u instanceof StorageException se && se.retryable()) {
                         retried++;
+                    } else if (u instanceof NotFoundException) {
+                        vanished.put(FleetData.id(name), ChildArgs.describe(u));
                     } else {
                         say("ERROR " + name + " " + ChildArgs.describe(u));
                         errors++;
@@ -149,10 +163,33 @@ public final class FleetReader {
                     wrong++;
                 }
             }
+            for (Map.Entry<Long, String> v : vanished.entrySet()) {
+                if (!deletedAfter(v.getKey(), ackRound, acked, after)) {
+                    say("WRONG " + FleetData.name(v.getKey()) + " is listed but its read found it gone (" + v.getValue()
+                            + "), and no flush after round " + ackRound + " deleted it");
+                    wrong++;
+                }
+            }
             say("cycle " + cycle + " datasets=" + listed.size() + " arrays=" + arrays + " wrong=" + wrong + " errors="
                     + errors + " retried=" + retried);
             Thread.sleep(pause); // pacing between reopenings
         }
+    }
+
+    /** Whether a flush after round {@code ackRound} (whose state was {@code acked}) deleted dataset {@code id}. */
+    static boolean deletedAfter(long id, long ackRound, Map<Long, Long> acked, List<CommitLog.Entry> log) {
+        boolean present = acked.containsKey(id);
+        for (CommitLog.Entry e : log) {
+            if (!e.kind().equals("flushing") || e.round() <= ackRound) {
+                continue;
+            }
+            boolean now = e.state().containsKey(id);
+            if (present && !now) {
+                return true;
+            }
+            present = now;
+        }
+        return false;
     }
 
     /** Sums of a reader's {@code cycle} lines and its WRONG and ERROR lines. */

@@ -25,8 +25,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * runs), and the children of a test, each killed after it whatever happened.
  *
  * <p>Properties: {@code atlas.fleet.backends}, {@code atlas.fleet.seed}, {@code atlas.fleet.rounds}
- * (writer rounds of FleetReadIT, default 24), {@code atlas.fleet.roundMillis} (their pace, 350),
- * {@code atlas.fleet.requestMillis} (least time between two requests of one of FleetReadIT's two client threads, 4),
+ * (writer rounds of FleetReadIT, default 24), {@code atlas.fleet.roundMillis} (their pace, 300),
+ * {@code atlas.fleet.requestMillis} (least time between two requests of one of FleetReadIT's two client threads, 10),
  * {@code atlas.fleet.writerRounds} (rounds per writer of FleetWritersIT, 10), {@code atlas.fleet.kills}
  * (kills of FleetKillIT across its backends, 50: three fifths local, a fifth per S3 server, whose
  * writers take twice as long to start),

@@ -117,7 +117,7 @@ class FleetWritersIT extends FleetTestBase {
         for (int w = 0; w < n; w++) {
             writers.add(own(ChildJvm.start("writer-" + w, dir, Map.of(), ConcurrentWriter.class.getName(),
                     args("store", store.arg(), "log", dir.resolve("writer-" + w + ".log"), "w", w, "rounds", rounds,
-                            "go", go, "shared", shared, "compactEvery", shared ? 0 : 5))));
+                            "go", go, "shared", shared, "compactEvery", !shared && w == 0 ? 5 : 0))));
         }
         for (ChildJvm w : writers) {
             w.require(0, l -> l.equals("ready"), "ready");
@@ -139,6 +139,8 @@ class FleetWritersIT extends FleetTestBase {
             logs.add(log);
             commits += log.stream().filter(e -> e.kind().equals("ack")).count();
         }
+        System.out.printf("FleetWritersIT[%s] %d writer(s)%s: %d commits in %.2f s = %.1f commits/s%n", backend, n,
+                shared ? " of one dataset" : "", commits, seconds, commits / seconds);
         check(backend, store, logs, shared);
         return new Run(n, commits, seconds, logs);
     }
