@@ -40,9 +40,12 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
 public final class S3Servers implements BeforeAllCallback {
     private static final Logger LOG = LoggerFactory.getLogger(S3Servers.class);
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(S3Servers.class);
-    static final String BUCKET = "atlas";
-    static final String ACCESS_KEY = "atlas-access";
-    static final String SECRET_KEY = "atlas-secret-key";
+    /** The bucket both servers hold. */
+    public static final String BUCKET = "atlas";
+    /** Access key the servers accept. */
+    public static final String ACCESS_KEY = "atlas-access";
+    /** Secret key the servers accept. */
+    public static final String SECRET_KEY = "atlas-secret-key";
     /**
      * How long a server process may take to answer its first request. A bound of its own, not the
      * tests' one wait: it covers a JVM or container start, polled every 200 ms, and fails with the log tail.
