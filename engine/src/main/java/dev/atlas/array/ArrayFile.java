@@ -336,6 +336,62 @@ public final class ArrayFile {
                 target, offset));
     }
 
+    /**
+     * This handle's current committed state (and pending layer), fixed for reads that must agree
+     * with each other: the pieces of one response, the datasets of one bulk read. The file set is
+     * first brought up to the newest commit its {@link LayerCommits} knows, so a pin is never older
+     * than the commit record its caller consulted. Reads of a pin never move to another state:
+     * when an object it names was replaced or removed meanwhile (a compaction elsewhere), they fail
+     * with the retryable {@link dev.atlas.error.ObjectChangedException}; pin again and start over.
+     */
+    public Mono<Pinned> pin() {
+        return Mono.defer(() -> state.commits.committed(false)
+                .flatMap(sel -> sel.equals(state.loadedWith) ? Mono.just(false) : state.refresh(false))
+                .then(Mono.fromSupplier(() -> new Pinned(state.baseEpoch.get(), state.snapshot))));
+    }
+
+    /** A fixed state of this file set for reads that must agree; see {@link #pin()}. Holds no resources. */
+    public final class Pinned {
+        private final long epoch;
+        private final Snapshot snapshot;
+
+        private Pinned(long epoch, Snapshot snapshot) {
+            this.epoch = epoch;
+            this.snapshot = snapshot;
+        }
+
+        /** As {@link ArrayFile#readArray(String, long[], long[])} on this state; null start and shape: the whole array. */
+        public Mono<NdArray> readArray(String name, long[] start, long[] shape) {
+            return pinned(Mono.defer(() -> {
+                Snapshot.Resolved a = state.visible(snapshot, name, null);
+                long[] full = a.grid().shape();
+                return assembler.read(snapshot, epoch, a, start == null ? new long[full.length] : start,
+                        shape == null ? full : shape);
+            }));
+        }
+
+        /** As {@link ArrayFile#readInto} on this state. */
+        public Mono<Void> readInto(String name, DType expected, long[] start, long[] shape, ReadTarget target, long offset) {
+            return pinned(Mono.defer(() -> assembler.readInto(snapshot, epoch, state.visible(snapshot, name, expected), start,
+                    shape, target, offset)));
+        }
+
+        /** Names of the arrays visible in this state, in list order. */
+        public List<String> listArrays() {
+            return snapshot.listArrays();
+        }
+
+        private <T> Mono<T> pinned(Mono<T> read) {
+            return read.onErrorMap(e -> e instanceof dev.atlas.error.ObjectChangedException
+                    || e instanceof OpenFileSet.StaleSnapshotException || e instanceof PendingLayer.ReleasedException
+                    || e instanceof dev.atlas.error.RangeNotSatisfiableException
+                    || e instanceof NotFoundException && !(e instanceof dev.atlas.error.ArrayNotFoundException),
+                    e -> new dev.atlas.error.ObjectChangedException(state.base, state.base
+                            + " changed under a pinned read (an object it planned against was replaced or removed); read again",
+                            e));
+        }
+    }
+
     // ------------------------------------------------------------------ mutations
 
     /**

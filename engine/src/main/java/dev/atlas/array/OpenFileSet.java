@@ -58,6 +58,8 @@ final class OpenFileSet {
     volatile long lastFlushed;
     /** The highest sidecar number seen in storage, committed or not (a new layer is numbered above it). */
     volatile long highestNumber;
+    /** The committed layers the current stack was loaded for (null: unknown, e.g. a new file set). */
+    volatile CommittedLayers loadedWith;
     /** The refresh in flight, shared by everyone who asks meanwhile (null: none). */
     private final java.util.concurrent.atomic.AtomicReference<Mono<Boolean>> refreshing =
             new java.util.concurrent.atomic.AtomicReference<>();
@@ -202,7 +204,10 @@ final class OpenFileSet {
         before.layers().forEach(l -> known.put(l.object().key(), l));
         return commits.committed(latest)
                 .flatMap(sel -> LayerStackLoader.open(storage, base, options, maxLayers, sel, known,
-                        new LayerStackLoader.KnownStats(statsObject, statsContent)))
+                        new LayerStackLoader.KnownStats(statsObject, statsContent)).map(l -> {
+                            loadedWith = sel;
+                            return l;
+                        }))
                 // An object replaced or removed between the listing and its read: list again.
                 .retryWhen(Retry.backoff(5, Duration.ofMillis(2)).maxBackoff(Duration.ofMillis(200))
                         .filter(e -> e instanceof ObjectChangedException

@@ -1,11 +1,13 @@
 package dev.atlas.store;
 
+import dev.atlas.array.ArrayFile;
 import dev.atlas.array.NdArray;
 import dev.atlas.array.ReadTarget;
 import dev.atlas.error.ArrayNotFoundException;
 import dev.atlas.error.AtlasException;
 import dev.atlas.error.DTypeMismatchException;
 import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.error.ObjectChangedException;
 import dev.atlas.format.DType;
 import dev.atlas.internal.nd.ChunkGrid;
 import io.netty.buffer.ByteBuf;
@@ -46,14 +48,14 @@ final class BulkReads {
             if (!any) {
                 return Flux.error(new ArrayNotFoundException("no listed dataset declares array '" + array + "'"));
             }
-            return files.file(array, false).flatMapMany(f -> Flux.range(0, datasets.size())
+            // One pinned state of the file set for every dataset: results of one bulk read agree.
+            return files.file(array, false).flatMap(ArrayFile::pin).flatMapMany(f -> Flux.range(0, datasets.size())
                     .flatMap(i -> {
                         String ds = datasets.get(i);
                         if (!declared[i]) {
                             return Mono.just(new DatasetRead(i, ds, null));
                         }
-                        Mono<NdArray> r = start == null && shape == null ? f.readArray(ds) : f.readArray(ds, start, shape);
-                        return r.map(a -> new DatasetRead(i, ds, a));
+                        return f.readArray(ds, start, shape).map(a -> new DatasetRead(i, ds, a));
                     }, options.bulkConcurrency()))
                     .doOnDiscard(DatasetRead.class, DatasetRead::close);
         });
@@ -91,8 +93,14 @@ final class BulkReads {
             long[] outShape = new long[sh.length + 1];
             outShape[0] = datasets.size();
             System.arraycopy(sh, 0, outShape, 1, sh.length);
-            return dtype.elementSize() <= 0 ? stackedVarLen(array, datasets, st, sh, dtype, outShape)
-                    : stackedFixed(array, datasets, st, sh, dtype, outShape);
+            long[] st0 = st;
+            long[] sh0 = sh;
+            // Every row from one pinned state; when that state's objects were replaced meanwhile
+            // (a compaction elsewhere), the whole read starts again on a new pin.
+            return Mono.defer(() -> dtype.elementSize() <= 0 ? stackedVarLen(array, datasets, st0, sh0, dtype, outShape)
+                    : stackedFixed(array, datasets, st0, sh0, dtype, outShape))
+                    .retryWhen(reactor.util.retry.Retry.max(3).filter(ObjectChangedException.class::isInstance)
+                            .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
         });
     }
 
@@ -105,7 +113,7 @@ final class BulkReads {
             return Mono.error(new InvalidArgumentException("stacked read of " + total + " bytes exceeds one buffer;"
                     + " read fewer datasets at a time"));
         }
-        return files.file(array, false).flatMap(f -> {
+        return files.file(array, false).flatMap(ArrayFile::pin).flatMap(f -> {
             ReadTarget target = ReadTarget.allocate(options.resources().allocator(), (int) total);
             return Flux.range(0, datasets.size())
                     .flatMap(i -> f.readInto(datasets.get(i), dtype, start, shape, target, i * rowBytes),
@@ -131,7 +139,7 @@ final class BulkReads {
         if (rowCount * n > Integer.MAX_VALUE - 8) {
             return Mono.error(new InvalidArgumentException("stacked read of " + rowCount * n + " elements is too large"));
         }
-        return files.file(array, false).flatMap(f -> Flux.range(0, n)
+        return files.file(array, false).flatMap(ArrayFile::pin).flatMap(f -> Flux.range(0, n)
                 .flatMap(i -> f.readArray(datasets.get(i), start, shape).map(a -> {
                     try (a) {
                         List<Object> values = new ArrayList<>((int) rowCount);
