@@ -116,7 +116,9 @@ class FleetKillIT extends FleetTestBase {
                 (System.nanoTime() - t0) / 1e9, toReady / kills / 1_000_000, verifyTime / kills / 1_000_000, acked, pendingCommitted, pendingLost, report);
         assertEquals(List.of(), report.findings(), "the reader's findings");
         assertTrue(report.cycles() > 0, "the reader reopened the store at least once: " + reader.tail(20));
-        assertTrue(acked >= kills / 2, "the writers made progress: " + acked + " acknowledged commits in " + kills
+        // Kills land from the first round on, so a life commits about once on S3: a quarter is a floor
+        // that only a writer that never gets through a flush misses.
+        assertTrue(acked >= kills / 4, "the writers made progress: " + acked + " acknowledged commits in " + kills
                 + " lives");
     }
 

@@ -194,17 +194,9 @@ class FleetReadIT extends FleetTestBase {
     }
 
     /** A server and, per round, when a response first showed that round's commit or a later one. */
-    record Server(ServeProcess process, long startMillis, Map<Long, Long> firstSeen) {
+    record Server(String name, URI url, ServeProcess process, long startMillis, Map<Long, Long> firstSeen) {
         Server(ServeProcess process, long startMillis) {
-            this(process, startMillis, new ConcurrentHashMap<>());
-        }
-
-        String name() {
-            return process.name();
-        }
-
-        URI url() {
-            return process.url();
+            this(process.name(), process.url(), process, startMillis, new ConcurrentHashMap<>());
         }
 
         void saw(long round, long millis) {
@@ -379,7 +371,7 @@ class FleetReadIT extends FleetTestBase {
                     null, null, FleetData.SERIES, new long[] {a}, new long[] {b - a}, true);
         }
 
-        private static Req single(long id, String array, String region, long[] start, long[] shape) {
+        static Req single(long id, String array, String region, long[] start, long[] shape) {
             String name = FleetData.name(id);
             String path = "/datasets/" + name + "/arrays/" + array + "/data" + (region == null ? "" : "?region=" + enc(region));
             return new Req(name + "/" + array + (region == null ? " whole" : " " + region), path, null, List.of(id), array,
@@ -453,7 +445,8 @@ class FleetReadIT extends FleetTestBase {
             }
         }
 
-        private void check(Server s, Req r, HttpResponse<byte[]> res, long t0, long t1) {
+        /** Checks one answer to {@code r} from {@code s}, sent at {@code t0} and complete at {@code t1} (epoch ms). */
+        void check(Server s, Req r, HttpResponse<byte[]> res, long t0, long t1) {
             List<CommitLog.Entry> es = entries();
             // The commits a response may show: from the last one acknowledged `bound` before the request
             // (or the empty store) to the last one flushing before the response ended.

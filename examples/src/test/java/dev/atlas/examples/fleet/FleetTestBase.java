@@ -20,9 +20,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the fleet tests share: the backends they run on (all three unless
- * {@code -Datlas.fleet.backends=LOCAL,S3MOCK} narrows them), sizes from system properties (CI
- * defaults keep the three suites near four minutes on two cores; raise them for longer local
- * runs), and the children of a test, each killed after it whatever happened.
+ * {@code -Datlas.fleet.backends=LOCAL,S3MOCK} narrows them), sizes from system properties (the
+ * defaults are sized for CI on two cores, where the kill suite's 50 child-JVM lives cost most: about
+ * 2 s each on a directory, 4 s on S3; raise them for longer local runs), and the children of a
+ * test, each killed after it whatever happened.
  *
  * <p>Properties: {@code atlas.fleet.backends}, {@code atlas.fleet.seed}, {@code atlas.fleet.rounds}
  * (writer rounds of FleetReadIT, default 24), {@code atlas.fleet.roundMillis} (their pace, 300),
