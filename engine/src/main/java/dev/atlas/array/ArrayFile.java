@@ -163,17 +163,24 @@ public final class ArrayFile {
         return load(storage, base, options, maxLayers, commits, false)
                 .onErrorResume(dev.atlas.error.ObjectChangedException.class,
                         e -> load(storage, base, options, maxLayers, commits, true))
-                .map(l -> {
+                .map(lw -> {
+                    LayerStackLoader.Loaded l = lw.loaded();
                     OpenFileSet state = new OpenFileSet(storage, base, l.options(), l.stack(), readOnly, l.uncommitted(),
                             commits, maxLayers, l.statsObject(), l.highestNumber());
                     state.statsContent = l.stats();
+                    state.loadedWith = lw.with();
                     return new ArrayFile(state);
                 });
     }
 
-    private static Mono<LayerStackLoader.Loaded> load(Storage storage, String base, ArrayFileOptions options, int maxLayers,
+    /** A loaded stack and the committed layers it was loaded for. */
+    private record LoadedWith(LayerStackLoader.Loaded loaded, CommittedLayers with) {
+    }
+
+    private static Mono<LoadedWith> load(Storage storage, String base, ArrayFileOptions options, int maxLayers,
             LayerCommits commits, boolean latest) {
-        return commits.committed(latest).flatMap(c -> LayerStackLoader.open(storage, base, options, maxLayers, c, Map.of()));
+        return commits.committed(latest).flatMap(c -> LayerStackLoader.open(storage, base, options, maxLayers, c, Map.of())
+                .map(l -> new LoadedWith(l, c)));
     }
 
     // ------------------------------------------------------------------ metadata
@@ -345,19 +352,43 @@ public final class ArrayFile {
      * with the retryable {@link dev.atlas.error.ObjectChangedException}; pin again and start over.
      */
     public Mono<Pinned> pin() {
-        return Mono.defer(() -> state.commits.committed(false)
-                .flatMap(sel -> sel.equals(state.loadedWith) ? Mono.just(false) : state.refresh(false))
-                .then(Mono.fromSupplier(() -> new Pinned(state.baseEpoch.get(), state.snapshot))));
+        return catchUp().then(Mono.fromSupplier(() -> {
+            long epoch = state.baseEpoch.get();
+            OpenFileSet.PinState ps = state.pinState();
+            return new Pinned(epoch, ps.snapshot(), ps.with());
+        }));
+    }
+
+    /**
+     * Refreshes this handle when its {@link LayerCommits} counts other layers than the ones its
+     * state was loaded for (a store handle that refreshed or committed since); otherwise no I/O.
+     */
+    public Mono<Void> catchUp() {
+        return catchUp(0);
+    }
+
+    private Mono<Void> catchUp(int attempt) {
+        // A refresh already in flight may have started from an older commit record: check again
+        // after it, so the state is never older than the record the caller consulted.
+        return Mono.defer(() -> state.commits.committed(false).flatMap(sel -> sel.equals(state.loadedWith) || attempt >= 4
+                ? Mono.<Void>empty() : state.refresh(false).then(catchUp(attempt + 1))));
     }
 
     /** A fixed state of this file set for reads that must agree; see {@link #pin()}. Holds no resources. */
     public final class Pinned {
         private final long epoch;
         private final Snapshot snapshot;
+        private final CommittedLayers with;
 
-        private Pinned(long epoch, Snapshot snapshot) {
+        private Pinned(long epoch, Snapshot snapshot, CommittedLayers with) {
             this.epoch = epoch;
             this.snapshot = snapshot;
+            this.with = with;
+        }
+
+        /** The committed layers this state was loaded for (null when not known: a file set this handle created). */
+        public CommittedLayers committedLayers() {
+            return with;
         }
 
         /** As {@link ArrayFile#readArray(String, long[], long[])} on this state; null start and shape: the whole array. */

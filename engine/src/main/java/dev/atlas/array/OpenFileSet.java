@@ -137,6 +137,17 @@ final class OpenFileSet {
         }
     }
 
+    /** A snapshot and the committed layers its stack was loaded for (null: unknown), read together. */
+    record PinState(Snapshot snapshot, CommittedLayers with) {
+    }
+
+    /** The snapshot and what it was loaded for, consistently. */
+    PinState pinState() {
+        synchronized (publishLock) {
+            return new PinState(snapshot, loadedWith);
+        }
+    }
+
     /** Replaces the snapshot with {@code f} of the current one, atomically with respect to refreshes. */
     Snapshot publish(java.util.function.UnaryOperator<Snapshot> f) {
         synchronized (publishLock) {
@@ -152,13 +163,16 @@ final class OpenFileSet {
      *
      * @return whether it was published
      */
-    boolean publishRefreshed(LayerStack loadedOn, LayerStackLoader.Loaded l) {
+    boolean publishRefreshed(LayerStack loadedOn, LayerStackLoader.Loaded l, CommittedLayers with) {
         synchronized (publishLock) {
             Snapshot s = snapshot;
             if (s.committed() != loadedOn) {
                 return false;
             }
+            // The stack and what it was loaded for change together: a pin that finds them equal
+            // to the record it consulted takes a stack at least that new.
             snapshot = new Snapshot(l.stack(), s.pending());
+            loadedWith = with;
             uncommitted = List.copyOf(l.uncommitted());
             statsObject = l.statsObject();
             statsContent = l.stats();
@@ -202,10 +216,11 @@ final class OpenFileSet {
         LayerStack before = snapshot.committed();
         java.util.Map<String, LayerStack.Layer> known = new java.util.HashMap<>();
         before.layers().forEach(l -> known.put(l.object().key(), l));
+        CommittedLayers[] with = new CommittedLayers[1];
         return commits.committed(latest)
                 .flatMap(sel -> LayerStackLoader.open(storage, base, options, maxLayers, sel, known,
                         new LayerStackLoader.KnownStats(statsObject, statsContent)).map(l -> {
-                            loadedWith = sel;
+                            with[0] = sel;
                             return l;
                         }))
                 // An object replaced or removed between the listing and its read: list again.
@@ -216,11 +231,16 @@ final class OpenFileSet {
                         .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
                 .map(l -> {
                     if (sameLayers(before, l.stack()) && java.util.Objects.equals(statsVersion(statsObject), statsVersion(l.statsObject()))) {
-                        highestNumber = Math.max(highestNumber, l.highestNumber());
-                        uncommitted = List.copyOf(l.uncommitted());
+                        synchronized (publishLock) {
+                            highestNumber = Math.max(highestNumber, l.highestNumber());
+                            uncommitted = List.copyOf(l.uncommitted());
+                            if (snapshot.committed() == before) {
+                                loadedWith = with[0];
+                            }
+                        }
                         return false;
                     }
-                    boolean published = publishRefreshed(before, l);
+                    boolean published = publishRefreshed(before, l, with[0]);
                     if (published) {
                         for (LayerStack.Layer layer : l.stack().layers()) {
                             options.caches().invalidateOtherVersions(storage, layer.object().key(), layer.object().version());

@@ -52,11 +52,14 @@ final class ArrayFiles {
      * the sidecars its own flushes wrote since.
      */
     LayerCommits commitsFor(String array) {
-        return latest -> (latest ? refresh.latest() : Mono.fromSupplier(refresh::newest)).map(r -> {
-            CommittedLayers c = r.references(array) ? r.committedLayers(array) : CommittedLayers.through(0);
-            java.util.SortedSet<Long> own = ownUncommitted.get(array);
-            return own == null || own.isEmpty() || c.all() ? c : RegistryMerge.withOwn(c, own, array, true);
-        });
+        return latest -> (latest ? refresh.latest() : Mono.fromSupplier(refresh::newest)).map(r -> layersOf(r, array));
+    }
+
+    /** The committed layers of {@code array} this handle sees with registry {@code r}: its pins plus own uncommitted sidecars. */
+    CommittedLayers layersOf(Registry r, String array) {
+        CommittedLayers c = r.references(array) ? r.committedLayers(array) : CommittedLayers.through(0);
+        java.util.SortedSet<Long> own = ownUncommitted.get(array);
+        return own == null || own.isEmpty() || c.all() ? c : RegistryMerge.withOwn(c, own, array, true);
     }
 
     /** Records that a flush of this handle wrote sidecar {@code n} of {@code array}, not committed yet. */

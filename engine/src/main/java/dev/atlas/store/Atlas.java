@@ -378,6 +378,33 @@ public final class Atlas {
                 "commitRetries", commit.commitRetries.get(), "replans", replans);
     }
 
+    /**
+     * The file set of {@code array} fixed at the newest commit this handle knows, for reads that
+     * must agree with each other (the pieces of one response); see {@link ArrayPin}.
+     *
+     * @throws ArrayNotFoundException (as an error signal) if no committed dataset declares the array
+     */
+    public Mono<ArrayPin> pin(String array) {
+        return files.file(array, false).flatMap(f -> pin(f, array, 0));
+    }
+
+    /**
+     * A pin whose file state and registry belong together: the file state was loaded for exactly
+     * the layers this registry commits (pinned again when a refresh moved either meanwhile).
+     */
+    private Mono<ArrayPin> pin(dev.atlas.array.ArrayFile f, String array, int attempt) {
+        return Mono.defer(() -> {
+            Registry reg = refresher.newest();
+            return f.pin().flatMap(p -> {
+                boolean aligned = files.layersOf(reg, array).equals(p.committedLayers());
+                if (aligned || attempt >= 8) {
+                    return Mono.just(new ArrayPin(array, p, reg, aligned ? reg : null, state, bulk));
+                }
+                return pin(f, array, attempt + 1);
+            });
+        });
+    }
+
     // ------------------------------------------------------------------ bulk reads
 
     /**

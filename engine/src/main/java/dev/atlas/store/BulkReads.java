@@ -63,11 +63,17 @@ final class BulkReads {
 
     /** See {@link Atlas#readArrayAcrossStacked}. */
     Mono<NdArray> stacked(String array, List<String> datasets, long[] start, long[] shape) {
+        return stacked(array, datasets, start, shape, null, null);
+    }
+
+    /** See {@link Atlas#readArrayAcrossStacked}; from {@code pin} when given (then not started over). */
+    Mono<NdArray> stacked(String array, List<String> datasets, long[] start, long[] shape, ArrayFile.Pinned pin,
+            Registry registry) {
         return Mono.defer(() -> {
             if (datasets.isEmpty()) {
                 return Mono.error(new ArrayNotFoundException("array '" + array + "': no datasets listed for a stacked read"));
             }
-            List<ArraySchema> schemas = state.schemas(datasets, array);
+            List<ArraySchema> schemas = registry == null ? state.schemas(datasets, array) : schemasIn(registry, datasets, array);
             ArraySchema first = schemas.get(0);
             DType dtype = first.dtype();
             long[] st = start;
@@ -97,23 +103,40 @@ final class BulkReads {
             long[] sh0 = sh;
             // Every row from one pinned state; when that state's objects were replaced meanwhile
             // (a compaction elsewhere), the whole read starts again on a new pin.
-            return Mono.defer(() -> dtype.elementSize() <= 0 ? stackedVarLen(array, datasets, st0, sh0, dtype, outShape)
-                    : stackedFixed(array, datasets, st0, sh0, dtype, outShape))
-                    .retryWhen(reactor.util.retry.Retry.max(3).filter(ObjectChangedException.class::isInstance)
-                            .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
+            Mono<ArrayFile.Pinned> pinned = pin != null ? Mono.just(pin) : files.file(array, false).flatMap(ArrayFile::pin);
+            Mono<NdArray> read = pinned.flatMap(f -> dtype.elementSize() <= 0
+                    ? stackedVarLen(f, datasets, st0, sh0, dtype, outShape)
+                    : stackedFixed(f, array, datasets, st0, sh0, dtype, outShape));
+            return pin != null ? read : read.retryWhen(reactor.util.retry.Retry.max(3)
+                    .filter(ObjectChangedException.class::isInstance)
+                    .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
         });
     }
 
+    /** The schemas of {@code array} in {@code datasets} of registry {@code r}; ArrayNotFoundException naming the first that lacks it. */
+    private static List<ArraySchema> schemasIn(Registry r, List<String> datasets, String array) {
+        List<ArraySchema> out = new ArrayList<>(datasets.size());
+        for (String ds : datasets) {
+            Registry.DatasetEntry e = r.datasets.get(ds);
+            ArraySchema s = e == null ? null : e.arrays.get(array);
+            if (s == null) {
+                throw new ArrayNotFoundException("array '" + array + "' (in dataset '" + ds + "')");
+            }
+            out.add(s);
+        }
+        return out;
+    }
+
     /** Fixed-width elements: each dataset's read fills its row of one pooled direct buffer. */
-    private Mono<NdArray> stackedFixed(String array, List<String> datasets, long[] start, long[] shape, DType dtype,
-            long[] outShape) {
+    private Mono<NdArray> stackedFixed(ArrayFile.Pinned f, String array, List<String> datasets, long[] start, long[] shape,
+            DType dtype, long[] outShape) {
         long rowBytes = ChunkGrid.product(shape) * dtype.elementSize();
         long total = rowBytes * datasets.size();
         if (total > Integer.MAX_VALUE - 8) {
             return Mono.error(new InvalidArgumentException("stacked read of " + total + " bytes exceeds one buffer;"
                     + " read fewer datasets at a time"));
         }
-        return files.file(array, false).flatMap(ArrayFile::pin).flatMap(f -> {
+        return Mono.defer(() -> {
             ReadTarget target = ReadTarget.allocate(options.resources().allocator(), (int) total);
             return Flux.range(0, datasets.size())
                     .flatMap(i -> f.readInto(datasets.get(i), dtype, start, shape, target, i * rowBytes),
@@ -132,14 +155,14 @@ final class BulkReads {
     }
 
     /** Strings and binaries: each dataset's region read whole, the values gathered in dataset order. */
-    private Mono<NdArray> stackedVarLen(String array, List<String> datasets, long[] start, long[] shape, DType dtype,
+    private Mono<NdArray> stackedVarLen(ArrayFile.Pinned f, List<String> datasets, long[] start, long[] shape, DType dtype,
             long[] outShape) {
         int n = datasets.size();
         long rowCount = ChunkGrid.product(shape);
         if (rowCount * n > Integer.MAX_VALUE - 8) {
             return Mono.error(new InvalidArgumentException("stacked read of " + rowCount * n + " elements is too large"));
         }
-        return files.file(array, false).flatMap(ArrayFile::pin).flatMap(f -> Flux.range(0, n)
+        return Mono.defer(() -> Flux.range(0, n)
                 .flatMap(i -> f.readArray(datasets.get(i), start, shape).map(a -> {
                     try (a) {
                         List<Object> values = new ArrayList<>((int) rowCount);

@@ -190,7 +190,10 @@ public final class DatasetView {
 
     /** The array file for a read: empty when not declared. */
     private Mono<ArrayFile> readable(String array) {
-        return Mono.defer(() -> state.schema(name, array) == null ? Mono.empty() : files.file(array, false));
+        // The file set is brought up to the registry this handle knows first (when a refresh or a
+        // commit moved on), so a dataset the registry lists is never missing from an older file state.
+        return Mono.defer(() -> state.schema(name, array) == null ? Mono.empty()
+                : files.file(array, false).flatMap(f -> f.catchUp().thenReturn(f)));
     }
 
     @Override

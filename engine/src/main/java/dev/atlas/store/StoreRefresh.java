@@ -103,12 +103,17 @@ final class StoreRefresh {
             registryReads.incrementAndGet();
             return RegistryObject.readIfChanged(storage, key, committedInfo.version())
                     .flatMap(v -> {
+                        // File sets first, then the registry: a read in between may see a file set
+                        // newer than the registry (a dataset the new commit deleted answers not
+                        // found), never a registry naming data its file set does not have yet.
                         Registry before = state.committed();
-                        state.rebase(v.registry(), v.info());
                         generation.incrementAndGet();
                         newest = v;
                         refreshes.incrementAndGet();
-                        return refreshFiles(before, v.registry()).thenReturn(true);
+                        return refreshFiles(before, v.registry()).then(Mono.fromCallable(() -> {
+                            state.rebase(v.registry(), v.info());
+                            return true;
+                        }));
                     })
                     .switchIfEmpty(Mono.fromCallable(() -> {
                         state.confirm();

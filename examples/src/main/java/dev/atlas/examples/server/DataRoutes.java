@@ -7,6 +7,7 @@ import dev.atlas.error.ArrayNotFoundException;
 import dev.atlas.examples.region.Region;
 import dev.atlas.format.DType;
 import dev.atlas.store.ArraySchema;
+import dev.atlas.store.ArrayPin;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.DatasetView;
 import io.netty.buffer.ByteBuf;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
@@ -128,7 +130,9 @@ final class DataRoutes {
         long bytes = n * dtype.elementSize();
         long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
         Flux<Region> pieces = Flux.fromIterable(new Pieces(r, schema.chunkShape(), target));
-        Function<Region, Mono<NdArray>> read = p -> view.readArray(array, p.start(), p.shape())
+        // Every piece of one response from one committed state of the array file.
+        Mono<ArrayPin> pin = atlas.pin(array).cache();
+        Function<Region, Mono<NdArray>> read = p -> pin.flatMap(x -> x.readArray(view.name(), p.start(), p.shape()))
                 .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("dataset '" + view.name()
                         + "' has no array '" + array + "'")));
         return stream(res, call, pieces, read, out -> headers(out, dtype, r.shape(), r.start(), bytes));
@@ -216,10 +220,13 @@ final class DataRoutes {
     /** {@code GET /arrays/{array}/data?datasets=a,b|prefix=p[&limit=n]} and {@code POST} with {@code {"datasets":[...]}}. */
     Mono<Void> bulk(AtlasHttpServer.Call call, HttpServerResponse res) {
         String array = Params.name(call.path("array"), "array");
-        if (call.request().method().equals(HttpMethod.POST)) {
-            return body(call).flatMap(b -> bulk(call, res, array, datasetsFromBody(b)));
-        }
-        return bulk(call, res, array, datasetsFromQuery(call, array));
+        Mono<Optional<List<String>>> named = call.request().method().equals(HttpMethod.POST)
+                ? body(call).map(b -> Optional.of(datasetsFromBody(b)))
+                : Mono.fromCallable(() -> datasetsNamedInQuery(call));
+        // The dataset list (a prefix selection included) and every row come from one committed
+        // state of the store: one pin of the array's registry entries and file state.
+        return named.flatMap(list -> atlas.pin(array).flatMap(pin -> bulk(call, res, array,
+                list.orElseGet(() -> datasetsWithPrefix(call, array, pin)), pin)));
     }
 
     private Mono<byte[]> body(AtlasHttpServer.Call call) {
@@ -283,7 +290,8 @@ final class DataRoutes {
         return out;
     }
 
-    private List<String> datasetsFromQuery(AtlasHttpServer.Call call, String array) {
+    /** The datasets a query names ({@code datasets=a,b}), or empty for a prefix selection; checks the parameters. */
+    private static Optional<List<String>> datasetsNamedInQuery(AtlasHttpServer.Call call) {
         String list = Params.single(call.query(), "datasets");
         String prefix = Params.single(call.query(), "prefix");
         String limit = Params.single(call.query(), "limit");
@@ -294,13 +302,20 @@ final class DataRoutes {
             if (limit != null) {
                 throw ApiError.badParameter("limit", "limit applies to prefix selections only");
             }
-            return List.of(list.split(",", -1));
+            return Optional.of(List.of(list.split(",", -1)));
         }
+        return Optional.empty();
+    }
+
+    /** The datasets of the pinned state whose names start with the query's prefix and declare the array. */
+    private List<String> datasetsWithPrefix(AtlasHttpServer.Call call, String array, ArrayPin pin) {
+        String prefix = Params.single(call.query(), "prefix");
+        String limit = Params.single(call.query(), "limit");
         long max = limit == null ? options.maxDatasetsPerBulk()
                 : Params.integer(limit, "limit", 1, options.maxDatasetsPerBulk());
         List<String> out = new ArrayList<>();
-        for (String ds : atlas.listDatasets()) {
-            if (ds.startsWith(prefix) && atlas.dataset(ds).arrayMeta(array).isPresent()) {
+        for (String ds : pin.datasets()) {
+            if (ds.startsWith(prefix)) {
                 out.add(ds);
                 if (out.size() == max) {
                     break;
@@ -313,7 +328,8 @@ final class DataRoutes {
         return out;
     }
 
-    private Mono<Void> bulk(AtlasHttpServer.Call call, HttpServerResponse res, String array, List<String> datasets) {
+    private Mono<Void> bulk(AtlasHttpServer.Call call, HttpServerResponse res, String array, List<String> datasets,
+            ArrayPin pin) {
         if (datasets.isEmpty()) {
             throw ApiError.badParameter("datasets", "no datasets named");
         }
@@ -322,16 +338,17 @@ final class DataRoutes {
                     + options.maxDatasetsPerBulk());
         }
         List<ArraySchema> schemas = new ArrayList<>(datasets.size());
-        List<DatasetView> views = new ArrayList<>(datasets.size());
+
         Set<String> seen = new HashSet<>();
         for (String ds : datasets) {
             Params.name(ds, "datasets");
             if (!seen.add(ds)) {
                 throw ApiError.badParameter("datasets", "dataset '" + ds + "' is named twice");
             }
-            DatasetView v = Catalog.view(atlas, ds);
-            views.add(v);
-            schemas.add(v.arrayMeta(array).orElseThrow(() -> ApiError.notFound("dataset '" + ds + "' has no array '"
+            if (!pin.hasDataset(ds)) {
+                throw ApiError.notFound("no dataset '" + ds + "'", "dataset");
+            }
+            schemas.add(pin.schema(ds).orElseThrow(() -> ApiError.notFound("dataset '" + ds + "' has no array '"
                     + array + "'", "datasets")));
         }
         ArraySchema first = schemas.get(0);
@@ -367,7 +384,7 @@ final class DataRoutes {
                 throw ApiError.tooLarge("datasets", total + " elements; JSON responses carry at most "
                         + options.maxJsonElements() + " (use the binary format)");
             }
-            Mono<byte[]> body = atlas.readArrayAcrossStacked(array, datasets, r.start(), r.shape())
+            Mono<byte[]> body = pin.readArrayAcrossStacked(datasets, r.start(), r.shape())
                     .map(a -> {
                         try (a) {
                             return Json.render(g -> {
@@ -398,18 +415,18 @@ final class DataRoutes {
                 batches.add(datasets.subList(i, Math.min(datasets.size(), i + batch)));
             }
             return stream(res, call, Flux.fromIterable(batches),
-                    b -> atlas.readArrayAcrossStacked(array, b, r.start(), r.shape()), headers);
+                    b -> pin.readArrayAcrossStacked(b, r.start(), r.shape()), headers);
         }
         // Large regions: dataset after dataset, each in pieces like a single-dataset read.
         long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
         Flux<DatasetPiece> pieces = Flux.range(0, datasets.size()).concatMap(i -> Flux.fromIterable(
-                new Pieces(r, schemas.get(i).chunkShape(), target)).map(p -> new DatasetPiece(views.get(i), p)));
-        return stream(res, call, pieces, p -> p.view().readArray(array, p.region().start(), p.region().shape())
-                .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("dataset '" + p.view().name()
+                new Pieces(r, schemas.get(i).chunkShape(), target)).map(p -> new DatasetPiece(datasets.get(i), p)));
+        return stream(res, call, pieces, p -> pin.readArray(p.dataset(), p.region().start(), p.region().shape())
+                .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("dataset '" + p.dataset()
                         + "' has no array '" + array + "'"))), headers);
     }
 
     /** One piece of a bulk stream that reads dataset after dataset. */
-    private record DatasetPiece(DatasetView view, Region region) {
+    private record DatasetPiece(String dataset, Region region) {
     }
 }

@@ -84,7 +84,7 @@ class FleetReadIT extends FleetTestBase {
 
         ChildJvm writer = own(ChildJvm.start("writer", dir, Map.of(), FleetWriter.class.getName(),
                 args("store", store.arg(), "log", log, "seed", seed, "rounds", rounds, "roundMillis", roundMillis,
-                        "compactEvery", 4, "codec", codec, "bigRows", BIG_ROWS, "initial", 6, "go", go)));
+                        "compactEvery", intProperty("atlas.fleet.compactEvery", 4), "codec", codec, "bigRows", BIG_ROWS, "initial", 6, "go", go)));
         writer.require(0, l -> l.startsWith("ready"), "ready");
         Checker checker = new Checker(log, bound);
         List<Server> servers = new CopyOnWriteArrayList<>();
