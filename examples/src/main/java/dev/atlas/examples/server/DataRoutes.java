@@ -225,8 +225,22 @@ final class DataRoutes {
                 : Mono.fromCallable(() -> datasetsNamedInQuery(call));
         // The dataset list (a prefix selection included) and every row come from one committed
         // state of the store: one pin of the array's registry entries and file state.
-        return named.flatMap(list -> atlas.pin(array).flatMap(pin -> bulk(call, res, array,
-                list.orElseGet(() -> datasetsWithPrefix(call, array, pin)), pin)));
+        return named.flatMap(list -> atlas.pin(array)
+                .onErrorMap(ArrayNotFoundException.class, e -> noSuchArray(call, array, list.orElse(null)))
+                .flatMap(pin -> bulk(call, res, array, list.orElseGet(() -> datasetsWithPrefix(call, array, pin)), pin)));
+    }
+
+    /** The 404 of a bulk read of an array no dataset declares: naming the first dataset that is missing or lacks it. */
+    private RuntimeException noSuchArray(AtlasHttpServer.Call call, String array, List<String> named) {
+        if (named == null) {
+            return ApiError.notFound("no dataset with prefix '" + Params.single(call.query(), "prefix") + "' declares array '"
+                    + array + "'", "prefix");
+        }
+        for (String ds : named) {
+            Catalog.view(atlas, ds); // 404 naming the dataset when it is not registered
+        }
+        return ApiError.notFound("dataset '" + (named.isEmpty() ? "" : named.get(0)) + "' has no array '" + array + "'",
+                "datasets");
     }
 
     private Mono<byte[]> body(AtlasHttpServer.Call call) {

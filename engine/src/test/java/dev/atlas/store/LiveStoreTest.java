@@ -1,0 +1,131 @@
+package dev.atlas.store;
+
+import static dev.atlas.store.AtlasContract.defineFloats;
+import static dev.atlas.store.AtlasContract.readFloats;
+import static dev.atlas.store.AtlasContract.writeFloats;
+import static dev.atlas.testing.Await.block;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.atlas.error.ConflictException;
+import dev.atlas.storage.InMemoryStorage;
+import dev.atlas.testing.EngineTestBase;
+import dev.atlas.testing.FaultInjectingStorage;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two store handles on one storage, as two processes would be (nothing shared in memory): commits
+ * of disjoint datasets merge, a dataset both changed is a typed conflict, a refresh costs one
+ * request when nothing changed and brings the other's commit when something did, and garbage is
+ * only deleted once older than the garbage age (compaction yields to a flush in progress).
+ */
+class LiveStoreTest extends EngineTestBase {
+
+    private AtlasOptions opts(Duration garbageAge) {
+        return AtlasOptions.builder(resources).tempDirectory(tmp).blockTargetSize(256).garbageAge(garbageAge).build();
+    }
+
+    @Test
+    void writersOfDisjointDatasetsBothCommitAndRefreshShowsTheOther() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        Atlas a = block(Atlas.create(mem, "", opts(Duration.ofHours(1))));
+        Atlas b = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        writeFloats(defineFloats(a, "from-a", "t", 2), "t", new long[] {0}, new long[] {2}, 1, 2);
+        writeFloats(defineFloats(b, "from-b", "t", 2), "t", new long[] {0}, new long[] {2}, 3, 4);
+        block(a.flush());
+        block(b.flush()); // loses the race for the registry: reads a's commit, merges, commits
+        assertEquals(List.of("from-a", "from-b"), b.listDatasets());
+        assertFalse(a.datasetExists("from-b"), "a has not refreshed yet");
+        assertTrue(block(a.refresh()));
+        assertEquals(List.of("from-a", "from-b"), a.listDatasets());
+        assertArrayEquals(new float[] {3, 4}, readFloats(a.dataset("from-b"), "t"));
+        assertArrayEquals(new float[] {1, 2}, readFloats(b.dataset("from-a"), "t"));
+        Atlas fresh = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        assertArrayEquals(new float[] {1, 2}, readFloats(fresh.dataset("from-a"), "t"));
+        assertArrayEquals(new float[] {3, 4}, readFloats(fresh.dataset("from-b"), "t"));
+        for (Atlas x : List.of(a, b, fresh)) {
+            block(x.close());
+        }
+    }
+
+    @Test
+    void twoWritersOfOneDatasetGetATypedConflictAndLoseNothingCommitted() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        Atlas a = block(Atlas.create(mem, "", opts(Duration.ofHours(1))));
+        writeFloats(defineFloats(a, "shared", "t", 2), "t", new long[] {0}, new long[] {2}, 1, 2);
+        block(a.flush());
+        Atlas b = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        writeFloats(a.dataset("shared"), "t", new long[] {0}, new long[] {2}, 5, 6);
+        writeFloats(b.dataset("shared"), "t", new long[] {0}, new long[] {2}, 7, 8);
+        block(a.flush());
+        ConflictException e = assertThrows(ConflictException.class, () -> block(b.flush()));
+        assertTrue(e.getMessage().contains("'shared'"), e.getMessage());
+        Atlas fresh = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        assertArrayEquals(new float[] {5, 6}, readFloats(fresh.dataset("shared"), "t"), "the acknowledged commit stands");
+        for (Atlas x : List.of(a, b, fresh)) {
+            block(x.close());
+        }
+    }
+
+    @Test
+    void aRefreshWhenNothingChangedIsOneRequest() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        Atlas w = block(Atlas.create(mem, "", opts(Duration.ofHours(1))));
+        for (int i = 0; i < 5; i++) {
+            writeFloats(defineFloats(w, "d" + i, "t", 2), "t", new long[] {0}, new long[] {2}, i, i);
+        }
+        block(w.flush());
+        FaultInjectingStorage counted = new FaultInjectingStorage(mem);
+        Atlas r = block(Atlas.open(counted, "", opts(Duration.ofHours(1))));
+        readFloats(r.dataset("d0"), "t"); // opens the array file set
+        int before = counted.calls();
+        assertFalse(block(r.refresh()));
+        assertEquals(1, counted.calls() - before, "calls: " + counted.log().subList(before, counted.calls()));
+        writeFloats(w.dataset("d3"), "t", new long[] {0}, new long[] {2}, 9, 9);
+        block(w.flush());
+        before = counted.calls();
+        assertTrue(block(r.refresh()));
+        // the registry, one listing of the changed file set, the new sidecar's footer, its statistics
+        assertTrue(counted.calls() - before <= 4, "calls: " + counted.log().subList(before, counted.calls()));
+        assertArrayEquals(new float[] {9, 9}, readFloats(r.dataset("d3"), "t"));
+        block(r.close());
+        block(w.close());
+    }
+
+    @Test
+    void garbageIsDeletedOnlyWhenOldAndCompactionYieldsToAFlushInProgress() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        Atlas a = block(Atlas.create(mem, "", opts(Duration.ofHours(1))));
+        writeFloats(defineFloats(a, "d", "t", 2), "t", new long[] {0}, new long[] {2}, 1, 2);
+        block(a.flush());
+        writeFloats(a.dataset("d"), "t", new long[] {0}, new long[] {2}, 3, 4);
+        block(a.flush());
+        // Another writer's flush in progress: a sidecar no commit counts yet (here: a copy of sidecar 1).
+        byte[] layer = mem.getBytes("t/data.1.af");
+        assertNotNull(layer);
+        mem.putBytes("t/data.9.af", layer);
+        CompactionReport young = block(a.compact());
+        assertEquals(List.of("t"), young.yielded(), "compaction yields to the flush in progress");
+        assertEquals(List.of(), young.garbage());
+        assertNotNull(mem.getBytes("t/data.9.af"), "a young uncommitted sidecar is not garbage");
+        assertArrayEquals(new float[] {3, 4}, readFloats(a.dataset("d"), "t"), "and it is invisible");
+        block(a.close());
+
+        Atlas old = block(Atlas.open(mem, "", opts(Duration.ZERO)));
+        CompactionReport report = block(old.compact());
+        assertEquals(List.of("t"), report.compacted());
+        assertEquals(List.of("t/data.9.af"), report.garbage());
+        assertEquals(null, mem.getBytes("t/data.9.af"));
+        assertArrayEquals(new float[] {3, 4}, readFloats(old.dataset("d"), "t"));
+        block(old.close());
+        Atlas fresh = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        assertArrayEquals(new float[] {3, 4}, readFloats(fresh.dataset("d"), "t"));
+        block(fresh.close());
+    }
+}
