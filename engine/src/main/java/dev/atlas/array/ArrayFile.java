@@ -122,12 +122,13 @@ public final class ArrayFile {
      * Opens the file set as committed through sidecar number {@code committedThrough} (0: the base
      * alone), for a caller that keeps its own commit record naming {@link #committedThrough()}
      * after each flush (the Atlas registry does). Sidecars numbered above it were written by a
-     * flush whose commit record never followed (a crash in between): they are invisible, and this
-     * handle deletes them before it writes its first layer, whose number is then
-     * {@code committedThrough + 1}.
+     * flush whose commit record never followed (a crash in between, or another writer's commit
+     * still under way): they are invisible and never deleted by this handle, only by
+     * {@link #deleteGarbage} once old; a new layer is numbered above every number in use.
      *
-     * @throws CorruptFileException (as an error signal) if the base already absorbed a layer above
-     *     {@code committedThrough} (the commit record is older than the data it should describe)
+     * @throws dev.atlas.error.ObjectChangedException (as an error signal) if the base already
+     *     absorbed a layer above {@code committedThrough} (the commit record is older than the data
+     *     it should describe)
      */
     public static Mono<ArrayFile> open(Storage storage, String base, ArrayFileOptions options, long committedThrough) {
         if (committedThrough < 0) {
@@ -413,13 +414,16 @@ public final class ArrayFile {
         }
 
         private <T> Mono<T> pinned(Mono<T> read) {
-            return read.onErrorMap(e -> e instanceof dev.atlas.error.ObjectChangedException
+            // The handle is refreshed before the error surfaces, so that pinning again takes the
+            // newest state (a compaction elsewhere changes no commit record a pin could compare).
+            return read.onErrorResume(e -> e instanceof dev.atlas.error.ObjectChangedException
                     || e instanceof OpenFileSet.StaleSnapshotException || e instanceof PendingLayer.ReleasedException
                     || e instanceof dev.atlas.error.RangeNotSatisfiableException
                     || e instanceof NotFoundException && !(e instanceof dev.atlas.error.ArrayNotFoundException),
-                    e -> new dev.atlas.error.ObjectChangedException(state.base, state.base
-                            + " changed under a pinned read (an object it planned against was replaced or removed); read again",
-                            e));
+                    e -> (state.snapshot == snapshot && !state.readOnly ? state.refresh(true).onErrorResume(r -> Mono.just(false))
+                            : Mono.just(false)).then(Mono.error(new dev.atlas.error.ObjectChangedException(state.base,
+                            state.base + " changed under a pinned read (an object it planned against was replaced or removed);"
+                                    + " read again", e))));
         }
     }
 

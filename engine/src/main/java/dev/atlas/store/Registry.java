@@ -8,8 +8,10 @@ import java.util.LinkedHashMap;
  *
  * <p>{@code layers} is ours: for every array file set the registry commits, the number of the
  * newest layer it commits ({@code 0} = the base alone). A layer numbered above its pin was written
- * by a flush that never reached its registry write: readers ignore it and the next flush deletes
- * it. {@code null} when the registry was written by the reference (no pins: every layer counts).
+ * by a flush that never reached its registry write (or whose write is still under way in another
+ * process): readers ignore it, and garbage collection deletes it once old. {@code null} when the
+ * registry was written by the reference (no pins: every layer counts). {@code excluded} and
+ * {@code revisions} are ours too (FORMAT.md 13.5).
  */
 final class Registry {
     long version;

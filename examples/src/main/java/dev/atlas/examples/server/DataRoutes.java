@@ -130,12 +130,15 @@ final class DataRoutes {
         long bytes = n * dtype.elementSize();
         long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
         Flux<Region> pieces = Flux.fromIterable(new Pieces(r, schema.chunkShape(), target));
-        // Every piece of one response from one committed state of the array file.
-        Mono<ArrayPin> pin = atlas.pin(array).cache();
-        Function<Region, Mono<NdArray>> read = p -> pin.flatMap(x -> x.readArray(view.name(), p.start(), p.shape()))
+        // Every piece of one response from one committed state of the array file; when the first
+        // piece finds that state's objects replaced (a compaction elsewhere), nothing was sent
+        // yet: pin the newest state and start again (the later pieces use the pin that worked).
+        AtomicReference<Mono<ArrayPin>> pin = new AtomicReference<>(atlas.pin(array).cache());
+        Function<Region, Mono<NdArray>> read = p -> pin.get().flatMap(x -> x.readArray(view.name(), p.start(), p.shape()))
                 .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("dataset '" + view.name()
                         + "' has no array '" + array + "'")));
-        return stream(res, call, pieces, read, out -> headers(out, dtype, r.shape(), r.start(), bytes));
+        return stream(res, call, pieces, read, out -> headers(out, dtype, r.shape(), r.start(), bytes),
+                () -> pin.set(atlas.pin(array).cache()));
     }
 
     private static void requireFixedWidth(DType dtype) {
@@ -173,9 +176,24 @@ final class DataRoutes {
      */
     private <P> Mono<Void> stream(HttpServerResponse res, AtlasHttpServer.Call call, Flux<P> pieces,
             Function<P, Mono<NdArray>> read, Consumer<HttpServerResponse> headers) {
+        return stream(res, call, pieces, read, headers, null);
+    }
+
+    /**
+     * As above; {@code repin} (or null) moves {@code read} to the newest committed state: called,
+     * up to 3 times, when the first piece fails because objects of its state were replaced.
+     */
+    private <P> Mono<Void> stream(HttpServerResponse res, AtlasHttpServer.Call call, Flux<P> pieces,
+            Function<P, Mono<NdArray>> read, Consumer<HttpServerResponse> headers, Runnable repin) {
         AtomicReference<Channel> channel = new AtomicReference<>();
         res.withConnection(c -> channel.set(c.channel()));
         Mono<ByteBuf> first = pieces.next().flatMap(p -> piece(p, read, call));
+        if (repin != null) {
+            first = first.retryWhen(reactor.util.retry.Retry.max(3)
+                    .filter(dev.atlas.error.ObjectChangedException.class::isInstance)
+                    .doBeforeRetry(sig -> repin.run())
+                    .onRetryExhaustedThrow((spec, sig) -> sig.failure()));
+        }
         Flux<ByteBuf> rest = pieces.skip(1).concatMap(p -> writable(channel.get()).then(piece(p, read, call)));
         return StreamedBody.send(res, call, metrics, first, rest, headers);
     }
@@ -225,9 +243,14 @@ final class DataRoutes {
                 : Mono.fromCallable(() -> datasetsNamedInQuery(call));
         // The dataset list (a prefix selection included) and every row come from one committed
         // state of the store: one pin of the array's registry entries and file state.
-        return named.flatMap(list -> atlas.pin(array)
+        // When the first piece finds the pinned state's objects replaced (a compaction elsewhere),
+        // nothing was sent yet: pin the newest state and answer from it (list and rows anew).
+        return named.flatMap(list -> Mono.defer(() -> atlas.pin(array)
                 .onErrorMap(ArrayNotFoundException.class, e -> noSuchArray(call, array, list.orElse(null)))
-                .flatMap(pin -> bulk(call, res, array, list.orElseGet(() -> datasetsWithPrefix(call, array, pin)), pin)));
+                .flatMap(pin -> bulk(call, res, array, list.orElseGet(() -> datasetsWithPrefix(call, array, pin)), pin)))
+                .retryWhen(reactor.util.retry.Retry.max(3)
+                        .filter(e -> e instanceof dev.atlas.error.ObjectChangedException && !res.hasSentHeaders())
+                        .onRetryExhaustedThrow((spec, sig) -> sig.failure())));
     }
 
     /** The 404 of a bulk read of an array no dataset declares: naming the first dataset that is missing or lacks it. */

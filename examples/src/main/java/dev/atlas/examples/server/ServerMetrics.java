@@ -51,6 +51,15 @@ final class ServerMetrics {
                 .register(registry);
         Gauge.builder("atlas.store.datasets", atlas, Atlas::datasetCount).description("Datasets registered")
                 .register(registry);
+        // The live store: how often this server moved to a newer commit, what that cost, and how
+        // many reads had to re-plan because another process replaced an object under them.
+        for (String[] c : new String[][] {{"refreshes", "Refreshes that loaded a newer commit"},
+                {"registryReads", "Conditional reads of the registry (refreshes and re-plans)"},
+                {"replans", "Reads re-planned on a refreshed file set after an object changed under them"},
+                {"commitRetries", "Registry commits merged onto another writer's commit and retried"}}) {
+            FunctionCounter.builder("atlas.store.live." + c[0].toLowerCase(java.util.Locale.ROOT), atlas,
+                    a -> a.liveCounters().getOrDefault(c[0], 0L)).description(c[1]).register(registry);
+        }
         PooledByteBufAllocator pooled = PooledByteBufAllocator.DEFAULT;
         Gauge.builder("atlas.netty.pooled.memory.used", pooled, a -> a.metric().usedDirectMemory()).baseUnit("bytes")
                 .tag("kind", "direct").description("Netty's default pooled allocator, direct memory in use").register(registry);

@@ -38,8 +38,21 @@ class FleetWritersIT extends FleetTestBase {
         }
     }
 
+    /**
+     * Concurrent writers need a storage whose create-if-absent is atomic: two writers must never
+     * both create one sidecar number. Local directories, S3Proxy and AWS S3 decide it atomically;
+     * S3Mock 5.2.3 checks {@code If-None-Match: *} and then writes (the storage contract measures
+     * it, {@code S3ContractBase.atomicCreateIfAbsent}), so there two writers can both "create"
+     * {@code data.26.af} and one layer replaces the other. The engine notices (the registry merge
+     * refuses a sidecar number another commit already counts, a typed ConflictException) but cannot
+     * undo the server's overwrite, so concurrent writers are not tested against S3Mock.
+     */
+    static java.util.stream.Stream<Backend> atomicCreateBackends() {
+        return backends().filter(b -> b != Backend.S3MOCK);
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("atomicCreateBackends")
     void writersOfDisjointDatasetsLoseNothing(Backend backend) throws Exception {
         int rounds = intProperty("atlas.fleet.writerRounds", 10);
         List<Run> runs = new ArrayList<>();
@@ -70,7 +83,7 @@ class FleetWritersIT extends FleetTestBase {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @MethodSource("atomicCreateBackends")
     void twoWritersOfOneDatasetGetATypedConflictAndLoseNothing(Backend backend) throws Exception {
         int rounds = Math.max(4, intProperty("atlas.fleet.writerRounds", 10) * 2 / 3);
         Run run = run(backend, 2, rounds, true);
