@@ -61,7 +61,7 @@ final class OpenFileSet {
     /** The committed layers the current stack was loaded for (null: unknown, e.g. a new file set). */
     volatile CommittedLayers loadedWith;
     /** The refresh in flight, shared by everyone who asks meanwhile (null: none). */
-    private final java.util.concurrent.atomic.AtomicReference<Mono<Boolean>> refreshing =
+    private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<Boolean>> refreshing =
             new java.util.concurrent.atomic.AtomicReference<>();
     volatile boolean closed;
     /** True from the start of a stats write until it succeeds: the stats object lags the layers. */
@@ -191,24 +191,22 @@ final class OpenFileSet {
      */
     Mono<Boolean> refresh(boolean latest) {
         return Mono.defer(() -> {
-            while (true) {
-                Mono<Boolean> running = refreshing.get();
-                if (running != null) {
-                    return running;
-                }
-                java.util.concurrent.atomic.AtomicReference<Mono<Boolean>> self = new java.util.concurrent.atomic.AtomicReference<>();
-                // Cleared before the result travels on: a caller that continues synchronously
-                // and refreshes again must start a new refresh, not get this finished one.
-                Runnable clear = () -> refreshing.compareAndSet(self.get(), null);
-                Mono<Boolean> m = Mono.defer(() -> load(latest))
-                        .doOnTerminate(clear)
-                        .doFinally(sig -> clear.run())
-                        .cache();
-                self.set(m);
-                if (refreshing.compareAndSet(null, m)) {
-                    return m;
-                }
+            // The refresh runs to its end whoever stops waiting for it (a cancelled reader must not
+            // strand the others that share it): a future, completed after the slot is cleared, so a
+            // caller that continues synchronously and refreshes again starts a new refresh.
+            java.util.concurrent.CompletableFuture<Boolean> mine = new java.util.concurrent.CompletableFuture<>();
+            java.util.concurrent.CompletableFuture<Boolean> running = refreshing.compareAndExchange(null, mine);
+            if (running != null) {
+                return Mono.fromFuture(running, true);
             }
+            Mono.defer(() -> load(latest)).defaultIfEmpty(false).subscribe(v -> {
+                refreshing.compareAndSet(mine, null);
+                mine.complete(v);
+            }, e -> {
+                refreshing.compareAndSet(mine, null);
+                mine.completeExceptionally(e);
+            });
+            return Mono.fromFuture(mine, true);
         });
     }
 

@@ -155,7 +155,14 @@ public final class Atlas {
                             + layout.prefix() + "'"));
                 }
                 ObjectInfo found0 = found.get();
-                return RegistryObject.read(storage, found0.key()).map(v -> {
+                // A registry that does not decode is read again a few times before the error
+                // stands: a server whose writes are not atomic (S3Mock) can serve a registry
+                // another writer is replacing half written. Real damage fails all reads alike.
+                return RegistryObject.read(storage, found0.key())
+                        .retryWhen(reactor.util.retry.Retry.backoff(3, java.time.Duration.ofMillis(50))
+                                .filter(CorruptFileException.class::isInstance)
+                                .onRetryExhaustedThrow((spec, sig) -> sig.failure()))
+                        .map(v -> {
                     Registry r = v.registry();
                     if (r.layers == null && r.footerVersion == null) {
                         // Written by the reference: keep every file readable by it.

@@ -28,7 +28,7 @@ final class StoreRefresh {
     private volatile RegistryObject.Versioned newest;
     /** Bumped by every commit and refresh of this handle: a fetch that started before one is not newer. */
     private final AtomicLong generation = new AtomicLong();
-    private final AtomicReference<Mono<Registry>> fetching = new AtomicReference<>();
+    private final AtomicReference<java.util.concurrent.CompletableFuture<Registry>> fetching = new AtomicReference<>();
     /** Refreshes that found a newer commit, and registry reads they cost (for tests and metrics). */
     final AtomicLong refreshes = new AtomicLong();
     final AtomicLong registryReads = new AtomicLong();
@@ -62,30 +62,30 @@ final class StoreRefresh {
      */
     Mono<Registry> latest() {
         return Mono.defer(() -> {
-            while (true) {
-                Mono<Registry> running = fetching.get();
-                if (running != null) {
-                    return running;
-                }
-                AtomicReference<Mono<Registry>> self = new AtomicReference<>();
-                long gen = generation.get();
-                RegistryObject.Versioned known = newest;
-                Mono<Registry> m = Mono.defer(() -> {
-                    registryReads.incrementAndGet();
-                    return RegistryObject.readIfChanged(storage, key, known.info().version());
-                }).map(v -> {
-                    if (generation.get() == gen && newest == known) {
-                        newest = v;
-                    }
-                    return newest.registry();
-                }).defaultIfEmpty(known.registry())
-                        .doOnTerminate(() -> fetching.compareAndSet(self.get(), null))
-                        .doFinally(sig -> fetching.compareAndSet(self.get(), null)).cache();
-                self.set(m);
-                if (fetching.compareAndSet(null, m)) {
-                    return m;
-                }
+            // Runs to its end whoever stops waiting (see OpenFileSet.refresh): a shared future.
+            java.util.concurrent.CompletableFuture<Registry> mine = new java.util.concurrent.CompletableFuture<>();
+            java.util.concurrent.CompletableFuture<Registry> running = fetching.compareAndExchange(null, mine);
+            if (running != null) {
+                return Mono.fromFuture(running, true);
             }
+            long gen = generation.get();
+            RegistryObject.Versioned known = newest;
+            Mono.defer(() -> {
+                registryReads.incrementAndGet();
+                return RegistryObject.readIfChanged(storage, key, known.info().version());
+            }).map(v -> {
+                if (generation.get() == gen && newest == known) {
+                    newest = v;
+                }
+                return newest.registry();
+            }).defaultIfEmpty(known.registry()).subscribe(r -> {
+                fetching.compareAndSet(mine, null);
+                mine.complete(r);
+            }, e -> {
+                fetching.compareAndSet(mine, null);
+                mine.completeExceptionally(e);
+            });
+            return Mono.fromFuture(mine, true);
         });
     }
 
