@@ -376,6 +376,12 @@ public final class ArrayFile {
     }
 
     /** A fixed state of this file set for reads that must agree; see {@link #pin()}. Holds no resources. */
+    /**
+     * The longest a refresh may take before it fails with a timeout: an automatic refresh that
+     * hangs (a request lost without an answer) must not stop every later one.
+     */
+    public static final java.time.Duration REFRESH_TIMEOUT = OpenFileSet.REFRESH_TIMEOUT;
+
     public final class Pinned {
         private final long epoch;
         private final Snapshot snapshot;
@@ -565,6 +571,15 @@ public final class ArrayFile {
     /** Reads of this handle re-planned because an object they were planned against was replaced or gone. */
     public long replans() {
         return state.replans.get();
+    }
+
+    /**
+     * Block reads of this handle that found their object replaced or deleted by a compaction and
+     * were answered by the copy it retained (the state they were planned on, see {@code _retained/}
+     * in FORMAT.md section 10).
+     */
+    public long retainedReads() {
+        return state.retainedReads.get();
     }
 
     /**

@@ -28,6 +28,7 @@ final class BlockSource {
     private final BlockCache blocks;
     private final SlabCache slabs;
     private final AtomicLong baseEpoch;
+    private final AtomicLong retainedReads;
 
     BlockSource(OpenFileSet state) {
         this.storage = state.storage;
@@ -35,6 +36,7 @@ final class BlockSource {
         this.blocks = state.options.caches().blocks();
         this.slabs = state.options.caches().slabs();
         this.baseEpoch = state.baseEpoch;
+        this.retainedReads = state.retainedReads;
     }
 
     /**
@@ -50,8 +52,31 @@ final class BlockSource {
         // The epoch guard sits inside the block load: bytes read while the base was being replaced
         // fail the load and are never cached.
         return blocks.get(storage, object, b.fileOffset(), () -> decompressed(
-                guardBase(r.base(), epoch, slabs.read(storage, object, b.fileOffset(), b.compressedSize())),
-                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id()));
+                guardBase(r.base(), epoch, Retained.read(storage, object, b.fileOffset(), b.compressedSize(),
+                        slabs.read(storage, object, b.fileOffset(), b.compressedSize()), retainedReads)),
+                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id())
+                .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e)));
+    }
+
+    /**
+     * A block that does not decode is corruption only if its object is still the version the read
+     * was planned on. A store that replaces objects in place without isolating readers (some S3
+     * emulations do) can hand a version-checked read bytes of the object being written; when the
+     * object has changed since, the failure is a stale read: {@code ObjectChangedException}, which
+     * re-plans, and the bytes cached for the key are dropped.
+     */
+    private Mono<ByteBuf> stillTheVersion(ObjectInfo object, dev.atlas.error.CorruptFileException e) {
+        return storage.head(object.key())
+                .map(now -> now.version().equals(object.version()))
+                .onErrorResume(dev.atlas.error.NotFoundException.class, gone -> Mono.just(false))
+                .flatMap(same -> {
+                    if (same) {
+                        return Mono.error(e);
+                    }
+                    slabs.invalidate(storage, object.key());
+                    return Mono.error(new dev.atlas.error.ObjectChangedException(object.key(), object.key()
+                            + " was replaced while a read of it was under way (" + e.getMessage() + ")", e));
+                });
     }
 
     /** Block {@code b} of object {@code key}, read past the caches (a compaction reads each block once); owned by the subscriber. */

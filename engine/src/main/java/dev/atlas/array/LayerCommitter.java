@@ -218,7 +218,8 @@ final class LayerCommitter {
      * {@link ConflictException}.
      */
     Mono<ObjectInfo> replaceBase(PendingLayer p, ObjectInfo known, byte[] tail) {
-        return Mono.defer(() -> {
+        // The replaced base stays readable for reads planned on it (see Retained).
+        return Retained.keep(state.storage, known).then(Mono.defer(() -> {
             FileAdoption a = adoption();
             Mono<ObjectInfo> put;
             if (a != null && p.spillFileIsDataRegion()) {
@@ -229,12 +230,13 @@ final class LayerCommitter {
             }
             return put.onErrorMap(dev.atlas.error.ObjectChangedException.class, e -> new ConflictException("base "
                     + known.key() + " was rewritten by another writer while this one compacted it", e));
-        });
+        }));
     }
 
     /**
      * Deletes the sidecars no commit counts (failed flushes) whose objects are older than
-     * {@code age}: younger ones may be another writer's commit in progress.
+     * {@code age}: younger ones may be another writer's commit in progress; and the copies of
+     * replaced objects retained longer than {@code age} ago (see {@link Retained}).
      *
      * @return the objects deleted
      */
@@ -248,14 +250,16 @@ final class LayerCommitter {
                 }
             }
             return Flux.fromIterable(old).concatMap(o -> state.storage.delete(o.key()).thenReturn(o)
-                    .doOnNext(x -> state.options.caches().invalidate(state.storage, x.key())), 0).collectList();
+                    .doOnNext(x -> state.options.caches().invalidate(state.storage, x.key())), 0)
+                    .concatWith(Retained.deleteOld(state.storage, state.stem, age))
+                    .collectList();
         }));
     }
 
-    /** Deletes absorbed sidecars oldest first, forgetting each once it is gone. */
+    /** Deletes absorbed sidecars oldest first (each retained first, see {@link Retained}), forgetting each once it is gone. */
     Mono<Void> deleteAbsorbed() {
         return Flux.defer(() -> Flux.fromIterable(state.snapshot.committed().absorbed()))
-                .concatMap(o -> state.storage.delete(o.key()).then(Mono.fromRunnable(() -> {
+                .concatMap(o -> Retained.keep(state.storage, o).then(state.storage.delete(o.key())).then(Mono.fromRunnable(() -> {
                     state.options.caches().invalidate(state.storage, o.key());
                     state.publish(s -> {
                         List<ObjectInfo> rest = new ArrayList<>(s.committed().absorbed());

@@ -189,6 +189,9 @@ final class OpenFileSet {
      *
      * @return whether a changed stack was published
      */
+    /** The longest one refresh of a file set may take before it fails (and the next one starts afresh). */
+    static final Duration REFRESH_TIMEOUT = Duration.ofMinutes(2);
+
     Mono<Boolean> refresh(boolean latest) {
         return Mono.defer(() -> {
             // The refresh runs to its end whoever stops waiting for it (a cancelled reader must not
@@ -199,7 +202,9 @@ final class OpenFileSet {
             if (running != null) {
                 return Mono.fromFuture(running, true);
             }
-            Mono.defer(() -> load(latest)).defaultIfEmpty(false).subscribe(v -> {
+            // Bounded, so a refresh that never ends (a request lost without a timeout) cannot hold
+            // every later refresh of this file set, which would join it.
+            Mono.defer(() -> load(latest)).defaultIfEmpty(false).timeout(REFRESH_TIMEOUT).subscribe(v -> {
                 refreshing.compareAndSet(mine, null);
                 mine.complete(v);
             }, e -> {
@@ -312,6 +317,8 @@ final class OpenFileSet {
 
     /** Reads re-planned because an object they were planned against changed (for tests and metrics). */
     final AtomicLong replans = new AtomicLong();
+    /** Block reads served by a copy a compaction retained because their object was replaced or deleted. */
+    final AtomicLong retainedReads = new AtomicLong();
 
     /**
      * A failure to read a layer object that a concurrent flush or compaction replaced or removed:

@@ -104,6 +104,32 @@ public interface Storage {
      */
     Mono<ObjectInfo> putIfAbsent(String key, Publisher<ByteBuf> body);
 
+    /**
+     * Copies the object version {@code from} names to {@code toKey}, replacing any object there:
+     * the copy holds exactly that version's bytes, or the call fails with
+     * {@link dev.atlas.error.ObjectChangedException} when {@code from.key()} is now another version
+     * and {@link dev.atlas.error.NotFoundException} when it is gone (writing nothing either way).
+     * Visibility and failure atomicity as {@link #put}. The engine keeps a replaced object readable
+     * this way for reads planned on it (see {@code dev.atlas.array.Retained}).
+     *
+     * <p>Default: version-checked range reads streamed into a {@link #put} (one read and one write
+     * of every byte through this process). Backends override it with something cheaper: a hard link
+     * (local files), a server-side copy (S3).
+     *
+     * @return the copy's size and version (which need not equal {@code from}'s)
+     */
+    default Mono<ObjectInfo> copy(ObjectInfo from, String toKey) {
+        long piece = 8L << 20;
+        long size = from.size();
+        Flux<ByteBuf> body = Flux.defer(() -> Flux.range(0, (int) ((size + piece - 1) / piece))
+                .concatMap(i -> read(from.key(), i * piece, Math.min(piece, size - i * piece), from.version()), 0));
+        Mono<Void> check = size == 0 ? head(from.key()).flatMap(now -> from.version() == null
+                || from.version().equals(now.version()) ? Mono.<Void>empty()
+                : Mono.error(new dev.atlas.error.ObjectChangedException(from.key(), "object '" + from.key()
+                        + "' is version " + now.version() + ", not " + from.version()))) : Mono.empty();
+        return check.then(put(toKey, body));
+    }
+
     /** Deletes {@code key}; completes normally if it does not exist. */
     Mono<Void> delete(String key);
 

@@ -103,7 +103,8 @@ public final class Atlas {
         return reactor.core.publisher.Flux.interval(options.refreshInterval(), options.refreshInterval(),
                         options.resources().codecScheduler())
                 .onBackpressureDrop()
-                .concatMap(tick -> refresh().doOnNext(x -> lastError.set(null)).onErrorResume(e -> {
+                .concatMap(tick -> refresh().timeout(dev.atlas.array.ArrayFile.REFRESH_TIMEOUT)
+                        .doOnNext(x -> lastError.set(null)).onErrorResume(e -> {
                     String kind = e.getClass().getName() + ": " + e.getMessage();
                     if (!kind.equals(lastError.getAndSet(kind))) {
                         org.slf4j.LoggerFactory.getLogger(Atlas.class).warn("refreshing the store at '{}' failed: {}",
@@ -372,17 +373,22 @@ public final class Atlas {
                 g.abandonedUploads())));
     }
 
-    /** Counters of the live-store machinery: refreshes that loaded a newer commit, registry reads, lost commit races. */
+    /**
+     * Counters of the live-store machinery: refreshes that loaded a newer commit, registry reads,
+     * lost commit races, re-planned reads, block reads answered by a compaction's retained copy.
+     */
     public java.util.Map<String, Long> liveCounters() {
         long replans = 0;
+        long retained = 0;
         for (String a : files.openedNames()) {
             dev.atlas.array.ArrayFile f = files.opened(a);
             if (f != null) {
                 replans += f.replans();
+                retained += f.retainedReads();
             }
         }
         return java.util.Map.of("refreshes", refresher.refreshes.get(), "registryReads", refresher.registryReads.get(),
-                "commitRetries", commit.commitRetries.get(), "replans", replans);
+                "commitRetries", commit.commitRetries.get(), "replans", replans, "retainedReads", retained);
     }
 
     /**

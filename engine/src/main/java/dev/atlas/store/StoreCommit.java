@@ -245,7 +245,10 @@ final class StoreCommit {
             }
             String dir = rest.substring(0, slash);
             String file = rest.substring(slash + 1);
-            return !referenced.contains(dir) && !files.isOpen(dir) && file.startsWith("data.") && file.indexOf('/') < 0;
+            // The file set's objects and the copies compactions retained of them ({dir}/_retained/).
+            boolean ours = file.startsWith("data.") && file.indexOf('/') < 0
+                    || file.startsWith("_retained/data.") && file.indexOf('/', "_retained/".length()) < 0;
+            return !referenced.contains(dir) && !files.isOpen(dir) && ours;
         }).collectMultimap(o -> {
             String rest = layout.relative(o.key());
             return rest.substring(0, rest.indexOf('/'));

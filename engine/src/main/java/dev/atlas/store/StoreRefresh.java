@@ -78,7 +78,7 @@ final class StoreRefresh {
                     newest = v;
                 }
                 return newest.registry();
-            }).defaultIfEmpty(known.registry()).subscribe(r -> {
+            }).defaultIfEmpty(known.registry()).timeout(dev.atlas.array.ArrayFile.REFRESH_TIMEOUT).subscribe(r -> {
                 fetching.compareAndSet(mine, null);
                 mine.complete(r);
             }, e -> {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -120,12 +121,72 @@ class LiveStoreTest extends EngineTestBase {
         Atlas old = block(Atlas.open(mem, "", opts(Duration.ZERO)));
         CompactionReport report = block(old.compact());
         assertEquals(List.of("t"), report.compacted());
-        assertEquals(List.of("t/data.9.af"), report.garbage());
+        assertEquals(List.of("t/data.9.af"), report.garbage().stream().filter(k -> !k.startsWith("t/_retained/")).toList());
+        assertEquals(3, report.garbage().size() - 1, "the compaction's retained base and sidecars 1 and 2, older than zero: "
+                + report.garbage());
         assertEquals(null, mem.getBytes("t/data.9.af"));
         assertArrayEquals(new float[] {3, 4}, readFloats(old.dataset("d"), "t"));
         block(old.close());
         Atlas fresh = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
         assertArrayEquals(new float[] {3, 4}, readFloats(fresh.dataset("d"), "t"));
         block(fresh.close());
+    }
+
+    /**
+     * A pinned state survives another writer's compaction: the replaced base and the deleted
+     * sidecars stay readable as retained copies (memory keeps no old versions, so nothing else
+     * could serve them), until garbage collection older than the garbage age removes them; then
+     * the pinned read fails typed, never with other bytes.
+     */
+    @Test
+    void aPinnedReadFinishesOnItsStateAcrossAnotherWritersCompactionUntilTheRetainedCopiesAreCollected() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        Atlas w = block(Atlas.create(mem, "", opts(Duration.ofHours(1))));
+        float[] v1 = new float[64];
+        float[] v2 = new float[64];
+        for (int i = 0; i < 64; i++) {
+            v1[i] = i;
+            v2[i] = 1000 + i;
+        }
+        DatasetView dv = block(w.createDataset("d"));
+        block(dv.defineArray("t", dev.atlas.array.ArraySpec.of(dev.atlas.format.DType.FLOAT32, 64).withChunks(8)));
+        writeFloats(dv, "t", new long[] {0}, new long[] {64}, v1);
+        block(w.flush());
+        writeFloats(w.dataset("d"), "t", new long[] {32}, new long[] {32}, java.util.Arrays.copyOfRange(v2, 32, 64));
+        block(w.flush()); // the base and sidecar 1 both hold visible chunks
+        Atlas r = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        ArrayPin pin = block(r.pin("t"));
+        float[] pinned = v1.clone();
+        System.arraycopy(v2, 32, pinned, 32, 32);
+
+        writeFloats(w.dataset("d"), "t", new long[] {0}, new long[] {64}, v2);
+        block(w.flush());
+        CompactionReport report = block(w.compact());
+        assertEquals(List.of("t"), report.compacted());
+        assertNull(mem.getBytes("t/data.1.af"), "the absorbed sidecar is deleted");
+        try (dev.atlas.array.NdArray a = block(pin.readArray("d", null, null))) {
+            assertArrayEquals(pinned, AtlasContract.floats(a), "the pinned state, read after the compaction");
+        }
+        assertTrue(r.liveCounters().get("retainedReads") > 0, "served by retained copies: " + r.liveCounters());
+
+        Atlas collector = block(Atlas.open(mem, "", opts(Duration.ZERO)));
+        CompactionReport gc = block(collector.gc());
+        assertTrue(gc.garbage().stream().anyMatch(k -> k.startsWith("t/_retained/data.af.")), gc.garbage().toString());
+        assertTrue(gc.garbage().stream().anyMatch(k -> k.startsWith("t/_retained/data.1.af.")), gc.garbage().toString());
+        Atlas late = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        ArrayPin stale = block(late.pin("t"));
+        assertArrayEquals(v2, readFloats(late.dataset("d"), "t"));
+        try (dev.atlas.array.NdArray a = block(pin.readArray("d", null, null))) {
+            // Blocks the caches hold are that version's bytes; nothing else may come back.
+            assertArrayEquals(pinned, AtlasContract.floats(a), "with the retained copies gone, only the old bytes or an error");
+        } catch (dev.atlas.error.ObjectChangedException expected) {
+            assertTrue(expected.retryable());
+        }
+        try (dev.atlas.array.NdArray a = block(stale.readArray("d", null, null))) {
+            assertArrayEquals(v2, AtlasContract.floats(a));
+        }
+        for (Atlas x : List.of(w, r, collector, late)) {
+            block(x.close());
+        }
     }
 }

@@ -91,7 +91,7 @@ final class InfoCommand extends StoreCommand {
         }
         long[] r = new long[2];
         try (Stream<Path> files = Files.list(arrayDir)) {
-            files.forEach(p -> {
+            files.filter(Files::isRegularFile).forEach(p -> {
                 String n = p.getFileName().toString();
                 if (n.equals("data" + LayerNames.SUFFIX) || LayerNames.sidecarNumber("data", n) > 0) {
                     r[0]++;

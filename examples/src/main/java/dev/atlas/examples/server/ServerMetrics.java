@@ -56,6 +56,7 @@ final class ServerMetrics {
         for (String[] c : new String[][] {{"refreshes", "Refreshes that loaded a newer commit"},
                 {"registryReads", "Conditional reads of the registry (refreshes and re-plans)"},
                 {"replans", "Reads re-planned on a refreshed file set after an object changed under them"},
+                {"retainedReads", "Block reads answered by the copy a compaction retained of the object they were planned on"},
                 {"commitRetries", "Registry commits merged onto another writer's commit and retried"}}) {
             FunctionCounter.builder("atlas.store.live." + c[0].toLowerCase(java.util.Locale.ROOT), atlas,
                     a -> a.liveCounters().getOrDefault(c[0], 0L)).description(c[1]).register(registry);

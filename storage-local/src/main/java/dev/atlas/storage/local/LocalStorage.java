@@ -445,6 +445,50 @@ public final class LocalStorage implements Storage, AutoCloseable {
         });
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A hard link of the file, no bytes copied: the link is made under a temporary name, its
+     * identity compared with {@code from}'s version (so a file that replaced the path meanwhile is
+     * never taken for it), then renamed over {@code toKey}. The copy therefore has the same version
+     * as {@code from}. A filesystem without hard links gets the streamed copy of the default.
+     */
+    @Override
+    public Mono<ObjectInfo> copy(ObjectInfo from, String toKey) {
+        return Mono.defer(() -> {
+            Path src = path(from.key());
+            Path dst = path(toKey);
+            return Mono.fromCallable(() -> {
+                Path dir = dst.getParent();
+                try {
+                    prepareDirectory(toKey, dir);
+                    Path temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
+                    try {
+                        Files.createLink(temp, src);
+                    } catch (NoSuchFileException e) {
+                        throw new NotFoundException("no object '" + from.key() + "'");
+                    } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+                        return null; // no hard links here: the default streams the bytes
+                    }
+                    try {
+                        BasicFileAttributes a = stat(temp);
+                        String now = version(a);
+                        if (from.version() != null && !from.version().equals(now)) {
+                            throw changed(from.key(), from.version(), now);
+                        }
+                        // Two links of one file: rename(2) succeeds and leaves the temp name, removed below.
+                        Files.move(temp, dst, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                        return info(toKey, a);
+                    } finally {
+                        Files.deleteIfExists(temp);
+                    }
+                } catch (IOException e) {
+                    throw mapped(toKey, e);
+                }
+            }).subscribeOn(io).switchIfEmpty(Mono.defer(() -> Storage.super.copy(from, toKey)));
+        });
+    }
+
     /** The attributes of {@code p} itself (a symbolic link is not an object). Blocking. */
     private static BasicFileAttributes stat(Path p) throws IOException {
         return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);

@@ -11,5 +11,7 @@ public enum S3Request {
     CREATE_MULTIPART,
     UPLOAD_PART,
     COMPLETE_MULTIPART,
-    ABORT_MULTIPART
+    ABORT_MULTIPART,
+    /** A server-side CopyObject. */
+    COPY
 }

@@ -636,6 +636,37 @@ public final class S3Storage implements Storage, AutoCloseable {
 
     // ------------------------------------------------------------------ deletes
 
+    /** The largest object one CopyObject request may copy (S3's limit); larger ones are streamed. */
+    private static final long MAX_SINGLE_COPY = 5L << 30;
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A server-side CopyObject with {@code x-amz-copy-source-if-match}: no byte passes through
+     * this process, and a 412 (the source is another version now) is
+     * {@link ObjectChangedException}. Objects above 5 GiB (CopyObject's limit) take the default's
+     * streamed copy.
+     */
+    @Override
+    public Mono<ObjectInfo> copy(ObjectInfo from, String toKey) {
+        if (from.size() > MAX_SINGLE_COPY) {
+            return Storage.super.copy(from, toKey);
+        }
+        return Mono.defer(() -> {
+            Keys.check(from.key());
+            Keys.check(toKey);
+            String src = objectKey(from.key());
+            String dst = objectKey(toKey);
+            String ifMatch = from.version() == null ? null : version(from.version());
+            return call(S3Request.COPY, "CopyObject of '" + from.key() + "' to '" + toKey + "'", from.key(),
+                    Condition.READ_IF_MATCH, () -> s3.copyObject(b -> b.sourceBucket(bucket).sourceKey(src)
+                            .destinationBucket(bucket).destinationKey(dst).copySourceIfMatch(ifMatch)
+                            .overrideConfiguration(perRequest)))
+                    .map(r -> new ObjectInfo(toKey, from.size(), version(r.copyObjectResult().eTag()),
+                            r.copyObjectResult().lastModified()));
+        });
+    }
+
     @Override
     public Mono<Void> delete(String key) {
         return Mono.defer(() -> {
