@@ -186,6 +186,17 @@ final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /**
+     * A thread dump of the running child (SIGQUIT) and the last {@code n} lines of its output, for
+     * a test that failed while the child still runs (a hung request shows in the dump).
+     */
+    String diagnose(int n) throws InterruptedException {
+        if (process.isAlive()) {
+            dumpThreads();
+        }
+        return tail(n);
+    }
+
     /** The last {@code n} lines, for failure messages. */
     synchronized String tail(int n) {
         return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()));

@@ -184,6 +184,11 @@ class FleetReadIT extends FleetTestBase {
         FleetReader.Report r = FleetReader.Report.of(reader.lines());
         report.append("  reader: ").append(r).append(String.format("%n  %.1f s in all", (System.nanoTime() - began) / 1e9));
         System.out.println(report);
+        if (!checker.failures().isEmpty() || !late.isEmpty()) {
+            for (Server s : servers) { // what a failure needs to be understood: the servers' warnings and threads
+                System.out.println("---- " + s.name() + ": thread dump and output tail ----\n" + s.process().jvm().diagnose(400));
+            }
+        }
         for (Server s : servers) {
             s.process().stop();
         }
