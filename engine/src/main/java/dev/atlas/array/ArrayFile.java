@@ -375,13 +375,13 @@ public final class ArrayFile {
                 ? Mono.<Void>empty() : state.refresh(false).then(catchUp(attempt + 1))));
     }
 
-    /** A fixed state of this file set for reads that must agree; see {@link #pin()}. Holds no resources. */
     /**
      * The longest a refresh may take before it fails with a timeout: an automatic refresh that
      * hangs (a request lost without an answer) must not stop every later one.
      */
     public static final java.time.Duration REFRESH_TIMEOUT = OpenFileSet.REFRESH_TIMEOUT;
 
+    /** A fixed state of this file set for reads that must agree; see {@link #pin()}. Holds no resources. */
     public final class Pinned {
         private final long epoch;
         private final Snapshot snapshot;
