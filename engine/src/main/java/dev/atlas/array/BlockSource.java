@@ -30,11 +30,16 @@ final class BlockSource {
     private final AtomicLong baseEpoch;
 
     BlockSource(OpenFileSet state) {
-        this.storage = state.storage;
-        this.resources = state.options.resources();
-        this.blocks = state.options.caches().blocks();
-        this.slabs = state.options.caches().slabs();
-        this.baseEpoch = state.baseEpoch;
+        this(state.storage, state.options, state.baseEpoch);
+    }
+
+    /** A source on {@code storage} outside an open handle (a verification walk reads through it too). */
+    BlockSource(Storage storage, ArrayFileOptions options, AtomicLong baseEpoch) {
+        this.storage = storage;
+        this.resources = options.resources();
+        this.blocks = options.caches().blocks();
+        this.slabs = options.caches().slabs();
+        this.baseEpoch = baseEpoch;
     }
 
     /**

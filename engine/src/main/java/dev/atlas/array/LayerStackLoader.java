@@ -203,7 +203,8 @@ final class LayerStackLoader {
         });
     }
 
-    private static Mono<LayerStack.Layer> readLayer(Storage storage, ObjectInfo info, long number, ArrayFileOptions options) {
+    /** Reads and decodes the footer of layer {@code info} (number {@code number}); a damaged one fails with {@link CorruptFileException}. */
+    static Mono<LayerStack.Layer> readLayer(Storage storage, ObjectInfo info, long number, ArrayFileOptions options) {
         long size = info.size();
         if (size < Trailer.SIZE) {
             return Mono.error(new CorruptFileException(info.key(), "file of " + size + " bytes is too short for the trailer"));
