@@ -194,6 +194,12 @@ class DataErrorsTest extends EngineTestBase {
         return Double.parseDouble(m.group(1));
     }
 
+    /** Reads that found damaged bytes with {@code outcome} ({@code error} or {@code cut}), summed over routes, from the server's registry. */
+    static double corruptReads(String outcome) {
+        return server.meterRegistry().find("atlas.corrupt.reads").tag("outcome", outcome).counters().stream()
+                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
     /** Cut streams counted so far, from the server's registry (0 while the meter is absent). */
     static double cutCount() {
         var c = server.meterRegistry().find("atlas.http.stream.cut").counter();
@@ -223,6 +229,7 @@ class DataErrorsTest extends EngineTestBase {
     @Test
     void aDamagedFirstBlockIsAJson500OnEveryDataRoute() throws Exception {
         double cutsBefore = cutCount();
+        double corruptBefore = corruptReads("error");
         for (String uri : List.of(
                 "/datasets/d/arrays/bad/data",                          // single read, binary stream
                 "/datasets/d/arrays/bad/data?region=0,0:4,0:4&format=json",
@@ -240,6 +247,11 @@ class DataErrorsTest extends EngineTestBase {
         assertEquals(ROW[1] * ROW[2] * 4, ok.body().length);
         assertEquals(2f, ByteBuffer.wrap(ok.body()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat(0));
         assertEquals(cutsBefore, cutCount(), "errors before the first piece are not cut streams");
+        assertEquals(corruptBefore + 7, corruptReads("error"), "each damaged read answered with a 500 is counted");
+        Matcher m = Pattern.compile("(?m)^atlas_corrupt_reads_total\\{outcome=\"error\",route=\"/datasets/\\{dataset}/arrays/"
+                + "\\{array}/data\",?} (\\S+)$").matcher(get("/metrics").text());
+        assertTrue(m.find(), "atlas_corrupt_reads_total by route and outcome on /metrics");
+        assertTrue(Double.parseDouble(m.group(1)) >= 2, m.group());
     }
 
     @Test
@@ -296,6 +308,7 @@ class DataErrorsTest extends EngineTestBase {
     @Test
     void aReadFailingAfterTheFirstPieceCutsTheStreamAndIsCounted() throws Exception {
         double before = cutCount();
+        double corruptCutsBefore = corruptReads("cut");
         for (String target : List.of("/datasets/d/arrays/long/data", "/arrays/long/data?datasets=d")) {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
             String[] head = rawExchange(target, body);
@@ -311,6 +324,7 @@ class DataErrorsTest extends EngineTestBase {
         }
         // The counter is incremented before the connection closes; a scrape after the exchanges sees both.
         assertEquals(before + 2, cuts(), "two cut streams counted");
+        assertEquals(corruptCutsBefore + 2, corruptReads("cut"), "both were damaged bytes, counted as such");
         // Only the failure after the first piece cuts: a region that ends before the damage is whole.
         Resp whole = get("/datasets/d/arrays/long/data?region=0:7,:,:");
         assertEquals(200, whole.status());
