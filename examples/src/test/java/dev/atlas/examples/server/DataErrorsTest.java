@@ -230,17 +230,30 @@ class DataErrorsTest extends EngineTestBase {
     void aDamagedFirstBlockIsAJson500OnEveryDataRoute() throws Exception {
         double cutsBefore = cutCount();
         double corruptBefore = corruptReads("error");
-        for (String uri : List.of(
-                "/datasets/d/arrays/bad/data",                          // single read, binary stream
-                "/datasets/d/arrays/bad/data?region=0,0:4,0:4&format=json",
-                "/datasets/d/arrays/bad/png?region=0,:,:",
-                "/arrays/bad/data?datasets=d&region=0,0:8,0:8",         // bulk: one stacked read per batch
-                "/arrays/bad/data?datasets=d",                          // bulk: dataset by dataset, in pieces
-                "/arrays/bad/data?datasets=d&region=0,0:2,0:2&format=json")) {
-            JsonNode j = assertJsonError(get(uri), 500, uri);
-            assertTrue(j.get("error").asText().contains("damaged"), uri + ": " + j);
+        // slf4j-simple writes to whatever System.err is when it logs: capture what the requests log.
+        java.io.PrintStream stderr = System.err;
+        ByteArrayOutputStream logged = new ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(logged, true, StandardCharsets.UTF_8));
+        try {
+            for (String uri : List.of(
+                    "/datasets/d/arrays/bad/data",                          // single read, binary stream
+                    "/datasets/d/arrays/bad/data?region=0,0:4,0:4&format=json",
+                    "/datasets/d/arrays/bad/png?region=0,:,:",
+                    "/arrays/bad/data?datasets=d&region=0,0:8,0:8",         // bulk: one stacked read per batch
+                    "/arrays/bad/data?datasets=d",                          // bulk: dataset by dataset, in pieces
+                    "/arrays/bad/data?datasets=d&region=0,0:2,0:2&format=json")) {
+                JsonNode j = assertJsonError(get(uri), 500, uri);
+                assertTrue(j.get("error").asText().contains("damaged"), uri + ": " + j);
+            }
+            assertJsonError(post("/arrays/bad/data", "{\"datasets\": [\"d\"]}"), 500, "POST bulk");
+        } finally {
+            System.setErr(stderr);
         }
-        assertJsonError(post("/arrays/bad/data", "{\"datasets\": [\"d\"]}"), 500, "POST bulk");
+        List<String> lines = logged.toString(StandardCharsets.UTF_8).lines().toList();
+        stderr.print(logged.toString(StandardCharsets.UTF_8));
+        assertEquals(7, lines.stream().filter(l -> l.contains("CorruptFileException") && l.contains("bad/data.1.af")).count(),
+                "one line per damaged read, naming object and block: " + lines);
+        assertTrue(lines.stream().noneMatch(l -> l.startsWith("\tat ")), "no stack traces: " + lines);
         // The undamaged step of the same array still reads, and nothing above was a cut stream.
         Resp ok = get("/datasets/d/arrays/bad/data?region=1,:,:");
         assertEquals(200, ok.status(), ok.text());
