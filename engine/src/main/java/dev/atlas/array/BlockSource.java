@@ -4,7 +4,9 @@ import dev.atlas.cache.BlockCache;
 import dev.atlas.cache.SlabCache;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
+import dev.atlas.error.CorruptFileException;
 import dev.atlas.internal.format.BlockMeta;
+import dev.atlas.internal.format.Checksums;
 import dev.atlas.codec.CodecId;
 import dev.atlas.internal.Offload;
 import dev.atlas.runtime.EngineResources;
@@ -15,6 +17,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import reactor.core.publisher.Mono;
 
 /**
@@ -28,18 +31,24 @@ final class BlockSource {
     private final BlockCache blocks;
     private final SlabCache slabs;
     private final AtomicLong baseEpoch;
+    private final boolean verify;
 
     BlockSource(OpenFileSet state) {
         this(state.storage, state.options, state.baseEpoch);
     }
 
-    /** A source on {@code storage} outside an open handle (a verification walk reads through it too). */
+    /**
+     * A source on {@code storage} outside an open handle (a verification walk reads through it
+     * too); stored bytes are checked against their layer's checksum record when
+     * {@code options.verifyChecksums()}.
+     */
     BlockSource(Storage storage, ArrayFileOptions options, AtomicLong baseEpoch) {
         this.storage = storage;
         this.resources = options.resources();
         this.blocks = options.caches().blocks();
         this.slabs = options.caches().slabs();
         this.baseEpoch = baseEpoch;
+        this.verify = options.verifyChecksums();
     }
 
     /**
@@ -54,15 +63,32 @@ final class BlockSource {
         BlockMeta b = r.meta();
         // The epoch guard sits inside the block load: bytes read while the base was being replaced
         // fail the load and are never cached.
+        // Verification runs inside the load too, before decompression: a block whose stored bytes
+        // fail their checksum fails the load, and a failed load is never cached.
         return blocks.get(storage, object, b.fileOffset(), () -> decompressed(
                 guardBase(r.base(), epoch, slabs.read(storage, object, b.fileOffset(), b.compressedSize())),
-                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id()));
+                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id(), verifier(r)));
     }
 
-    /** Block {@code b} of object {@code key}, read past the caches (a compaction reads each block once); owned by the subscriber. */
-    Mono<ByteBuf> fetchUncached(String key, BlockMeta b) {
-        return decompressed(storage.read(key, b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(),
-                key + " block " + b.id());
+    /**
+     * The block of committed read {@code r}, read past the caches (a compaction reads each block
+     * once) and verified like {@link #fetch}; owned by the subscriber.
+     */
+    Mono<ByteBuf> fetchUncached(ReadPlanner.BlockRead r) {
+        BlockMeta b = r.meta();
+        return decompressed(storage.read(r.file(), b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(),
+                r.file() + " block " + b.id(), verifier(r));
+    }
+
+    /** Checks the stored bytes of committed read {@code r} against its layer's record; null when there is none (or verification is off). */
+    private Consumer<ByteBuf> verifier(ReadPlanner.BlockRead r) {
+        Checksums.Layer sums = r.checksums();
+        if (sums == null || !verify) {
+            return null;
+        }
+        String key = r.file();
+        long id = r.meta().id();
+        return stored -> sums.verify(key, id, stored.nioBuffer(stored.readerIndex(), stored.readableBytes()));
     }
 
     private Mono<ByteBuf> pending(PendingLayer.BlockRef ref, String what) {
@@ -83,7 +109,14 @@ final class BlockSource {
                 buf.release();
                 throw e;
             }
-        }), ref.codec(), ref.uncompressedSize(), what + " block " + ref.id());
+        }), ref.codec(), ref.uncompressedSize(), what + " block " + ref.id(), !verify ? null : stored -> {
+            // The spill file is ours, but it is on disk: a damaged one must not be served either.
+            int got = Checksums.crc(stored.nioBuffer(stored.readerIndex(), stored.readableBytes()));
+            if (got != ref.crc()) {
+                throw new CorruptFileException(what + " (spill file)", ref.id(), "block " + ref.id()
+                        + ": spilled bytes fail their checksum");
+            }
+        });
     }
 
     /** Fails a base read (releasing its bytes) that may have seen another incarnation of the base. */
@@ -104,11 +137,13 @@ final class BlockSource {
     }
 
     /**
-     * Decompresses the stored bytes {@code raw} emits on the codec scheduler; the emitted buffer is
+     * Verifies (when {@code verify} is not null; it throws on a mismatch) and decompresses the
+     * stored bytes {@code raw} emits on the codec scheduler; the emitted buffer is
      * owned by the subscriber. Whoever takes the raw buffer out of the holder releases it: the
      * decompression task, or doFinally when the read is cancelled before that task ran.
      */
-    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, String what) {
+    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, String what,
+            Consumer<ByteBuf> verify) {
         BlockCodec codec;
         try {
             codec = BlockCodecs.forId(codecId);
@@ -116,8 +151,12 @@ final class BlockSource {
             return Mono.error(e);
         }
         ByteBufAllocator alloc = resources.allocator();
-        return raw.flatMap(r -> Offload.run(resources.codecScheduler(), r,
-                        in -> codec.decompress(in, uncompressedSize, alloc, what)))
+        return raw.flatMap(r -> Offload.run(resources.codecScheduler(), r, in -> {
+                    if (verify != null) {
+                        verify.accept(in);
+                    }
+                    return codec.decompress(in, uncompressedSize, alloc, what);
+                }))
                 .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }
 }

@@ -43,9 +43,10 @@ final class FileSetVerifier {
      *     the file set could not be opened because of damage already reported
      * @throws NotFoundException (as an error signal) if the base object does not exist
      */
-    static Mono<Optional<Map<String, ArrayMeta>>> verify(Storage storage, String base, ArrayFileOptions options,
+    static Mono<Optional<Map<String, ArrayMeta>>> verify(Storage storage, String base, ArrayFileOptions given,
             CommittedLayers commits, VerifyTally tally) {
         return Mono.defer(() -> {
+            ArrayFileOptions options = given.verifying();
             String stem = LayerStackLoader.stemOf(base);
             String statsKey = LayerNames.stats(stem);
             return storage.list(stem + ".").collectList().flatMap(objects -> {
@@ -115,12 +116,16 @@ final class FileSetVerifier {
         BlockSource source = new BlockSource(storage, options, new AtomicLong());
         return Flux.fromIterable(layers)
                 .concatMap(l -> Flux.fromIterable(l.footer().blocks())
-                        .flatMap(b -> block(source, l.object().key(), b, tally), options.readConcurrency()), 0)
+                        .flatMap(b -> block(source, l, b, tally), options.readConcurrency()), 0)
                 .then();
     }
 
-    private static Mono<Void> block(BlockSource source, String key, BlockMeta b, VerifyTally tally) {
-        return source.fetchUncached(key, b)
+    /** Block {@code b} of layer {@code l}, read as a compaction reads it: past the caches, checked against the layer's checksum record. */
+    private static Mono<Void> block(BlockSource source, LayerStack.Layer l, BlockMeta b, VerifyTally tally) {
+        String key = l.object().key();
+        ReadPlanner.BlockRead read = new ReadPlanner.BlockRead(key, List.of(), List.of(), l.object(), b, false, null,
+                new java.util.concurrent.atomic.AtomicBoolean(), l.checksums());
+        return source.fetchUncached(read)
                 .doOnNext(ByteBuf::release)
                 .doOnSuccess(x -> tally.block(key, b.compressedSize()))
                 .onErrorResume(CorruptFileException.class, e -> {

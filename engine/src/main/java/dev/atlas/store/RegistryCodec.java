@@ -35,9 +35,14 @@ final class RegistryCodec {
         return compress(RegistryWriter.serialize(r, file.format()), file.compression());
     }
 
-    /** Raw bytes wrapped per the registry's compression. */
+    /** Raw bytes wrapped per the registry's compression (a zstd frame with its content checksum). */
     static byte[] compress(byte[] raw, StoreCodec compression) {
         return RegistryCompression.compress(raw, compression);
+    }
+
+    /** As {@link #compress(byte[], StoreCodec)}; {@code checksum} false reproduces atlas-rust 0.10's zstd frame exactly. */
+    static byte[] compress(byte[] raw, StoreCodec compression, boolean checksum) {
+        return RegistryCompression.compress(raw, compression, checksum);
     }
 
     /** serde's snake_case of the reference's variant names ({@code UInt8} is {@code u_int8}). */
