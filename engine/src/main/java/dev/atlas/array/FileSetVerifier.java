@@ -24,9 +24,10 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The verification walk over one file set: every committed layer's trailer and footer, every
- * block of those layers read from storage and decoded through {@link BlockSource} (the path
- * reads and compactions take, so whatever it checks, the walk checks), then every visible array
+ * The verification walk over one file set: every committed layer's trailer and footer (against
+ * the layer's checksum record when it has one), every block of those layers read from storage,
+ * checked and decoded through {@link BlockSource} (the path reads and compactions take, so
+ * whatever it checks, the walk checks; verification is on whatever the options say), then every visible array
  * read chunk by chunk to recompute its statistics, which must equal the stored ones when the
  * stats file is stamped for this stack. Damage becomes a finding in the tally, never an error,
  * so one walk lists all of it; only a failure to run (storage unreachable) is an error.
