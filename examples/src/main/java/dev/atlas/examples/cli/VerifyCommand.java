@@ -61,7 +61,7 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Progress progress = new Progress(err, quiet);
+        Progress progress = new Progress(err, quiet, PROGRESS_EVERY_NANOS);
         VerifyReport report;
         EngineResources resources = EngineResources.create();
         try {
@@ -151,35 +151,37 @@ final class VerifyCommand implements Callable<Integer> {
         out.println(text);
     }
 
-    /** Progress lines on stderr, at most one a second, only once a walk has run for a second. */
-    private static final class Progress implements Consumer<VerifyProgress> {
+    /** Progress lines on stderr, at most one per {@code every} nanoseconds, the first after {@code every}. Thread-safe. */
+    static final class Progress implements Consumer<VerifyProgress> {
         private final PrintWriter err;
         private final boolean quiet;
+        private final long every;
         private final long start = System.nanoTime();
         private long last = start;
         private boolean printed;
 
-        Progress(PrintWriter err, boolean quiet) {
+        Progress(PrintWriter err, boolean quiet, long every) {
             this.err = err;
             this.quiet = quiet;
+            this.every = every;
         }
 
         @Override
         public synchronized void accept(VerifyProgress p) {
             long now = System.nanoTime();
-            if (quiet || now - last < PROGRESS_EVERY_NANOS) {
+            if (quiet || now - last < every) {
                 return;
             }
             last = now;
             printed = true;
-            err.printf("verify: %d/%d file sets, %,d blocks (%s), %d finding(s); at %s%n", p.fileSetsDone(), p.fileSetsTotal(),
+            err.printf(Locale.ROOT, "verify: %d/%d file sets, %,d blocks (%s), %d finding(s); at %s%n", p.fileSetsDone(), p.fileSetsTotal(),
                     p.blocksChecked(), Values.bytes(p.bytesChecked()), p.findings(), p.object());
             err.flush();
         }
 
         synchronized void finish() {
             if (printed) {
-                err.printf("verify: done in %.1f s%n", (System.nanoTime() - start) / 1e9);
+                err.printf(Locale.ROOT, "verify: done in %.1f s%n", (System.nanoTime() - start) / 1e9);
                 err.flush();
             }
         }

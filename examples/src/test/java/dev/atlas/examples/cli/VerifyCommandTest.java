@@ -239,6 +239,23 @@ class VerifyCommandTest {
     }
 
     @Test
+    void progressLinesNameFileSetsBlocksAndFindings() {
+        java.io.StringWriter text = new java.io.StringWriter();
+        VerifyCommand.Progress p = new VerifyCommand.Progress(new java.io.PrintWriter(text), false, 0);
+        p.accept(new dev.atlas.integrity.VerifyProgress("t/data.1.af", 1, 2, 1234, 5 << 20, 1));
+        p.finish();
+        List<String> lines = text.toString().lines().toList();
+        assertEquals("verify: 1/2 file sets, 1,234 blocks (" + Values.bytes(5 << 20) + "), 1 finding(s); at t/data.1.af",
+                lines.get(0));
+        assertTrue(lines.get(1).startsWith("verify: done in "), lines.toString());
+        java.io.StringWriter none = new java.io.StringWriter();
+        VerifyCommand.Progress q = new VerifyCommand.Progress(new java.io.PrintWriter(none), true, 0);
+        q.accept(new dev.atlas.integrity.VerifyProgress("t/data.1.af", 1, 2, 1, 1, 0));
+        q.finish();
+        assertEquals("", none.toString(), "--quiet");
+    }
+
+    @Test
     void aMissingTargetIsNotFound() {
         Cli.Run r = verify(tmp.resolve("nothing-here"));
         assertEquals(AtlasCli.EXIT_NOT_FOUND, r.code(), r.toString());
