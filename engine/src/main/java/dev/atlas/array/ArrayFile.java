@@ -184,6 +184,46 @@ public final class ArrayFile {
                 .map(l -> new LoadedWith(l, c)));
     }
 
+    // ------------------------------------------------------------------ verification
+
+    /**
+     * Checks every stored byte of the file set whose base is {@code base}, without opening it for
+     * reads (a file set whose footers are damaged cannot be opened, and is still verified): the
+     * trailer and footer of the base and of every sidecar it has not absorbed; every block of those
+     * layers read from storage past the caches and decoded the way reads decode it (with the
+     * checks reads make); the stats file; then every visible array read chunk by chunk, its
+     * statistics recomputed and, when the stats file is stamped for these layers, compared with the
+     * stored ones. Memory stays bounded by {@code readConcurrency} blocks in flight, whatever sizes
+     * the files claim.
+     *
+     * @param progress told after each block, layer and finding, from engine threads (possibly
+     *     concurrently); null for none
+     * @return the findings: damage is reported there, not thrown, so one walk lists all of it
+     * @throws NotFoundException (as an error signal) if the base object does not exist
+     */
+    public static Mono<dev.atlas.integrity.VerifyReport> verify(Storage storage, String base, ArrayFileOptions options,
+            java.util.function.Consumer<dev.atlas.integrity.VerifyProgress> progress) {
+        return Mono.defer(() -> {
+            dev.atlas.internal.VerifyTally tally = new dev.atlas.internal.VerifyTally(progress);
+            tally.fileSetsTotal(1);
+            return verifyInto(storage, base, options, CommittedLayers.ALL, tally).then(Mono.fromSupplier(() -> tally.report(base)));
+        });
+    }
+
+    /**
+     * The walk of {@link #verify(Storage, String, ArrayFileOptions, java.util.function.Consumer)}
+     * counting only the sidecars {@code commits} commits, adding to {@code tally} (a store's walk
+     * over all its file sets).
+     *
+     * @return the visible arrays' schemas by name, or empty when damage already reported kept the
+     *     file set from opening
+     * @throws NotFoundException (as an error signal) if the base object does not exist
+     */
+    public static Mono<java.util.Optional<Map<String, ArrayMeta>>> verifyInto(Storage storage, String base,
+            ArrayFileOptions options, CommittedLayers commits, dev.atlas.internal.VerifyTally tally) {
+        return FileSetVerifier.verify(storage, base, options, commits, tally);
+    }
+
     // ------------------------------------------------------------------ metadata
 
     /**

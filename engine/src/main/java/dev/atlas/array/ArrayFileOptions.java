@@ -52,8 +52,12 @@ public final class ArrayFileOptions {
     private final boolean adoptSpillFiles;
     private final long syncBehindBytes;
     private final long soloChunkSize;
+    private final boolean writeChecksums;
+    private final boolean verifyChecksums;
 
     private ArrayFileOptions(Builder b) {
+        this.writeChecksums = b.writeChecksums;
+        this.verifyChecksums = b.verifyChecksums;
         this.soloChunkSize = b.soloChunkSize;
         this.adoptSpillFiles = b.adoptSpillFiles;
         this.syncBehindBytes = b.syncBehindBytes;
@@ -70,10 +74,19 @@ public final class ArrayFileOptions {
 
     /** These options writing footer version {@code version} (4 or 5) instead. */
     public ArrayFileOptions withFooterVersion(int version) {
+        return copy(version, verifyChecksums);
+    }
+
+    /** These options with checksum verification on (a verification walk checks whatever reads are set to skip). */
+    ArrayFileOptions verifying() {
+        return verifyChecksums ? this : copy(footerVersion, true);
+    }
+
+    private ArrayFileOptions copy(int version, boolean verify) {
         Builder b = new Builder(resources).readConcurrency(readConcurrency).writeConcurrency(writeConcurrency)
                 .tailRead(tailRead).codec(codec).blockTargetSize(blockTargetSize).footerVersion(version).caches(caches)
                 .adoptSpillFiles(adoptSpillFiles).syncBehindBytes(syncBehindBytes)
-                .soloChunkSize(soloChunkSize);
+                .soloChunkSize(soloChunkSize).writeChecksums(writeChecksums).verifyChecksums(verify);
         if (tempDirectory != null) {
             b.tempDirectory(tempDirectory);
         }
@@ -161,6 +174,25 @@ public final class ArrayFileOptions {
         return caches;
     }
 
+    /**
+     * Whether written layers carry a checksum record (FORMAT.md section 14: the CRC-32C of every
+     * block and of the footer, in a block the reference crate never reads). Default true.
+     */
+    public boolean writeChecksums() {
+        return writeChecksums;
+    }
+
+    /**
+     * Whether reads check what they fetch against the layers' checksum records: footers when a
+     * layer is loaded, every block's stored bytes before they are decompressed (a mismatch is a
+     * {@link dev.atlas.error.CorruptFileException} naming the object and block, never cached).
+     * Layers without a record (written by the reference crate) are read as before either way.
+     * Default true; false exists to measure what verification costs.
+     */
+    public boolean verifyChecksums() {
+        return verifyChecksums;
+    }
+
     /** Builder of {@link ArrayFileOptions}. */
     public static final class Builder {
         private final EngineResources resources;
@@ -175,6 +207,8 @@ public final class ArrayFileOptions {
         private boolean adoptSpillFiles = true;
         private long syncBehindBytes = DEFAULT_SYNC_BEHIND_BYTES;
         private long soloChunkSize = DEFAULT_SOLO_CHUNK_SIZE;
+        private boolean writeChecksums = true;
+        private boolean verifyChecksums = true;
 
         private Builder(EngineResources resources) {
             this.resources = Objects.requireNonNull(resources, "resources");
@@ -281,6 +315,19 @@ public final class ArrayFileOptions {
             return this;
         }
 
+        /** See {@link ArrayFileOptions#writeChecksums()}. */
+        public Builder writeChecksums(boolean on) {
+            this.writeChecksums = on;
+            return this;
+        }
+
+        /** See {@link ArrayFileOptions#verifyChecksums()}. */
+        public Builder verifyChecksums(boolean on) {
+            this.verifyChecksums = on;
+            return this;
+        }
+
+        /** The options. */
         public ArrayFileOptions build() {
             return new ArrayFileOptions(this);
         }

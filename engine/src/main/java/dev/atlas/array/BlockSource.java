@@ -4,7 +4,9 @@ import dev.atlas.cache.BlockCache;
 import dev.atlas.cache.SlabCache;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
+import dev.atlas.error.CorruptFileException;
 import dev.atlas.internal.format.BlockMeta;
+import dev.atlas.internal.format.Checksums;
 import dev.atlas.codec.CodecId;
 import dev.atlas.internal.Offload;
 import dev.atlas.runtime.EngineResources;
@@ -15,6 +17,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import reactor.core.publisher.Mono;
 
 /**
@@ -29,14 +32,25 @@ final class BlockSource {
     private final SlabCache slabs;
     private final AtomicLong baseEpoch;
     private final AtomicLong retainedReads;
+    private final boolean verify;
 
     BlockSource(OpenFileSet state) {
-        this.storage = state.storage;
-        this.resources = state.options.resources();
-        this.blocks = state.options.caches().blocks();
-        this.slabs = state.options.caches().slabs();
-        this.baseEpoch = state.baseEpoch;
-        this.retainedReads = state.retainedReads;
+        this(state.storage, state.options, state.baseEpoch, state.retainedReads);
+    }
+
+    /**
+     * A source on {@code storage} outside an open handle (a verification walk reads through it
+     * too); stored bytes are checked against their layer's checksum record when
+     * {@code options.verifyChecksums()}; {@code retainedReads} counts blocks read from retained copies.
+     */
+    BlockSource(Storage storage, ArrayFileOptions options, AtomicLong baseEpoch, AtomicLong retainedReads) {
+        this.storage = storage;
+        this.resources = options.resources();
+        this.blocks = options.caches().blocks();
+        this.slabs = options.caches().slabs();
+        this.baseEpoch = baseEpoch;
+        this.retainedReads = retainedReads;
+        this.verify = options.verifyChecksums();
     }
 
     /**
@@ -51,15 +65,17 @@ final class BlockSource {
         BlockMeta b = r.meta();
         // The epoch guard sits inside the block load: bytes read while the base was being replaced
         // fail the load and are never cached.
+        // Verification runs inside the load too, before decompression: a block whose stored bytes
+        // fail their checksum fails the load, and a failed load is never cached.
         return blocks.get(storage, object, b.fileOffset(), () -> decompressed(
                 guardBase(r.base(), epoch, Retained.read(storage, object, b.fileOffset(), b.compressedSize(),
                         slabs.read(storage, object, b.fileOffset(), b.compressedSize()), retainedReads)),
-                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id())
+                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id(), verifier(r))
                 .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e)));
     }
 
     /**
-     * A block that does not decode is corruption only if its object is still the version the read
+     * A block that does not decode (or fails its checksum) is corruption only if its object is still the version the read
      * was planned on. A store that replaces objects in place without isolating readers (some S3
      * emulations do) can hand a version-checked read bytes of the object being written; when the
      * object has changed since, the failure is a stale read: {@code ObjectChangedException}, which
@@ -79,10 +95,25 @@ final class BlockSource {
                 });
     }
 
-    /** Block {@code b} of object {@code key}, read past the caches (a compaction reads each block once); owned by the subscriber. */
-    Mono<ByteBuf> fetchUncached(String key, BlockMeta b) {
-        return decompressed(storage.read(key, b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(),
-                key + " block " + b.id());
+    /**
+     * The block of committed read {@code r}, read past the caches (a compaction reads each block
+     * once) and verified like {@link #fetch}; owned by the subscriber.
+     */
+    Mono<ByteBuf> fetchUncached(ReadPlanner.BlockRead r) {
+        BlockMeta b = r.meta();
+        return decompressed(storage.read(r.file(), b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(),
+                r.file() + " block " + b.id(), verifier(r));
+    }
+
+    /** Checks the stored bytes of committed read {@code r} against its layer's record; null when there is none (or verification is off). */
+    private Consumer<ByteBuf> verifier(ReadPlanner.BlockRead r) {
+        Checksums.Layer sums = r.checksums();
+        if (sums == null || !verify) {
+            return null;
+        }
+        String key = r.file();
+        long id = r.meta().id();
+        return stored -> sums.verify(key, id, stored.nioBuffer(stored.readerIndex(), stored.readableBytes()));
     }
 
     private Mono<ByteBuf> pending(PendingLayer.BlockRef ref, String what) {
@@ -103,7 +134,14 @@ final class BlockSource {
                 buf.release();
                 throw e;
             }
-        }), ref.codec(), ref.uncompressedSize(), what + " block " + ref.id());
+        }), ref.codec(), ref.uncompressedSize(), what + " block " + ref.id(), !verify ? null : stored -> {
+            // The spill file is ours, but it is on disk: a damaged one must not be served either.
+            int got = Checksums.crc(stored.nioBuffer(stored.readerIndex(), stored.readableBytes()));
+            if (got != ref.crc()) {
+                throw new CorruptFileException(what + " (spill file)", ref.id(), "block " + ref.id()
+                        + ": spilled bytes fail their checksum");
+            }
+        });
     }
 
     /** Fails a base read (releasing its bytes) that may have seen another incarnation of the base. */
@@ -124,11 +162,13 @@ final class BlockSource {
     }
 
     /**
-     * Decompresses the stored bytes {@code raw} emits on the codec scheduler; the emitted buffer is
+     * Verifies (when {@code verify} is not null; it throws on a mismatch) and decompresses the
+     * stored bytes {@code raw} emits on the codec scheduler; the emitted buffer is
      * owned by the subscriber. Whoever takes the raw buffer out of the holder releases it: the
      * decompression task, or doFinally when the read is cancelled before that task ran.
      */
-    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, String what) {
+    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, String what,
+            Consumer<ByteBuf> verify) {
         BlockCodec codec;
         try {
             codec = BlockCodecs.forId(codecId);
@@ -136,8 +176,12 @@ final class BlockSource {
             return Mono.error(e);
         }
         ByteBufAllocator alloc = resources.allocator();
-        return raw.flatMap(r -> Offload.run(resources.codecScheduler(), r,
-                        in -> codec.decompress(in, uncompressedSize, alloc, what)))
+        return raw.flatMap(r -> Offload.run(resources.codecScheduler(), r, in -> {
+                    if (verify != null) {
+                        verify.accept(in);
+                    }
+                    return codec.decompress(in, uncompressedSize, alloc, what);
+                }))
                 .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }
 }

@@ -106,11 +106,11 @@ final class Compactor {
                 addrs.add(v.source().address());
             });
             copies.add(new BlockCopy(new ReadPlanner.BlockRead(layer.object().key(), coords, addrs, layer.object(), b,
-                    first.layer() == 0, null, new AtomicBoolean()), g));
+                    first.layer() == 0, null, new AtomicBoolean(), layer.checksums()), g));
         }
         long absorbedUpTo = c.lastNumber();
         Mono<Void> copy = Flux.fromIterable(copies)
-                .flatMap(bc -> source.fetchUncached(bc.read().file(), bc.read().meta()).flatMap(blk -> {
+                .flatMap(bc -> source.fetchUncached(bc.read()).flatMap(blk -> {
                     List<PendingBlock> sealed = new ArrayList<>();
                     try {
                         RegionAssembler.forEachChunk(bc.read(), blk, i -> bc.chunks().get(i).array().name(),

@@ -3,8 +3,8 @@ package dev.atlas.array;
 import dev.atlas.error.AlreadyExistsException;
 import dev.atlas.error.ConflictException;
 import dev.atlas.internal.format.BlockMeta;
+import dev.atlas.internal.format.Checksums;
 import dev.atlas.internal.format.Footer;
-import dev.atlas.internal.format.FooterCodec;
 import dev.atlas.internal.format.LayerNames;
 import dev.atlas.internal.format.MergedView;
 import dev.atlas.internal.format.Trailer;
@@ -16,7 +16,6 @@ import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import reactor.core.publisher.Flux;
@@ -40,27 +39,30 @@ final class LayerCommitter {
     }
 
     /** A finished layer's footer and what a commit derives from it, computed before the put so nothing can fail after it. */
-    record SealedLayer(Footer footer, byte[] tail, long footerCrc, Map<Long, BlockMeta> blocks) {
+    record SealedLayer(Footer footer, byte[] tail, long footerCrc, Map<Long, BlockMeta> blocks, Checksums.Layer checksums) {
 
         /** The committed layer once the object is written as {@code info}. */
         LayerStack.Layer layer(ObjectInfo info, long number) {
-            return new LayerStack.Layer(info, footer, blocks, number, footerCrc);
+            return new LayerStack.Layer(info, footer, blocks, number, footerCrc, checksums);
         }
     }
 
-    /** The footer of {@code p} (every block spilled) for object {@code key}, checked, with its tail (footer and trailer). */
+    /**
+     * The footer of {@code p} (every block spilled) for object {@code key}, checked, with its tail:
+     * the checksum record (unless the options turn it off), the footer and the trailer.
+     */
     SealedLayer seal(PendingLayer p, long overlayIndex, String baseHint, String key) {
-        Footer footer = p.footer(state.options.footerVersion(), overlayIndex, baseHint);
-        byte[] payload = FooterCodec.encodeFooter(footer);
-        byte[] trailer = Trailer.trailer(payload.length, Trailer.LAYER_MAGIC);
-        byte[] tail = Arrays.copyOf(payload, payload.length + trailer.length);
-        System.arraycopy(trailer, 0, tail, payload.length, trailer.length);
+        Footer plain = p.footer(state.options.footerVersion(), overlayIndex, baseHint);
         long dataRegion = 0;
-        for (BlockMeta b : footer.blocks()) {
+        for (BlockMeta b : plain.blocks()) {
             dataRegion = Math.addExact(dataRegion, b.compressedSize());
         }
-        Map<Long, BlockMeta> blocks = LayerStack.blockIndex(footer, key, dataRegion);
-        return new SealedLayer(footer, tail, LayerStack.crc(ByteBuffer.wrap(payload)), blocks);
+        Checksums.Tail t = Checksums.tail(plain, p.blockCrcs(), dataRegion, state.options.writeChecksums());
+        Footer footer = t.footer();
+        long withRecord = dataRegion + t.tail().length - t.payload().length - Trailer.SIZE;
+        Map<Long, BlockMeta> blocks = LayerStack.blockIndex(footer, key, withRecord);
+        return new SealedLayer(footer, t.tail(), LayerStack.crc(ByteBuffer.wrap(t.payload())), blocks,
+                state.options.verifyChecksums() ? t.checksums() : null);
     }
 
     /** The storage's file adoption when these options use it, else null. */

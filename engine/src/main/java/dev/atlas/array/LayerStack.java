@@ -3,6 +3,7 @@ package dev.atlas.array;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.format.ArrayStats;
 import dev.atlas.internal.format.BlockMeta;
+import dev.atlas.internal.format.Checksums;
 import dev.atlas.internal.format.Footer;
 import dev.atlas.internal.format.MergedView;
 import dev.atlas.internal.format.StatsFile;
@@ -25,12 +26,18 @@ import java.util.zip.CRC32C;
 record LayerStack(List<Layer> layers, MergedView view, Map<String, ArrayStats> stats, ArrayFile.StatsStatus statsStatus,
         List<ObjectInfo> absorbed, long lastNumber) {
 
-    /** One committed layer; {@code number} is 0 for the base, N for sidecar {@code {stem}.N.af}. */
-    record Layer(ObjectInfo object, Footer footer, Map<Long, BlockMeta> blocks, long number, long footerCrc) {
+    /**
+     * One committed layer; {@code number} is 0 for the base, N for sidecar {@code {stem}.N.af};
+     * {@code checksums} are those of its checksum record (null: the layer has none, or the options
+     * do not verify).
+     */
+    record Layer(ObjectInfo object, Footer footer, Map<Long, BlockMeta> blocks, long number, long footerCrc,
+            Checksums.Layer checksums) {
 
         /** A layer whose footer payload (CRC {@code footerCrc}) follows a data region of {@code dataRegion} bytes. */
-        static Layer of(ObjectInfo object, Footer footer, long dataRegion, long number, long footerCrc) {
-            return new Layer(object, footer, blockIndex(footer, object.key(), dataRegion), number, footerCrc);
+        static Layer of(ObjectInfo object, Footer footer, long dataRegion, long number, long footerCrc,
+                Checksums.Layer checksums) {
+            return new Layer(object, footer, blockIndex(footer, object.key(), dataRegion), number, footerCrc, checksums);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.atlas.error.CorruptFileException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.NotFoundException;
 import dev.atlas.error.ObjectChangedException;
+import dev.atlas.internal.format.Checksums;
 import dev.atlas.internal.format.Footer;
 import dev.atlas.internal.format.FooterCodec;
 import dev.atlas.internal.format.LayerNames;
@@ -79,11 +80,12 @@ final class LayerStackLoader {
                     return Mono.error(new AlreadyExistsException("file set '" + base + "' already has objects: "
                             + found.stream().map(ObjectInfo::key).toList()));
                 }
-                Footer f = Footer.empty(options.footerVersion());
-                byte[] payload = FooterCodec.encodeFooter(f);
-                byte[] file = Trailer.frame(payload, Trailer.LAYER_MAGIC);
+                Checksums.Tail t = Checksums.tail(Footer.empty(options.footerVersion()), new int[0], 0,
+                        options.writeChecksums());
+                byte[] file = t.tail();
                 return storage.putIfAbsent(base, Mono.fromSupplier(() -> Unpooled.wrappedBuffer(file))).map(info -> {
-                    LayerStack.Layer l = new LayerStack.Layer(info, f, Map.of(), 0, LayerStack.crc(ByteBuffer.wrap(payload)));
+                    LayerStack.Layer l = LayerStack.Layer.of(info, t.footer(), file.length - t.payload().length - Trailer.SIZE,
+                            0, LayerStack.crc(ByteBuffer.wrap(t.payload())), options.verifyChecksums() ? t.checksums() : null);
                     return LayerStack.of(List.of(l), null, null, List.of(), 0);
                 });
             });
@@ -203,7 +205,12 @@ final class LayerStackLoader {
         });
     }
 
-    private static Mono<LayerStack.Layer> readLayer(Storage storage, ObjectInfo info, long number, ArrayFileOptions options) {
+    /**
+     * Reads one layer's footer with one speculative tail read (a second read when the footer, or
+     * the checksum record before it, lies beyond the tail), and checks it against the layer's
+     * checksum record when the options verify; a damaged one fails with {@link CorruptFileException}.
+     */
+    static Mono<LayerStack.Layer> readLayer(Storage storage, ObjectInfo info, long number, ArrayFileOptions options) {
         long size = info.size();
         if (size < Trailer.SIZE) {
             return Mono.error(new CorruptFileException(info.key(), "file of " + size + " bytes is too short for the trailer"));
@@ -217,33 +224,85 @@ final class LayerStackLoader {
                 tail.release();
                 return Mono.error(e);
             }
+            if (payloadLen > Integer.MAX_VALUE - 8) {
+                tail.release();
+                return Mono.error(new CorruptFileException(info.key(), "footer of " + payloadLen + " bytes is too large"));
+            }
+            long dataRegion = size - Trailer.SIZE - payloadLen;
             if (payloadLen + Trailer.SIZE <= tailLen) {
                 try {
-                    int start = (int) (tailLen - Trailer.SIZE - payloadLen);
-                    return Mono.just(layer(info, number, tail.nioBuffer(tail.readerIndex() + start, (int) payloadLen), size,
-                            payloadLen));
+                    Parsed p = parse(info, tail.nioBuffer(), tailLen, payloadLen, dataRegion, options);
+                    if (p.layer(info, number) != null) {
+                        return Mono.just(p.layer(info, number));
+                    }
                 } finally {
                     tail.release();
                 }
+            } else {
+                tail.release();
             }
-            tail.release();
-            if (payloadLen > Integer.MAX_VALUE - 8) {
-                return Mono.error(new CorruptFileException(info.key(), "footer of " + payloadLen + " bytes is too large"));
-            }
-            return storage.read(info.key(), size - Trailer.SIZE - payloadLen, payloadLen, info.version()).map(p -> {
+            // The footer, or the record before it, lies beyond the speculative tail: read the
+            // payload, then the record bytes the footer asks for.
+            return storage.read(info.key(), dataRegion, payloadLen, info.version()).flatMap(pb -> {
+                Footer f;
+                long crc;
+                byte[] payload = new byte[(int) payloadLen];
                 try {
-                    return layer(info, number, p.nioBuffer(), size, payloadLen);
+                    pb.getBytes(pb.readerIndex(), payload);
                 } finally {
-                    p.release();
+                    pb.release();
                 }
+                f = FooterCodec.decodeFooter(ByteBuffer.wrap(payload), info.key());
+                crc = LayerStack.crc(ByteBuffer.wrap(payload));
+                if (!options.verifyChecksums()) {
+                    return Mono.just(LayerStack.Layer.of(info, f, dataRegion, number, crc, null));
+                }
+                long need = Checksums.bytesNeeded(f, dataRegion);
+                if (need > Integer.MAX_VALUE - 8) {
+                    return Mono.error(new CorruptFileException(info.key(), "checksum record of " + need + " bytes is too large"));
+                }
+                Mono<ByteBuffer> before = need == 0 ? Mono.just(ByteBuffer.allocate(0))
+                        : storage.read(info.key(), dataRegion - need, need, info.version()).map(rb -> {
+                            try {
+                                byte[] r = new byte[rb.readableBytes()];
+                                rb.getBytes(rb.readerIndex(), r);
+                                return ByteBuffer.wrap(r);
+                            } finally {
+                                rb.release();
+                            }
+                        });
+                return before.map(bb -> LayerStack.Layer.of(info, f, dataRegion, number, crc,
+                        Checksums.check(info.key(), f, ByteBuffer.wrap(payload), bb, dataRegion)));
             });
         });
     }
 
-    private static LayerStack.Layer layer(ObjectInfo info, long number, ByteBuffer payload, long size, long payloadLen) {
+    /** A footer decoded from a tail read, and its checksums if the bytes before it were in the tail too. */
+    private record Parsed(Footer footer, long crc, long dataRegion, boolean complete, Checksums.Layer checksums) {
+
+        /** The layer, or null when the record bytes were not in the tail. */
+        LayerStack.Layer layer(ObjectInfo info, long number) {
+            return complete ? LayerStack.Layer.of(info, footer, dataRegion, number, crc, checksums) : null;
+        }
+    }
+
+    /** Decodes the footer at the end of {@code tail} (the last {@code tailLen} bytes of the file) and checks it. */
+    private static Parsed parse(ObjectInfo info, ByteBuffer tail, long tailLen, long payloadLen, long dataRegion,
+            ArrayFileOptions options) {
+        int start = (int) (tail.position() + tailLen - Trailer.SIZE - payloadLen);
+        ByteBuffer payload = tail.slice(start, (int) payloadLen);
         long crc = LayerStack.crc(payload);
         Footer f = FooterCodec.decodeFooter(payload, info.key());
-        return LayerStack.Layer.of(info, f, size - Trailer.SIZE - payloadLen, number, crc);
+        if (!options.verifyChecksums()) {
+            return new Parsed(f, crc, dataRegion, true, null);
+        }
+        long need = Checksums.bytesNeeded(f, dataRegion);
+        int avail = start - tail.position();
+        if (need > avail) {
+            return new Parsed(f, crc, dataRegion, false, null);
+        }
+        ByteBuffer before = tail.slice(tail.position(), avail);
+        return new Parsed(f, crc, dataRegion, true, Checksums.check(info.key(), f, payload, before, dataRegion));
     }
 
     private static Mono<Trailer.StampedStats> readStats(Storage storage, ObjectInfo info) {

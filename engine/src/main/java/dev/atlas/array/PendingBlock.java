@@ -16,6 +16,8 @@ final class PendingBlock {
     long uncompressedSize;
     long tempOffset = -1;
     long storedSize;
+    /** CRC-32C of the stored (compressed) bytes, set with {@link #storedSize} when the block spills. */
+    int crc;
     CodecId codec;
     /**
      * Completes once this block's place in the spill file is reserved (or its spill ended

@@ -7,6 +7,7 @@ import dev.atlas.internal.Offload;
 import dev.atlas.format.AttributeValue;
 import dev.atlas.internal.format.BlockMeta;
 import dev.atlas.internal.format.ChunkAddress;
+import dev.atlas.internal.format.Checksums;
 import dev.atlas.codec.CodecId;
 import dev.atlas.internal.format.Footer;
 import dev.atlas.internal.format.StatsKernel;
@@ -354,9 +355,12 @@ final class PendingLayer {
             }
             Mono<Void> predecessorPlaced = before == null || before.isDone() ? Mono.empty()
                     : Mono.fromFuture(before.handle((v, e) -> (Void) null), false);
+            int[] crc = new int[1];
             return Offload.run(resources.codecScheduler(), raw, r -> {
                         takeDeferredStats(b, r);
-                        return codec.compress(r, resources.allocator());
+                        ByteBuf c = codec.compress(r, resources.allocator());
+                        crc[0] = Checksums.crc(c.nioBuffer(c.readerIndex(), c.readableBytes()));
+                        return c;
                     })
                     .flatMap(compressed -> Mono.using(() -> compressed,
                             c -> predecessorPlaced.then(Mono.defer(() -> Offload.run(resources.ioScheduler(), c.retain(), cc -> {
@@ -368,6 +372,7 @@ final class PendingLayer {
                                     if (!released && b.raw != null) {
                                         b.tempOffset = at;
                                         b.storedSize = n;
+                                        b.crc = crc[0];
                                         b.codec = codec.id();
                                         b.raw.release();
                                         b.raw = null;
@@ -401,6 +406,16 @@ final class PendingLayer {
             offset += b.storedSize;
         }
         return manifest.footer(version, metas, renumbered, overlayIndex, baseHint);
+    }
+
+    /** The CRC-32C of each block's stored bytes, in the order of {@link #footer}'s block table. */
+    synchronized int[] blockCrcs() {
+        List<PendingBlock> order = fileOrder();
+        int[] crcs = new int[order.size()];
+        for (int i = 0; i < crcs.length; i++) {
+            crcs[i] = order.get(i).crc;
+        }
+        return crcs;
     }
 
     /**
@@ -482,7 +497,7 @@ final class PendingLayer {
 
     /** What a reader needs to fetch a pending block's bytes (see {@link BlockSource}): the bytes, or a hold on the spill file the reader releases. */
     record BlockRef(long id, byte[] inMemory, TempFile temp, long tempOffset, long storedSize, long uncompressedSize,
-            CodecId codec) {
+            CodecId codec, int crc) {
     }
 
     /**
@@ -496,9 +511,10 @@ final class PendingLayer {
         if (b.raw != null) {
             byte[] copy = new byte[(int) (to - from)];
             b.raw.getBytes(b.raw.readerIndex() + (int) from, copy);
-            return new BlockRef(id, copy, null, 0, 0, 0, null);
+            return new BlockRef(id, copy, null, 0, 0, 0, null, 0);
         }
-        return new BlockRef(id, null, spillFile.retainedIfExists(), b.tempOffset, b.storedSize, b.uncompressedSize, b.codec);
+        return new BlockRef(id, null, spillFile.retainedIfExists(), b.tempOffset, b.storedSize, b.uncompressedSize, b.codec,
+                b.crc);
     }
 
     synchronized long bytesInMemory() {

@@ -3,6 +3,7 @@ package dev.atlas.array;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.internal.format.BlockMeta;
 import dev.atlas.internal.format.ChunkAddress;
+import dev.atlas.internal.format.Checksums;
 import dev.atlas.internal.format.MergedView;
 import dev.atlas.internal.nd.GridCoord;
 import dev.atlas.storage.ObjectInfo;
@@ -27,10 +28,11 @@ final class ReadPlanner {
      * One block to fetch and the chunks to take from it. Committed: {@code object} and
      * {@code meta} name the block ({@code base} when it is in the base object). Pending:
      * {@code pending} holds the block's bytes or a hold on the spill file, dropped by
-     * {@link #release()} (idempotent).
+     * {@link #release()} (idempotent). {@code checksums}: the committed layer's checksum record
+     * the stored bytes are checked against (null: none to check).
      */
     record BlockRead(String file, List<long[]> coords, List<ChunkAddress> addresses, ObjectInfo object, BlockMeta meta,
-            boolean base, PendingLayer.BlockRef pending, AtomicBoolean released) {
+            boolean base, PendingLayer.BlockRef pending, AtomicBoolean released, Checksums.Layer checksums) {
 
         void release() {
             if (pending != null && pending.temp() != null && released.compareAndSet(false, true)) {
@@ -77,7 +79,7 @@ final class ReadPlanner {
                 String what = "pending layer of " + s.committed().layers().get(0).object().key();
                 for (PendingLayer.PendingRead r : pc.reads()) {
                     reads.add(new BlockRead(what, r.coords(), r.addresses(), null, null, false, r.ref(),
-                            new AtomicBoolean()));
+                            new AtomicBoolean(), null));
                 }
                 if (committed != null) {
                     for (long[] c : pc.notPending()) {
@@ -119,6 +121,7 @@ final class ReadPlanner {
             coords.add(c.coord());
             addrs.add(c.source().address());
         }
-        return new BlockRead(layer.object().key(), coords, addrs, layer.object(), b, first.layer() == 0, null, null);
+        return new BlockRead(layer.object().key(), coords, addrs, layer.object(), b, first.layer() == 0, null, null,
+                layer.checksums());
     }
 }

@@ -1,6 +1,7 @@
 package dev.atlas.codec;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;
 import com.github.luben.zstd.ZstdException;
 import dev.atlas.error.AtlasException;
@@ -13,7 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The reference crate's {@code zstd} blocks: one standard zstd frame with the content size in its
- * header. Works on direct buffers through zstd-jni's direct-buffer API (heap inputs are copied to
+ * header. Frames written here also carry the optional 4-byte content checksum (XXH64, low 32 bits)
+ * that zstd verifies on decompression; the crate writes frames without it and reads both. Works on direct buffers through zstd-jni's direct-buffer API (heap inputs are copied to
  * a direct buffer first).
  */
 final class ZstdCodec implements BlockCodec {
@@ -55,11 +57,17 @@ final class ZstdCodec implements BlockCodec {
             try {
                 ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
                 ByteBuffer d = out.nioBuffer(0, bound);
-                long written = Zstd.compressDirectByteBuffer(d, d.position(), bound, s, s.position(), n, level);
-                if (Zstd.isError(written)) {
-                    throw new AtlasException("zstd compression failed: " + Zstd.getErrorName(written));
+                // A context per block, as Zstd.compressDirectByteBuffer makes internally: it lets the
+                // frame carry its content checksum, which every zstd decoder (the crate's included)
+                // verifies, while the content size stays in the header as the format requires.
+                int written;
+                try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
+                    ctx.setLevel(level).setChecksum(true).setContentSize(true);
+                    written = ctx.compressDirectByteBuffer(d, d.position(), bound, s, s.position(), n);
+                } catch (ZstdException e) {
+                    throw new AtlasException("zstd compression failed: " + e.getMessage(), e);
                 }
-                out.writerIndex((int) written);
+                out.writerIndex(written);
                 return out;
             } catch (RuntimeException e) {
                 out.release();

@@ -176,6 +176,28 @@ public final class Atlas {
         });
     }
 
+    /**
+     * Checks every stored byte of the store at {@code prefix} and that its parts agree, without
+     * opening it (a store whose registry is damaged is still verified): the registry decoded, its
+     * content digest checked when it has one (FORMAT.md 13.5); every array file set in storage
+     * walked as {@link dev.atlas.array.ArrayFile#verify} does (footers, every block through the read
+     * path's decoding and checks, stats file, chunks and statistics), as committed by the registry;
+     * and the registry cross-checked against the file sets (each declared array has its dataset's
+     * entry with the declared dtype, shape and chunk shape; no file set holds entries of a
+     * registered dataset the registry does not declare). Meant for a store no writer is
+     * committing to: an array another process is adding right now can show as a cross-check
+     * finding until its commit lands; run again to tell.
+     *
+     * @param progress told after each block, file set and finding, from engine threads (possibly
+     *     concurrently); null for none
+     * @return every finding: damage is reported there, not thrown
+     * @throws StoreNotFoundException (as an error signal) if no registry object exists there
+     */
+    public static Mono<dev.atlas.integrity.VerifyReport> verify(Storage storage, String prefix, AtlasOptions options,
+            java.util.function.Consumer<dev.atlas.integrity.VerifyProgress> progress) {
+        return StoreVerifier.verify(storage, prefix, options, progress);
+    }
+
     /** Opens the store at {@code prefix}, or creates it when no registry exists there. */
     public static Mono<Atlas> openOrCreate(Storage storage, String prefix, AtlasOptions options) {
         return open(storage, prefix, options).onErrorResume(StoreNotFoundException.class,

@@ -9,9 +9,10 @@ import java.io.InputStream;
  * Encodes and decodes the registry file ({@code atlas.json}, {@code atlas.msgpack}, each raw,
  * {@code .zst} or {@code .lz4}), byte-compatible with atlas-rust 0.10: serde_json's pretty printer
  * for JSON, rmp_serde's named maps for MessagePack, a standard zstd frame, lz4_flex's
- * size-prepended block. Two fields are ours and ignored by 0.10 (serde skips unknown fields):
- * top-level {@code layers} and {@code footer_version}, and per-dataset {@code string_attributes}; see
- * {@code FORMAT.md}. The work is done by {@link RegistryWriter}, {@link RegistryReader} and
+ * size-prepended block. Some fields are ours and ignored by 0.10 (serde skips unknown fields):
+ * top-level {@code content_crc32c} (a digest of the content, checked on read), {@code layers},
+ * {@code excluded_layers}, {@code revisions} and {@code footer_version}, and per-dataset
+ * {@code string_attributes}; see {@code FORMAT.md} 13.5. The work is done by {@link RegistryWriter}, {@link RegistryReader} and
  * {@link RegistryCompression}; this class composes them and holds the one registry size limit.
  *
  * <p>Decoding maps every malformed input to {@link CorruptFileException} naming the key, and never
@@ -34,9 +35,14 @@ final class RegistryCodec {
         return compress(RegistryWriter.serialize(r, file.format()), file.compression());
     }
 
-    /** Raw bytes wrapped per the registry's compression. */
+    /** Raw bytes wrapped per the registry's compression (a zstd frame with its content checksum). */
     static byte[] compress(byte[] raw, StoreCodec compression) {
         return RegistryCompression.compress(raw, compression);
+    }
+
+    /** As {@link #compress(byte[], StoreCodec)}; {@code checksum} false reproduces atlas-rust 0.10's zstd frame exactly. */
+    static byte[] compress(byte[] raw, StoreCodec compression, boolean checksum) {
+        return RegistryCompression.compress(raw, compression, checksum);
     }
 
     /** serde's snake_case of the reference's variant names ({@code UInt8} is {@code u_int8}). */

@@ -22,15 +22,26 @@ final class RegistryCompression {
     private RegistryCompression() {
     }
 
-    /** Raw bytes wrapped per the registry's compression. */
+    /** Raw bytes wrapped per the registry's compression; a zstd frame carries its content checksum. */
     static byte[] compress(byte[] raw, StoreCodec compression) {
+        return compress(raw, compression, true);
+    }
+
+    /**
+     * Raw bytes wrapped per the registry's compression.
+     *
+     * @param checksum whether a zstd frame carries its content checksum (verified by every zstd
+     *     reader, atlas-rust's included); false reproduces atlas-rust 0.10's frame byte for byte
+     */
+    static byte[] compress(byte[] raw, StoreCodec compression, boolean checksum) {
         return switch (compression) {
             case UNCOMPRESSED -> raw;
             case ZSTD -> {
-                // Streamed like the reference's encode_all: no content size in the frame header,
-                // which makes the frame byte-identical to 0.10's for the same input.
+                // Streamed like the reference's encode_all: no content size in the frame header;
+                // without the checksum the frame is byte-identical to 0.10's for the same input.
                 ByteArrayOutputStream out = new ByteArrayOutputStream(raw.length / 4 + 64);
                 try (ZstdOutputStream z = new ZstdOutputStream(out, ZSTD_LEVEL)) {
+                    z.setChecksum(checksum);
                     z.write(raw);
                 } catch (IOException e) {
                     throw new AtlasException("zstd compression of the registry failed: " + e.getMessage(), e);

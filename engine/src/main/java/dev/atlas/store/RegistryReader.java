@@ -232,6 +232,7 @@ final class RegistryReader {
         LinkedHashMap<String, java.util.TreeSet<Long>> excluded = null;
         LinkedHashMap<String, Long> revisions = null;
         Long footerVersion = null;
+        Long digest = null;
         String f;
         while ((f = nextField("registry")) != null) {
             switch (f) {
@@ -256,6 +257,10 @@ final class RegistryReader {
                         throw corrupt("registry: footer_version " + footerVersion + " is not 4 or 5");
                     }
                 }
+                case RegistryWriter.CONTENT_DIGEST -> {
+                    duplicate(digest != null, f, "registry");
+                    digest = readUnsigned(0xFFFF_FFFFL, RegistryWriter.CONTENT_DIGEST);
+                }
                 default -> skipValue();
             }
         }
@@ -269,7 +274,27 @@ final class RegistryReader {
         r.footerVersion = footerVersion == null ? null : footerVersion.intValue();
         r.excluded = excluded;
         r.revisions = revisions;
+        if (digest != null) {
+            checkDigest(r, digest);
+        }
         return r;
+    }
+
+    /**
+     * Fails when the content read does not have the digest written with it: bytes damaged in a way
+     * that still parses (a flipped digit, a shortened name, a lost entry).
+     */
+    private void checkDigest(Registry r, long expected) {
+        long actual;
+        try {
+            actual = RegistryWriter.digest(r);
+        } catch (RuntimeException e) {
+            throw corrupt("registry: its content cannot be re-encoded to check its digest: " + e.getMessage());
+        }
+        if (actual != expected) {
+            throw corrupt("registry: content digest " + Long.toHexString(actual) + " does not match the recorded "
+                    + RegistryWriter.CONTENT_DIGEST + " " + Long.toHexString(expected) + " (damaged bytes that still parse)");
+        }
     }
 
     /** Reads one value. */

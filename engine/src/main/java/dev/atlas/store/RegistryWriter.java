@@ -25,6 +25,9 @@ final class RegistryWriter {
             .build();
     private static final MessagePackFactory MSGPACK = new MessagePackFactory().setReuseResourceInGenerator(false);
 
+    /** The name of the top-level field holding {@link #digest(Registry)} (ours; FORMAT.md 13.5). */
+    static final String CONTENT_DIGEST = "content_crc32c";
+
     private RegistryWriter() {
     }
 
@@ -35,13 +38,32 @@ final class RegistryWriter {
      *     {@link RegistryCodec#MAX_REGISTRY_BYTES}
      */
     static byte[] serialize(Registry r, RegistryFormat format) {
+        // A registry we commit (it has pins) carries the digest of its content; re-encoding a
+        // reference-written registry (no pins) stays byte for byte what the reference wrote.
+        return serialize(r, format, r.layers != null ? digest(r) : null);
+    }
+
+    /**
+     * The {@code content_crc32c} of {@code r}: the CRC32C of its MessagePack serialization without
+     * that field. Computed from the decoded content, so it does not depend on the file's format,
+     * wrapper, or the order a reader met the fields in (FORMAT.md 13.5).
+     *
+     * @throws InvalidArgumentException for content no registry can hold
+     */
+    static long digest(Registry r) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(serialize(r, RegistryFormat.MSGPACK, null));
+        return crc.getValue();
+    }
+
+    private static byte[] serialize(Registry r, RegistryFormat format, Long digest) {
         boolean json = format == RegistryFormat.JSON;
         ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
         try (JsonGenerator g = json ? JSON.createGenerator(out, JsonEncoding.UTF8) : MSGPACK.createGenerator(out)) {
             if (json) {
                 g.setPrettyPrinter(new SerdePrettyPrinter());
             }
-            writeRegistry(g, r, json);
+            writeRegistry(g, r, json, digest);
         } catch (IOException e) {
             throw new AtlasException("registry serialization failed: " + e.getMessage(), e);
         }
@@ -52,7 +74,7 @@ final class RegistryWriter {
         return out.toByteArray();
     }
 
-    private static void writeRegistry(JsonGenerator g, Registry r, boolean json) throws IOException {
+    private static void writeRegistry(JsonGenerator g, Registry r, boolean json, Long digest) throws IOException {
         if (r.version < 0 || r.version > 0xFFFF_FFFFL) {
             throw new InvalidArgumentException("registry version must be a u32: " + r.version);
         }
@@ -61,6 +83,11 @@ final class RegistryWriter {
         g.writeNumber(r.version);
         g.writeFieldName("codec");
         g.writeString((r.codec == null ? StoreCodec.ZSTD : r.codec).serdeName());
+        if (digest != null) {
+            // Before the content, so the fields after "datasets" keep the order older readers and tests know.
+            g.writeFieldName(CONTENT_DIGEST);
+            g.writeNumber(digest.longValue());
+        }
         g.writeFieldName("datasets");
         g.writeStartObject();
         for (Map.Entry<String, Registry.DatasetEntry> d : r.datasets.entrySet()) {

@@ -829,8 +829,12 @@ class ArrayFileWriteTest extends EngineTestBase {
             assertArrayEquals(big, ints(r, "big"));
             assertArrayEquals(small, ints(r, "small"));
             assertArrayEquals(java.util.Arrays.copyOfRange(big, 1024, 1536), ints(r, "big", sh(2, 0), sh(1, 512)));
-            Footer footer = Trailer.decodeLayer(ByteBuffer.wrap(s.getBytes("t.1.af")), "t.1.af");
-            return footer.blocks().stream().mapToLong(dev.atlas.internal.format.BlockMeta::uncompressedSize).toArray();
+            Trailer.CheckedLayer layer = Trailer.decodeCheckedLayer(ByteBuffer.wrap(s.getBytes("t.1.af")), "t.1.af");
+            // The data blocks; the checksum record is one more block, the last, that no chunk uses.
+            long record = layer.checksums().recordBlockId();
+            assertEquals(record, layer.footer().blocks().get(layer.footer().blocks().size() - 1).id());
+            return layer.footer().blocks().stream().filter(b -> b.id() != record)
+                    .mapToLong(dev.atlas.internal.format.BlockMeta::uncompressedSize).toArray();
         };
         assertArrayEquals(new long[] {128, 2048, 2048, 2048, 2048, 128}, blockSizes.apply(1024L),
                 "the small chunks before and after the large ones are packed; each large one is alone");

@@ -190,8 +190,20 @@ class RegistryCodecTest {
         Registry r = RegistryCodec.decode(file, RegistryFile.ofFileName("atlas.msgpack.zst"), "A2");
         byte[] want = replace(raw, fixstr(WRITTEN_TIME), fixstr(NORMALISED_TIME));
         assertArrayEquals(want, RegistryCodec.encode(r, MSGPACK));
-        // Our zstd frame is the reference's: the same bytes compress to the A2 file exactly.
-        assertArrayEquals(file, RegistryCodec.compress(raw, StoreCodec.ZSTD));
+        // Our zstd frame is the reference's: without the content checksum the same bytes compress
+        // to the A2 file exactly. What we write by default differs only in carrying the checksum:
+        // the frame header's checksum flag and 4 more bytes at the end.
+        assertArrayEquals(file, RegistryCodec.compress(raw, StoreCodec.ZSTD, false));
+        byte[] withSum = RegistryCodec.compress(raw, StoreCodec.ZSTD);
+        assertEquals(file.length + 4, withSum.length);
+        assertEquals(0, file[4] & 0x04, "the reference's frame has no checksum flag");
+        assertEquals(0x04, withSum[4] & 0x04, "ours has the content checksum flag");
+        assertArrayEquals(raw, unzstd(withSum));
+        byte[] damaged = withSum.clone();
+        damaged[damaged.length - 1] ^= 1;
+        assertThrows(dev.atlas.error.CorruptFileException.class,
+                () -> RegistryCodec.decode(damaged, RegistryFile.ofFileName("atlas.msgpack.zst"), "A2"),
+                "a frame whose checksum does not match is refused");
         byte[] zst = RegistryCodec.encode(r, RegistryFile.ofFileName("atlas.msgpack.zst"));
         assertArrayEquals(want, unzstd(zst));
     }

@@ -36,16 +36,18 @@ public final class InMemoryFileSet {
     private final List<String> names;
     private final List<ByteBuffer> files;
     private final List<Footer> footers;
+    private final List<Checksums.Layer> checksums;
     private final StatsFile stats;
     private final MergedView view;
     private final ByteBufAllocator alloc;
     private final Map<Long, byte[]> blockCache = new HashMap<>();
 
-    private InMemoryFileSet(List<String> names, List<ByteBuffer> files, List<Footer> footers, StatsFile stats,
-            MergedView view, ByteBufAllocator alloc) {
+    private InMemoryFileSet(List<String> names, List<ByteBuffer> files, List<Footer> footers,
+            List<Checksums.Layer> checksums, StatsFile stats, MergedView view, ByteBufAllocator alloc) {
         this.names = names;
         this.files = files;
         this.footers = footers;
+        this.checksums = checksums;
         this.stats = stats;
         this.view = view;
         this.alloc = alloc;
@@ -65,8 +67,11 @@ public final class InMemoryFileSet {
             throw new InvalidArgumentException("need one name per layer file and at least a base");
         }
         List<Footer> footers = new ArrayList<>(layerFiles.size());
+        List<Checksums.Layer> checksums = new ArrayList<>(layerFiles.size());
         for (int i = 0; i < layerFiles.size(); i++) {
-            footers.add(Trailer.decodeLayer(layerFiles.get(i), layerNames.get(i)));
+            Trailer.CheckedLayer l = Trailer.decodeCheckedLayer(layerFiles.get(i), layerNames.get(i));
+            footers.add(l.footer());
+            checksums.add(l.checksums());
         }
         StatsFile stats = statsFile == null ? null : Trailer.decodeStatsFile(statsFile, statsName);
         MergedView view = MergedView.of(footers, layerNames.get(0));
@@ -74,11 +79,20 @@ public final class InMemoryFileSet {
         for (ByteBuffer b : layerFiles) {
             copies.add(b.slice());
         }
-        return new InMemoryFileSet(List.copyOf(layerNames), copies, footers, stats, view, alloc);
+        return new InMemoryFileSet(List.copyOf(layerNames), copies, footers, java.util.Collections.unmodifiableList(checksums),
+                stats, view, alloc);
     }
 
     public List<Footer> footers() {
         return footers;
+    }
+
+    /**
+     * Whether layer {@code layer} carries a checksum record (then its footer and every block read
+     * through this class are verified against it).
+     */
+    public boolean hasChecksums(int layer) {
+        return checksums.get(layer) != null;
     }
 
     /** The stats table, or null when the file set has none. */
@@ -206,7 +220,10 @@ public final class InMemoryFileSet {
         return Arrays.copyOfRange(block, (int) addr.offset(), (int) end);
     }
 
-    /** Decompressed bytes of block {@code id} of layer {@code layer}. */
+    /**
+     * Decompressed bytes of block {@code id} of layer {@code layer}; its stored bytes are verified
+     * first when the layer has a checksum record.
+     */
     public byte[] block(int layer, long id) {
         long key = ((long) layer << 32) | id;
         byte[] cached = blockCache.get(key);
@@ -225,9 +242,14 @@ public final class InMemoryFileSet {
         if (meta == null) {
             throw new CorruptFileException(names.get(layer), "chunk refers to block " + id + ", which the block table lacks");
         }
-        BlockCodec codec = BlockCodecs.forId(meta.codec());
         ByteBuffer file = files.get(layer);
-        ByteBuf src = Unpooled.wrappedBuffer(file.slice((int) meta.fileOffset(), (int) meta.compressedSize()));
+        ByteBuffer stored = file.slice((int) meta.fileOffset(), (int) meta.compressedSize());
+        Checksums.Layer sums = checksums.get(layer);
+        if (sums != null) {
+            sums.verify(names.get(layer), id, stored);
+        }
+        BlockCodec codec = BlockCodecs.forId(meta.codec());
+        ByteBuf src = Unpooled.wrappedBuffer(stored);
         ByteBuf out = codec.decompress(src, meta.uncompressedSize(), alloc, what);
         try {
             byte[] bytes = new byte[out.readableBytes()];

@@ -22,7 +22,8 @@ import java.util.Map;
 /**
  * Builds one complete layer file in memory, synchronously: array metas (with attributes interned
  * into this layer's own dictionaries), chunks packed into blocks of about {@code blockTargetSize}
- * uncompressed bytes (a block is sealed once it reaches the target), the footer and the trailer.
+ * uncompressed bytes (a block is sealed once it reaches the target), the checksum record, the
+ * footer and the trailer.
  * For tools, tests and small files; the engine's pending layer spills to disk instead.
  */
 final class LayerBuilder {
@@ -36,6 +37,8 @@ final class LayerBuilder {
     private final List<AttributeValue> values = new ArrayList<>();
     private final ByteArrayOutputStream data = new ByteArrayOutputStream();
     private final List<BlockMeta> blocks = new ArrayList<>();
+    private final List<Integer> crcs = new ArrayList<>();
+    private boolean checksums = true;
     private ByteArrayOutputStream current = new ByteArrayOutputStream();
 
     /**
@@ -46,6 +49,16 @@ final class LayerBuilder {
         this.blockTargetSize = blockTargetSize;
         this.alloc = alloc;
         this.version = version;
+    }
+
+    /**
+     * Whether the layer carries a checksum record (FORMAT.md section 14; the default, as every
+     * layer the engine writes). False builds exactly the file the reference crate would write for
+     * the same content, for byte-exact comparisons with its vectors.
+     */
+    public LayerBuilder withChecksums(boolean on) {
+        this.checksums = on;
+        return this;
     }
 
     /**
@@ -139,6 +152,7 @@ final class LayerBuilder {
             byte[] stored = new byte[out.readableBytes()];
             out.getBytes(out.readerIndex(), stored);
             blocks.add(new BlockMeta(blocks.size(), data.size(), stored.length, raw.length, codec.id()));
+            crcs.add(Checksums.crc(stored));
             data.writeBytes(stored);
         } finally {
             out.release();
@@ -155,11 +169,11 @@ final class LayerBuilder {
             metas.add(m.withChunks(new ArrayList<>(chunks.get(m.name()).values())));
         }
         Footer f = new Footer(version, blocks, metas, keys, values, overlayIndex, baseFileHint);
-        byte[] payload = FooterCodec.encodeFooter(f);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(data.size() + payload.length + Trailer.SIZE);
+        int[] sums = crcs.stream().mapToInt(Integer::intValue).toArray();
+        byte[] tail = Checksums.tail(f, sums, data.size(), checksums).tail();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(data.size() + tail.length);
         out.writeBytes(data.toByteArray());
-        out.writeBytes(payload);
-        out.writeBytes(Trailer.trailer(payload.length, Trailer.LAYER_MAGIC));
+        out.writeBytes(tail);
         return out.toByteArray();
     }
 }

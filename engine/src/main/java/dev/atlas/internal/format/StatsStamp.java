@@ -6,52 +6,77 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Which committed layer stack a stats file describes. The engine writes it as a 24-byte prefix in
- * front of the stats payload ({@code "ATSG"}, u32 stamp version, u64 layer count, u64 stack hash,
- * little-endian). The reference crate reads a stats file through its trailer only, so it never sees
- * the prefix; files it writes have none, and their freshness cannot be checked.
+ * Which committed layer stack a stats file describes. The engine writes it as a prefix in front of
+ * the stats payload, little-endian. Version 2 (written now, 32 bytes): {@code "ATSG"}, u32 stamp
+ * version 2, u64 layer count, u64 stack hash, u32 CRC-32C of the stats payload, u32 CRC-32C of the
+ * 28 bytes before it. Version 1 (earlier Atlas releases, 24 bytes): the same without the two
+ * checksums. The reference crate reads a stats file through its trailer only, so it never sees the
+ * prefix; files it writes have none, and neither their freshness nor their integrity can be
+ * checked.
  *
  * @param layerCount number of committed layers (base included) the statistics were computed over
  * @param stackHash hash of those layers' keys, sizes and footer checksums (see {@link #hashLayer})
  */
 public record StatsStamp(long layerCount, long stackHash) {
-    /** Bytes of the encoded prefix. */
-    public static final int SIZE = 24;
+    /** Bytes of the encoded prefix (version 2). */
+    public static final int SIZE = 32;
+    /** Bytes of a version 1 prefix (no checksums). */
+    public static final int SIZE_V1 = 24;
     private static final byte[] MAGIC = "ATSG".getBytes(StandardCharsets.ISO_8859_1);
-    private static final int STAMP_VERSION = 1;
+    private static final int STAMP_VERSION = 2;
     /** Start value of {@link #hashLayer} chains. */
     public static final long EMPTY_STACK = 0xcbf29ce484222325L;
 
-    /** The encoded prefix. */
-    public byte[] encode() {
+    /**
+     * The encoded prefix for a stats file whose payload is {@code payload}.
+     *
+     * @param payload the encoded stats payload (not modified)
+     */
+    public byte[] encode(byte[] payload) {
         ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(MAGIC).putInt(STAMP_VERSION).putLong(layerCount).putLong(stackHash);
+        b.put(MAGIC).putInt(STAMP_VERSION).putLong(layerCount).putLong(stackHash).putInt(Checksums.crc(payload));
+        b.putInt(Checksums.crc(ByteBuffer.wrap(b.array(), 0, SIZE - 4)));
         return b.array();
     }
 
     /**
-     * Decodes the bytes of a stats file that precede its payload.
+     * Decodes the bytes of a stats file that precede its payload and checks the payload against
+     * the stamp's checksum (version 2).
      *
      * @param prefix the bytes from the start of the file to the payload; not modified
+     * @param payload the stats payload; not modified
      * @return the stamp, or null when there are no such bytes (a file the reference wrote)
-     * @throws CorruptFileException if the bytes are not a stamp this engine understands
+     * @throws CorruptFileException if the bytes are not a stamp this engine understands, or the
+     *     stamp or the payload fail their checksums
      */
-    public static StatsStamp decodePrefix(ByteBuffer prefix, String file) {
+    public static StatsStamp decodePrefix(ByteBuffer prefix, ByteBuffer payload, String file) {
         if (!prefix.hasRemaining()) {
             return null;
         }
         ByteBuffer b = prefix.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        if (b.remaining() != SIZE) {
-            throw new CorruptFileException(file, "stats file has " + b.remaining() + " unexpected bytes before its payload");
+        int n = b.remaining();
+        if (n != SIZE && n != SIZE_V1) {
+            throw new CorruptFileException(file, "stats file has " + n + " unexpected bytes before its payload");
         }
+        int start = b.position();
         byte[] m = new byte[4];
         b.get(m);
         int version = b.getInt();
-        if (!java.util.Arrays.equals(m, MAGIC) || version != STAMP_VERSION) {
-            throw new CorruptFileException(file, "stats file prefix is not a version-" + STAMP_VERSION + " stack stamp");
+        if (!java.util.Arrays.equals(m, MAGIC) || version != (n == SIZE ? STAMP_VERSION : 1)) {
+            throw new CorruptFileException(file, "stats file prefix is not a stack stamp of a version this engine reads");
         }
         long count = b.getLong();
         long hash = b.getLong();
+        if (n == SIZE) {
+            int payloadCrc = b.getInt();
+            int selfCrc = b.getInt();
+            if (selfCrc != Checksums.crc(prefix.duplicate().limit(start + SIZE - 4).position(start))) {
+                throw new CorruptFileException(file, "stats stamp fails its checksum");
+            }
+            if (payloadCrc != Checksums.crc(payload)) {
+                throw new CorruptFileException(file, "stats payload fails its checksum");
+            }
+        }
         if (count < 1) {
             throw new CorruptFileException(file, "stats stamp claims " + count + " layers");
         }

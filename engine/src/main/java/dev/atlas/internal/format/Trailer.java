@@ -68,10 +68,26 @@ public final class Trailer {
      * @param file whole file from position to limit; not modified
      */
     public static Footer decodeLayer(ByteBuffer file, String name) {
+        return decodeCheckedLayer(file, name).footer();
+    }
+
+    /** A layer's footer and the checksums of its record (null: the layer has none). */
+    public record CheckedLayer(Footer footer, Checksums.Layer checksums) {
+    }
+
+    /**
+     * Decodes the footer of a complete layer file held in memory and checks it against the
+     * layer's checksum record when it has one (FORMAT.md section 14).
+     *
+     * @param file whole file from position to limit; not modified
+     * @throws CorruptFileException on damage, including a footer or record that fails its checksum
+     */
+    public static CheckedLayer decodeCheckedLayer(ByteBuffer file, String name) {
         long size = file.remaining();
         long len = payloadLength(file, size, LAYER_MAGIC, name);
         int start = (int) (file.position() + size - SIZE - len);
-        Footer f = FooterCodec.decodeFooter(file.slice(start, (int) len), name);
+        ByteBuffer payload = file.slice(start, (int) len);
+        Footer f = FooterCodec.decodeFooter(payload, name);
         long dataRegion = size - SIZE - len;
         for (BlockMeta b : f.blocks()) {
             if (b.fileEnd() > dataRegion) {
@@ -79,7 +95,8 @@ public final class Trailer {
                         + b.fileEnd() + ") beyond the " + dataRegion + "-byte data region");
             }
         }
-        return f;
+        Checksums.Layer sums = Checksums.check(name, f, payload, file.slice(file.position(), (int) dataRegion), dataRegion);
+        return new CheckedLayer(f, sums);
     }
 
     /** Decodes a complete stats file held in memory (both layouts); an engine stamp prefix is checked and skipped. */
@@ -96,14 +113,15 @@ public final class Trailer {
         long size = file.remaining();
         long len = payloadLength(file, size, STATS_MAGIC, name);
         int prefix = (int) (size - SIZE - len);
-        StatsStamp stamp = StatsStamp.decodePrefix(file.slice(file.position(), prefix), name);
-        return new StampedStats(FooterCodec.decodeStats(file.slice(file.position() + prefix, (int) len), name), stamp);
+        ByteBuffer payload = file.slice(file.position() + prefix, (int) len);
+        StatsStamp stamp = StatsStamp.decodePrefix(file.slice(file.position(), prefix), payload, name);
+        return new StampedStats(FooterCodec.decodeStats(payload, name), stamp);
     }
 
-    /** A stats file: optional stamp prefix, payload, trailer. */
+    /** A stats file: optional stamp prefix (which carries the payload's checksum), payload, trailer. */
     public static byte[] statsFile(StatsFile stats, StatsStamp stamp) {
         byte[] payload = FooterCodec.encodeStats(stats);
-        byte[] pre = stamp == null ? new byte[0] : stamp.encode();
+        byte[] pre = stamp == null ? new byte[0] : stamp.encode(payload);
         ByteBuffer b = ByteBuffer.allocate(pre.length + payload.length + SIZE).order(ByteOrder.LITTLE_ENDIAN);
         b.put(pre).put(payload).putLong(payload.length).put(STATS_MAGIC.getBytes(StandardCharsets.ISO_8859_1));
         return b.array();

@@ -13,15 +13,17 @@ import reactor.core.Exceptions;
 
 /**
  * Entry point of the {@code atlas} tool. Errors print one line on stderr and exit non-zero
- * ({@link #EXIT_RUNTIME}, {@link #EXIT_USAGE}, {@link #EXIT_NOT_FOUND}); {@code --verbose} adds
+ * ({@link #EXIT_RUNTIME}, {@link #EXIT_USAGE}, {@link #EXIT_NOT_FOUND}; {@code verify} exits
+ * {@link #EXIT_DAMAGED} when it found damage); {@code --verbose} adds
  * the stack trace.
  */
 @Command(name = "atlas", mixinStandardHelpOptions = true, version = "atlas 0.1.0",
         description = "Build, inspect and read Atlas stores and chunked n-dimensional array files (.af).",
         footer = {"", "Exit codes: 0 ok; 1 runtime error (I/O, corrupt or conflicting data); 2 usage error (bad",
-                "options or arguments, bad region, too many elements); 3 not found (store, dataset, array or file)."},
+                "options or arguments, bad region, too many elements); 3 not found (store, dataset, array or file);",
+                "4 'verify' found damage."},
         subcommands = {DemoCommand.class, LsCommand.class, InfoCommand.class, CatCommand.class, DumpCommand.class,
-                ImportCommand.class, CompactCommand.class, RmCommand.class, ServeCommand.class,
+                ImportCommand.class, CompactCommand.class, RmCommand.class, ServeCommand.class, VerifyCommand.class,
                 CommandLine.HelpCommand.class})
 public final class AtlasCli implements Runnable {
     /** Success. */
@@ -32,6 +34,8 @@ public final class AtlasCli implements Runnable {
     public static final int EXIT_USAGE = 2;
     /** Not found: the store, a dataset, an array or a file does not exist. */
     public static final int EXIT_NOT_FOUND = 3;
+    /** {@code verify} found damage (its report lists it); 1 stays "could not run". */
+    public static final int EXIT_DAMAGED = 4;
 
     @Option(names = "--endpoint", paramLabel = "URL", scope = CommandLine.ScopeType.INHERIT,
             description = "S3 endpoint for s3:// stores (S3-compatible servers); default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS.")

@@ -221,8 +221,9 @@ public final class AtlasHttpServer implements AutoCloseable {
         }
     }
 
-    /** A matched request: its path parameters (decoded), query parameters (decoded) and deadline. */
-    record Call(HttpServerRequest request, Map<String, String> path, Map<String, List<String>> query, long deadline) {
+    /** A matched request: its path parameters (decoded), query parameters (decoded), deadline and route pattern. */
+    record Call(HttpServerRequest request, Map<String, String> path, Map<String, List<String>> query, long deadline,
+            String route) {
         String path(String name) {
             return path.get(name);
         }
@@ -237,7 +238,7 @@ public final class AtlasHttpServer implements AutoCloseable {
         long t0 = System.nanoTime();
         String[] route = {"unmatched"};
         return Mono.defer(() -> dispatch(req, res, route, t0))
-                .onErrorResume(e -> fail(req, res, e))
+                .onErrorResume(e -> fail(req, res, route[0], e))
                 .doFinally(sig -> metrics.request(route[0], req.method().name(), res.status().code(), System.nanoTime() - t0));
     }
 
@@ -263,7 +264,7 @@ public final class AtlasHttpServer implements AutoCloseable {
                 continue;
             }
             routeName[0] = r.pattern();
-            Call call = new Call(req, params, query, t0 + options.requestTimeout().toNanos());
+            Call call = new Call(req, params, query, t0 + options.requestTimeout().toNanos(), r.pattern());
             return r.handler().handle(call, res);
         }
         if (!allowed.isEmpty()) {
@@ -303,7 +304,7 @@ public final class AtlasHttpServer implements AutoCloseable {
      * (its connection closed): {@link StreamedBody} has logged and counted a read failure already;
      * a client that went away needs neither.
      */
-    private Mono<Void> fail(HttpServerRequest req, HttpServerResponse res, Throwable e) {
+    private Mono<Void> fail(HttpServerRequest req, HttpServerResponse res, String route, Throwable e) {
         if (res.hasSentHeaders()) {
             // Cut: close the connection short of Content-Length. Closing here, rather than handing
             // the error to reactor-netty, keeps the log at StreamedBody's one line per cut (reactor-netty
@@ -313,6 +314,11 @@ public final class AtlasHttpServer implements AutoCloseable {
             return Mono.empty();
         }
         ApiError api = classify(e);
+        if (Exceptions.unwrap(e) instanceof CorruptFileException) {
+            // Damaged stored bytes are never served: the client gets this JSON 500, the log one
+            // line naming the object and block (below), the metrics a count.
+            metrics.corruptRead(route, "error");
+        }
         if (api.status().code() >= 500) {
             // The engine's typed errors name what failed (file, block, key): one line. Anything
             // else is a bug worth its stack trace.

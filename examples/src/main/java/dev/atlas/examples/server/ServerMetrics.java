@@ -20,7 +20,8 @@ import java.util.function.ToLongFunction;
 
 /**
  * The server's meters: request timers by route, method and status; bytes sent; streams cut off
- * after their first piece ({@code atlas.http.stream.cut}); the read caches'
+ * after their first piece ({@code atlas.http.stream.cut}); reads that found damaged stored bytes
+ * ({@code atlas.corrupt.reads}, by route and outcome); the read caches'
  * counters (requests, hits, misses, loads = storage range reads for the slab cache, loaded bytes =
  * bytes read from storage) and hit rates; Netty's pooled direct/heap memory; JVM memory.
  */
@@ -144,6 +145,17 @@ final class ServerMetrics {
 
     double cuts() {
         return cuts.count();
+    }
+
+    /**
+     * A read found damaged stored bytes ({@code CorruptFileException}) on {@code route}:
+     * {@code outcome} is {@code error} when the client got a JSON 500, {@code cut} when the stream
+     * was already under way and was cut. Scraped as {@code atlas_corrupt_reads_total}; the object
+     * and block are in the log line, not in labels (they are unbounded).
+     */
+    void corruptRead(String route, String outcome) {
+        Counter.builder("atlas.corrupt.reads").tag("route", route).tag("outcome", outcome)
+                .description("Reads that found damaged stored bytes (never served as data)").register(registry).increment();
     }
 
     double bytesSent() {

@@ -65,6 +65,9 @@ final class StreamedBody {
                                 })
                                 .doOnError(e -> {
                                     metrics.cut();
+                                    if (reactor.core.Exceptions.unwrap(e) instanceof dev.atlas.error.CorruptFileException) {
+                                        metrics.corruptRead(call.route(), "cut");
+                                    }
                                     LOG.warn("{} {}: response cut after {} of {} bytes: {}", call.request().method(),
                                             call.request().uri(), sent.get(),
                                             res.responseHeaders().get("Content-Length"), e.toString());

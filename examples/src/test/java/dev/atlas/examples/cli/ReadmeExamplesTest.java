@@ -326,6 +326,8 @@ class ReadmeExamplesTest {
                         "rm", s, "grid_0002"));
         m.put("./atlas dump PATH/TO/base.af [--json]",
                 AtlasLine.run(r -> assertTrue(r.out().strip().startsWith("{"), r.out()), "dump", sample, "--json"));
+        m.put("./atlas verify STORE|FILE [--json] [--quiet]",
+                AtlasLine.run(r -> assertTrue(r.out().contains("\"clean\" : true"), r.out()), "verify", s, "--json", "--quiet"));
         m.put("./atlas --help", AtlasLine.run(r -> assertTrue(r.out().contains("Usage: atlas"), r.out()), "--help"));
         String serving = "serves until Ctrl-C, which Cli.run cannot send; ServeCommandTest runs serve on a free port"
                 + " and stops it, AtlasHttpServerTest covers every route the curl lines call";
@@ -371,7 +373,7 @@ class ReadmeExamplesTest {
             how.check().accept(r);
             ran++;
         }
-        assertEquals(9, ran);
+        assertEquals(10, ran);
     }
 
     /** The demo's two-layer sample file set, written once, as {@code demo --sample-file} writes it. */

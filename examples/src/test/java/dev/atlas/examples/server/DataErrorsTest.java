@@ -194,6 +194,12 @@ class DataErrorsTest extends EngineTestBase {
         return Double.parseDouble(m.group(1));
     }
 
+    /** Reads that found damaged bytes with {@code outcome} ({@code error} or {@code cut}), summed over routes, from the server's registry. */
+    static double corruptReads(String outcome) {
+        return server.meterRegistry().find("atlas.corrupt.reads").tag("outcome", outcome).counters().stream()
+                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
     /** Cut streams counted so far, from the server's registry (0 while the meter is absent). */
     static double cutCount() {
         var c = server.meterRegistry().find("atlas.http.stream.cut").counter();
@@ -223,23 +229,42 @@ class DataErrorsTest extends EngineTestBase {
     @Test
     void aDamagedFirstBlockIsAJson500OnEveryDataRoute() throws Exception {
         double cutsBefore = cutCount();
-        for (String uri : List.of(
-                "/datasets/d/arrays/bad/data",                          // single read, binary stream
-                "/datasets/d/arrays/bad/data?region=0,0:4,0:4&format=json",
-                "/datasets/d/arrays/bad/png?region=0,:,:",
-                "/arrays/bad/data?datasets=d&region=0,0:8,0:8",         // bulk: one stacked read per batch
-                "/arrays/bad/data?datasets=d",                          // bulk: dataset by dataset, in pieces
-                "/arrays/bad/data?datasets=d&region=0,0:2,0:2&format=json")) {
-            JsonNode j = assertJsonError(get(uri), 500, uri);
-            assertTrue(j.get("error").asText().contains("damaged"), uri + ": " + j);
+        double corruptBefore = corruptReads("error");
+        // slf4j-simple writes to whatever System.err is when it logs: capture what the requests log.
+        java.io.PrintStream stderr = System.err;
+        ByteArrayOutputStream logged = new ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(logged, true, StandardCharsets.UTF_8));
+        try {
+            for (String uri : List.of(
+                    "/datasets/d/arrays/bad/data",                          // single read, binary stream
+                    "/datasets/d/arrays/bad/data?region=0,0:4,0:4&format=json",
+                    "/datasets/d/arrays/bad/png?region=0,:,:",
+                    "/arrays/bad/data?datasets=d&region=0,0:8,0:8",         // bulk: one stacked read per batch
+                    "/arrays/bad/data?datasets=d",                          // bulk: dataset by dataset, in pieces
+                    "/arrays/bad/data?datasets=d&region=0,0:2,0:2&format=json")) {
+                JsonNode j = assertJsonError(get(uri), 500, uri);
+                assertTrue(j.get("error").asText().contains("damaged"), uri + ": " + j);
+            }
+            assertJsonError(post("/arrays/bad/data", "{\"datasets\": [\"d\"]}"), 500, "POST bulk");
+        } finally {
+            System.setErr(stderr);
         }
-        assertJsonError(post("/arrays/bad/data", "{\"datasets\": [\"d\"]}"), 500, "POST bulk");
+        List<String> lines = logged.toString(StandardCharsets.UTF_8).lines().toList();
+        stderr.print(logged.toString(StandardCharsets.UTF_8));
+        assertEquals(7, lines.stream().filter(l -> l.contains("CorruptFileException") && l.contains("bad/data.1.af")).count(),
+                "one line per damaged read, naming object and block: " + lines);
+        assertTrue(lines.stream().noneMatch(l -> l.startsWith("\tat ")), "no stack traces: " + lines);
         // The undamaged step of the same array still reads, and nothing above was a cut stream.
         Resp ok = get("/datasets/d/arrays/bad/data?region=1,:,:");
         assertEquals(200, ok.status(), ok.text());
         assertEquals(ROW[1] * ROW[2] * 4, ok.body().length);
         assertEquals(2f, ByteBuffer.wrap(ok.body()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat(0));
         assertEquals(cutsBefore, cutCount(), "errors before the first piece are not cut streams");
+        assertEquals(corruptBefore + 7, corruptReads("error"), "each damaged read answered with a 500 is counted");
+        Matcher m = Pattern.compile("(?m)^atlas_corrupt_reads_total\\{outcome=\"error\",route=\"/datasets/\\{dataset}/arrays/"
+                + "\\{array}/data\",?} (\\S+)$").matcher(get("/metrics").text());
+        assertTrue(m.find(), "atlas_corrupt_reads_total by route and outcome on /metrics");
+        assertTrue(Double.parseDouble(m.group(1)) >= 2, m.group());
     }
 
     @Test
@@ -296,6 +321,7 @@ class DataErrorsTest extends EngineTestBase {
     @Test
     void aReadFailingAfterTheFirstPieceCutsTheStreamAndIsCounted() throws Exception {
         double before = cutCount();
+        double corruptCutsBefore = corruptReads("cut");
         for (String target : List.of("/datasets/d/arrays/long/data", "/arrays/long/data?datasets=d")) {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
             String[] head = rawExchange(target, body);
@@ -311,6 +337,7 @@ class DataErrorsTest extends EngineTestBase {
         }
         // The counter is incremented before the connection closes; a scrape after the exchanges sees both.
         assertEquals(before + 2, cuts(), "two cut streams counted");
+        assertEquals(corruptCutsBefore + 2, corruptReads("cut"), "both were damaged bytes, counted as such");
         // Only the failure after the first piece cuts: a region that ends before the damage is whole.
         Resp whole = get("/datasets/d/arrays/long/data?region=0:7,:,:");
         assertEquals(200, whole.status());
