@@ -55,7 +55,9 @@ import reactor.core.publisher.Flux;
  *   -cp benchmarks/target/benchmarks.jar dev.atlas.benchmarks.FastPath [dir] [reps] [kinds] [codecs] [write]
  * </pre>
  *
- * Knobs for experiments: {@code -Drc=N} sets the engine's read concurrency, {@code -Dwc=N} its
+ * Knobs for experiments: {@code -DverifyAB=true} adds the read rows with checksum verification
+ * off next to the same rows with it on (measured in pairs in the same run; see {@link #verifyAB}),
+ * {@code -Drc=N} sets the engine's read concurrency, {@code -Dwc=N} its
  * write concurrency (defaults otherwise); a fifth argument {@code write} runs the write rows only,
  * {@code -DreadOnly=true} the read rows only (the file is written once, untimed).
  */
@@ -269,6 +271,10 @@ public final class FastPath {
                 double engWin = time(reps, cold, () -> readAndCheck(lf, WIN_START, WIN_SHAPE, source));
                 double memWin = time(reps, cold, () -> readAndCheck(mf, WIN_START, WIN_SHAPE, source));
                 rows.add(row(kind, codecName, ratio, "1/8 window (128 MiB, unaligned)", t, wbytes, limWin, engWin, memWin));
+                if (Boolean.getBoolean("verifyAB")) {
+                    verifyAB(kind, codecName, ratio, t, reps, dir, baseBytes, source, limWhole, engWhole, memWhole, limWin, engWin,
+                            memWin, rows, notes);
+                }
                 // 10,000 concurrent single-chunk reads of "tiles", 64 in flight, from cold caches
                 if (t == 2) {
                     notes.add(smallReads(kind, codecName, lf, caches, "local"));
@@ -281,6 +287,85 @@ public final class FastPath {
                 res.disposeLater().block(T);
             }
         }
+    }
+
+    /**
+     * {@code -DverifyAB=true}: the read rows with checksum verification on (the default) and off
+     * ({@code verifyChecksums(false)}), measured in pairs: per pair one cold read with it off, then
+     * one with it on, each on its own handle; {@code max(6, 2 * reps)} pairs per case. The ratio of
+     * a pair cancels the machine's drift between pairs; the note gives the median pair ratio
+     * (throughput on / off) and the median extra time per GB read. Rows show the median times.
+     */
+    static void verifyAB(String kind, String codecName, double ratio, int t, int reps, Path dir, byte[] baseBytes, ByteBuf source,
+            double limWhole, double engWhole, double memWhole, double limWin, double engWin, double memWin, List<String> rows,
+            List<String> notes) throws IOException {
+        long bytes = ROWS * COLS * 4;
+        long wbytes = WIN_SHAPE[0] * WIN_SHAPE[1] * 4;
+        int pairs = Math.max(6, 2 * reps);
+        EngineResources res = EngineResources.create(t, 4, ALLOC);
+        try {
+            ArrayFileOptions.Builder b = ArrayFileOptions.builder(res)
+                    .readConcurrency(Integer.getInteger("rc", ArrayFileOptions.DEFAULT_READ_CONCURRENCY));
+            ArrayFileOptions on = b.verifyChecksums(true).build();
+            ArrayFileOptions off = b.verifyChecksums(false).build();
+            LocalStorage local = LocalStorage.open(dir, res);
+            InMemoryStorage mem = InMemoryStorage.create(ALLOC);
+            mem.putBytes("x.af", baseBytes);
+            ArrayFile lOn = ArrayFile.open(local, "x.af", on).block(T);
+            ArrayFile lOff = ArrayFile.open(local, "x.af", off).block(T);
+            ArrayFile mOn = ArrayFile.open(mem, "x.af", on).block(T);
+            ArrayFile mOff = ArrayFile.open(mem, "x.af", off).block(T);
+            ArrayFile[][] files = {{lOn, lOff}, {mOn, mOff}, {lOn, lOff}, {mOn, mOff}};
+            long[][] starts = {{0, 0}, {0, 0}, WIN_START, WIN_START};
+            long[][] shapes = {{ROWS, COLS}, {ROWS, COLS}, WIN_SHAPE, WIN_SHAPE};
+            String[] what = {"whole/local", "whole/memory", "window/local", "window/memory"};
+            long[] size = {bytes, bytes, wbytes, wbytes};
+            double[] medOn = new double[4];
+            double[] medOff = new double[4];
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                    "verification A/B %s/%s, %d thread(s), %d pairs, median throughput on/off:", kind, codecName, t, pairs));
+            for (int i = 0; i < 4; i++) {
+                ArrayFile fOn = files[i][0];
+                ArrayFile fOff = files[i][1];
+                long[] st = starts[i];
+                long[] sh = shapes[i];
+                readAndCheck(fOff, st, sh, source); // warm-up of both handles
+                readAndCheck(fOn, st, sh, source);
+                double[] tOn = new double[pairs];
+                double[] tOff = new double[pairs];
+                double[] r = new double[pairs];
+                double[] extra = new double[pairs];
+                for (int p = 0; p < pairs; p++) {
+                    tOff[p] = timeOnce(res, fOff, st, sh, source);
+                    tOn[p] = timeOnce(res, fOn, st, sh, source);
+                    r[p] = tOff[p] / tOn[p];
+                    extra[p] = 1e3 * (tOn[p] - tOff[p]) / (size[i] / 1e9);
+                }
+                medOn[i] = median(tOn);
+                medOff[i] = median(tOff);
+                sb.append(String.format(Locale.ROOT, " %s %.1f %% (%+.1f ms per GB read);", what[i], 100 * median(r),
+                        median(extra)));
+            }
+            rows.add(row(kind, codecName, ratio, "whole array, verification ON (A/B pairs)", t, bytes, limWhole, medOn[0], medOn[1]));
+            rows.add(row(kind, codecName, ratio, "whole array, verification OFF (A/B pairs)", t, bytes, limWhole, medOff[0], medOff[1]));
+            rows.add(row(kind, codecName, ratio, "1/8 window, verification ON (A/B pairs)", t, wbytes, limWin, medOn[2], medOn[3]));
+            rows.add(row(kind, codecName, ratio, "1/8 window, verification OFF (A/B pairs)", t, wbytes, limWin, medOff[2], medOff[3]));
+            notes.add(sb.toString());
+            for (ArrayFile f : List.of(lOn, lOff, mOn, mOff)) {
+                f.close().block(T);
+            }
+            res.caches().invalidateAll();
+        } finally {
+            res.disposeLater().block(T);
+        }
+    }
+
+    /** Seconds of one read from cold caches. */
+    static double timeOnce(EngineResources res, ArrayFile f, long[] start, long[] shape, ByteBuf source) {
+        res.caches().invalidateAll();
+        long t0 = System.nanoTime();
+        readAndCheck(f, start, shape, source);
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     static String row(String kind, String codec, double ratio, String what, int threads, long bytes, double lim,

@@ -113,7 +113,16 @@ final class BlockSource {
         }
         String key = r.file();
         long id = r.meta().id();
-        return stored -> sums.verify(key, id, stored.nioBuffer(stored.readerIndex(), stored.readableBytes()));
+        return stored -> sums.verifyCrc(key, id, crc(stored));
+    }
+
+    /** CRC-32C of {@code b}'s readable bytes, piece by piece (a block spanning slabs is not copied). */
+    private static int crc(ByteBuf b) {
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        for (java.nio.ByteBuffer n : b.nioBuffers(b.readerIndex(), b.readableBytes())) {
+            c.update(n);
+        }
+        return (int) c.getValue();
     }
 
     private Mono<ByteBuf> pending(PendingLayer.BlockRef ref, String what) {
@@ -136,7 +145,7 @@ final class BlockSource {
             }
         }), ref.codec(), ref.uncompressedSize(), what + " block " + ref.id(), !verify ? null : stored -> {
             // The spill file is ours, but it is on disk: a damaged one must not be served either.
-            int got = Checksums.crc(stored.nioBuffer(stored.readerIndex(), stored.readableBytes()));
+            int got = crc(stored);
             if (got != ref.crc()) {
                 throw new CorruptFileException(what + " (spill file)", ref.id(), "block " + ref.id()
                         + ": spilled bytes fail their checksum");

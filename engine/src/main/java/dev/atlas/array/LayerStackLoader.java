@@ -231,9 +231,10 @@ final class LayerStackLoader {
             long dataRegion = size - Trailer.SIZE - payloadLen;
             if (payloadLen + Trailer.SIZE <= tailLen) {
                 try {
-                    Parsed p = parse(info, tail.nioBuffer(), tailLen, payloadLen, dataRegion, options);
-                    if (p.layer(info, number) != null) {
-                        return Mono.just(p.layer(info, number));
+                    LayerStack.Layer l = parse(info, tail.nioBuffer(), tailLen, payloadLen, dataRegion, options)
+                            .layer(info, number);
+                    if (l != null) {
+                        return Mono.just(l);
                     }
                 } finally {
                     tail.release();

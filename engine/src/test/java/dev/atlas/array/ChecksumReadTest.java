@@ -80,6 +80,7 @@ class ChecksumReadTest extends EngineTestBase {
             assertNotNull(base.checksums(), "the empty base has a record too");
             assertEquals(1, base.footer().blocks().size());
             assertEquals(Checksums.length(0), base.footer().blocks().get(0).compressedSize());
+            assertEquals(28 + 152 + 12, s.getBytes("t.af").length, "record, footer listing it, trailer (FORMAT.md 14.1)");
             Trailer.CheckedLayer side = layer(s, "t.1.af");
             assertNotNull(side.checksums());
             List<BlockMeta> blocks = side.footer().blocks();

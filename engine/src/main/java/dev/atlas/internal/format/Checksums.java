@@ -94,6 +94,15 @@ public final class Checksums {
          * @throws CorruptFileException when they do not match, naming {@code file} and the block
          */
         public void verify(String file, long id, ByteBuffer stored) {
+            verifyCrc(file, id, crc(stored));
+        }
+
+        /**
+         * Checks block {@code id} whose stored bytes have CRC-32C {@code got}.
+         *
+         * @throws CorruptFileException when it is not the recorded one, naming {@code file} and the block
+         */
+        public void verifyCrc(String file, long id, int got) {
             Integer expected = crcs.get(id);
             if (expected == null) {
                 if (id == recordBlockId) {
@@ -101,7 +110,6 @@ public final class Checksums {
                 }
                 throw new CorruptFileException(file, id, "block " + id + " has no checksum in the layer's checksum record");
             }
-            int got = crc(stored);
             if (got != expected) {
                 throw new CorruptFileException(file, id, String.format(
                         "block %d: stored bytes fail their checksum (CRC-32C %08x, recorded %08x)", id, got, expected));
