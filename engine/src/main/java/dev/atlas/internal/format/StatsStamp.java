@@ -51,6 +51,14 @@ public record StatsStamp(long layerCount, long stackHash) {
      */
     public static StatsStamp decodePrefix(ByteBuffer prefix, ByteBuffer payload, String file) {
         if (!prefix.hasRemaining()) {
+            // A payload that starts with a stamp is an Atlas file whose trailer length was damaged
+            // into "no prefix": read as unstamped, its payload would go unchecked.
+            ByteBuffer p = payload.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            if (p.remaining() >= SIZE_V1 && p.get(p.position()) == MAGIC[0] && p.get(p.position() + 1) == MAGIC[1]
+                    && p.get(p.position() + 2) == MAGIC[2] && p.get(p.position() + 3) == MAGIC[3]
+                    && (p.getInt(p.position() + 4) == 1 || p.getInt(p.position() + 4) == STAMP_VERSION)) {
+                throw new CorruptFileException(file, "stats payload starts with a stack stamp its trailer does not account for");
+            }
             return null;
         }
         ByteBuffer b = prefix.duplicate().order(ByteOrder.LITTLE_ENDIAN);
