@@ -155,13 +155,16 @@ final class Compactor {
             return Mono.fromRunnable(state.baseEpoch::incrementAndGet)
                     .then(committer.replaceBase(out, c.layers().get(0).object(), sl.tail()))
                     .map(info -> {
-                        // Publish the new snapshot before the epoch turns even again (doFinally below).
+                        // Publish the new snapshot, then turn the epoch even again: before anything
+                        // downstream (or the caller, once compact() completes) can plan a read.
                         LayerStack nc = new LayerStack(List.of(sl.layer(info, 0)), newView, Collections.unmodifiableMap(table),
                                 ArrayFile.StatsStatus.CURRENT, List.copyOf(garbage), absorbedUpTo);
                         state.publish(cur -> new Snapshot(nc, cur.pending()));
                         state.options.caches().invalidateOtherVersions(state.storage, baseKey, info.version());
+                        state.baseEpoch.incrementAndGet();
                         return nc;
                     })
+                    // A failed or cancelled replacement: the epoch turns even here.
                     .doFinally(sig -> {
                         if (state.baseEpoch.get() % 2 != 0) {
                             state.baseEpoch.incrementAndGet();

@@ -41,8 +41,8 @@ public final class LayerNames {
      */
     public static long sidecarNumber(String stem, String name) {
         String prefix = stem + ".";
-        if (!name.startsWith(prefix) || !name.endsWith(SUFFIX)) {
-            return -1;
+        if (!name.startsWith(prefix) || !name.endsWith(SUFFIX) || name.length() < prefix.length() + SUFFIX.length()) {
+            return -1; // (the base, "{stem}.af", shares the dot of its suffix with the prefix)
         }
         String digits = name.substring(prefix.length(), name.length() - SUFFIX.length());
         if (digits.isEmpty() || digits.length() > 10 || digits.charAt(0) == '0') {

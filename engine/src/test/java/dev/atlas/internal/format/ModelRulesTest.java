@@ -106,6 +106,7 @@ class ModelRulesTest {
         assertEquals("data/t", LayerNames.stem("data/t.af"));
         assertEquals(2024, LayerNames.sidecarNumber("x", "x.2024.af"));
         assertEquals(-1, LayerNames.sidecarNumber("x", "x.0.af"));
+        assertEquals(-1, LayerNames.sidecarNumber("d/t", "d/t.af"), "the base is no sidecar");
         assertEquals(-1, LayerNames.sidecarNumber("x", "x.+1.af"));
         assertEquals(-1, LayerNames.sidecarNumber("x", "x.01.af"));
         assertEquals(-1, LayerNames.sidecarNumber("x", "x.99999999999.af"));
