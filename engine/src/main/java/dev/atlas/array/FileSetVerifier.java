@@ -51,21 +51,11 @@ final class FileSetVerifier {
             String stem = LayerStackLoader.stemOf(base);
             String statsKey = LayerNames.stats(stem);
             return storage.list(stem + ".").collectList().flatMap(objects -> {
-                ObjectInfo baseInfo = null;
-                ObjectInfo statsInfo = null;
-                TreeMap<Long, ObjectInfo> sidecars = new TreeMap<>();
-                for (ObjectInfo o : objects) {
-                    if (o.key().equals(base)) {
-                        baseInfo = o;
-                    } else if (o.key().equals(statsKey)) {
-                        statsInfo = o;
-                    } else {
-                        long n = LayerNames.sidecarNumber(stem, o.key());
-                        if (n > 0 && commits.includes(n)) {
-                            sidecars.put(n, o);
-                        }
-                    }
-                }
+                LayerStackLoader.Listing listing = LayerStackLoader.Listing.of(objects, base, stem, statsKey);
+                ObjectInfo baseInfo = listing.base();
+                ObjectInfo statsInfo = listing.stats();
+                TreeMap<Long, ObjectInfo> sidecars = new TreeMap<>(listing.sidecars());
+                sidecars.keySet().removeIf(n -> !commits.includes(n));
                 if (baseInfo == null) {
                     return Mono.error(new NotFoundException("file set '" + base + "' has no base object"));
                 }

@@ -107,6 +107,28 @@ final class LayerStackLoader {
         return open(storage, base, options0, maxLayers, commits, known, null);
     }
 
+    /** A file set's objects as one listing shows them: the base, the stats file and the sidecars by number (each may be absent). */
+    record Listing(ObjectInfo base, ObjectInfo stats, TreeMap<Long, ObjectInfo> sidecars) {
+        static Listing of(List<ObjectInfo> objects, String base, String stem, String statsKey) {
+            ObjectInfo baseInfo = null;
+            ObjectInfo statsInfo = null;
+            TreeMap<Long, ObjectInfo> sidecars = new TreeMap<>();
+            for (ObjectInfo o : objects) {
+                if (o.key().equals(base)) {
+                    baseInfo = o;
+                } else if (o.key().equals(statsKey)) {
+                    statsInfo = o;
+                } else {
+                    long n = LayerNames.sidecarNumber(stem, o.key());
+                    if (n > 0) {
+                        sidecars.put(n, o);
+                    }
+                }
+            }
+            return new Listing(baseInfo, statsInfo, sidecars);
+        }
+    }
+
     /** As above; {@code knownStats} (or null) is reused when the listing shows the same stats object. */
     static Mono<Loaded> open(Storage storage, String base, ArrayFileOptions options0, int maxLayers, CommittedLayers commits,
             Map<String, LayerStack.Layer> known, KnownStats knownStats) {
@@ -114,21 +136,10 @@ final class LayerStackLoader {
             String stem = stemOf(base);
             String statsKey = LayerNames.stats(stem);
             return storage.list(stem + ".").collectList().flatMap(objects -> {
-                ObjectInfo baseInfo = null;
-                ObjectInfo statsInfo = null;
-                TreeMap<Long, ObjectInfo> sidecars = new TreeMap<>();
-                for (ObjectInfo o : objects) {
-                    if (o.key().equals(base)) {
-                        baseInfo = o;
-                    } else if (o.key().equals(statsKey)) {
-                        statsInfo = o;
-                    } else {
-                        long n = LayerNames.sidecarNumber(stem, o.key());
-                        if (n > 0) {
-                            sidecars.put(n, o);
-                        }
-                    }
-                }
+                Listing listing = Listing.of(objects, base, stem, statsKey);
+                ObjectInfo baseInfo = listing.base();
+                ObjectInfo statsInfo = listing.stats();
+                TreeMap<Long, ObjectInfo> sidecars = listing.sidecars();
                 if (baseInfo == null) {
                     return Mono.error(new NotFoundException("file set '" + base + "' has no base object"));
                 }
