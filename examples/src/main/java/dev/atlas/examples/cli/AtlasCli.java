@@ -21,7 +21,7 @@ import reactor.core.Exceptions;
         description = "Build, inspect and read Atlas stores and chunked n-dimensional array files (.af).",
         footer = {"", "Exit codes: 0 ok; 1 runtime error (I/O, corrupt or conflicting data); 2 usage error (bad",
                 "options or arguments, bad region, too many elements); 3 not found (store, dataset, array or file);",
-                "4 'verify' found damage."},
+                "4 'verify' found damage; 5 'import --keep-going' imported some files and others failed."},
         subcommands = {DemoCommand.class, LsCommand.class, InfoCommand.class, CatCommand.class, DumpCommand.class,
                 ImportCommand.class, CompactCommand.class, RmCommand.class, ServeCommand.class, VerifyCommand.class,
                 CommandLine.HelpCommand.class})
@@ -36,6 +36,8 @@ public final class AtlasCli implements Runnable {
     public static final int EXIT_NOT_FOUND = 3;
     /** {@code verify} found damage (its report lists it); 1 stays "could not run". */
     public static final int EXIT_DAMAGED = 4;
+    /** {@code import --keep-going}: some files were imported, others failed (listed on stderr). */
+    public static final int EXIT_PARTIAL = 5;
 
     @Option(names = "--endpoint", paramLabel = "URL", scope = CommandLine.ScopeType.INHERIT,
             description = "S3 endpoint for s3:// stores (S3-compatible servers); default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS.")

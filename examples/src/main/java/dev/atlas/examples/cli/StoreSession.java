@@ -42,14 +42,17 @@ public final class StoreSession implements AutoCloseable {
     private final Atlas atlas;
     private final Runnable closeStorage;
     private final Duration refreshInterval;
+    /** The S3 storage (null for a local store, whose storage the engine owns). */
+    private final S3Storage s3;
 
     private StoreSession(StoreLocation location, EngineResources resources, Atlas atlas, Runnable closeStorage,
-            Duration refreshInterval) {
+            Duration refreshInterval, S3Storage s3) {
         this.location = location;
         this.resources = resources;
         this.atlas = atlas;
         this.closeStorage = closeStorage;
         this.refreshInterval = refreshInterval;
+        this.s3 = s3;
     }
 
     /** Opens an existing store; {@link dev.atlas.error.StoreNotFoundException} if there is none. */
@@ -83,7 +86,7 @@ public final class StoreSession implements AutoCloseable {
             AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(BULK_CONCURRENCY)
                     .refreshInterval(refreshInterval).build();
             Atlas atlas = (create ? LocalAtlas.openOrCreate(dir, options) : LocalAtlas.open(dir, options)).block();
-            return new StoreSession(location, resources, atlas, () -> { }, refreshInterval);
+            return new StoreSession(location, resources, atlas, () -> { }, refreshInterval, null);
         } catch (RuntimeException e) {
             resources.disposeLater().block();
             throw e;
@@ -106,7 +109,7 @@ public final class StoreSession implements AutoCloseable {
             Atlas atlas = (create ? Atlas.openOrCreate(storage, location.prefix(), options)
                     : Atlas.open(storage, location.prefix(), options)).block();
             S3Storage owned = storage;
-            return new StoreSession(location, resources, atlas, owned::close, refreshInterval);
+            return new StoreSession(location, resources, atlas, owned::close, refreshInterval, owned);
         } catch (RuntimeException e) {
             if (storage != null) {
                 storage.close();
@@ -174,6 +177,39 @@ public final class StoreSession implements AutoCloseable {
     /** The store's directory for a local store. */
     Optional<Path> localDir() {
         return location instanceof StoreLocation.Local l ? Optional.of(l.dir()) : Optional.empty();
+    }
+
+    /**
+     * Closes the session and deletes the store it created (every object under the S3 prefix, or
+     * every file of the local directory; the directory itself stays): for a command that created a
+     * store and then could not put anything in it, so that no empty store is left behind.
+     */
+    void discardCreated() {
+        try {
+            atlas.close().block();
+            if (s3 != null) {
+                String prefix = ((StoreLocation.S3) location).prefix();
+                String p = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
+                s3.list(p).concatMap(o -> s3.delete(o.key())).then().block();
+            } else {
+                Path dir = ((StoreLocation.Local) location).dir();
+                try (var walk = Files.walk(dir)) {
+                    for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        if (!f.equals(dir)) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        } finally {
+            try {
+                closeStorage.run();
+            } finally {
+                resources.disposeLater().block();
+            }
+        }
     }
 
     @Override

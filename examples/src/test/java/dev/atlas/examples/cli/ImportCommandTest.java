@@ -55,7 +55,7 @@ class ImportCommandTest {
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().contains("importing 2 file(s)"), r.out());
         assertTrue(r.out().matches("(?s).*imported 2 dataset\\(s\\), 13 array\\(s\\), .*"), r.out());
-        assertTrue(r.err().contains("import [##############################] 100% 2/2 files"), r.err());
+        assertTrue(r.err().contains("imported ocean.nc as 'ocean'") && r.err().contains("(2/2 files; 582 B of 582 B"), r.err());
         checkAgainstNcdump(store, fixtures());
     }
 
@@ -113,7 +113,7 @@ class ImportCommandTest {
         Files.write(classic.resolve("old.nc"), cdf);
         Cli.Run c = Cli.run("import", classic.toString(), "--store", tmp.resolve("s3").toString());
         assertEquals(AtlasCli.EXIT_RUNTIME, c.code(), c.toString());
-        assertTrue(c.err().contains("old.nc is a netCDF classic file, not NetCDF-4/HDF5; convert it with 'nccopy -k nc4'"), c.err());
+        assertTrue(c.err().contains("old.nc: a netCDF classic file, not NetCDF-4/HDF5; convert it with 'nccopy -k nc4' (nothing imported)"), c.err());
         assertEquals(1, c.err().lines().filter(l -> l.startsWith("atlas:")).count(), c.err());
 
         Path garbage = Files.createDirectories(tmp.resolve("garbage"));
@@ -122,7 +122,9 @@ class ImportCommandTest {
         Files.write(garbage.resolve("junk.h5"), junk);
         Cli.Run g = Cli.run("import", garbage.toString(), "--store", tmp.resolve("s4").toString());
         assertEquals(AtlasCli.EXIT_RUNTIME, g.code(), g.toString());
-        assertTrue(g.err().startsWith("atlas: cannot read ") || g.err().startsWith("atlas: " + garbage), g.err());
+        assertTrue(g.err().startsWith("atlas: junk.h5: cannot read"), g.err());
+        assertEquals(1, g.err().lines().count(), g.err());
+        assertTrue(!Files.exists(tmp.resolve("s4")), "a failed import into a new store leaves no store behind");
 
         Cli.Run noStore = Cli.run("import", fixtures().toString());
         assertEquals(AtlasCli.EXIT_USAGE, noStore.code(), noStore.toString());
@@ -175,17 +177,22 @@ class ImportCommandTest {
         long[] shape = v.dims().stream().mapToLong(d -> dump.dimensions().get(d)).toArray();
         assertEquals(Arrays.toString(shape), Arrays.toString(schema.shape()), where + " shape");
         assertEquals(v.dims(), schema.dimensionNames(), where + " dimension names");
-        // Chunk shapes given in the CDL are kept.
+        // Chunk shapes given in the CDL are kept, grown by whole chunks (or to the whole axis) up to 1 MiB.
         java.util.regex.Matcher chunks = java.util.regex.Pattern.compile("\\b" + name + ":_ChunkSizes = ([0-9, ]+) ;").matcher(cdl);
         if (chunks.find()) {
             long[] exp = Arrays.stream(chunks.group(1).split(",\\s*")).mapToLong(Long::parseLong).toArray();
-            assertEquals(Arrays.toString(exp), Arrays.toString(schema.chunkShape()), where + " chunks");
+            long[] got = schema.chunkShape();
+            for (int i = 0; i < exp.length; i++) {
+                assertTrue(got[i] % Math.min(exp[i], shape[i]) == 0 || got[i] == shape[i],
+                        where + " chunks " + Arrays.toString(got) + " from " + Arrays.toString(exp));
+            }
         }
         // Fill value.
         List<String> fillTok = v.attributes().get("_FillValue");
         FillValue fill = ds.arrayFillValue(name).block(TIMEOUT);
         if (fillTok == null) {
-            assertEquals(null, fill, where + " fill");
+            boolean isChar = v.type().equals("char");
+            assertEquals(dev.atlas.examples.netcdf.NcTypes.defaultFill(schema.dtype(), isChar), fill, where + " netCDF's default fill");
         } else {
             assertNotNull(fill, where + " fill");
             String n = NcDump.number(fillTok.get(0));
@@ -198,9 +205,9 @@ class ImportCommandTest {
                 assertEquals(Long.parseLong(n), ((FillValue.Int) fill).value(), where + " fill");
             }
         }
-        // Attributes (the fill value is not repeated as an attribute).
+        // Attributes (_FillValue kept as an attribute too).
         Map<String, AttributeValue> attrs = ds.arrayAttributes(name).block(TIMEOUT);
-        assertEquals(v.attributes().keySet().stream().filter(k -> !k.equals("_FillValue")).sorted().toList(),
+        assertEquals(v.attributes().keySet().stream().sorted().toList(),
                 attrs.keySet().stream().sorted().toList(), where + " attribute names");
         for (Map.Entry<String, AttributeValue> a : attrs.entrySet()) {
             List<String> exp = v.attributes().get(a.getKey());
@@ -208,7 +215,9 @@ class ImportCommandTest {
             if (got.kind() == AttributeValue.Kind.STRING) {
                 assertEquals(exp, List.of(got.asString()), where + ":" + a.getKey());
             } else {
-                assertEquals(exp.stream().map(NcDump::number).map(ImportCommandTest::canonical).toList(),
+                boolean f32 = got.kind() == AttributeValue.Kind.FLOAT32 || got.kind() == AttributeValue.Kind.FLOAT32_LIST;
+                assertEquals(exp.stream().map(NcDump::number)
+                        .map(x -> f32 ? Double.toString(Double.parseDouble(Float.toString(Float.parseFloat(x)))) : canonical(x)).toList(),
                         attrValues(got), where + ":" + a.getKey());
             }
         }
