@@ -4,6 +4,7 @@ import dev.atlas.error.DatasetAlreadyExistsException;
 import dev.atlas.error.StoreNotFoundException;
 import dev.atlas.examples.netcdf.NcImporter;
 import dev.atlas.examples.netcdf.NcModel;
+import dev.atlas.format.DType;
 import dev.atlas.store.Atlas;
 import io.jhdf.HdfFile;
 import java.io.IOException;
@@ -107,15 +108,19 @@ final class ImportCommand implements Callable<Integer> {
         // Read every file's structure first: a file that cannot be read fails before anything is written.
         List<String> failures = new ArrayList<>();
         Map<Path, Long> sizes = new LinkedHashMap<>();
+        Map<Path, Map<String, DType>> dtypes = new LinkedHashMap<>();
         for (Path f : files) {
             try {
                 NcImporter.checkHdf5(f);
                 try (HdfFile hdf = new HdfFile(f)) {
                     long bytes = 0;
+                    Map<String, DType> vars = new LinkedHashMap<>();
                     for (NcModel.Variable v : NcImporter.model(f, hdf).variables()) {
                         bytes += v.valueBytes();
+                        vars.put(v.name(), v.dtype());
                     }
                     sizes.put(f, bytes);
+                    dtypes.put(f, vars);
                 }
             } catch (NcImporter.ImportException e) {
                 failures.add(e.getMessage());
@@ -152,11 +157,16 @@ final class ImportCommand implements Callable<Integer> {
                             + ") already exists in " + location + "; pass --replace to overwrite it (nothing imported)");
                 }
             }
+            Map<Path, NcImporter.Options> perFile = resolveClashes(atlas, dtypes, options, failures);
+            if (!failures.isEmpty() && !keepGoing) {
+                throw CliException.runtime(failures.get(0) + " (nothing imported)");
+            }
+            sizes.keySet().retainAll(perFile.keySet());
             out.printf("importing %d file(s) into %s%n", sizes.size(), location);
             out.flush();
             long total = sizes.values().stream().mapToLong(Long::longValue).sum();
             ImportProgress progress = new ImportProgress(err, ProgressBar.interactive(), total, sizes.size());
-            ExecutorService pool = Executors.newFixedThreadPool(Math.min(jobs, sizes.size()), r -> {
+            ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(jobs, sizes.size())), r -> {
                 Thread t = new Thread(r, "atlas-import");
                 t.setDaemon(true);
                 return t;
@@ -164,7 +174,7 @@ final class ImportCommand implements Callable<Integer> {
             List<Future<NcImporter.Result>> results = new ArrayList<>();
             try {
                 for (Path f : sizes.keySet()) {
-                    results.add(pool.submit(() -> importOne(atlas, f, names.get(f), options, progress)));
+                    results.add(pool.submit(() -> importOne(atlas, f, names.get(f), perFile.get(f), progress)));
                 }
                 for (Future<NcImporter.Result> r : results) {
                     try {
@@ -236,6 +246,64 @@ final class ImportCommand implements Callable<Integer> {
             flush(atlas);
         }
         return result;
+    }
+
+    /**
+     * Settles dtype clashes before anything is written, in file order: an array name takes the
+     * store's dtype, else that of the first file declaring it; a later file's variable of another
+     * dtype is renamed ({@code suffix}), skipped ({@code skip}) or fails its file ({@code fail},
+     * recorded in {@code failures}). Returns the options of every file that can be imported.
+     */
+    private Map<Path, NcImporter.Options> resolveClashes(Atlas atlas, Map<Path, Map<String, DType>> dtypes,
+            NcImporter.Options options, List<String> failures) {
+        Map<String, DType> owners = new java.util.HashMap<>();
+        Map<Path, NcImporter.Options> perFile = new LinkedHashMap<>();
+        for (Map.Entry<Path, Map<String, DType>> file : dtypes.entrySet()) {
+            String f = file.getKey().getFileName().toString();
+            Map<String, String> rename = new LinkedHashMap<>(options.rename());
+            Map<String, String> skip = new LinkedHashMap<>();
+            Map<String, DType> claims = new LinkedHashMap<>();
+            String failure = null;
+            for (Map.Entry<String, DType> v : file.getValue().entrySet()) {
+                String array = rename.getOrDefault(v.getKey(), v.getKey());
+                DType owner = owners.containsKey(array) ? owners.get(array) : atlas.arrayDtype(array).orElse(null);
+                if (owner == null || owner.equals(v.getValue())) {
+                    claims.put(array, v.getValue());
+                    continue;
+                }
+                String clash = NcImporter.clashMessage(f, v.getKey(), v.getValue(), array, owner);
+                String suffixed = NcImporter.suffixed(array, v.getValue());
+                switch (options.dtypeClash()) {
+                    case SKIP:
+                        skip.put(v.getKey(), clash.substring(f.length() + 2) + " (--dtype-clash=skip)");
+                        break;
+                    case SUFFIX: {
+                        DType taken = owners.containsKey(suffixed) ? owners.get(suffixed) : atlas.arrayDtype(suffixed).orElse(null);
+                        if (taken != null && !taken.equals(v.getValue())) {
+                            failure = NcImporter.clashMessage(f, v.getKey(), v.getValue(), suffixed, taken)
+                                    + " (after --dtype-clash=suffix); pass --rename " + v.getKey() + "=NEWNAME";
+                        } else {
+                            rename.put(v.getKey(), suffixed);
+                            claims.put(suffixed, v.getValue());
+                        }
+                        break;
+                    }
+                    default:
+                        failure = clash + "; " + NcImporter.clashAdvice(v.getKey(), suffixed);
+                        break;
+                }
+                if (failure != null) {
+                    break;
+                }
+            }
+            if (failure != null) {
+                failures.add(failure);
+                continue;
+            }
+            claims.forEach(owners::putIfAbsent);
+            perFile.put(file.getKey(), new NcImporter.Options(rename, skip, options.dtypeClash()));
+        }
+        return perFile;
     }
 
     /** Commits the files finished so far; waits for files being imported (they hold the read lock). */

@@ -41,10 +41,18 @@ public final class NcImporter {
         SKIP
     }
 
-    /** Import options: variable renames ({@code old → new} by variable name) and the dtype-clash rule. */
-    public record Options(Map<String, String> rename, DtypeClash dtypeClash) {
+    /**
+     * Import options: variable renames ({@code old → new} by variable name), variables to skip
+     * (with the reason to report), and the dtype-clash rule for clashes found while importing.
+     */
+    public record Options(Map<String, String> rename, Map<String, String> skip, DtypeClash dtypeClash) {
         public Options {
             rename = Map.copyOf(rename);
+            skip = Map.copyOf(skip);
+        }
+
+        public Options(Map<String, String> rename, DtypeClash dtypeClash) {
+            this(rename, Map.of(), dtypeClash);
         }
     }
 
@@ -130,6 +138,10 @@ public final class NcImporter {
             long bytes = 0;
             for (NcModel.Variable v : model.variables()) {
                 variable = v.name();
+                if (options.skip().containsKey(v.name())) {
+                    notes.add(f + ": skipped variable '" + v.name() + "': " + options.skip().get(v.name()));
+                    continue;
+                }
                 String array = options.rename().getOrDefault(v.name(), v.name());
                 VariableCopier copier = VariableCopier.of(v);
                 Optional<String> defined = define(atlas, ds, f, v, array, copier.chunks(), options, notes);
@@ -152,13 +164,13 @@ public final class NcImporter {
             } catch (RuntimeException cleanup) {
                 e.addSuppressed(cleanup);
             }
-            if (e instanceof ImportException ie) {
+            String where = variable == null ? f : f + ": variable '" + variable + "'";
+            if (e instanceof ImportException ie && ie.getMessage().startsWith(f + ":")) {
                 throw ie;
             }
             if (e instanceof Error err && !(e instanceof OutOfMemoryError) && !(e instanceof StackOverflowError)) {
                 throw err;
             }
-            String where = variable == null ? f : f + ": variable '" + variable + "'";
             throw new ImportException(where + ": " + describe(e), e);
         }
     }
@@ -175,25 +187,39 @@ public final class NcImporter {
             ds.defineArray(array, spec).block();
             return Optional.of(array);
         } catch (DTypeMismatchException e) {
-            DType existing = atlas.arrayDtype(array).orElse(null);
-            String clash = f + ": variable '" + v.name() + "' is " + v.dtype() + " but the store's array '" + array + "' is "
-                    + (existing == null ? "another dtype" : existing.toString());
-            String suffixed = array + "_" + v.dtype().toString().toLowerCase(Locale.ROOT);
+            String clash = clashMessage(f, v.name(), v.dtype(), array, atlas.arrayDtype(array).orElse(null));
+            String suffixed = suffixed(array, v.dtype());
             switch (options.dtypeClash()) {
                 case SKIP:
                     notes.add(clash + ": skipped (--dtype-clash=skip)");
                     return Optional.empty();
                 case SUFFIX:
                     notes.add(clash + ": imported as '" + suffixed + "' (--dtype-clash=suffix)");
-                    return define(atlas, ds, f, v, suffixed, chunks, new Options(options.rename(), DtypeClash.FAIL), notes);
+                    return define(atlas, ds, f, v, suffixed, chunks, new Options(options.rename(), options.skip(), DtypeClash.FAIL), notes);
                 default:
-                    throw new ImportException(clash + "; pass --dtype-clash=suffix (imports it as '" + suffixed
-                            + "'), --dtype-clash=skip, or --rename " + v.name() + "=NEWNAME", e);
+                    throw new ImportException(clash + "; " + clashAdvice(v.name(), suffixed), e);
             }
         } catch (InvalidNameException e) {
             throw new ImportException(f + ": variable '" + v.name() + "' cannot be an array name (" + e.getMessage()
                     + "); pass --rename " + v.name() + "=NEWNAME", e);
         }
+    }
+
+    /** "F: variable 'V' is T but the store's array 'A' is U" (U unknown: "another dtype"). */
+    public static String clashMessage(String file, String variable, DType dtype, String array, DType existing) {
+        return file + ": variable '" + variable + "' is " + dtype + " but the store's array '" + array + "' is "
+                + (existing == null ? "another dtype" : existing.toString());
+    }
+
+    /** How to resolve a dtype clash, for messages. */
+    public static String clashAdvice(String variable, String suffixed) {
+        return "pass --dtype-clash=suffix (imports it as '" + suffixed + "'), --dtype-clash=skip, or --rename "
+                + variable + "=NEWNAME";
+    }
+
+    /** The array name {@code --dtype-clash=suffix} gives: {@code NAME_DTYPE}, e.g. {@code time_int32}. */
+    public static String suffixed(String array, DType dtype) {
+        return array + "_" + dtype.toString().toLowerCase(Locale.ROOT);
     }
 
     /**

@@ -168,11 +168,17 @@ public final class VariableCopier {
                     }
                 }
                 for (long[] c : present) {
-                    byte[] raw = ((ChunkedDataset) d).getDecompressedChunk(toInt(c));
+                    byte[] raw;
+                    try {
+                        raw = ((ChunkedDataset) d).getDecompressedChunk(toInt(c));
+                    } catch (RuntimeException e) {
+                        throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " cannot be decoded ("
+                                + NcImporter.describe(e) + ")", e);
+                    }
                     long[] dims = toLong(hdfChunk);
                     if (raw.length < product(dims) * elementSize) {
-                        throw new IllegalStateException("chunk at " + Arrays.toString(c) + " decodes to " + raw.length
-                                + " bytes, expected " + product(dims) * elementSize);
+                        throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " decodes to "
+                                + raw.length + " bytes, expected " + product(dims) * elementSize, null);
                     }
                     copyBox(ByteBuffer.wrap(raw), dims, c, b, r, o, max(c, o), min(add(c, hdfChunk), end));
                     data = true;
@@ -457,7 +463,7 @@ public final class VariableCopier {
         try {
             lookup = (Map<?, ?>) CHUNK_LOOKUP.invoke(c);
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot read the chunk index of " + c.getPath(), e);
+            throw new NcImporter.ImportException("cannot read the chunk index (" + NcImporter.describe(e) + ")", e);
         }
         Set<Key> keys = new HashSet<>();
         for (Object chunk : lookup.values()) {
