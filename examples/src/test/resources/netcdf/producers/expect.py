@@ -44,6 +44,9 @@ def tool_version(cmd, pattern):
 
 NETCDF_C = netCDF4.__netcdf4libversion__.split()[0]
 XARRAY = importlib.metadata.version("xarray")
+if XARRAY.startswith("999"):  # Debian's python3-xarray reports no real version
+    XARRAY = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "python3-xarray"], capture_output=True,
+                            text=True).stdout.split("-")[0] or XARRAY
 PRODUCERS = {
     "ncgen": lambda: "ncgen " + NETCDF_C,
     "netcdf4py": lambda: "netCDF4-python " + netCDF4.__version__ + " (netCDF-C " + NETCDF_C + ")",
@@ -115,24 +118,34 @@ def nc_attribute(grpid, varid, name, value):
 
 
 def nc_fill(grp, v, kind):
+    """The fill: _FillValue if present; else what nc_inq_var_fill reports (the HDF5 dataset's fill
+    value, or netCDF's default for the type); netCDF's default in NOFILL mode. Also what
+    nc_inq_var_fill reports when that differs (NCO writes _FillValue 1e20 over an HDF5 fill of
+    9.96921e+36), else None."""
     if kind == "string":
-        return text(v.getncattr("_FillValue")) if "_FillValue" in v.ncattrs() else None
+        return (text(v.getncattr("_FillValue")) if "_FillValue" in v.ncattrs() else None), None
     buf = ctypes.create_string_buffer(16)
     no_fill = ctypes.c_int()
     status = LIB.nc_inq_var_fill(grp._grpid, v._varid, ctypes.byref(no_fill), buf)
     if status != 0:
         raise RuntimeError("nc_inq_var_fill %s: %d" % (v.name, status))
-    if no_fill.value:
-        # NOFILL mode (nccopy, h5py without a fill value): netCDF-C gives no value; the fill is
-        # _FillValue if present, else netCDF's default for the type.
-        if "_FillValue" in v.ncattrs():
-            value = np.asarray(v.getncattr("_FillValue")).reshape(-1)[0]
+    native = v.dtype.newbyteorder("=")
+    reported = None
+    if not no_fill.value:
+        reported = buf.raw[:1].decode("latin-1") if kind == "char" else \
+            json_number(np.frombuffer(buf.raw[:native.itemsize], dtype=native)[0])
+    if "_FillValue" in v.ncattrs():
+        value = v.getncattr("_FillValue")
+        if kind == "char":
+            fill = text(value)[:1] if text(value) else "\0"
         else:
-            value = netCDF4.default_fillvals[v.dtype.str[1:]]
-        return value if kind == "char" else json_number(np.asarray(value, dtype=v.dtype)[()])
-    if kind == "char":
-        return buf.raw[:1].decode("latin-1")
-    return json_number(np.frombuffer(buf.raw[:v.dtype.itemsize], dtype=v.dtype)[0])
+            fill = json_number(np.asarray(value, dtype=native).reshape(-1)[0])
+    elif no_fill.value:
+        value = netCDF4.default_fillvals[v.dtype.str[1:]]
+        fill = value if kind == "char" else json_number(np.asarray(value, dtype=native)[()])
+    else:
+        fill = reported
+    return fill, (reported if reported is not None and reported != fill else None)
 
 
 def read_netcdf(path, doc):
@@ -176,10 +189,13 @@ def walk_netcdf(grp, prefix, doc):
             assert a.shape == tuple(v.shape), (path, a.shape, v.shape)
         sha, count = sha_and_count(a, kind)
         dims = list(v.dimensions)
+        fill, reported = nc_fill(grp, v, kind)
         entry = {"dtype": kind, "shape": [int(n) for n in v.shape], "dims": dims,
-                 "fill": nc_fill(grp, v, kind),
+                 "fill": fill,
                  "attributes": {n: nc_attribute(grp._grpid, v._varid, n, v.getncattr(n)) for n in v.ncattrs()},
                  "sha256": sha, "count": count}
+        if reported is not None:
+            entry["netcdf_c_fill"] = reported
         if any(PHONY.match(d) for d in dims):
             entry["dims"] = None
             entry["phony_dims"] = True
