@@ -273,6 +273,19 @@ def read_h5py(path, doc):
             doc["variables"][path] = entry
 
 
+def hidden_user_types(path, doc):
+    """Datasets of enum, compound or vlen type that netCDF-C does not show at all (h5py writes
+    them without committed types): h5py sees them, so the importer must skip and name them."""
+    with h5py.File(path, "r") as f:
+        items = []
+        f.visititems(lambda n, o: items.append((n, o)) if isinstance(o, h5py.Dataset) else None)
+        for name, d in items:
+            key = name.replace("/", ".")
+            kind, reason = h5_kind(d.dtype)
+            if kind is None and key not in doc["variables"] and key not in doc["skipped"]:
+                doc["skipped"][key] = reason
+
+
 def dump(path, reader):
     base = os.path.basename(path)
     if reader == "netCDF4":
@@ -310,6 +323,8 @@ def main(directory):
             doc.update({"reader": "h5py", "global_attributes": {}, "variables": {}, "skipped": {},
                         "group_attributes": {}})
             read_h5py(path, doc)
+        if doc["reader"] == "netCDF4" and not doc["refused"]:
+            hidden_user_types(path, doc)
         for old in glob.glob(path + ".*dump.txt"):
             os.remove(old)
         dump(path, doc["reader"])

@@ -128,11 +128,11 @@ with h5py.File(path("h5py_notnetcdf.h5"), "w") as f:
 # User-defined types the importer must skip: enum, compound, vlen of int.
 with h5py.File(path("h5py_userdefined.h5"), "w") as f:
     et = h5py.enum_dtype({"red": 0, "green": 1, "blue": 2}, basetype="u1")
-    f.create_dataset("enum", data=np.array([0, 2, 1], dtype="u1"), dtype=et)
+    f.create_dataset("colors", data=np.array([0, 2, 1], dtype="u1"), dtype=et)
     ct = np.dtype([("id", "i4"), ("value", "f8")])
-    f.create_dataset("compound", data=np.array([(1, 0.5), (2, 1.5)], dtype=ct))
+    f.create_dataset("records", data=np.array([(1, 0.5), (2, 1.5)], dtype=ct))
     vt = h5py.vlen_dtype(np.dtype("i4"))
-    v = f.create_dataset("vlen_int", shape=(2,), dtype=vt)
+    v = f.create_dataset("ragged", shape=(2,), dtype=vt)
     v[0] = np.array([1, 2, 3], dtype="i4")
     v[1] = np.array([4], dtype="i4")
     f["plain"] = np.array([1, 2, 3], dtype="i2")
