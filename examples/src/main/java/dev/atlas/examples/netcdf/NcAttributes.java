@@ -6,6 +6,8 @@ import io.jhdf.api.Attribute;
 import io.jhdf.object.datatype.StringData;
 import io.jhdf.object.datatype.VariableLength;
 import java.lang.reflect.Array;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,6 +30,13 @@ public final class NcAttributes {
         DType t = text ? DType.STRING : NcTypes.dtype(a.getDataType());
         if (t == null) {
             return null;
+        }
+        if (text && a.getDataType() instanceof StringData sd) {
+            List<String> values = a.isEmpty() ? List.of() : fixedStrings(a, sd);
+            if (values.isEmpty()) {
+                return AttributeValue.ofString("");
+            }
+            return values.size() == 1 ? AttributeValue.ofString(values.get(0)) : AttributeValue.ofStringList(values);
         }
         Object data = a.isEmpty() ? null : a.getData();
         if (text) {
@@ -98,6 +107,33 @@ public final class NcAttributes {
             case UINT64: return one ? AttributeValue.ofUInt64(v[0]) : AttributeValue.ofUInt64List(v);
             default: return null;
         }
+    }
+
+    /**
+     * A fixed-length string attribute's elements decoded as UTF-8 from the raw bytes. netCDF-C
+     * writes char attributes with HDF5's ASCII character set whatever their bytes are, and jHDF
+     * decodes them as ASCII, which garbles non-ASCII text; UTF-8 is what netCDF-C hands back.
+     * Each element ends at its first NUL; space-padded elements lose their trailing spaces.
+     */
+    private static List<String> fixedStrings(Attribute a, StringData type) {
+        ByteBuffer raw = a.getBuffer().duplicate();
+        int size = type.getSize();
+        long n = Math.max(1, a.getSize());
+        List<String> out = new ArrayList<>();
+        byte[] element = new byte[size];
+        for (long i = 0; i < n && raw.remaining() >= size; i++) {
+            raw.get(element);
+            int len = 0;
+            while (len < size && element[len] != 0) {
+                len++;
+            }
+            String s = new String(element, 0, len, StandardCharsets.UTF_8);
+            if (type.getPaddingType() == StringData.PaddingType.SPACE_PADDED) {
+                s = s.stripTrailing();
+            }
+            out.add(s);
+        }
+        return out;
     }
 
     private static void flattenStrings(Object data, List<String> out) {

@@ -40,8 +40,9 @@ import java.util.TreeMap;
  *     {@code phony_dim_N}; Atlas leaves them unnamed) and its HDF5 extent as its shape.</li>
  * <li>The shape is the dimensions' lengths: a variable whose dataset is shorter than its unlimited
  *     dimension reads the missing records as its fill value.</li>
- * <li>The fill value is {@code _FillValue} if the variable has one, else netCDF's default fill for
- *     the type. Elements inside the HDF5 extent whose chunk was never written read as the HDF5 fill
+ * <li>The fill value is {@code _FillValue} if the variable has one, else the HDF5 fill value when
+ *     the dataset defines one, else netCDF's default fill for the type (as {@code nc_inq_var_fill}
+ *     reports it). Elements inside the HDF5 extent whose chunk was never written read as the HDF5 fill
  *     value (the dataset's fill value property, 0 when undefined), as the HDF5 library reads them.</li>
  * <li>Variables of nested groups are named {@code group.sub.variable}; group attributes become
  *     dataset attributes named {@code group.sub.attribute}.</li>
@@ -146,14 +147,17 @@ public final class NcModel {
             return extent.clone();
         }
 
-        /** Dimension names, or null for a dataset without dimension scales. */
+        /**
+         * Dimension names, or null for a dataset without dimension scales; an axis without a scale
+         * among named ones is {@code dim<axis>}, as the engine names unnamed axes.
+         */
         public List<String> dimensionNames() {
             if (dims == null) {
                 return null;
             }
             List<String> names = new ArrayList<>();
-            for (Dimension d : dims) {
-                names.add(d.name);
+            for (int i = 0; i < dims.size(); i++) {
+                names.add(dims.get(i) == null ? "dim" + i : dims.get(i).name);
             }
             return names;
         }
@@ -262,7 +266,7 @@ public final class NcModel {
             if (dims != null) {
                 for (int i = 0; i < dims.size(); i++) {
                     Dimension dim = dims.get(i);
-                    if (dim.unlimited || ext[i] > dim.length) {
+                    if (dim != null && (dim.unlimited || ext[i] > dim.length)) {
                         dim.length = Math.max(dim.length, ext[i]);
                     }
                 }
@@ -289,7 +293,7 @@ public final class NcModel {
         long[] shape = extent.clone();
         if (dims != null) {
             for (int i = 0; i < shape.length; i++) {
-                shape[i] = Math.max(extent[i], dims.get(i).length);
+                shape[i] = dims.get(i) == null ? extent[i] : Math.max(extent[i], dims.get(i).length);
             }
         }
         Map<String, AttributeValue> attributes = new LinkedHashMap<>();
@@ -310,17 +314,16 @@ public final class NcModel {
                 fill = NcTypes.fill(a.isEmpty() ? null : a.getData(), dtype);
             }
         }
-        if (fill == null) {
-            fill = NcTypes.defaultFill(dtype, isChar);
-        }
-        FillValue stored;
         Object hdfFill;
         try {
             hdfFill = d.getFillValue();
         } catch (RuntimeException e) {
             hdfFill = null;
         }
-        stored = hdfFill == null ? null : NcTypes.fill(hdfFill, dtype);
+        FillValue stored = hdfFill == null ? null : NcTypes.fill(hdfFill, dtype);
+        if (fill == null) {
+            fill = stored != null ? stored : NcTypes.defaultFill(dtype, isChar);
+        }
         if (stored == null) {
             // An undefined HDF5 fill value reads as zero bytes (strings: empty).
             stored = dtype == DType.STRING ? new FillValue.Str("") : dtype.isFloat() ? new FillValue.Float(0.0)
@@ -410,15 +413,14 @@ public final class NcModel {
             return null;
         }
         List<Dimension> dims = new ArrayList<>();
+        boolean any = false;
         for (int i = 0; i < rank; i++) {
             Long address = firstAddress(Array.get(data, i));
             Dimension dim = address == null ? null : byAddress.get(address);
-            if (dim == null) {
-                return null;
-            }
-            dims.add(dim);
+            any |= dim != null;
+            dims.add(dim);   // null: an axis without a scale (unnamed)
         }
-        return dims;
+        return any ? dims : null;
     }
 
     private static Long firstAddress(Object refs) {
