@@ -3,7 +3,7 @@
 # JVM at -Xmx512m, side by side with `nccopy -k nc4` of the same file as the reference point.
 #
 # Usage: bash benchmarks/import/run.sh [DIR]     (default DIR /tmp/atlas-bigimport)
-#   env GIB=2.2   GiB of data values when the file has to be generated
+#   env GIB=3.0   GiB of data values when the file has to be generated (3.0: about 2.17 GiB on disk)
 #       KEEP=1    keep nccopy's copy and the store afterwards (default: both deleted; big.nc is kept)
 #
 # Builds nothing: expects examples/target/atlas.jar, built with
@@ -32,7 +32,7 @@ dir="${1:-/tmp/atlas-bigimport}"
 big="$dir/big.nc"
 copy="$dir/copy.nc"
 store="$dir/store"
-gib="${GIB:-2.2}"
+gib="${GIB:-3.0}"
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 [ -f "$jar" ] || die "no $jar; build it first: flock /tmp/mvn.lock mvn -B -q -pl examples -am package -DskipTests"
@@ -52,6 +52,7 @@ avail=$(($(df -B1 --output=avail "$dir" | tail -1)))
 [ "$avail" -gt "$need" ] || die "need about $need bytes free in $dir for the copy and the store, have $avail"
 
 rm -rf "$copy" "$store"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 cat "$big" > /dev/null   # page cache: both sides read a warm file
 
 # (a) the reference point: the same bytes read, a netCDF-4 file written (filters and chunking kept)
@@ -92,6 +93,7 @@ heap_peak=$(( heap_exit > heap_before ? heap_exit : heap_before ))
 
 {
   echo "# big-file import benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
+  echo "machine       $(nproc) CPUs, load average before the runs: $load"
   echo "file          $big: $file_bytes bytes on disk, $steps time steps"
   echo "values        $value_bytes bytes at netCDF shapes (data variables $data_bytes)"
   echo "nccopy        -k nc4: exit $nccopy_rc, wall ${nc_wall} s ($(mbps "$value_bytes" "$nc_wall") MB/s), peak RSS $(field "$dir/nccopy.time" 'Maximum resident set size') KiB," \
