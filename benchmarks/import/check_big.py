@@ -8,7 +8,8 @@ Usage:
   check_big.py verify BIG.nc JAR STORE [DATASET] reads slabs with `atlas cat --format raw` and
                                                  compares them with make_big.py's formulas
 
-verify compares, for each data variable, three whole time steps (first, middle, last) and one box
+verify compares every array's dtype, shape and dimension names (`atlas info`) with the file's,
+and, for each data variable, three whole time steps (first, middle, last) and one box
 that crosses time steps and covers a window of lat/lon; the coordinates whole; and the
 never-written `z` whole, which must read as netCDF's default float fill (9.96921e+36) in every
 element. It also reads the same slabs from BIG.nc with netCDF4-python first, so a mismatch
@@ -16,6 +17,7 @@ in the generator shows up as such and not as an import error. It prints one line
 and exits 1 when any slab differs, 0 when all agree.
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -47,6 +49,34 @@ def atlas_raw(jar, store, dataset, array, region, dtype):
     return np.frombuffer(p.stdout, dtype=dtype)
 
 
+def check_schema(jar, store, dataset, nt, nlat, nlon):
+    """Compares dtype, shape and dimension names of every array (from `atlas info`) with the file's; 0 or 1 failure."""
+    want = {"time": f"Float64 time(time={nt})", "lat": f"Float32 lat(lat={nlat})", "lon": f"Float32 lon(lon={nlon})",
+            "z": f"Float32 z(lat={nlat}, lon={nlon})"}
+    for name in make_big.DATA_VARS:
+        want[name] = f"Float32 {name}(time={nt}, lat={nlat}, lon={nlon})"
+    cmd = ["java", "-Xmx512m", "-jar", jar, "info", store, dataset]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        print(f"FAIL schema: {' '.join(cmd)} exited {p.returncode}: {p.stderr.decode(errors='replace').strip()}")
+        return 1
+    got, details = {}, {}
+    lines = p.stdout.decode().splitlines()
+    for k, line in enumerate(lines):
+        m = re.match(r"^(\w+) (\w+)\(.*\)$", line)
+        if m:
+            got[m.group(2)] = line
+            details[m.group(2)] = lines[k + 1] if k + 1 < len(lines) else ""
+    wrong = [f"{n}: '{got.get(n, 'absent')}', expected '{w}'" for n, w in want.items() if got.get(n) != w]
+    if "precip" in got and "fill Float(-9999.0)" not in details["precip"]:
+        wrong.append(f"precip: '{details['precip'].strip()}', expected its _FillValue as fill Float(-9999.0)")
+    if wrong:
+        print("FAIL schema: " + "; ".join(wrong))
+        return 1
+    print(f"ok   schema: {len(want)} arrays with the file's dtype, shape and dimension names; precip's fill -9999")
+    return 0
+
+
 def verify(path, jar, store, dataset):
     import netCDF4
     with netCDF4.Dataset(path) as nc:
@@ -65,7 +95,7 @@ def verify(path, jar, store, dataset):
         slabs.append(("lon", ":", make_big.lon_values(nlon), nc["lon"][:]))
         slabs.append(("time", ":", make_big.time_values(nt), nc["time"][:]))
         slabs.append(("z", ":,:", np.full((nlat, nlon), make_big.NC_FILL_FLOAT, dtype=np.float32), nc["z"][:, :]))
-    bad = 0
+    bad = check_schema(jar, store, dataset, nt, nlat, nlon)
     for array, region, expected, in_file in slabs:
         expected = np.asarray(expected)
         if not np.array_equal(np.asarray(in_file).reshape(-1), expected.reshape(-1)):
@@ -89,7 +119,7 @@ def verify(path, jar, store, dataset):
             bad += 1
         else:
             print(f"ok   {array}[{region}]: {got.size} elements equal")
-    print(f"check: {len(slabs) - bad} of {len(slabs)} slabs equal")
+    print(f"check: {len(slabs) + 1 - bad} of {len(slabs) + 1} checks pass (the schema and {len(slabs)} slabs)")
     return 1 if bad else 0
 
 
