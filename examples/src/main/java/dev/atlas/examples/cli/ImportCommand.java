@@ -157,7 +157,7 @@ final class ImportCommand implements Callable<Integer> {
                             + ") already exists in " + location + "; pass --replace to overwrite it (nothing imported)");
                 }
             }
-            Map<Path, NcImporter.Options> perFile = resolveClashes(atlas, dtypes, options, failures);
+            Map<Path, NcImporter.Options> perFile = resolveClashes(atlas, dtypes, options, failures, err);
             if (!failures.isEmpty() && !keepGoing) {
                 throw CliException.runtime(failures.get(0) + " (nothing imported)");
             }
@@ -255,7 +255,7 @@ final class ImportCommand implements Callable<Integer> {
      * recorded in {@code failures}). Returns the options of every file that can be imported.
      */
     private Map<Path, NcImporter.Options> resolveClashes(Atlas atlas, Map<Path, Map<String, DType>> dtypes,
-            NcImporter.Options options, List<String> failures) {
+            NcImporter.Options options, List<String> failures, PrintWriter err) {
         Map<String, DType> owners = new java.util.HashMap<>();
         Map<Path, NcImporter.Options> perFile = new LinkedHashMap<>();
         for (Map.Entry<Path, Map<String, DType>> file : dtypes.entrySet()) {
@@ -283,6 +283,7 @@ final class ImportCommand implements Callable<Integer> {
                             failure = NcImporter.clashMessage(f, v.getKey(), v.getValue(), suffixed, taken)
                                     + " (after --dtype-clash=suffix); pass --rename " + v.getKey() + "=NEWNAME";
                         } else {
+                            err.println("atlas: " + clash + ": imported as '" + suffixed + "' (--dtype-clash=suffix)");
                             rename.put(v.getKey(), suffixed);
                             claims.put(suffixed, v.getValue());
                         }

@@ -316,10 +316,11 @@ class ReadmeExamplesTest {
                 AtlasLine.run(r -> assertEquals(1 + 6 * 10 * 72, r.out().lines().count(), "a header, then one CSV line per element"),
                         "cat", s, "grid_0001", "temperature", "--region", "0:6,10:20,:", "--format", "csv",
                         "--max-elements", "4320"));
-        m.put("./atlas import DIR --store PATH [--replace]",
+        m.put("./atlas import PATH... --store STORE [--replace] [--keep-going] [--jobs N] [--dtype-clash fail|suffix|skip] [--rename VAR=ARRAY]",
                 AtlasLine.run(r -> assertEquals(List.of("ocean", "station"),
                         Cli.run("ls", imported.toString()).out().lines().toList()),
-                        "import", netcdfFixtures().toString(), "--store", imported.toString(), "--replace"));
+                        "import", netcdfFixtures().toString(), "--store", imported.toString(), "--replace", "--keep-going",
+                        "--jobs", "2", "--dtype-clash", "suffix", "--rename", "nothing=such"));
         m.put("./atlas compact STORE", AtlasLine.run(r -> { }, "compact", s));
         m.put("./atlas rm STORE DATASET...",
                 AtlasLine.run(r -> assertEquals(List.of("grid_0000", "grid_0001"), Cli.run("ls", s).out().lines().toList()),
