@@ -6,6 +6,9 @@
   c.nc   like a.nc plus 'only_in_c', but one compressed chunk of v is damaged on disk, so the
          import fails while copying values, after 'only_in_c' was copied.
   d.nc   fine, with a never-written 3000x3000 variable (fill, no bytes on disk).
+  e.nc   v with Fletcher-32 checksums and no compression; 4 bytes inside chunk 1 flipped, so the
+         chunk still decodes (to wrong values): only the checksum tells. Also f deflate+shuffle+
+         fletcher32, undamaged (the checksum over compressed bytes must verify).
 
 Run with Debian's python3 (python3-netcdf4, python3-h5py): /usr/bin/python3 generate.py [DIR]
 """
@@ -47,3 +50,21 @@ for i in range(offset + 2, offset + size - 2):
     data[i] ^= 0xA5
 open(c, 'wb').write(bytes(data))
 make(os.path.join(out, 'd.nc'), 'f8', never=True)
+
+
+e = os.path.join(out, 'e.nc')
+d = netCDF4.Dataset(e, 'w')
+d.createDimension('time', 4)
+d.createDimension('x', 100)
+v = d.createVariable('v', 'f4', ('time', 'x'), fletcher32=True, chunksizes=(1, 100))
+v[:] = np.arange(400, dtype='f4').reshape(4, 100)
+f = d.createVariable('f', 'f4', ('time', 'x'), fletcher32=True, zlib=True, shuffle=True, chunksizes=(1, 100))
+f[:] = np.arange(400, dtype='f4').reshape(4, 100) * 2
+d.close()
+with h5py.File(e, 'r') as h:
+    info = h['v'].id.get_chunk_info(1)
+    offset = info.byte_offset
+data = bytearray(open(e, 'rb').read())
+for i in range(offset + 40, offset + 44):
+    data[i] ^= 0x10
+open(e, 'wb').write(bytes(data))

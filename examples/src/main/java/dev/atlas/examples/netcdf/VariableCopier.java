@@ -17,10 +17,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.LongConsumer;
 
 /**
@@ -71,7 +70,9 @@ public final class VariableCopier {
     private final byte[] fillBytes;
     private final byte[] storedFillBytes;
     private final int[] hdfChunk;
-    private final Set<Key> written;
+    private final Map<Key, Chunk> written;
+    /** Where the Fletcher-32 checksum sits in the filter pipeline ({@link Fletcher32#NONE} if none). */
+    private final int fletcher;
     private ByteBuffer compact;
     private Object compactStrings;
 
@@ -88,9 +89,11 @@ public final class VariableCopier {
         if (d instanceof ChunkedDataset c && !d.isScalar()) {
             this.hdfChunk = c.getChunkDimensions();
             this.written = writtenChunks(c);
+            this.fletcher = Fletcher32.position(d.getFilters());
         } else {
             this.hdfChunk = null;
             this.written = null;
+            this.fletcher = Fletcher32.NONE;
         }
         this.chunks = chunkShape(v, hdfChunk);
     }
@@ -156,7 +159,7 @@ public final class VariableCopier {
             if (hdfChunk != null) {
                 List<long[]> present = new ArrayList<>();
                 List<long[]> absent = new ArrayList<>();
-                forEachHdfChunk(o, end, c -> (written.contains(new Key(c)) ? present : absent).add(c));
+                forEachHdfChunk(o, end, c -> (written.containsKey(new Key(c)) ? present : absent).add(c));
                 covered &= absent.isEmpty();
                 if (!covered) {
                     fill(b, fillBytes);
@@ -168,13 +171,7 @@ public final class VariableCopier {
                     }
                 }
                 for (long[] c : present) {
-                    byte[] raw;
-                    try {
-                        raw = ((ChunkedDataset) d).getDecompressedChunk(toInt(c));
-                    } catch (RuntimeException e) {
-                        throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " cannot be decoded ("
-                                + NcImporter.describe(e) + ")", e);
-                    }
+                    byte[] raw = decode(c);
                     long[] dims = toLong(hdfChunk);
                     if (raw.length < product(dims) * elementSize) {
                         throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " decodes to "
@@ -219,6 +216,40 @@ public final class VariableCopier {
         }
     }
 
+    /**
+     * The decoded bytes of the written HDF5 chunk at {@code c}, its Fletcher-32 checksum verified
+     * when the dataset has one (jHDF does not verify it). A chunk that skipped filters of the
+     * pipeline (a set filter mask bit) is refused: jHDF would run every filter over it anyway.
+     */
+    private byte[] decode(long[] c) {
+        Chunk chunk = written.get(new Key(c));
+        java.util.BitSet mask = chunk.getFilterMask();
+        if (mask != null && !mask.isEmpty()) {
+            throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " skipped filters " + mask
+                    + " of its pipeline, which jHDF cannot decode", null);
+        }
+        ChunkedDataset cd = (ChunkedDataset) d;
+        byte[] raw;
+        try {
+            if (fletcher == Fletcher32.LAST) {
+                ByteBuffer stored = cd.getRawChunkBuffer(toInt(c));
+                byte[] bytes = new byte[stored.remaining()];
+                stored.duplicate().get(bytes);
+                Fletcher32.verify(bytes, bytes.length, c);
+            }
+            raw = cd.getDecompressedChunk(toInt(c));
+        } catch (NcImporter.ImportException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " cannot be decoded ("
+                    + NcImporter.describe(e) + ")", e);
+        }
+        if (fletcher == Fletcher32.FIRST) {
+            Fletcher32.verify(raw, raw.length, c);
+        }
+        return raw;
+    }
+
     private void copyStrings(DatasetView ds, String array, long[] o, long[] r, long n) {
         long[] end = inExtentEnd(o, r);
         String fill = v.fill() instanceof FillValue.Str s ? s.value() : "";
@@ -236,7 +267,7 @@ public final class VariableCopier {
                 for (long[] c : boxes) {
                     long[] from = max(c, o);
                     long[] to = min(add(c, hdfChunk), end);
-                    if (written.contains(new Key(c))) {
+                    if (written.containsKey(new Key(c))) {
                         placeStrings(values, r, o, from, to, d.getData(from, toInt(sub(to, from))));
                         data = true;
                     } else if (!stored.equals(fill)) {
@@ -458,18 +489,18 @@ public final class VariableCopier {
         return c;
     }
 
-    private static Set<Key> writtenChunks(ChunkedDataset c) {
+    private static Map<Key, Chunk> writtenChunks(ChunkedDataset c) {
         Map<?, ?> lookup;
         try {
             lookup = (Map<?, ?>) CHUNK_LOOKUP.invoke(c);
         } catch (ReflectiveOperationException e) {
             throw new NcImporter.ImportException("cannot read the chunk index (" + NcImporter.describe(e) + ")", e);
         }
-        Set<Key> keys = new HashSet<>();
+        Map<Key, Chunk> chunks = new HashMap<>();
         for (Object chunk : lookup.values()) {
-            keys.add(new Key(((Chunk) chunk).getChunkOffset()));
+            chunks.put(new Key(((Chunk) chunk).getChunkOffset()), (Chunk) chunk);
         }
-        return keys;
+        return chunks;
     }
 
     private record Key(long[] offset) {

@@ -24,7 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code a.nc} imports; {@code b.nc} declares {@code time} as Int32 where {@code a.nc} has Float64;
  * {@code c.nc} has a damaged compressed chunk of {@code v} (chunk [2, 0]), found only while its
  * values are copied, after its variable {@code only_in_c} was copied; {@code d.nc} imports, with a
- * never-written 3000x3000 variable. Whatever fails, nothing of a failed file is visible afterwards,
+ * never-written 3000x3000 variable; {@code e.nc} has Fletcher-32 checksums, and 4 bytes of an
+ * uncompressed chunk of {@code v} flipped (the chunk still decodes, to wrong values: jHDF does not
+ * verify the checksum, the importer does). Whatever fails, nothing of a failed file is visible afterwards,
  * and a store the command created is not left behind empty.
  */
 class ImportFailuresTest {
@@ -53,12 +55,14 @@ class ImportFailuresTest {
         assertEquals(AtlasCli.EXIT_PARTIAL, r.code(), r.toString());
         assertTrue(r.out().contains("imported 2 dataset(s)"), r.out());
         List<String> failures = r.err().lines().filter(l -> l.startsWith("atlas:   ")).toList();
-        assertEquals(2, failures.size(), r.err());
+        assertEquals(3, failures.size(), r.err());
         assertTrue(failures.get(0).startsWith("atlas:   b.nc: variable 'time' is Int32 but the store's array 'time' is Float64"),
                 failures.toString());
         assertTrue(failures.get(1).startsWith("atlas:   c.nc: variable 'v': the HDF5 chunk at [2, 0] cannot be decoded"),
                 failures.toString());
-        assertTrue(r.err().contains("atlas: 2 file(s) failed:"), r.err());
+        assertTrue(failures.get(2).startsWith("atlas:   e.nc: variable 'v': the HDF5 chunk at [1, 0] fails its Fletcher-32 checksum"),
+                failures.toString());
+        assertTrue(r.err().contains("atlas: 3 file(s) failed:"), r.err());
 
         Cli.checkStore(store, atlas -> {
             assertEquals(List.of("a", "d"), atlas.listDatasets());
@@ -104,6 +108,16 @@ class ImportFailuresTest {
         Cli.Run first = Cli.run("import", fixtures().resolve("c.nc").toString(), "--store", fresh.toString());
         assertEquals(AtlasCli.EXIT_RUNTIME, first.code(), first.toString());
         assertFalse(Files.exists(fresh), "a failed first file leaves no empty store");
+    }
+
+    @Test
+    void aChunkFailingItsFletcher32ChecksumIsNeverImported() throws Exception {
+        Path store = tmp.resolve("store");
+        Cli.Run r = Cli.run("import", fixtures().resolve("e.nc").toString(), "--store", store.toString());
+        assertEquals(AtlasCli.EXIT_RUNTIME, r.code(), r.toString());
+        assertTrue(r.err().contains("\natlas: e.nc: variable 'v': the HDF5 chunk at [1, 0] fails its Fletcher-32 checksum "
+                + "(stored "), r.err());
+        assertFalse(Files.exists(store));
     }
 
     @Test
