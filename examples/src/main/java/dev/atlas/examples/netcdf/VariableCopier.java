@@ -45,6 +45,11 @@ import java.util.function.LongConsumer;
 public final class VariableCopier {
     /** Atlas chunks smaller than this grow by whole HDF5 chunks. */
     public static final long TARGET_CHUNK_BYTES = 1L << 20;
+    /**
+     * Atlas chunks are at most this large: an HDF5 chunk larger than this (one chunk for a whole
+     * variable, say) is split into Atlas chunks, each copied from the one decoded HDF5 chunk.
+     */
+    public static final long MAX_CHUNK_BYTES = 16L << 20;
     /** Assumed bytes per string element when sizing chunks of string variables. */
     private static final int STRING_BYTES_GUESS = 16;
 
@@ -74,6 +79,8 @@ public final class VariableCopier {
     /** Where the Fletcher-32 checksum sits in the filter pipeline ({@link Fletcher32#NONE} if none). */
     private final int fletcher;
     private ByteBuffer compact;
+    private long[] lastChunk;
+    private byte[] lastDecoded;
     private Object compactStrings;
 
     private VariableCopier(NcModel.Variable v) {
@@ -171,7 +178,7 @@ public final class VariableCopier {
                     }
                 }
                 for (long[] c : present) {
-                    byte[] raw = decode(c);
+                    byte[] raw = decodeCached(c);
                     long[] dims = toLong(hdfChunk);
                     if (raw.length < product(dims) * elementSize) {
                         throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " decodes to "
@@ -214,6 +221,20 @@ public final class VariableCopier {
         try (NdArray a = NdArray.wrap(v.dtype(), r, Unpooled.wrappedBuffer(b))) {
             ds.writeArray(array, o, a).block();
         }
+    }
+
+    /**
+     * {@link #decode}, remembering the last chunk: an HDF5 chunk larger than
+     * {@link #MAX_CHUNK_BYTES} spans several Atlas chunks, which are copied one after the other.
+     */
+    private byte[] decodeCached(long[] c) {
+        if (lastChunk != null && Arrays.equals(lastChunk, c)) {
+            return lastDecoded;
+        }
+        lastDecoded = null;
+        lastDecoded = decode(c);
+        lastChunk = c.clone();
+        return lastDecoded;
     }
 
     /**
@@ -485,6 +506,20 @@ public final class VariableCopier {
             }
             bytes = bytes / c[a] * grown;
             c[a] = Math.max(c[a], grown);
+        }
+        while (bytes > MAX_CHUNK_BYTES) {   // halve the longest axis, as the engine's default chunking does
+            int longest = 0;
+            for (int a = 1; a < c.length; a++) {
+                if (c[a] > c[longest]) {
+                    longest = a;
+                }
+            }
+            if (c[longest] <= 1) {
+                break;
+            }
+            long half = (c[longest] + 1) / 2;
+            bytes = bytes / c[longest] * half;
+            c[longest] = half;
         }
         return c;
     }
