@@ -47,3 +47,23 @@ with netCDF4.Dataset(out + "/netcdf4py_unicode.nc", "w") as ds:
 with h5py.File(out + "/h5py_softlink.h5", "w") as f:
     f.create_dataset("orig", data=np.arange(5, dtype="i4"))
     f["alias"] = h5py.SoftLink("/orig")
+
+# HDF5 1.10's fixed-array chunk index (h5py libver="latest", fixed dimensions) with chunks never
+# written: netCDF-C reads them as the fill value. 1-D plain and 2-D deflated.
+with h5py.File(out + "/h5py_fixedarray.h5", "w", libver="latest") as f:
+    d = f.create_dataset("p1", shape=(100,), dtype="f4", chunks=(10,), fillvalue=-3)
+    d[0:10] = 5
+    d[95] = 1
+    d = f.create_dataset("p2", shape=(20, 30), dtype="i2", chunks=(7, 8), fillvalue=-3, compression="gzip")
+    d[8:14, 0:8] = 5
+
+# Two attributes of one object longer than 64 KiB (HDF5 keeps them as "huge" objects of the dense
+# attribute heap): a long history, as a chain of NCO commands leaves, and a second one.
+with netCDF4.Dataset(out + "/netcdf4py_hugeattrs.nc", "w") as ds:
+    ds.history = "".join("step %05d: ncks -O in.nc out.nc\n" % i for i in range(2200))[:65600]
+    ds.history_of_appended_files = ("appended a.nc; " * 4400)[:65600]
+
+# An HDF5 16-bit float (h5py "f2"): netCDF-C presents it as a float variable (values converted).
+with h5py.File(out + "/h5py_float16.h5", "w") as f:
+    f.create_dataset("half", data=np.array([1, 2.5, -3, 65504, 0.000061035], dtype="f2"))
+    f.create_dataset("ok", data=np.arange(3, dtype="i4"))
