@@ -218,6 +218,8 @@ def h5_kind(dtype):
         return None, "enum"
     if dtype.names is not None:
         return None, "compound"
+    if dtype.kind == "V":
+        return None, "opaque"
     if h5py.check_string_dtype(dtype) is not None:
         return "string", None
     if h5py.check_vlen_dtype(dtype) is not None:

@@ -67,3 +67,14 @@ with netCDF4.Dataset(out + "/netcdf4py_hugeattrs.nc", "w") as ds:
 with h5py.File(out + "/h5py_float16.h5", "w") as f:
     f.create_dataset("half", data=np.array([1, 2.5, -3, 65504, 0.000061035], dtype="f2"))
     f.create_dataset("ok", data=np.arange(3, dtype="i4"))
+
+# HDF5's szip filter (id 4, libaec), as NASA's HDF-EOS5 files and netCDF-C's compression="szip" use.
+with netCDF4.Dataset(out + "/netcdf4py_szip.nc", "w") as ds:
+    ds.createDimension("t", None)
+    ds.createDimension("x", 50)
+    v = ds.createVariable("v", "f4", ("t", "x"), compression="szip", szip_coding="nn", szip_pixels_per_block=8,
+                          chunksizes=(4, 16))
+    v[:] = np.linspace(0, 100, 500).astype("f4").reshape(10, 50)
+    w = ds.createVariable("w", "i2", ("t", "x"), compression="szip", szip_coding="ec", szip_pixels_per_block=16,
+                          chunksizes=(3, 50))
+    w[0:5] = np.arange(250, dtype="i2").reshape(5, 50)
