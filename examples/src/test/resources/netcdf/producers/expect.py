@@ -134,6 +134,13 @@ def nc_fill(grp, v, kind):
     if not no_fill.value:
         reported = buf.raw[:1].decode("latin-1") if kind == "char" else \
             json_number(np.frombuffer(buf.raw[:native.itemsize], dtype=native)[0])
+    if "_FillValue" in v.ncattrs() and kind != "char" and \
+            np.asarray(v.getncattr("_FillValue")).dtype.newbyteorder("=") != native:
+        # A _FillValue of another type than the variable (ncpdq keeps the float 1e20 on the packed
+        # short) is no fill of it: netCDF-C reports the HDF5 dataset's fill value.
+        fill = reported if reported is not None else \
+            json_number(np.asarray(netCDF4.default_fillvals[v.dtype.str[1:]], dtype=native)[()])
+        return fill, None
     if "_FillValue" in v.ncattrs():
         value = v.getncattr("_FillValue")
         if kind == "char":
@@ -211,6 +218,8 @@ def h5_kind(dtype):
         return None, "enum"
     if dtype.names is not None:
         return None, "compound"
+    if dtype.kind == "V":
+        return None, "opaque"
     if h5py.check_string_dtype(dtype) is not None:
         return "string", None
     if h5py.check_vlen_dtype(dtype) is not None:

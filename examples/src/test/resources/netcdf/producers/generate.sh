@@ -27,6 +27,8 @@ ncgen -k classic -o "$out/ncgen_classic.nc" "$here/cdl/classic.cdl"
 "$py" "$here/make_netcdf4py.py" "$out"
 "$py" "$here/make_h5py.py" "$out"
 "$py" "$here/make_xarray.py" "$out"
+# Minimal files for importer bugs an adversarial suite found.
+"$py" "$here/make_adversary.py" "$out"
 
 # nccopy conversions: netCDF-3 to netCDF-4 with deflate+shuffle, rechunking, a file with groups.
 ncgen -k nc3 -o "$tmp/classic3.nc" "$here/cdl/classic.cdl"
@@ -38,6 +40,8 @@ nccopy -k nc4 "$out/ncgen_groups.nc" "$out/nccopy_groups.nc"
 if command -v ncks >/dev/null 2>&1 && command -v ncap2 >/dev/null 2>&1; then
     ncks -O -h -4 -L 1 --cnk_dmn lat,2 --cnk_dmn lon,2 "$out/ncgen_cmip.nc" "$out/nco_rechunk.nc"
     ncks -O -h -4 --cnk_dmn time,2 "$tmp/classic3.nc" "$out/nco_convert.nc"
+    # ncpdq packs tas to short and keeps its float _FillValue 1e20 (netCDF-C: the HDF5 fill, -32767).
+    ncpdq -O -h -4 -P all_new -v tas "$out/ncgen_cmip.nc" "$out/nco_pack.nc"
     ncap2 -O -h -4 -s 'tas_c=tas-273.15f;tas_c@units="degC";warm=int(tas>260)' "$out/ncgen_cmip.nc" "$out/nco_ncap2.nc"
 else
     echo "generate.sh: NCO missing, no nco_* fixtures"

@@ -63,17 +63,39 @@ class ProducerImportTest {
     /** Arrays with more elements than this are read back in slabs along their first dimension. */
     private static final long SLAB_ELEMENTS = 4L << 20;
 
+    /**
+     * System property naming a directory of other files to judge instead of the committed fixtures:
+     * each {@code F} with its {@code F.expected.json} as {@code expect.py DIR} writes them, e.g.
+     * {@code mvn -pl examples -am test -Dtest=ProducerImportTest -Datlas.import.judge=/tmp/files}.
+     */
+    static final String JUDGE_PROPERTY = "atlas.import.judge";
+
+    /**
+     * The committed fixtures, or the directory named by {@value #JUDGE_PROPERTY} when that is set
+     * (an independent suite of files run against the importer).
+     */
     @TestFactory
     Stream<DynamicTest> committedFixturesImportExactly(@TempDir Path tmp) throws Exception {
+        String judge = System.getProperty(JUDGE_PROPERTY, "").strip();
+        if (!judge.isEmpty()) {
+            Path dir = Path.of(judge).toAbsolutePath();
+            assertTrue(Files.isDirectory(dir), JUDGE_PROPERTY + "=" + judge + " is not a directory");
+            System.out.println("ProducerImportTest: judging the files of " + dir + " instead of the committed fixtures");
+            return fixtureTests(dir, tmp);
+        }
         return fixtureTests(producers(), tmp);
     }
 
     /**
      * Regenerates every fixture and its expectation with the installed tools ({@code generate.sh})
-     * and checks those the same way; a line and no tests when the tools are missing (as on CI).
+     * and checks those the same way; a line and no tests when the tools are missing (as on CI),
+     * none when {@value #JUDGE_PROPERTY} names another directory to judge.
      */
     @TestFactory
     Stream<DynamicTest> regeneratedFixturesImportExactlyWhenToolsAreInstalled(@TempDir Path tmp) throws Exception {
+        if (!System.getProperty(JUDGE_PROPERTY, "").isBlank()) {
+            return Stream.empty(); // judging another directory: its files only
+        }
         if (!toolsInstalled()) {
             System.out.println("ProducerImportTest: ncgen or /usr/bin/python3 with netCDF4, h5py, xarray missing;"
                     + " the committed producer fixtures were checked instead");
