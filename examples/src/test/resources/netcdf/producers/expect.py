@@ -56,6 +56,7 @@ PRODUCERS = {
     "nco": lambda: "nco " + tool_version(["ncks", "--version"], r"ncks version (\S+)"),
     "cdo": lambda: "cdo " + tool_version(["cdo", "--version"], r"Climate Data Operators version (\S+)"),
     "nccopy": lambda: "nccopy " + NETCDF_C,
+    "h5repack": lambda: "h5repack " + tool_version(["h5repack", "--version"], r"Version (\S+)"),
 }
 
 

@@ -55,5 +55,14 @@ else
     echo "generate.sh: CDO missing, no cdo_* fixtures"
 fi
 
+# HDF5's h5repack (hdf5-tools): the newest format (chunk indexes, object headers) with
+# shuffle+deflate; the N-bit filter.
+if command -v h5repack >/dev/null 2>&1; then
+    h5repack --latest -f SHUF -f GZIP=1 "$out/ncgen_cmip.nc" "$out/h5repack_latest.nc"
+    h5repack -f NBIT "$out/ncgen_storage.nc" "$out/h5repack_nbit.nc"
+else
+    echo "generate.sh: h5repack missing, no h5repack_* fixtures"
+fi
+
 # Expectations and dumps from an independent reader.
 "$py" "$here/expect.py" "$out"

@@ -18,7 +18,8 @@ with h5py.File(out + "/h5py_scaleoffset.h5", "w") as f:
     f.create_dataset("so_float", data=np.linspace(0, 1, 60).astype("f8"), chunks=(25,), scaleoffset=3)
 
 # A variable named like a dimension but not its coordinate variable: netCDF-C stores the HDF5
-# dataset as "_nc4_non_coord_lat" and presents it as "lat". A char "time(time, strlen)" beside it.
+# dataset as "_nc4_non_coord_lat" and presents it as "lat". A char "time(time, strlen)" beside it,
+# and a group's "x(time)" next to the group's dimension x.
 with netCDF4.Dataset(out + "/netcdf4py_noncoord.nc", "w") as ds:
     ds.createDimension("lat", 2)
     ds.createDimension("y", 2)
@@ -32,6 +33,12 @@ with netCDF4.Dataset(out + "/netcdf4py_noncoord.nc", "w") as ds:
     d[:] = 1
     t = ds.createVariable("time", "S1", ("time", "strlen"))
     t[:] = netCDF4.stringtochar(np.array(["2000a", "2001b", "2002c"], "S5"))
+    # The same inside a group: "g/x" has the dimension time, not the group's own x.
+    g = ds.createGroup("g")
+    g.createDimension("x", 2)
+    gx = g.createVariable("x", "f8", ("time",))
+    gx[:] = [1, 2, 3]
+    g.createVariable("y", "f8", ("x",))[:] = [5, 6]
 
 # Non-ASCII (UTF-8) names of a variable, an attribute, a global attribute, a dimension and a group.
 with netCDF4.Dataset(out + "/netcdf4py_unicode.nc", "w") as ds:
