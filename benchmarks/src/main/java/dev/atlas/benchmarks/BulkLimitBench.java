@@ -240,6 +240,25 @@ public final class BulkLimitBench {
         return new Plan(ranges, dest, stored, decoded, chunks, maxUnc, maxLen, datasets, start, shape, ms);
     }
 
+    /** Median ms of reading and decoding every layer footer of the array's file set (JIT-warm). */
+    static double footerMillis(Path store, int reps) throws IOException {
+        List<Path> layers;
+        try (Stream<Path> s = Files.list(store.resolve(ARRAY))) {
+            layers = s.filter(p -> LAYER.matcher(p.getFileName().toString()).matches()).toList();
+        }
+        double[] ms = new double[reps];
+        for (int i = -2; i < reps; i++) {
+            long t0 = System.nanoTime();
+            for (Path p : layers) {
+                FastPath.footerOf(p);
+            }
+            if (i >= 0) {
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        return FastPath.median(ms);
+    }
+
     private static long layerNumber(Path p) {
         Matcher m = LAYER.matcher(p.getFileName().toString());
         return m.matches() && m.group(1) != null ? Long.parseLong(m.group(1)) : 0;
@@ -473,18 +492,28 @@ public final class BulkLimitBench {
     /** [cold median s, warm median s, cold min, cold max, warm min, warm max]; checks the first result against {@code expect}. */
     static double[] engine(StorageOf storageOf, Plan plan, int reps, int bulk, ByteBuf expect, String where) throws IOException {
         double[] cold = new double[reps];
-        for (int i = -1; i < reps; i++) {
+        double[] coldCpu = new double[reps];
+        Map<String, Double> byGroup = new java.util.TreeMap<>();
+        // Two untimed reads first (the first one checked): the engine's code JIT-warm, as the raw limit's.
+        for (int i = -2; i < reps; i++) {
             EngineResources r = EngineResources.create();
             Storage s = storageOf.open(r);
             Atlas atlas = Atlas.open(s, "", options(r, bulk)).block(T);
             try {
+                Map<Long, Long> before = threadCpu();
+                long c0 = cpuNanos();
                 long t0 = System.nanoTime();
                 try (NdArray a = atlas.readArrayAcrossStacked(ARRAY, plan.datasets(), plan.start(), plan.shape()).block(T)) {
                     double sec = (System.nanoTime() - t0) / 1e9;
-                    if (i < 0) {
+                    double cpu = (cpuNanos() - c0) / 1e9;
+                    if (i >= 0) {
+                        addThreadCpu(before, cpu, byGroup);
+                    }
+                    if (i == -2) {
                         check(a.data(), expect, where);
-                    } else {
+                    } else if (i >= 0) {
                         cold[i] = sec;
+                        coldCpu[i] = cpu;
                     }
                 }
             } finally {
@@ -499,6 +528,10 @@ public final class BulkLimitBench {
                 r.disposeLater().block(T);
             }
         }
+        StringBuilder groups = new StringBuilder();
+        byGroup.forEach((g, sec) -> groups.append(String.format(Locale.ROOT, " %s %.3f,", g, sec / reps)));
+        System.out.printf(Locale.ROOT, "%s engine cold, CPU s per read by thread group (mean):%s%n", where,
+                groups.substring(0, Math.max(0, groups.length() - 1)));
         double[] warm = new double[reps];
         EngineResources r = EngineResources.create();
         Storage s = storageOf.open(r);
@@ -522,7 +555,52 @@ public final class BulkLimitBench {
             }
             r.disposeLater().block(T);
         }
-        return new double[] {FastPath.median(cold), FastPath.median(warm), min(cold), max(cold), min(warm), max(warm)};
+        return new double[] {FastPath.median(cold), FastPath.median(warm), min(cold), max(cold), min(warm), max(warm),
+                FastPath.median(coldCpu)};
+    }
+
+    /** CPU time of this JVM so far (all its threads; on S3 the S3Proxy child's CPU is not in it). */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    /** CPU nanoseconds of every live Java thread by id. */
+    static Map<Long, Long> threadCpu() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        Map<Long, Long> m = new HashMap<>();
+        for (long id : mx.getAllThreadIds()) {
+            long c = mx.getThreadCpuTime(id);
+            if (c >= 0) {
+                m.put(id, c);
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Adds the CPU seconds each live Java thread spent since {@code before} to its group (name
+     * without its number); what the process spent beyond the Java threads (GC, JIT compilers, the
+     * VM; threads that ended meanwhile) goes to "jvm (gc, jit, ended)".
+     */
+    static void addThreadCpu(Map<Long, Long> before, double processCpu, Map<String, Double> byGroup) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        double java = 0;
+        for (java.lang.management.ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+            if (t == null) {
+                continue;
+            }
+            long c = mx.getThreadCpuTime(t.getThreadId());
+            if (c < 0) {
+                continue;
+            }
+            double d = (c - before.getOrDefault(t.getThreadId(), 0L)) / 1e9;
+            if (d > 0.0005) {
+                byGroup.merge(t.getThreadName().replaceAll("[-_#]?\\d+$", ""), d, Double::sum);
+            }
+            java += d;
+        }
+        byGroup.merge("jvm (gc, jit, ended)", processCpu - java, Double::sum);
     }
 
     static void check(ByteBuf got, ByteBuf expect, String where) {
@@ -744,13 +822,16 @@ public final class BulkLimitBench {
             b.release();
         }
         double[] s = new double[reps];
+        double[] cpu = new double[reps];
         for (int i = 0; i < reps; i++) {
+            long c0 = cpuNanos();
             long t0 = System.nanoTime();
             ByteBuf x = op.get();
             s[i] = (System.nanoTime() - t0) / 1e9;
+            cpu[i] = (cpuNanos() - c0) / 1e9;
             x.release();
         }
-        return new double[] {FastPath.median(s), min(s), max(s)};
+        return new double[] {FastPath.median(s), min(s), max(s), FastPath.median(cpu)};
     }
 
     public static void main(String[] args) throws Exception {
@@ -790,14 +871,16 @@ public final class BulkLimitBench {
         Plan plan = plan(store, datasets, maxRange);
         // Once more, JIT-warmer: what reading and decoding the footers costs (the cold engine pays it inside its timing).
         double replanMs = plan(store, datasets, maxRange).planMs();
+        double footerMs = footerMillis(store, reps);
         EngineResources probe = EngineResources.create();
         AtlasOptions knobs = options(probe, bulk);
         System.out.printf(Locale.ROOT, "BulkLimitBench: %s[0, :, :] of %d datasets -> %s, %.1f MiB of result; store %s%n",
                 ARRAY, datasets.size(), Arrays.toString(plan.shape()), plan.destBytes() / 1048576.0, store);
         System.out.printf(Locale.ROOT, "plan (outside the timing): %d chunks in %d blocks, %.1f MB stored -> %.1f MB decoded,"
-                        + " %d ranges (<= %d B each, largest %d B); footers read + plan built in %.0f ms (again: %.0f ms)%n",
+                        + " %d ranges (<= %d B each, largest %d B); footers read + plan built in %.0f ms (again: %.0f ms;"
+                        + " reading and decoding the footers alone: %.1f ms)%n",
                 plan.neededChunks(), plan.ranges().stream().mapToInt(r -> r.blocks().size()).sum(), plan.storedBytes() / 1e6,
-                plan.decodedBytes() / 1e6, plan.ranges().size(), maxRange, plan.maxRange(), plan.planMs(), replanMs);
+                plan.decodedBytes() / 1e6, plan.ranges().size(), maxRange, plan.maxRange(), plan.planMs(), replanMs, footerMs);
         System.out.printf(Locale.ROOT, "machine: %d cores, load average %s; JVM %s, max heap %d MiB%n", cores,
                 Files.readString(Path.of("/proc/loadavg")).trim(), System.getProperty("java.version"),
                 Runtime.getRuntime().maxMemory() >> 20);
@@ -838,6 +921,17 @@ public final class BulkLimitBench {
                 S3StorageOptions so = s3Options(proxy.endpoint());
                 ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(() -> new Scratch(plan.maxRange(), plan.maxUncompressed()));
                 try (S3AsyncClient client = S3Storage.crtClient(so)) {
+                    // Untimed: S3Proxy's JVM and this one's S3 path warm before the first measured setting.
+                    proxy.delayMillis = 0;
+                    EngineResources wr = EngineResources.create();
+                    S3Storage warmStorage = S3Storage.of(client, so, wr.allocator(), wr.codecScheduler());
+                    for (int i = 0; i < 3; i++) {
+                        s3Raw(plan, warmStorage, inFlight, decode, scratch).release();
+                    }
+                    Atlas warmAtlas = Atlas.open(warmStorage, "", options(wr, bulk)).block(T);
+                    warmAtlas.readArrayAcrossStacked(ARRAY, plan.datasets(), plan.start(), plan.shape()).block(T).close();
+                    warmAtlas.close().block(T);
+                    wr.disposeLater().block(T);
                     for (long d : delays) {
                         proxy.delayMillis = d;
                         EngineResources rr = EngineResources.create();
@@ -865,16 +959,18 @@ public final class BulkLimitBench {
         expect.release();
 
         System.out.println();
-        System.out.printf("| store | raw limit (s) | engine cold (s) | engine warm (s) | cold / raw | warm / raw |%n");
-        System.out.printf("| --- | --- | --- | --- | --- | --- |%n");
+        System.out.printf("| store | raw limit (s) | engine cold (s) | engine warm (s) | cold / raw | warm / raw |"
+                + " CPU s per read: raw / cold |%n");
+        System.out.printf("| --- | --- | --- | --- | --- | --- | --- |%n");
         for (Map.Entry<String, double[][]> e : rows.entrySet()) {
             double[] lim = e.getValue()[0];
             double[] eng = e.getValue()[1];
-            System.out.printf(Locale.ROOT, "| %s | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.1fx | %.2fx |%n",
+            System.out.printf(Locale.ROOT, "| %s | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.1fx | %.2fx | %.2f / %.2f |%n",
                     e.getKey(), lim[0], lim[1], lim[2], eng[0], eng[2], eng[3], eng[1], eng[4], eng[5], eng[0] / lim[0],
-                    eng[1] / lim[0]);
+                    eng[1] / lim[0], lim[3], eng[6]);
         }
-        System.out.printf(Locale.ROOT, "medians of %d reps (min-max); load average at the end: %s%n", reps,
+        System.out.printf(Locale.ROOT, "medians of %d reps (min-max); CPU: this JVM's process CPU time per read (median);"
+                + " load average at the end: %s%n", reps,
                 Files.readString(Path.of("/proc/loadavg")).trim());
     }
 
