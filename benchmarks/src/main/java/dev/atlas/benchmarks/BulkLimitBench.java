@@ -494,12 +494,14 @@ public final class BulkLimitBench {
         double[] cold = new double[reps];
         double[] coldCpu = new double[reps];
         Map<String, Double> byGroup = new java.util.TreeMap<>();
+        double getsPerRead = 0;
         // Two untimed reads first (the first one checked): the engine's code JIT-warm, as the raw limit's.
         for (int i = -2; i < reps; i++) {
             EngineResources r = EngineResources.create();
             Storage s = storageOf.open(r);
             Atlas atlas = Atlas.open(s, "", options(r, bulk)).block(T);
             try {
+                long g0 = gets(s);
                 Map<Long, Long> before = threadCpu();
                 long c0 = cpuNanos();
                 long t0 = System.nanoTime();
@@ -508,6 +510,7 @@ public final class BulkLimitBench {
                     double cpu = (cpuNanos() - c0) / 1e9;
                     if (i >= 0) {
                         addThreadCpu(before, cpu, byGroup);
+                        getsPerRead += (gets(s) - g0) / (double) reps;
                     }
                     if (i == -2) {
                         check(a.data(), expect, where);
@@ -530,8 +533,10 @@ public final class BulkLimitBench {
         }
         StringBuilder groups = new StringBuilder();
         byGroup.forEach((g, sec) -> groups.append(String.format(Locale.ROOT, " %s %.3f,", g, sec / reps)));
-        System.out.printf(Locale.ROOT, "%s engine cold, CPU s per read by thread group (mean):%s%n", where,
-                groups.substring(0, Math.max(0, groups.length() - 1)));
+        System.out.printf(Locale.ROOT, "%s engine cold, CPU s per read by thread group (mean):%s%s%n", where,
+                groups.substring(0, Math.max(0, groups.length() - 1)),
+                where.startsWith("s3") ? String.format(Locale.ROOT, "; GETs per read %.0f (the raw limit: %d)", getsPerRead,
+                        plan.ranges().size()) : "");
         double[] warm = new double[reps];
         EngineResources r = EngineResources.create();
         Storage s = storageOf.open(r);
@@ -563,6 +568,11 @@ public final class BulkLimitBench {
     static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
+    }
+
+    /** GETs {@code s} has sent so far (0 for other storages). */
+    static long gets(Storage s) {
+        return s instanceof S3Storage x ? x.stats().requests().getOrDefault(dev.atlas.storage.s3.S3Request.GET, 0L) : 0;
     }
 
     /** CPU nanoseconds of every live Java thread by id. */
