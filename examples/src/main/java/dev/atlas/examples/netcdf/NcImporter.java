@@ -86,7 +86,13 @@ public final class NcImporter {
         try {
             return NcModel.read(hdf);
         } catch (RuntimeException e) {
-            throw new ImportException(file.getFileName() + ": cannot read its netCDF structure: " + describe(e), e);
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            String why = root == e ? describe(e) : describe(e) + ": " + describe(root);
+            throw new ImportException(file.getFileName() + ": cannot read its netCDF structure: jHDF 0.13 cannot parse it ("
+                    + why + ")", e);
         }
     }
 

@@ -222,7 +222,8 @@ public final class NcModel {
         List<Map.Entry<String, Dataset>> datasets = new ArrayList<>();
         Map<String, AttributeValue> globals = new LinkedHashMap<>();
         List<DroppedAttribute> dropped = new ArrayList<>();
-        walk(file, "", datasets, globals, dropped);
+        List<Skipped> skipped = new ArrayList<>();
+        walk(file, "", datasets, globals, dropped, skipped);
 
         // Dimensions: every dimension scale, by object address and by netCDF dimension id.
         Map<Long, Dimension> byAddress = new HashMap<>();
@@ -250,15 +251,27 @@ public final class NcModel {
         }
 
         // Each variable's dimensions; unlimited lengths grow to the longest attached extent.
-        List<Skipped> skipped = new ArrayList<>();
         List<Object[]> resolved = new ArrayList<>();   // {name, dataset, dims}
         for (Map.Entry<String, Dataset> e : datasets) {
             Dataset d = e.getValue();
-            if (isPureDimension(d) || isScale(d) && d.getName().startsWith(NON_COORD)) {
+            if (isPureDimension(d)) {
                 continue;
             }
-            if (NcTypes.dtype(d.getDataType()) == null) {
-                skipped.add(new Skipped(e.getKey(), NcTypes.unsupported(d.getDataType())));
+            String name = e.getKey();
+            int leaf = name.lastIndexOf('.') + 1;
+            if (name.startsWith(NON_COORD, leaf)) {
+                // netCDF-C stores a variable named like a dimension it is not the coordinate of
+                // (lat(y, x) beside dimension lat) under this prefix, and presents it without.
+                name = name.substring(0, leaf) + name.substring(leaf + NON_COORD.length());
+            }
+            String unsupported;
+            try {
+                unsupported = NcTypes.dtype(d.getDataType()) == null ? NcTypes.unsupported(d.getDataType()) : filters(d);
+            } catch (RuntimeException ex) {
+                unsupported = "its HDF5 type or layout cannot be read (" + ex.getMessage() + ")";
+            }
+            if (unsupported != null) {
+                skipped.add(new Skipped(name, unsupported));
                 continue;
             }
             List<Dimension> dims = dimensions(d, byAddress, byId);
@@ -271,7 +284,7 @@ public final class NcModel {
                     }
                 }
             }
-            resolved.add(new Object[] {e.getKey(), d, dims});
+            resolved.add(new Object[] {name, d, dims});
         }
 
         List<Variable> variables = new ArrayList<>();
@@ -299,9 +312,13 @@ public final class NcModel {
         Map<String, AttributeValue> attributes = new LinkedHashMap<>();
         boolean scale = isScale(d);
         FillValue fill = null;
-        for (Attribute a : orderedAttributes(d)) {
+        for (Attribute a : orderedAttributes(d, name, dropped)) {
             String key = a.getName();
             if (INTERNAL.contains(key) || scale && SCALE_ATTRIBUTES.contains(key)) {
+                continue;
+            }
+            if (garbled(key)) {
+                dropped.add(new DroppedAttribute(name, key, GARBLED));
                 continue;
             }
             AttributeValue v = NcAttributes.convert(a);
@@ -310,7 +327,9 @@ public final class NcModel {
                 continue;
             }
             attributes.put(key, v);
-            if (key.equals("_FillValue")) {
+            if (key.equals("_FillValue") && sameType(a, d)) {
+                // netCDF-C ignores a _FillValue of another type than its variable (ncpdq writes a
+                // float one on a packed short): the fill is then the HDF5 one, or the default.
                 fill = NcTypes.fill(a.isEmpty() ? null : a.getData(), dtype);
             }
         }
@@ -334,30 +353,86 @@ public final class NcModel {
 
     /** Datasets of {@code g} and its subgroups (names joined with '.'), and the group attributes. */
     private static void walk(Group g, String prefix, List<Map.Entry<String, Dataset>> out, Map<String, AttributeValue> globals,
-            List<DroppedAttribute> dropped) {
-        for (Attribute a : orderedAttributes(g)) {
+            List<DroppedAttribute> dropped, List<Skipped> skipped) {
+        String owner = prefix.isEmpty() ? "/" : prefix.substring(0, prefix.length() - 1);
+        for (Attribute a : orderedAttributes(g, owner, dropped)) {
             if (INTERNAL.contains(a.getName())) {
+                continue;
+            }
+            if (garbled(a.getName())) {
+                dropped.add(new DroppedAttribute(owner, a.getName(), GARBLED));
                 continue;
             }
             AttributeValue v = NcAttributes.convert(a);
             if (v == null) {
-                dropped.add(new DroppedAttribute(prefix.isEmpty() ? "/" : prefix, a.getName(), NcTypes.unsupported(a.getDataType())));
+                dropped.add(new DroppedAttribute(owner, a.getName(), NcTypes.unsupported(a.getDataType())));
             } else {
                 globals.put(prefix + a.getName(), v);
             }
         }
-        for (Node n : new TreeMap<>(g.getChildren()).values()) {
+        for (Map.Entry<String, Node> e : new TreeMap<>(g.getChildren()).entrySet()) {
+            Node n = e.getValue();
+            String name = prefix + e.getKey();
+            if (n instanceof io.jhdf.api.Link link) {
+                // Soft and external links are variables (or groups) of their own, as the HDF5 library
+                // (and so netCDF-C) follows them.
+                try {
+                    n = link.isBrokenLink() ? null : link.getTarget();
+                } catch (RuntimeException ex) {
+                    n = null;
+                }
+                if (n == null) {
+                    skipped.add(new Skipped(name, "a link whose target cannot be reached (" + link.getTargetPath() + ")"));
+                    continue;
+                }
+            }
+            if (garbled(e.getKey())) {
+                skipped.add(new Skipped(name, GARBLED));
+                continue;
+            }
             if (n instanceof Dataset d) {
-                out.add(Map.entry(prefix + n.getName(), d));
+                out.add(Map.entry(name, d));
             } else if (n instanceof Group sub) {
-                walk(sub, prefix + n.getName() + ".", out, globals, dropped);
+                walk(sub, name + ".", out, globals, dropped, skipped);
             }
         }
     }
 
-    /** Attributes in creation order when the file tracks it, else by name (as netCDF-C lists them). */
-    private static List<Attribute> orderedAttributes(Node n) {
-        Map<String, Attribute> all = n.getAttributes();
+    /** Why a name with a replacement character is not imported. */
+    static final String GARBLED = "its name is not ASCII and is flagged as ASCII in the file (netCDF-C writes UTF-8 names "
+            + "that way), which jHDF 0.13 cannot decode; the name would be wrong";
+
+    /** Whether jHDF replaced undecodable bytes of a name (U+FFFD): the real name is unknown. */
+    static boolean garbled(String name) {
+        return name.indexOf('\uFFFD') >= 0;
+    }
+
+    /** Why a chunked dataset's values cannot be decoded (a filter jHDF lacks), or null. */
+    private static String filters(Dataset d) {
+        if (!(d instanceof ChunkedDataset)) {
+            return null;
+        }
+        try {
+            d.getFilters();
+            return null;
+        } catch (RuntimeException e) {
+            return "its HDF5 filter pipeline cannot be decoded by jHDF 0.13 (" + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * Attributes in creation order when the file tracks it, else by name (as netCDF-C lists them).
+     * Attributes jHDF cannot load (two above 64 KiB on one object, stored as "huge" fractal-heap
+     * objects) are reported in {@code dropped} as one entry, and the object has none.
+     */
+    private static List<Attribute> orderedAttributes(Node n, String owner, List<DroppedAttribute> dropped) {
+        Map<String, Attribute> all;
+        try {
+            all = n.getAttributes();
+        } catch (RuntimeException e) {
+            dropped.add(new DroppedAttribute(owner, "*", "the attributes cannot be read by jHDF 0.13 (" + e.getMessage() + ")"));
+            return List.of();
+        }
         if (n.isAttributeCreationOrderTracked()) {
             return new ArrayList<>(all.values());
         }
@@ -431,6 +506,16 @@ public final class NcModel {
             return firstAddress(Array.get(refs, 0));
         }
         return null;
+    }
+
+    /** Whether an attribute has the variable's netCDF type (class, size and signedness). */
+    private static boolean sameType(Attribute a, Dataset d) {
+        io.jhdf.object.datatype.DataType at = a.getDataType();
+        io.jhdf.object.datatype.DataType dt = d.getDataType();
+        if (NcTypes.isChar(dt)) {
+            return at instanceof io.jhdf.object.datatype.StringData;
+        }
+        return java.util.Objects.equals(NcTypes.dtype(at), NcTypes.dtype(dt)) && at.getClass() == dt.getClass();
     }
 
     static boolean isScale(Node n) {

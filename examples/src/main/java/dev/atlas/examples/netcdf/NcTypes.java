@@ -41,7 +41,8 @@ public final class NcTypes {
     /** Our dtype for an HDF5 type, or null when there is none ({@link #unsupported} says why). */
     public static DType dtype(DataType t) {
         if (t instanceof FloatingPoint) {
-            return t.getSize() == 4 ? DType.FLOAT32 : t.getSize() == 8 ? DType.FLOAT64 : null;
+            // netCDF-C presents a 16-bit float as float: imported as Float32, every value exact.
+            return t.getSize() == 2 || t.getSize() == 4 ? DType.FLOAT32 : t.getSize() == 8 ? DType.FLOAT64 : null;
         }
         if (t instanceof FixedPoint f && !(t instanceof BitField)) {
             boolean s = f.isSigned();
@@ -103,6 +104,39 @@ public final class NcTypes {
             return f.getByteOrder();
         }
         return ByteOrder.LITTLE_ENDIAN;
+    }
+
+    /** Whether an HDF5 type is a 16-bit float (stored as half precision, imported as Float32). */
+    public static boolean isHalf(DataType t) {
+        return t instanceof FloatingPoint && t.getSize() == 2;
+    }
+
+    /** IEEE 754 half precision bits as a float (exact: every half is a float). */
+    static float halfToFloat(int h) {
+        int sign = h >>> 15 & 1;
+        int exp = h >>> 10 & 0x1F;
+        int mant = h & 0x3FF;
+        if (exp == 0) {
+            float v = mant * 0x1p-24f;   // zero or subnormal
+            return sign == 0 ? v : -v;
+        }
+        int bits = sign << 31 | (exp == 31 ? 0xFF : exp - 15 + 127) << 23 | mant << 13;
+        return Float.intBitsToFloat(bits);
+    }
+
+    /**
+     * The half-precision elements of {@code src} (from its position, in {@code order}) as
+     * little-endian Float32 bytes.
+     */
+    static ByteBuffer widenHalf(ByteBuffer src, ByteOrder order) {
+        ByteBuffer in = src.duplicate().order(order);
+        int n = in.remaining() / 2;
+        ByteBuffer out = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            out.putFloat(halfToFloat(in.getShort() & 0xFFFF));
+        }
+        out.flip();
+        return out;
     }
 
     /** netCDF's default fill for a dtype ({@code NC_FILL_*}); {@code NC_CHAR} fills with 0. */

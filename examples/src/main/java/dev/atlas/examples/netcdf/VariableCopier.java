@@ -72,6 +72,8 @@ public final class VariableCopier {
     private final int rank;
     private final int elementSize;
     private final boolean swap;
+    /** Stored as 16-bit floats: every source buffer is widened to Float32 first ({@link #source}). */
+    private final boolean half;
     private final byte[] fillBytes;
     private final byte[] storedFillBytes;
     private final int[] hdfChunk;
@@ -80,7 +82,7 @@ public final class VariableCopier {
     private final int fletcher;
     private ByteBuffer compact;
     private long[] lastChunk;
-    private byte[] lastDecoded;
+    private ByteBuffer lastDecoded;
     private Object compactStrings;
 
     private VariableCopier(NcModel.Variable v) {
@@ -90,7 +92,8 @@ public final class VariableCopier {
         this.extent = v.extent();
         this.rank = shape.length;
         this.elementSize = v.dtype() == DType.STRING ? 0 : Math.toIntExact(v.dtype().elementSize());
-        this.swap = elementSize > 1 && NcTypes.order(d.getDataType()) == ByteOrder.BIG_ENDIAN;
+        this.half = NcTypes.isHalf(d.getDataType());
+        this.swap = !half && elementSize > 1 && NcTypes.order(d.getDataType()) == ByteOrder.BIG_ENDIAN;
         this.fillBytes = elementSize > 0 ? NcTypes.bytes(v.fill(), v.dtype()) : null;
         this.storedFillBytes = elementSize > 0 ? NcTypes.bytes(v.storedFill(), v.dtype()) : null;
         if (d instanceof ChunkedDataset c && !d.isScalar()) {
@@ -178,17 +181,17 @@ public final class VariableCopier {
                     }
                 }
                 for (long[] c : present) {
-                    byte[] raw = decodeCached(c);
+                    ByteBuffer raw = decodeCached(c);
                     long[] dims = toLong(hdfChunk);
-                    if (raw.length < product(dims) * elementSize) {
+                    if (raw.remaining() < product(dims) * elementSize) {
                         throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " decodes to "
-                                + raw.length + " bytes, expected " + product(dims) * elementSize, null);
+                                + raw.remaining() / elementSize + " elements, expected " + product(dims), null);
                     }
-                    copyBox(ByteBuffer.wrap(raw), dims, c, b, r, o, max(c, o), min(add(c, hdfChunk), end));
+                    copyBox(raw, dims, c, b, r, o, max(c, o), min(add(c, hdfChunk), end));
                     data = true;
                 }
             } else if (d.isScalar()) {
-                ByteBuffer all = ((DatasetBase) d).getDataBuffer();
+                ByteBuffer all = source(((DatasetBase) d).getDataBuffer());
                 copyBox(all, new long[0], new long[0], b, r, o, new long[0], new long[0]);
                 data = true;
             } else if (d instanceof ContiguousDataset) {
@@ -196,7 +199,7 @@ public final class VariableCopier {
                     fill(b, fillBytes);
                 }
                 long[] inShape = sub(end, o);
-                ByteBuffer slab = ((DatasetBase) d).getSliceDataBuffer(o.clone(), toInt(inShape));
+                ByteBuffer slab = source(((DatasetBase) d).getSliceDataBuffer(o.clone(), toInt(inShape)));
                 copyBox(slab, inShape, o, b, r, o, o, end);
                 data = true;
             } else {
@@ -204,7 +207,7 @@ public final class VariableCopier {
                     fill(b, fillBytes);
                 }
                 if (compact == null) {
-                    compact = ((DatasetBase) d).getDataBuffer();
+                    compact = source(((DatasetBase) d).getDataBuffer());
                 }
                 copyBox(compact, extent, new long[rank], b, r, o, o, end);
                 data = true;
@@ -227,14 +230,19 @@ public final class VariableCopier {
      * {@link #decode}, remembering the last chunk: an HDF5 chunk larger than
      * {@link #MAX_CHUNK_BYTES} spans several Atlas chunks, which are copied one after the other.
      */
-    private byte[] decodeCached(long[] c) {
+    private ByteBuffer decodeCached(long[] c) {
         if (lastChunk != null && Arrays.equals(lastChunk, c)) {
-            return lastDecoded;
+            return lastDecoded.duplicate();
         }
         lastDecoded = null;
-        lastDecoded = decode(c);
+        lastDecoded = source(ByteBuffer.wrap(decode(c)));
         lastChunk = c.clone();
-        return lastDecoded;
+        return lastDecoded.duplicate();
+    }
+
+    /** Stored bytes as the copy reads them: as they are, or widened from 16-bit floats to Float32. */
+    private ByteBuffer source(ByteBuffer stored) {
+        return half ? NcTypes.widenHalf(stored, NcTypes.order(d.getDataType())) : stored;
     }
 
     /**
@@ -533,7 +541,11 @@ public final class VariableCopier {
         }
         Map<Key, Chunk> chunks = new HashMap<>();
         for (Object chunk : lookup.values()) {
-            chunks.put(new Key(((Chunk) chunk).getChunkOffset()), (Chunk) chunk);
+            // A fixed-array or extensible-array index lists unwritten chunks too, at the undefined
+            // address: they were never written.
+            if (((Chunk) chunk).getAddress() != io.jhdf.Constants.UNDEFINED_ADDRESS) {
+                chunks.put(new Key(((Chunk) chunk).getChunkOffset()), (Chunk) chunk);
+            }
         }
         return chunks;
     }

@@ -149,13 +149,65 @@ class ProducerImportTest {
         }
     }
 
+    /**
+     * What jHDF 0.13 cannot read, as README's import limits list it: for these fixtures the
+     * importer must report exactly that (the variables and attributes named skipped, or the file
+     * refused, with the reason) and everything else of the file must still be exact.
+     */
+    record Limit(String reason, List<String> variables, List<String> globals, boolean refused) {
+    }
+
+    static final Map<String, Limit> LIMITS = Map.of(
+            "h5py_scaleoffset.h5", new Limit("cannot be decoded by jhdf 0.13", List.of("so_float", "so_int"), List.of(), false),
+            "netcdf4py_szip.nc", new Limit("cannot be decoded by jhdf 0.13", List.of("v", "w"), List.of(), false),
+            "netcdf4py_unicode.nc", new Limit("not ascii", List.of("température", "grüppe.w"), List.of("zürich"), false),
+            "h5repack_nbit.nc", new Limit("cannot be decoded by jhdf 0.13",
+                    List.of("deflated", "checksummed", "contiguous", "compact", "big_endian", "big_endian_int"), List.of(), false),
+            "h5repack_latest.nc", new Limit("jhdf 0.13 cannot parse", List.of(), List.of(), true),
+            "ncgen_opaque.nc", new Limit("jhdf 0.13 cannot parse", List.of(), List.of(), true),
+            "netcdf4py_hugeattrs.nc", new Limit("cannot be read by jhdf 0.13", List.of(),
+                    List.of("history", "history_of_appended_files"), false));
+
+    /** The expectation without what a known limit leaves out. */
+    static JsonNode withoutLimits(JsonNode exp, Limit limit) {
+        if (limit == null || limit.refused()) {
+            return exp;
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode e = exp.deepCopy();
+        for (String v : limit.variables()) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) e.get("variables")).remove(v);
+        }
+        for (String g : limit.globals()) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) e.get("global_attributes")).remove(g);
+        }
+        return e;
+    }
+
     /** Imports one fixture alone and fails with every mismatch found. */
-    static void checkFixture(Path dir, JsonNode exp, Path tmp) throws Exception {
-        String file = exp.get("file").asText();
+    static void checkFixture(Path dir, JsonNode given, Path tmp) throws Exception {
+        String file = given.get("file").asText();
+        JsonNode exp = withoutLimits(given, LIMITS.get(file));
         String name = stem(file);
         Path store = tmp.resolve("store-" + name);
         List<String> problems = new ArrayList<>();
         Cli.Run r = Cli.run("import", dir.resolve(file).toString(), "--store", store.toString());
+        Limit limit = LIMITS.get(file);
+        if (limit != null) {
+            long told = r.err().lines().filter(l -> l.toLowerCase(Locale.ROOT).contains(limit.reason())).count();
+            if (told < Math.max(1, limit.variables().size())) {
+                problems.add("known limit: stderr says '" + limit.reason() + "' " + told + " time(s), expected one per "
+                        + "variable/attribute " + limit.variables() + limit.globals() + ": " + r.err().strip());
+            }
+            if (limit.refused()) {
+                if (r.code() == 0) {
+                    problems.add("known limit: the file should be refused, exit 0");
+                }
+                if (!problems.isEmpty()) {
+                    fail(file + ": " + String.join("\n  ", problems));
+                }
+                return;
+            }
+        }
         if (exp.path("refused").asBoolean(false)) {
             if (r.code() == 0) {
                 problems.add("imported (exit 0); expected a refusal");
