@@ -515,19 +515,9 @@ public final class VariableCopier {
             bytes = bytes / c[a] * grown;
             c[a] = Math.max(c[a], grown);
         }
-        while (bytes > MAX_CHUNK_BYTES) {   // halve the longest axis, as the engine's default chunking does
-            int longest = 0;
-            for (int a = 1; a < c.length; a++) {
-                if (c[a] > c[longest]) {
-                    longest = a;
-                }
-            }
-            if (c[longest] <= 1) {
-                break;
-            }
-            long half = (c[longest] + 1) / 2;
-            bytes = bytes / c[longest] * half;
-            c[longest] = half;
+        if (bytes > MAX_CHUNK_BYTES) {
+            // The engine's default chunking of that region: the longest axis halved until small.
+            c = ArraySpec.of(v.dtype(), c).chunkShape();
         }
         return c;
     }
