@@ -80,6 +80,8 @@ public final class VariableCopier {
     private final Map<Key, Chunk> written;
     /** Where the Fletcher-32 checksum sits in the filter pipeline ({@link Fletcher32#NONE} if none). */
     private final int fletcher;
+    /** Positional chunk reads and the common filters, where jHDF's per-chunk memory map is slow (null: not chunked). */
+    private final ChunkReader reader;
     private ByteBuffer compact;
     private long[] lastChunk;
     private ByteBuffer lastDecoded;
@@ -100,10 +102,12 @@ public final class VariableCopier {
             this.hdfChunk = c.getChunkDimensions();
             this.written = writtenChunks(c);
             this.fletcher = Fletcher32.position(d.getFilters());
+            this.reader = new ChunkReader(d);
         } else {
             this.hdfChunk = null;
             this.written = null;
             this.fletcher = Fletcher32.NONE;
+            this.reader = null;
         }
         this.chunks = chunkShape(v, hdfChunk);
     }
@@ -124,6 +128,16 @@ public final class VariableCopier {
      * each chunk covers (written or not).
      */
     public void copy(DatasetView ds, String array, LongConsumer progress) {
+        try {
+            copyChunks(ds, array, progress);
+        } finally {
+            if (reader != null) {
+                reader.close();
+            }
+        }
+    }
+
+    private void copyChunks(DatasetView ds, String array, LongConsumer progress) {
         long total = 1;
         for (long s : shape) {
             total *= s;
@@ -180,16 +194,16 @@ public final class VariableCopier {
                         data = true;
                     }
                 }
-                for (long[] c : present) {
-                    ByteBuffer raw = decodeCached(c);
-                    long[] dims = toLong(hdfChunk);
-                    if (raw.remaining() < product(dims) * elementSize) {
-                        throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " decodes to "
-                                + raw.remaining() / elementSize + " elements, expected " + product(dims), null);
+                if (present.size() > 1) {
+                    // Many HDF5 chunks per Atlas chunk (netCDF's small default chunks): decoded in
+                    // parallel (jHDF's chunk reads are thread-safe; each copies to its own region).
+                    present.parallelStream().forEach(c -> copyChunk(c, source(ByteBuffer.wrap(decode(c))), b, r, o, end));
+                } else {
+                    for (long[] c : present) {
+                        copyChunk(c, decodeCached(c), b, r, o, end);
                     }
-                    copyBox(raw, dims, c, b, r, o, max(c, o), min(add(c, hdfChunk), end));
-                    data = true;
                 }
+                data |= !present.isEmpty();
             } else if (d.isScalar()) {
                 ByteBuffer all = source(((DatasetBase) d).getDataBuffer());
                 copyBox(all, new long[0], new long[0], b, r, o, new long[0], new long[0]);
@@ -226,6 +240,16 @@ public final class VariableCopier {
         }
     }
 
+    /** Copies the part of decoded HDF5 chunk {@code c} inside {@code [o, end)} into {@code b}. */
+    private void copyChunk(long[] c, ByteBuffer raw, byte[] b, long[] r, long[] o, long[] end) {
+        long[] dims = toLong(hdfChunk);
+        if (raw.remaining() < product(dims) * elementSize) {
+            throw new NcImporter.ImportException("the HDF5 chunk at " + Arrays.toString(c) + " decodes to "
+                    + raw.remaining() / elementSize + " elements, expected " + product(dims), null);
+        }
+        copyBox(raw, dims, c, b, r, o, max(c, o), min(add(c, hdfChunk), end));
+    }
+
     /**
      * {@link #decode}, remembering the last chunk: an HDF5 chunk larger than
      * {@link #MAX_CHUNK_BYTES} spans several Atlas chunks, which are copied one after the other.
@@ -258,6 +282,9 @@ public final class VariableCopier {
                     + " of its pipeline, which jHDF cannot decode", null);
         }
         ChunkedDataset cd = (ChunkedDataset) d;
+        if (reader != null && reader.handles()) {
+            return reader.read(chunk, c);
+        }
         byte[] raw;
         try {
             if (fletcher == Fletcher32.LAST) {
