@@ -78,13 +78,34 @@ final class BlockSource {
         // fail the load and are never cached.
         // Verification runs inside the load too, before decompression: a block whose stored bytes
         // fail their checksum fails the load, and a failed load is never cached.
-        return blocks.get(storage, object, b.fileOffset(), () -> decompressed(Mono.defer(() -> {
+        return blocks.get(storage, object, b.fileOffset(), () -> load(r, epoch, stored));
+    }
+
+    /**
+     * As {@link #fetch(ReadPlanner.BlockRead, long, java.util.function.Supplier)}, past the block
+     * cache: the block is decoded for this caller alone and not kept (a bulk read scanning more
+     * than the cache could usefully hold). The emitted buffer is owned by the subscriber.
+     */
+    Mono<ByteBuf> fetchPastCache(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored) {
+        return load(r, epoch, stored);
+    }
+
+    /** The block cache's budget in bytes (0: no block cache). */
+    long blockCacheBudget() {
+        return blocks.budget();
+    }
+
+    /** Loads committed block {@code r}: stored bytes from {@code stored} or the slab cache, verified and decoded. */
+    private Mono<ByteBuf> load(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored) {
+        ObjectInfo object = r.object();
+        BlockMeta b = r.meta();
+        return decompressed(Mono.defer(() -> {
                     ByteBuf given = stored.get();
                     return given != null ? Mono.just(given) : guardBase(r.base(), epoch, Retained.read(storage, object,
                             b.fileOffset(), b.compressedSize(), slabs.read(storage, object, b.fileOffset(), b.compressedSize()),
                             retainedReads));
                 }), b.codec(), b.uncompressedSize(), object.key() + " block " + b.id(), verifier(r))
-                .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e)));
+                .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e));
     }
 
     /** Whether the block of committed read {@code r} is in the block cache (or loading): a hint, see {@link BlockCache#contains}. */

@@ -824,14 +824,35 @@ public abstract class AtlasContract extends EngineTestBase {
         block(d13.defineArray("t", ArraySpec.of(DType.FLOAT32, shape).withChunks(5, 2, 2)));
         writeFloats(d13, "t", new long[] {4, 10, 12}, new long[] {1, 2, 2}, 1, 2, 3, 4);
 
+        Atlas fresh = reopen(s, o);
+        // No block cache: the read is a scan, its blocks decoded past the cache.
+        ReadCaches scanCaches = ReadCaches.of(dev.atlas.cache.SlabCache.create(dev.atlas.cache.SlabCache.Options.defaults(),
+                resources.allocator()), dev.atlas.cache.BlockCache.create(0));
+        Atlas scan = reopen(s, optsBuilder().blockTargetSize(6000).caches(scanCaches).build());
+        try {
+            crossDatasetReadsEqualPerDatasetReads(a, scan, List.of(fresh, a, fresh, scan), names, rnd);
+        } finally {
+            scanCaches.invalidateAll(); // this test's own caches: their slabs are freed here, not with the resources
+        }
+        // The pending rewrite is what the writing handle sees, and the fresh handle does not.
+        try (NdArray st = block(a.readArrayAcrossStacked("t", List.of("d5", "d13"), new long[] {0, 0, 0}, new long[] {1, 1, 2}))) {
+            assertEquals(List.of(5f, 6f, 0f, 0f), List.of(st.getFloat(0), st.getFloat(1), st.getFloat(2), st.getFloat(3)));
+        }
+        // A region outside one dataset's array fails typed.
+        assertThrows(InvalidArgumentException.class,
+                () -> block(fresh.readArrayAcrossStacked("t", names, new long[] {0, 0, 10}, new long[] {1, 1, 5})));
+    }
+
+    private static void crossDatasetReadsEqualPerDatasetReads(Atlas a, Atlas scan, List<Atlas> handles, List<String> names,
+            java.util.Random rnd) {
+        long[] shape = {5, 12, 14};
         long[][][] regions = {{{0, 0, 0}, shape}, {{0, 0, 0}, {1, 12, 14}}, {{2, 3, 4}, {2, 5, 6}}, {{4, 11, 13}, {1, 1, 1}},
             {{1, 0, 6}, {3, 12, 2}}};
         List<String> order = new ArrayList<>(names);
         java.util.Collections.shuffle(order, rnd);
-        Atlas fresh = reopen(s, o);
-        for (Atlas h : List.of(fresh, a, fresh)) {
+        for (Atlas h : handles) {
             for (long[][] r : regions) {
-                String what = (h == a ? "writing handle" : "fresh handle") + ", region " + java.util.Arrays.toString(r[0]) + " + "
+                String what = (h == a ? "writing handle" : h == scan ? "scanning handle" : "fresh handle") + ", region " + java.util.Arrays.toString(r[0]) + " + "
                         + java.util.Arrays.toString(r[1]);
                 try (NdArray st = block(h.readArrayAcrossStacked("t", order, r[0], r[1]))) {
                     int per = (int) (r[1][0] * r[1][1] * r[1][2]);
@@ -863,13 +884,6 @@ public abstract class AtlasContract extends EngineTestBase {
                 }
             }
         }
-        // The pending rewrite is what the writing handle sees, and the fresh handle does not.
-        try (NdArray st = block(a.readArrayAcrossStacked("t", List.of("d5", "d13"), new long[] {0, 0, 0}, new long[] {1, 1, 2}))) {
-            assertEquals(List.of(5f, 6f, 0f, 0f), List.of(st.getFloat(0), st.getFloat(1), st.getFloat(2), st.getFloat(3)));
-        }
-        // A dtype other than the array's fails typed; so does a region outside one dataset's array.
-        assertThrows(InvalidArgumentException.class,
-                () -> block(fresh.readArrayAcrossStacked("t", order, new long[] {0, 0, 10}, new long[] {1, 1, 5})));
     }
 
     @Test
