@@ -97,9 +97,19 @@ public final class AtlasBench {
     }
 
     static AtlasOptions options(EngineResources r, ReadCaches caches) {
-        return AtlasOptions.builder(r).codec(StoreCodec.ZSTD).registryFile(RegistryFormat.MSGPACK, StoreCodec.ZSTD)
-                .caches(caches).bulkConcurrency(Integer.getInteger("bulk", AtlasOptions.DEFAULT_BULK_CONCURRENCY))
-                .blockTargetSize(Long.getLong("blockTarget", AtlasOptions.DEFAULT_BLOCK_TARGET_SIZE)).build();
+        AtlasOptions.Builder b = AtlasOptions.builder(r).codec(StoreCodec.ZSTD).registryFile(RegistryFormat.MSGPACK, StoreCodec.ZSTD)
+                .caches(caches).blockTargetSize(Long.getLong("blockTarget", AtlasOptions.DEFAULT_BLOCK_TARGET_SIZE));
+        // The store's defaults (I/O concurrency per storage, CPU concurrency per core) unless -Dio / -Dcpu
+        // (-Dbulk: the former single knob, now the I/O concurrency).
+        Integer io = Integer.getInteger("io", Integer.getInteger("bulk"));
+        if (io != null) {
+            b.ioConcurrency(io);
+        }
+        Integer cpu = Integer.getInteger("cpu");
+        if (cpu != null) {
+            b.cpuConcurrency(cpu);
+        }
+        return b.build();
     }
 
     static NdArray data(Var v, long[] shape, long seed) {

@@ -71,6 +71,7 @@ public final class ArrayFile {
 
     final OpenFileSet state;
     private final RegionAssembler assembler;
+    private final AcrossReads across;
     private final StatsMaintainer stats;
     private final LayerCommitter committer;
     private final Compactor compactor;
@@ -80,6 +81,7 @@ public final class ArrayFile {
         this.state = state;
         BlockSource source = new BlockSource(state);
         this.assembler = new RegionAssembler(source, state.options);
+        this.across = new AcrossReads(source);
         this.stats = new StatsMaintainer(state, source);
         this.committer = new LayerCommitter(state, stats);
         this.compactor = new Compactor(state, source, committer, stats);
@@ -452,6 +454,34 @@ public final class ArrayFile {
         public Mono<Void> readInto(String name, DType expected, long[] start, long[] shape, ReadTarget target, long offset) {
             return pinned(Mono.defer(() -> assembler.readInto(snapshot, epoch, state.visible(snapshot, name, expected), start,
                     shape, target, offset)));
+        }
+
+        /**
+         * Reads the region {@code [start, start + shape)} of each array of {@code names} in this
+         * state into {@code target}: the {@code i}th at byte {@code offset + i * rowBytes}, where
+         * {@code rowBytes} is the region's element count times {@code expected}'s element size. The
+         * arrays may be chunked differently; their regions are planned together, once: each block
+         * any of them needs is fetched and decoded once, and the storage ranges of all of them are
+         * coalesced. {@code ioConcurrency} storage ranges are fetched at once and
+         * {@code cpuConcurrency} blocks decoded at once.
+         *
+         * @param target not consumed (see {@link ArrayFile#readInto})
+         * @throws DTypeMismatchException (as an error signal) if an array's dtype is not {@code expected}
+         * @throws InvalidArgumentException (as an error signal) for a variable-length dtype, a
+         *     region outside an array, or rows beyond the target's capacity
+         * @throws NotFoundException (as an error signal) if a name is not visible
+         */
+        public Mono<Void> readAcrossInto(List<String> names, DType expected, long[] start, long[] shape, ReadTarget target,
+                long offset, int ioConcurrency, int cpuConcurrency) {
+            if (ioConcurrency < 1 || cpuConcurrency < 1 || offset < 0) {
+                return Mono.error(new InvalidArgumentException("ioConcurrency and cpuConcurrency must be >= 1 and offset >= 0,"
+                        + " not " + ioConcurrency + ", " + cpuConcurrency + ", " + offset));
+            }
+            return pinned(Mono.defer(() -> {
+                long rowBytes = dev.atlas.internal.nd.ChunkGrid.product(shape) * Math.max(0, expected.elementSize());
+                return across.readInto(state, assembler, snapshot, epoch, names, expected, start, shape, target, offset,
+                        rowBytes, ioConcurrency, cpuConcurrency);
+            }));
         }
 
         /** Names of the arrays visible in this state, in list order. */

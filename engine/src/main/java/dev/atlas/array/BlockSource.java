@@ -61,17 +61,74 @@ final class BlockSource {
         if (r.pending() != null) {
             return pending(r.pending(), r.file());
         }
+        return fetch(r, epoch, () -> null);
+    }
+
+    /**
+     * The decompressed block of committed read {@code r} through the block cache, as
+     * {@link #fetch(ReadPlanner.BlockRead, long)}; when the cache has to load it, the stored bytes
+     * come from {@code stored} (a block's slice of a coalesced range read, see {@link #fetchRange},
+     * whose ownership passes to the load) or, when it supplies null, from the slab cache. The
+     * emitted buffer is owned by the subscriber; {@code stored} is asked at most once per load.
+     */
+    Mono<ByteBuf> fetch(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored) {
         ObjectInfo object = r.object();
         BlockMeta b = r.meta();
         // The epoch guard sits inside the block load: bytes read while the base was being replaced
         // fail the load and are never cached.
         // Verification runs inside the load too, before decompression: a block whose stored bytes
         // fail their checksum fails the load, and a failed load is never cached.
-        return blocks.get(storage, object, b.fileOffset(), () -> decompressed(
-                guardBase(r.base(), epoch, Retained.read(storage, object, b.fileOffset(), b.compressedSize(),
-                        slabs.read(storage, object, b.fileOffset(), b.compressedSize()), retainedReads)),
-                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id(), verifier(r))
-                .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e)));
+        return blocks.get(storage, object, b.fileOffset(), () -> load(r, epoch, stored));
+    }
+
+    /**
+     * As {@link #fetch(ReadPlanner.BlockRead, long, java.util.function.Supplier)}, past the block
+     * cache: the block is decoded for this caller alone and not kept (a bulk read scanning more
+     * than the cache could usefully hold). The emitted buffer is owned by the subscriber.
+     */
+    Mono<ByteBuf> fetchPastCache(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored) {
+        return load(r, epoch, stored);
+    }
+
+    /** The block cache's budget in bytes (0: no block cache). */
+    long blockCacheBudget() {
+        return blocks.budget();
+    }
+
+    /** Loads committed block {@code r}: stored bytes from {@code stored} or the slab cache, verified and decoded. */
+    private Mono<ByteBuf> load(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored) {
+        ObjectInfo object = r.object();
+        BlockMeta b = r.meta();
+        return decompressed(Mono.defer(() -> {
+                    ByteBuf given = stored.get();
+                    return given != null ? Mono.just(given) : guardBase(r.base(), epoch, Retained.read(storage, object,
+                            b.fileOffset(), b.compressedSize(), slabs.read(storage, object, b.fileOffset(), b.compressedSize()),
+                            retainedReads));
+                }), b.codec(), b.uncompressedSize(), object.key() + " block " + b.id(), verifier(r))
+                .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e));
+    }
+
+    /** Whether the block of committed read {@code r} is in the block cache (or loading): a hint, see {@link BlockCache#contains}. */
+    boolean cached(ReadPlanner.BlockRead r) {
+        return blocks.contains(storage, r.object(), r.meta().fileOffset());
+    }
+
+    /**
+     * Stored bytes {@code [offset, offset + length)} of {@code object} in one version-checked range
+     * read past the slab cache (a bulk read's coalesced run of blocks, which it cuts into the
+     * blocks' stored bytes itself), from a retained copy when the object was replaced or removed,
+     * and failing like a block read when a base read may have seen another incarnation of the base.
+     *
+     * @return a buffer of exactly {@code length} bytes the subscriber owns and releases
+     */
+    Mono<ByteBuf> fetchRange(ObjectInfo object, boolean base, long epoch, long offset, long length) {
+        return guardBase(base, epoch, Retained.read(storage, object, offset, length,
+                storage.read(object.key(), offset, length, object.version()), retainedReads));
+    }
+
+    /** Whether range reads of this source's storage are cheap (local files, memory), see {@link Storage#cheapRangeReads()}. */
+    boolean cheapRangeReads() {
+        return storage.cheapRangeReads();
     }
 
     /**

@@ -99,6 +99,100 @@ final class ReadPlanner {
         return new ReadPlan(reads, epoch);
     }
 
+    /**
+     * A committed block of a cross-dataset plan: the read (its chunks, in one list whatever
+     * dataset they belong to) and, for its {@code k}th chunk, the dataset index {@code datasets[k]}.
+     */
+    record SharedBlock(BlockRead read, int[] datasets) {
+    }
+
+    /**
+     * One read of the same region of one array name in many datasets (the entries of one file set),
+     * planned once against one snapshot: every committed block any dataset needs, each listed once
+     * with all the chunks taken from it, in file order (object, then offset); {@code needsFill[i]}
+     * when some chunk of dataset {@code i}'s region is stored nowhere.
+     */
+    record AcrossPlan(List<SharedBlock> blocks, boolean[] needsFill, long epoch) {
+    }
+
+    /** Where a chunk's block is: the layer (index in the stack) and the block id. */
+    private record BlockKey(int layer, long blockId) {
+    }
+
+    /** The chunks one block gives a cross-dataset plan, in the order they were planned. */
+    private static final class SharedGroup {
+        final List<long[]> coords = new ArrayList<>(4);
+        final List<ChunkAddress> addresses = new ArrayList<>(4);
+        int[] datasets = new int[4];
+        final int layer;
+        final long blockId;
+
+        SharedGroup(int layer, long blockId) {
+            this.layer = layer;
+            this.blockId = blockId;
+        }
+
+        void add(int dataset, long[] coord, ChunkAddress address) {
+            int k = coords.size();
+            if (k == datasets.length) {
+                datasets = Arrays.copyOf(datasets, k * 2);
+            }
+            datasets[k] = dataset;
+            coords.add(coord);
+            addresses.add(address);
+        }
+    }
+
+    /**
+     * Plans region {@code [start, start + shape)} of {@code arrays[i]} for every {@code i} whose
+     * entry is not null (committed arrays: a dataset with a pending entry is read on its own) in
+     * one pass: each stored chunk resolved in the merged view, grouped by block across datasets,
+     * so a block several datasets need is fetched and decoded once. The regions must lie inside the
+     * arrays (checked by the caller).
+     *
+     * @throws CorruptFileException when a chunk names a block its layer does not have
+     */
+    static AcrossPlan planAcross(Snapshot s, long epoch, Snapshot.Resolved[] arrays, long[] start, long[] shape) {
+        Map<BlockKey, SharedGroup> groups = new java.util.HashMap<>();
+        boolean[] needsFill = new boolean[arrays.length];
+        long[] stored = new long[1];
+        for (int i = 0; i < arrays.length; i++) {
+            Snapshot.Resolved a = arrays[i];
+            if (a == null) {
+                continue;
+            }
+            MergedView.VisibleArray committed = a.committed();
+            int dataset = i;
+            stored[0] = 0;
+            a.grid().forEachChunkIn(start, shape, c -> {
+                MergedView.ChunkSource src = committed.chunks().get(GridCoord.of(c));
+                if (src != null) {
+                    stored[0]++;
+                    groups.computeIfAbsent(new BlockKey(src.layer(), src.address().blockId()),
+                            k -> new SharedGroup(k.layer(), k.blockId())).add(dataset, c.clone(), src.address());
+                }
+            });
+            needsFill[i] = stored[0] < a.grid().chunkCountIn(start, shape);
+        }
+        List<SharedBlock> blocks = new ArrayList<>(groups.size());
+        for (SharedGroup g : groups.values()) {
+            LayerStack.Layer layer = s.committed().layers().get(g.layer);
+            BlockMeta b = layer.blocks().get(g.blockId);
+            if (b == null) {
+                throw new CorruptFileException(layer.object().key(), "chunk " + Arrays.toString(g.coords.get(0))
+                        + " of dataset #" + g.datasets[0] + " refers to missing block " + g.blockId);
+            }
+            BlockRead r = new BlockRead(layer.object().key(), g.coords, g.addresses, layer.object(), b, g.layer == 0, null,
+                    null, layer.checksums());
+            blocks.add(new SharedBlock(r, Arrays.copyOf(g.datasets, g.coords.size())));
+        }
+        blocks.sort((x, y) -> {
+            int c = x.read().file().compareTo(y.read().file());
+            return c != 0 ? c : Long.compare(x.read().meta().fileOffset(), y.read().meta().fileOffset());
+        });
+        return new AcrossPlan(blocks, needsFill, epoch);
+    }
+
     private static void addCommitted(Map<String, List<CommittedChunk>> groups, MergedView.VisibleArray a, long[] c) {
         MergedView.ChunkSource src = a.chunks().get(GridCoord.of(c));
         if (src != null) {

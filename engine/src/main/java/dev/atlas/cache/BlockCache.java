@@ -108,6 +108,15 @@ public final class BlockCache {
         });
     }
 
+    /**
+     * Whether the block at {@code blockOffset} of the object {@code info} names is cached or being
+     * loaded right now (a hint: it may be evicted a moment later, and {@link #get} then loads it).
+     * A bulk read asks this to leave cached blocks out of the storage ranges it fetches.
+     */
+    public boolean contains(Storage storage, ObjectInfo info, long blockOffset) {
+        return budget != 0 && cache.asMap().containsKey(new Key(storage, info.key(), info.version(), blockOffset));
+    }
+
     /** Drops every block of {@code object} in {@code storage}, all versions. */
     public void invalidate(Storage storage, String object) {
         CacheSupport.drop(cache, storage, object, null);

@@ -93,7 +93,7 @@ public final class Atlas {
         this.files = new ArrayFiles(storage, layout, options, state, refresher);
         refresher.files(files);
         this.commit = new StoreCommit(storage, layout, options, state, files, registry, refresher);
-        this.bulk = new BulkReads(options, state, files);
+        this.bulk = new BulkReads(storage, options, state, files);
         this.autoRefresh = options.refreshInterval().isZero() ? null : startAutoRefresh(options);
     }
 
@@ -443,8 +443,10 @@ public final class Atlas {
     // ------------------------------------------------------------------ bulk reads
 
     /**
-     * Reads the same region of {@code array} from many datasets, at most
-     * {@link AtlasOptions#bulkConcurrency()} at once. Results stream in completion order, each
+     * Reads the same region of {@code array} from many datasets. A fixed-width region is planned
+     * for all datasets at once (in batches of about 64 MiB of results) and read as
+     * {@link #readArrayAcrossStacked} reads; whole arrays (null region) and variable-length dtypes
+     * are read dataset by dataset, {@link AtlasOptions#ioConcurrency(Storage)} at once. Results stream each
      * tagged with its position in {@code datasets} and the dataset name; a dataset that is not
      * registered or does not declare the array yields an {@linkplain DatasetRead#absent() absent}
      * result. Null {@code start} and {@code shape} read each dataset's whole array. The first read
@@ -460,9 +462,13 @@ public final class Atlas {
 
     /**
      * Reads the same region of {@code array} from each dataset into one pooled direct buffer of
-     * shape {@code [n, *regionShape]} (row i = {@code datasets.get(i)}), rows filled as their
-     * reads complete, at most {@link AtlasOptions#bulkConcurrency()} at once. Null {@code start}
-     * and {@code shape} read whole arrays, which must then all have one shape.
+     * shape {@code [n, *regionShape]} (row i = {@code datasets.get(i)}). The read is planned once
+     * for all datasets against one state of the array's file set: every block any dataset needs is
+     * fetched and decoded once, storage ranges are coalesced across datasets,
+     * {@link AtlasOptions#ioConcurrency(Storage)} ranges are in flight at once and
+     * {@link AtlasOptions#cpuConcurrency()} blocks are decoded at once, each copying its chunks
+     * straight into their rows. Null {@code start} and {@code shape} read whole arrays, which must
+     * then all have one shape.
      *
      * @return an array the subscriber owns and closes
      * @throws ArrayNotFoundException (as an error signal) for an empty list, or naming the first

@@ -16,11 +16,30 @@ import java.util.Objects;
  */
 public final class AtlasOptions {
     /**
-     * Per-dataset reads in flight in a bulk read: one per core keeps local, CPU-bound reads
-     * (decompression) busy without oversubscribing; raise it for object stores, where latency
-     * rather than CPU bounds a read.
+     * The former single knob of bulk reads (one per core); kept for {@link #bulkConcurrency()}.
+     *
+     * @deprecated bulk reads have two knobs now: {@link #DEFAULT_LOCAL_IO_CONCURRENCY} /
+     *     {@link #DEFAULT_REMOTE_IO_CONCURRENCY} and {@link #DEFAULT_CPU_CONCURRENCY}
      */
+    @Deprecated
     public static final int DEFAULT_BULK_CONCURRENCY = Math.max(1, Runtime.getRuntime().availableProcessors());
+    /**
+     * Storage ranges a bulk read has in flight on a storage with cheap range reads (local files,
+     * memory; {@link dev.atlas.storage.Storage#cheapRangeReads()}): shallow, since a read from the
+     * page cache is a copy that costs CPU the decoding needs too; a few in flight keep the codec
+     * threads fed.
+     */
+    public static final int DEFAULT_LOCAL_IO_CONCURRENCY = 4;
+    /**
+     * Storage ranges a bulk read has in flight on an object store: deep, since each range waits a
+     * request's latency (tens of milliseconds) while costing almost no CPU.
+     */
+    public static final int DEFAULT_REMOTE_IO_CONCURRENCY = 64;
+    /**
+     * Blocks a bulk read decodes at once: two per core, so a codec thread that finishes a block
+     * finds the next one queued.
+     */
+    public static final int DEFAULT_CPU_CONCURRENCY = 2 * Math.max(1, Runtime.getRuntime().availableProcessors());
     /** Array files flushed at once: each flush is mostly one storage put, so a few overlap usefully. */
     public static final int DEFAULT_FLUSH_CONCURRENCY = 4;
     /**
@@ -40,7 +59,8 @@ public final class AtlasOptions {
     private final RegistryFile registryFile;
     private final int footerVersion;
     private final long blockTargetSize;
-    private final int bulkConcurrency;
+    private final int ioConcurrency;
+    private final int cpuConcurrency;
     private final int flushConcurrency;
     private final ReadCaches caches;
     private final java.nio.file.Path tempDirectory;
@@ -65,7 +85,8 @@ public final class AtlasOptions {
         this.registryFile = b.registryFile;
         this.footerVersion = b.footerVersion;
         this.blockTargetSize = b.blockTargetSize;
-        this.bulkConcurrency = b.bulkConcurrency;
+        this.ioConcurrency = b.ioConcurrency;
+        this.cpuConcurrency = b.cpuConcurrency;
         this.flushConcurrency = b.flushConcurrency;
         this.caches = b.caches;
     }
@@ -97,8 +118,46 @@ public final class AtlasOptions {
         return blockTargetSize;
     }
 
+    /**
+     * The I/O concurrency set with {@link Builder#ioConcurrency} (or the deprecated
+     * {@link Builder#bulkConcurrency}), else {@link #DEFAULT_BULK_CONCURRENCY}.
+     *
+     * @deprecated use {@link #ioConcurrency(dev.atlas.storage.Storage)} and {@link #cpuConcurrency()}
+     */
+    @Deprecated
     public int bulkConcurrency() {
-        return bulkConcurrency;
+        return ioConcurrency > 0 ? ioConcurrency : DEFAULT_BULK_CONCURRENCY;
+    }
+
+    /**
+     * Storage range reads a bulk read ({@link Atlas#readArrayAcross}, {@link Atlas#readArrayAcrossStacked})
+     * has in flight at once, as set with {@link Builder#ioConcurrency}; 0 when it is chosen per
+     * storage ({@link #ioConcurrency(dev.atlas.storage.Storage)}).
+     */
+    public int ioConcurrency() {
+        return ioConcurrency;
+    }
+
+    /**
+     * Storage range reads a bulk read on {@code storage} has in flight at once: the value set with
+     * {@link Builder#ioConcurrency}, else {@link #DEFAULT_LOCAL_IO_CONCURRENCY} when the storage's
+     * range reads are cheap (local files, memory) and {@link #DEFAULT_REMOTE_IO_CONCURRENCY}
+     * otherwise (object stores).
+     */
+    public int ioConcurrency(dev.atlas.storage.Storage storage) {
+        if (ioConcurrency > 0) {
+            return ioConcurrency;
+        }
+        return storage.cheapRangeReads() ? DEFAULT_LOCAL_IO_CONCURRENCY : DEFAULT_REMOTE_IO_CONCURRENCY;
+    }
+
+    /**
+     * Blocks a bulk read decodes at once (the decoding runs on the engine's codec threads; this
+     * bounds how many of a read's blocks are queued there or decoded into memory at a time).
+     * Default {@link #DEFAULT_CPU_CONCURRENCY}.
+     */
+    public int cpuConcurrency() {
+        return cpuConcurrency;
     }
 
     public int flushConcurrency() {
@@ -161,7 +220,8 @@ public final class AtlasOptions {
         private RegistryFile registryFile = RegistryFile.DEFAULT;
         private int footerVersion = Footer.VERSION_V5;
         private long blockTargetSize = DEFAULT_BLOCK_TARGET_SIZE;
-        private int bulkConcurrency = DEFAULT_BULK_CONCURRENCY;
+        private int ioConcurrency;
+        private int cpuConcurrency = DEFAULT_CPU_CONCURRENCY;
         private int flushConcurrency = DEFAULT_FLUSH_CONCURRENCY;
         private ReadCaches caches;
         private java.nio.file.Path tempDirectory;
@@ -201,8 +261,34 @@ public final class AtlasOptions {
             return this;
         }
 
+        /**
+         * The one knob bulk reads had before they planned across datasets (datasets read at once);
+         * now the I/O concurrency, which bounds the same thing it bounded then: storage reads in
+         * flight.
+         *
+         * @deprecated use {@link #ioConcurrency(int)} and {@link #cpuConcurrency(int)}
+         */
+        @Deprecated
         public Builder bulkConcurrency(int n) {
-            this.bulkConcurrency = (int) atLeastOne("bulkConcurrency", n);
+            this.ioConcurrency = (int) atLeastOne("bulkConcurrency", n);
+            return this;
+        }
+
+        /**
+         * Storage range reads a bulk read has in flight at once (see
+         * {@link AtlasOptions#ioConcurrency(dev.atlas.storage.Storage)}); by default chosen per
+         * storage: {@link #DEFAULT_LOCAL_IO_CONCURRENCY} for local files,
+         * {@link #DEFAULT_REMOTE_IO_CONCURRENCY} for object stores. Raise it for a store with high
+         * latency per request.
+         */
+        public Builder ioConcurrency(int n) {
+            this.ioConcurrency = (int) atLeastOne("ioConcurrency", n);
+            return this;
+        }
+
+        /** Blocks a bulk read decodes at once (see {@link AtlasOptions#cpuConcurrency()}). */
+        public Builder cpuConcurrency(int n) {
+            this.cpuConcurrency = (int) atLeastOne("cpuConcurrency", n);
             return this;
         }
 

@@ -10,6 +10,7 @@ import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.error.ObjectChangedException;
 import dev.atlas.format.DType;
 import dev.atlas.internal.nd.ChunkGrid;
+import dev.atlas.storage.Storage;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,9 +21,21 @@ import reactor.core.publisher.Mono;
 
 /**
  * Reads of one region of one array from many datasets: streamed per dataset, or stacked into one
- * buffer. One registry lookup per call; each dataset's read goes straight to the shared array file.
+ * buffer. One registry lookup per call. All datasets' entries live in one array file set, so a
+ * fixed-width read is planned once against one pinned state of it
+ * ({@link ArrayFile.Pinned#readAcrossInto}): blocks shared by datasets decoded once, storage
+ * ranges coalesced across datasets, {@link AtlasOptions#ioConcurrency(Storage)} ranges in flight
+ * and {@link AtlasOptions#cpuConcurrency()} blocks decoding. Variable-length reads and whole-array
+ * reads of datasets whose shapes differ go dataset by dataset.
  */
 final class BulkReads {
+    /**
+     * Bytes of one batch of a streamed fixed-width read ({@link #across}): its datasets are planned
+     * and read together into one buffer, whose rows are then handed out as the results.
+     */
+    static final long ACROSS_BATCH_BYTES = 64L << 20;
+
+    private final Storage storage;
     private final AtlasOptions options;
     private final RegistryState state;
     private final ArrayFiles files;
@@ -31,7 +44,8 @@ final class BulkReads {
     private record Row(int index, List<Object> values) {
     }
 
-    BulkReads(AtlasOptions options, RegistryState state, ArrayFiles files) {
+    BulkReads(Storage storage, AtlasOptions options, RegistryState state, ArrayFiles files) {
+        this.storage = storage;
         this.options = options;
         this.state = state;
         this.files = files;
@@ -41,23 +55,91 @@ final class BulkReads {
     Flux<DatasetRead> across(String array, List<String> datasets, long[] start, long[] shape) {
         return Flux.defer(() -> {
             boolean[] declared = state.declaring(datasets, array);
-            boolean any = false;
-            for (boolean d : declared) {
-                any |= d;
+            List<Integer> present = new ArrayList<>();
+            for (int i = 0; i < declared.length; i++) {
+                if (declared[i]) {
+                    present.add(i);
+                }
             }
-            if (!any) {
+            if (present.isEmpty()) {
                 return Flux.error(new ArrayNotFoundException("no listed dataset declares array '" + array + "'"));
             }
+            Flux<DatasetRead> absent = Flux.range(0, datasets.size()).filter(i -> !declared[i])
+                    .map(i -> new DatasetRead(i, datasets.get(i), null));
             // One pinned state of the file set for every dataset: results of one bulk read agree.
-            return files.file(array, false).flatMap(ArrayFile::pin).flatMapMany(f -> Flux.range(0, datasets.size())
-                    .flatMap(i -> {
-                        String ds = datasets.get(i);
-                        if (!declared[i]) {
-                            return Mono.just(new DatasetRead(i, ds, null));
+            Mono<ArrayFile.Pinned> pinned = files.file(array, false).flatMap(ArrayFile::pin);
+            DType dtype = state.schema(datasets.get(present.get(0)), array).dtype();
+            Flux<DatasetRead> reads;
+            if (start != null && shape != null && dtype.elementSize() > 0) {
+                reads = pinned.flatMapMany(f -> acrossFixed(f, datasets, present, dtype, start, shape));
+            } else {
+                reads = pinned.flatMapMany(f -> Flux.fromIterable(present)
+                        .flatMap(i -> f.readArray(datasets.get(i), start, shape).map(a -> new DatasetRead(i, datasets.get(i), a)),
+                                options.ioConcurrency(storage)));
+            }
+            return Flux.concat(absent, reads).doOnDiscard(DatasetRead.class, DatasetRead::close);
+        });
+    }
+
+    /**
+     * The fixed-width regions of datasets {@code present} (indexes into {@code datasets}), in
+     * batches of about {@link #ACROSS_BATCH_BYTES}: each batch planned and read at once into one
+     * buffer whose rows become the results (each a slice holding the buffer).
+     */
+    private Flux<DatasetRead> acrossFixed(ArrayFile.Pinned f, List<String> datasets, List<Integer> present, DType dtype,
+            long[] start, long[] shape) {
+        long rowBytes = ChunkGrid.product(shape) * dtype.elementSize();
+        int batch = (int) Math.max(1, Math.min(present.size(), ACROSS_BATCH_BYTES / Math.max(1, rowBytes)));
+        if (rowBytes * batch > Integer.MAX_VALUE - 8) {
+            return Flux.error(new InvalidArgumentException("a region of " + rowBytes + " bytes exceeds one buffer; read it in parts"));
+        }
+        List<List<Integer>> batches = new ArrayList<>();
+        for (int i = 0; i < present.size(); i += batch) {
+            batches.add(present.subList(i, Math.min(present.size(), i + batch)));
+        }
+        return Flux.fromIterable(batches).concatMap(b -> {
+            List<String> names = new ArrayList<>(b.size());
+            b.forEach(i -> names.add(datasets.get(i)));
+            return readRows(f, names, dtype, start, shape, rowBytes, "bulk read").flatMapIterable(buf -> {
+                List<DatasetRead> out = new ArrayList<>(b.size());
+                try {
+                    for (int k = 0; k < b.size(); k++) {
+                        int i = b.get(k);
+                        out.add(new DatasetRead(i, datasets.get(i), NdArray.wrap(dtype, shape,
+                                buf.retainedSlice((int) (k * rowBytes), (int) rowBytes))));
+                    }
+                    return out;
+                } catch (RuntimeException e) {
+                    out.forEach(DatasetRead::close);
+                    throw e;
+                } finally {
+                    buf.release();
+                }
+            });
+        }, 0);
+    }
+
+    /**
+     * The regions of {@code names} read at once into one buffer of {@code names.size() × rowBytes}
+     * bytes, row {@code i} = {@code names.get(i)}; the emitted buffer is owned by the subscriber.
+     */
+    private Mono<ByteBuf> readRows(ArrayFile.Pinned f, List<String> names, DType dtype, long[] start, long[] shape,
+            long rowBytes, String what) {
+        long total = rowBytes * names.size();
+        return Mono.defer(() -> {
+            ReadTarget target = ReadTarget.allocate(options.resources().allocator(), (int) total);
+            return f.readAcrossInto(names, dtype, start, shape, target, 0, options.ioConcurrency(storage),
+                            options.cpuConcurrency())
+                    .then(Mono.fromCallable(() -> {
+                        ByteBuf buf = target.take();
+                        if (buf == null) {
+                            throw new AtlasException(what + ": its buffer is still held by a read");
                         }
-                        return f.readArray(ds, start, shape).map(a -> new DatasetRead(i, ds, a));
-                    }, options.bulkConcurrency()))
-                    .doOnDiscard(DatasetRead.class, DatasetRead::close);
+                        buf.writerIndex((int) total);
+                        return buf;
+                    }))
+                    .doOnError(e -> target.release())
+                    .doOnCancel(target::release);
         });
     }
 
@@ -127,7 +209,7 @@ final class BulkReads {
         return out;
     }
 
-    /** Fixed-width elements: each dataset's read fills its row of one pooled direct buffer. */
+    /** Fixed-width elements: every dataset's region planned at once and read into its row of one pooled direct buffer. */
     private Mono<NdArray> stackedFixed(ArrayFile.Pinned f, String array, List<String> datasets, long[] start, long[] shape,
             DType dtype, long[] outShape) {
         long rowBytes = ChunkGrid.product(shape) * dtype.elementSize();
@@ -136,22 +218,8 @@ final class BulkReads {
             return Mono.error(new InvalidArgumentException("stacked read of " + total + " bytes exceeds one buffer;"
                     + " read fewer datasets at a time"));
         }
-        return Mono.defer(() -> {
-            ReadTarget target = ReadTarget.allocate(options.resources().allocator(), (int) total);
-            return Flux.range(0, datasets.size())
-                    .flatMap(i -> f.readInto(datasets.get(i), dtype, start, shape, target, i * rowBytes),
-                            options.bulkConcurrency())
-                    .then(Mono.fromCallable(() -> {
-                        ByteBuf buf = target.take();
-                        if (buf == null) {
-                            throw new AtlasException("stacked read of '" + array + "': its buffer is still held by a read");
-                        }
-                        buf.writerIndex((int) total);
-                        return NdArray.wrap(dtype, outShape, buf);
-                    }))
-                    .doOnError(e -> target.release())
-                    .doOnCancel(target::release);
-        });
+        return readRows(f, datasets, dtype, start, shape, rowBytes, "stacked read of '" + array + "'")
+                .map(buf -> NdArray.wrap(dtype, outShape, buf));
     }
 
     /** Strings and binaries: each dataset's region read whole, the values gathered in dataset order. */
@@ -171,7 +239,7 @@ final class BulkReads {
                         }
                         return new Row(i, values);
                     }
-                }), options.bulkConcurrency())
+                }), options.ioConcurrency(storage))
                 .collectList()
                 .map(rows -> {
                     List<Object> all = new ArrayList<>((int) (rowCount * n));

@@ -732,9 +732,20 @@ public abstract class AtlasContract extends EngineTestBase {
         AtlasOptions o = optsBuilder().bulkConcurrency(conc).blockTargetSize(1).caches(ReadCaches.disabled(resources.allocator())).build();
         Atlas a = create(counting, o);
         List<String> names = new ArrayList<>();
+        java.util.Random noise = new java.util.Random(79);
         for (int i = 0; i < 24; i++) {
             writeFloats(defineFloats(a, "d" + i, "t", 2), "t", new long[] {0}, new long[] {2}, i, i);
             names.add("d" + i);
+            if (i % 6 == 5) {
+                // A stacked read plans all datasets at once and coalesces adjacent blocks into one
+                // storage read: incompressible fillers (not read) between groups of datasets keep
+                // it several storage reads, so that there is concurrency to bound.
+                float[] big = new float[150_000];
+                for (int k = 0; k < big.length; k++) {
+                    big[k] = noise.nextFloat();
+                }
+                writeFloats(defineFloats(a, "filler" + i, "t", big.length), "t", new long[] {0}, new long[] {big.length}, big);
+            }
         }
         block(a.flush());
         Atlas r = reopen(counting, o);
@@ -747,6 +758,132 @@ public abstract class AtlasContract extends EngineTestBase {
         max.set(0);
         block(r.readArrayAcrossStacked("t", names, null, null)).close();
         assertTrue(max.get() <= conc && max.get() >= 2, "stacked: max in flight " + max.get());
+    }
+
+    /**
+     * A cross-dataset read (planned once, blocks shared and ranges coalesced across datasets)
+     * returns, value for value, what each dataset's own read returns: many datasets with different
+     * chunk layouts and fills, spread over several layers, some arrays deleted and defined again,
+     * some partly rewritten, some never written, some with unflushed changes; on a fresh handle
+     * (cold caches), on the writing handle (warm caches, pending layer) and through a partly warm
+     * block cache.
+     */
+    @Test
+    void ourRule_crossDatasetReadsEqualPerDatasetReads() {
+        Storage s = newStorage();
+        // Small blocks: a block holds chunks of several datasets, a read needs many blocks.
+        AtlasOptions o = optsBuilder().blockTargetSize(6000).ioConcurrency(3).cpuConcurrency(2).build();
+        Atlas a = create(s, o);
+        long[] shape = {5, 12, 14};
+        long[][] chunkings = {{1, 12, 14}, {2, 5, 7}, {5, 12, 14}, {3, 4, 14}, {1, 1, 14}, {5, 3, 5}};
+        int n = 36;
+        java.util.Random rnd = new java.util.Random(25);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String ds = "d" + i;
+            names.add(ds);
+            DatasetView v = block(a.createDataset(ds));
+            ArraySpec spec = ArraySpec.of(DType.FLOAT32, shape).withChunks(chunkings[i % chunkings.length]);
+            if (i % 4 == 1) {
+                spec = spec.withFill(new FillValue.Float(-i));
+            }
+            block(v.defineArray("t", spec));
+            if (i % 9 == 8) {
+                continue; // never written: all fill
+            }
+            long[] st = i % 5 == 2 ? new long[] {1, 3, 2} : new long[3];
+            long[] sh = i % 5 == 2 ? new long[] {3, 7, 9} : shape;
+            float[] vals = new float[(int) (sh[0] * sh[1] * sh[2])];
+            for (int k = 0; k < vals.length; k++) {
+                vals[k] = i * 1000 + k + rnd.nextFloat();
+            }
+            writeFloats(v, "t", st, sh, vals);
+            if (i % 12 == 11) {
+                block(a.flush()); // layers hold different datasets
+            }
+        }
+        block(a.flush());
+        float[] neg = new float[24];
+        for (int k = 0; k < neg.length; k++) {
+            neg[k] = -k - 0.5f;
+        }
+        for (int i = 0; i < n; i += 7) { // partly rewritten, in a newer layer
+            writeFloats(a.dataset("d" + i), "t", new long[] {2, 4, 5}, new long[] {2, 3, 4}, neg);
+        }
+        for (int i = 3; i < n; i += 10) { // deleted and defined again (another chunking), partly written
+            DatasetView v = a.dataset("d" + i);
+            block(v.deleteArray("t"));
+            block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, shape).withChunks(2, 6, 7).withFill(new FillValue.Float(7))));
+            writeFloats(v, "t", new long[] {0, 0, 0}, new long[] {2, 6, 7}, new float[84]);
+        }
+        block(a.flush());
+        // Unflushed changes on the writing handle: a rewrite and a fresh definition.
+        writeFloats(a.dataset("d5"), "t", new long[] {0, 0, 0}, new long[] {1, 2, 2}, 5, 6, 7, 8);
+        DatasetView d13 = a.dataset("d13");
+        block(d13.deleteArray("t"));
+        block(d13.defineArray("t", ArraySpec.of(DType.FLOAT32, shape).withChunks(5, 2, 2)));
+        writeFloats(d13, "t", new long[] {4, 10, 12}, new long[] {1, 2, 2}, 1, 2, 3, 4);
+
+        Atlas fresh = reopen(s, o);
+        // No block cache: the read is a scan, its blocks decoded past the cache.
+        ReadCaches scanCaches = ReadCaches.of(dev.atlas.cache.SlabCache.create(dev.atlas.cache.SlabCache.Options.defaults(),
+                resources.allocator()), dev.atlas.cache.BlockCache.create(0));
+        Atlas scan = reopen(s, optsBuilder().blockTargetSize(6000).caches(scanCaches).build());
+        try {
+            crossDatasetReadsEqualPerDatasetReads(a, scan, List.of(fresh, a, fresh, scan), names, rnd);
+        } finally {
+            scanCaches.invalidateAll(); // this test's own caches: their slabs are freed here, not with the resources
+        }
+        // The pending rewrite is what the writing handle sees, and the fresh handle does not.
+        try (NdArray st = block(a.readArrayAcrossStacked("t", List.of("d5", "d13"), new long[] {0, 0, 0}, new long[] {1, 1, 2}))) {
+            assertEquals(List.of(5f, 6f, 0f, 0f), List.of(st.getFloat(0), st.getFloat(1), st.getFloat(2), st.getFloat(3)));
+        }
+        // A region outside one dataset's array fails typed.
+        assertThrows(InvalidArgumentException.class,
+                () -> block(fresh.readArrayAcrossStacked("t", names, new long[] {0, 0, 10}, new long[] {1, 1, 5})));
+    }
+
+    private static void crossDatasetReadsEqualPerDatasetReads(Atlas a, Atlas scan, List<Atlas> handles, List<String> names,
+            java.util.Random rnd) {
+        long[] shape = {5, 12, 14};
+        long[][][] regions = {{{0, 0, 0}, shape}, {{0, 0, 0}, {1, 12, 14}}, {{2, 3, 4}, {2, 5, 6}}, {{4, 11, 13}, {1, 1, 1}},
+            {{1, 0, 6}, {3, 12, 2}}};
+        List<String> order = new ArrayList<>(names);
+        java.util.Collections.shuffle(order, rnd);
+        for (Atlas h : handles) {
+            for (long[][] r : regions) {
+                String what = (h == a ? "writing handle" : h == scan ? "scanning handle" : "fresh handle") + ", region " + java.util.Arrays.toString(r[0]) + " + "
+                        + java.util.Arrays.toString(r[1]);
+                try (NdArray st = block(h.readArrayAcrossStacked("t", order, r[0], r[1]))) {
+                    int per = (int) (r[1][0] * r[1][1] * r[1][2]);
+                    for (int row = 0; row < order.size(); row++) {
+                        try (NdArray one = block(h.dataset(order.get(row)).readArray("t", r[0], r[1]))) {
+                            for (int k = 0; k < per; k++) {
+                                assertEquals(Float.floatToRawIntBits(one.getFloat(k)),
+                                        Float.floatToRawIntBits(st.getFloat((long) row * per + k)),
+                                        what + ": dataset " + order.get(row) + " element " + k);
+                            }
+                        }
+                    }
+                }
+                List<DatasetRead> got = block(h.readArrayAcross("t", order, r[0], r[1]).collectList());
+                try {
+                    assertEquals(order.size(), got.size(), what);
+                    for (DatasetRead d : got) {
+                        assertEquals(order.get(d.index()), d.dataset());
+                        try (NdArray one = block(h.dataset(d.dataset()).readArray("t", r[0], r[1]))) {
+                            assertEquals(one.size(), d.array().size());
+                            for (int k = 0; k < one.size(); k++) {
+                                assertEquals(Float.floatToRawIntBits(one.getFloat(k)), Float.floatToRawIntBits(d.array().getFloat(k)),
+                                        what + ", streamed: dataset " + d.dataset() + " element " + k);
+                            }
+                        }
+                    }
+                } finally {
+                    got.forEach(DatasetRead::close);
+                }
+            }
+        }
     }
 
     @Test

@@ -103,9 +103,19 @@ final class AtlasStore implements ArrayStore {
     }
 
     private static AtlasOptions atlasOptions(EngineResources res, Codec codec) {
-        return AtlasOptions.builder(res).codec(codec == Codec.LZ4 ? StoreCodec.LZ4 : StoreCodec.ZSTD)
-                .blockTargetSize(Long.getLong("blockTarget", AtlasOptions.DEFAULT_BLOCK_TARGET_SIZE))
-                .bulkConcurrency(Integer.getInteger("bulk", AtlasOptions.DEFAULT_BULK_CONCURRENCY)).build();
+        AtlasOptions.Builder b = AtlasOptions.builder(res).codec(codec == Codec.LZ4 ? StoreCodec.LZ4 : StoreCodec.ZSTD)
+                .blockTargetSize(Long.getLong("blockTarget", AtlasOptions.DEFAULT_BLOCK_TARGET_SIZE));
+        // The store's defaults (I/O concurrency per storage, CPU concurrency per core) unless -Dio
+        // (or the former -Dbulk) / -Dcpu.
+        Integer io = Integer.getInteger("io", Integer.getInteger("bulk"));
+        if (io != null) {
+            b.ioConcurrency(io);
+        }
+        Integer cpu = Integer.getInteger("cpu");
+        if (cpu != null) {
+            b.cpuConcurrency(cpu);
+        }
+        return b.build();
     }
 
     @Override
@@ -126,7 +136,7 @@ final class AtlasStore implements ArrayStore {
 
     @Override
     public List<Region> readMany(Path dir, int n, long[] start, int[] shape, int parallelism) {
-        // readArrayAcross runs at the store's default bulk concurrency (AtlasOptions.DEFAULT_BULK_CONCURRENCY).
+        // readArrayAcross plans all datasets at once, at the store's default I/O and CPU concurrency.
         res.caches().invalidateAll();
         Atlas atlas = LocalAtlas.open(dir, atlasOptions(res, Codec.ZSTD3)).block(T);
         List<String> names = new ArrayList<>(n);

@@ -57,6 +57,19 @@ public final class AtlasCli implements Runnable {
         S3Settings.set(S3Settings.current().withRegion(r));
     }
 
+    @Option(names = "--io-concurrency", paramLabel = "N", scope = CommandLine.ScopeType.INHERIT,
+            description = "Storage range reads a cross-dataset read keeps in flight; default: 4 for a local store,"
+                    + " 64 for S3 (raise it for a store with a high latency per request).")
+    void ioConcurrency(int n) {
+        BulkSettings.set(new BulkSettings(BulkSettings.checked("--io-concurrency", n), BulkSettings.current().cpuConcurrency()));
+    }
+
+    @Option(names = "--cpu-concurrency", paramLabel = "N", scope = CommandLine.ScopeType.INHERIT,
+            description = "Blocks a cross-dataset read decodes at once; default: two per core.")
+    void cpuConcurrency(int n) {
+        BulkSettings.set(new BulkSettings(BulkSettings.current().ioConcurrency(), BulkSettings.checked("--cpu-concurrency", n)));
+    }
+
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
 
@@ -84,6 +97,7 @@ public final class AtlasCli implements Runnable {
     /** Builds the command line with the tool's error handling; raw bytes go to {@code binaryOut}. */
     public static CommandLine commandLine(OutputStream binaryOut, PrintWriter out, PrintWriter err) {
         S3Settings.set(new S3Settings(null, false, null)); // each command line starts from the defaults
+        BulkSettings.set(new BulkSettings(0, 0));
         CommandLine cl = new CommandLine(new AtlasCli(binaryOut));
         cl.setOut(out);
         cl.setErr(err);

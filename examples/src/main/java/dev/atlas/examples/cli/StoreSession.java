@@ -21,15 +21,6 @@ import java.util.Optional;
  */
 public final class StoreSession implements AutoCloseable {
     /**
-     * Datasets read at once by cross-dataset reads: more than the engine's default (one per core)
-     * because each read is small and mostly waits on storage; measured on the demo store.
-     */
-    static final int BULK_CONCURRENCY = 16;
-
-    /** On S3 each dataset read waits on a request: more in flight. */
-    static final int S3_BULK_CONCURRENCY = 64;
-
-    /**
      * How often a serving handle ({@code atlas serve}, {@code atlas demo}) brings itself to the
      * store's latest commit, in seconds. A refresh that finds nothing changed is one conditional
      * read of the registry (on S3 one conditional GET), so 2 s costs each server 0.5 requests a
@@ -83,7 +74,8 @@ public final class StoreSession implements AutoCloseable {
         }
         EngineResources resources = EngineResources.create();
         try {
-            AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(BULK_CONCURRENCY)
+            // Bulk-read concurrency: the engine's per-storage defaults unless --io-concurrency / --cpu-concurrency.
+            AtlasOptions options = BulkSettings.current().applyTo(AtlasOptions.builder(resources))
                     .refreshInterval(refreshInterval).build();
             Atlas atlas = (create ? LocalAtlas.openOrCreate(dir, options) : LocalAtlas.open(dir, options)).block();
             return new StoreSession(location, resources, atlas, () -> { }, refreshInterval, null);
@@ -104,7 +96,7 @@ public final class StoreSession implements AutoCloseable {
         S3Storage storage = null;
         try {
             storage = S3Storage.open(S3Settings.current().options(location.bucket()), resources);
-            AtlasOptions options = AtlasOptions.builder(resources).bulkConcurrency(S3_BULK_CONCURRENCY)
+            AtlasOptions options = BulkSettings.current().applyTo(AtlasOptions.builder(resources))
                     .refreshInterval(refreshInterval).build();
             Atlas atlas = (create ? Atlas.openOrCreate(storage, location.prefix(), options)
                     : Atlas.open(storage, location.prefix(), options)).block();

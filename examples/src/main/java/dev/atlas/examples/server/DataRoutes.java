@@ -444,8 +444,9 @@ final class DataRoutes {
         Consumer<HttpServerResponse> headers = out -> headers(out, dtype, outShape, r.start(), bytes);
         long rowBytes = per * dtype.elementSize();
         if (rowBytes <= options.streamPieceBytes()) {
-            // Small regions: batches of datasets, each one stacked read (bulk concurrency inside,
-            // rows land in request order in one buffer).
+            // Small regions: batches of datasets, each one stacked read (planned once for the batch,
+            // with the store's ioConcurrency and cpuConcurrency inside; rows land in request order
+            // in one buffer).
             int batch = (int) Math.max(1, Math.min(MAX_BULK_BATCH, options.streamPieceBytes() / Math.max(1, rowBytes)));
             List<List<String>> batches = new ArrayList<>();
             for (int i = 0; i < datasets.size(); i += batch) {
