@@ -222,6 +222,22 @@ class ChecksumFuzzTest extends EngineTestBase {
         long seed = Long.getLong("atlas.fuzz.seed", System.nanoTime());
         int cases = Integer.getInteger("atlas.fuzz.cases", DEFAULT_CASES);
         System.out.println("ChecksumFuzzTest seed=" + seed + " cases=" + cases + " (rerun with -Datlas.fuzz.seed=" + seed + ")");
+        randomDamage(seed, cases);
+    }
+
+    /**
+     * Seeds that once found damage read as other values: 4 bit flips that broke both magics of a
+     * sidecar's record (then nothing claimed it and no block was checked), and 5 bytes inserted
+     * into a base's footer region (the payload was then found 5 bytes off and the record not at
+     * all). Both failed before the block table alone could claim a record.
+     */
+    @Test
+    void damageThatOnceHidTheRecordIsDetected() {
+        randomDamage(39659792272159L, 14699);
+        randomDamage(38829919012765L, 9400);
+    }
+
+    private static void randomDamage(long seed, int cases) {
         Random rnd = new Random(seed);
         Tally t = new Tally();
         for (int c = 0; c < cases; c++) {
