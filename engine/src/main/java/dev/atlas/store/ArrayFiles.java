@@ -116,7 +116,13 @@ final class ArrayFiles {
             ArrayFileOptions opts = options.fileOptions(state.committed().codec, state.footerVersion());
             LayerCommits commits = commitsFor(array);
             if (c.references(array) || state.committed().references(array)) {
-                return ArrayFile.open(storage, base, opts, commits).onErrorMap(NotFoundException.class,
+                // A layer listed and then gone is another writer's compaction replacing layers
+                // between the listing and the reads: list again (a few times) before calling the
+                // file set missing.
+                return Mono.defer(() -> ArrayFile.open(storage, base, opts, commits))
+                        .retryWhen(reactor.util.retry.Retry.max(3).filter(NotFoundException.class::isInstance))
+                        .onErrorMap(reactor.core.Exceptions::isRetryExhausted, Throwable::getCause)
+                        .onErrorMap(NotFoundException.class,
                         e -> new CorruptFileException(base, "the registry references array '" + array
                                 + "' but its file set is missing", e));
             }
