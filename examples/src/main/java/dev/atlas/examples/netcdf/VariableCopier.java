@@ -30,7 +30,8 @@ import java.util.function.LongConsumer;
  * {@link #TARGET_CHUNK_BYTES} grown by whole HDF5 chunks along the slowest axes (netCDF's default
  * chunks on record dimensions are often a few bytes; one Atlas chunk per HDF5 chunk would make
  * the index larger than the data). Each Atlas chunk is assembled from the HDF5 chunks it covers:
- * written chunks are decoded through jHDF's public raw-chunk API ({@link ChunkedDataset#getDecompressedChunk})
+ * written chunks are decoded by {@link ChunkReader} (deflate, shuffle and Fletcher-32 pipelines, the
+ * ones netCDF-C writes) or else jHDF's public raw-chunk API ({@link ChunkedDataset#getDecompressedChunk}),
  * and copied as raw bytes (byte-swapped when the file is big-endian); chunks that were never
  * written read as the HDF5 fill value; elements beyond the HDF5 extent (a dataset shorter than
  * its unlimited dimension) as the netCDF fill value. An Atlas chunk holding only the array's fill
