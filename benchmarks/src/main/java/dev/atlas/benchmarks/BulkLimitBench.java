@@ -490,13 +490,16 @@ public final class BulkLimitBench {
     }
 
     /** [cold median s, warm median s, cold min, cold max, warm min, warm max]; checks the first result against {@code expect}. */
-    static double[] engine(StorageOf storageOf, Plan plan, int reps, int bulk, ByteBuf expect, String where) throws IOException {
+    static double[] engine(StorageOf storageOf, Plan plan, int reps, int warmups, int bulk, ByteBuf expect, String where)
+            throws IOException {
         double[] cold = new double[reps];
         double[] coldCpu = new double[reps];
         Map<String, Double> byGroup = new java.util.TreeMap<>();
         double getsPerRead = 0;
-        // Two untimed reads first (the first one checked): the engine's code JIT-warm, as the raw limit's.
-        for (int i = -2; i < reps; i++) {
+        // Untimed reads first (the first one checked): the engine's code JIT-warm, as the raw limit's
+        // (which runs its stages first). With 2 of them, C2 was still compiling the engine's read path
+        // during the timed reads: a fifth of the samples of a cold read's profile were compiler threads.
+        for (int i = -warmups; i < reps; i++) {
             EngineResources r = EngineResources.create();
             Storage s = storageOf.open(r);
             Atlas atlas = Atlas.open(s, "", options(r, bulk)).block(T);
@@ -512,7 +515,7 @@ public final class BulkLimitBench {
                         addThreadCpu(before, cpu, byGroup);
                         getsPerRead += (gets(s) - g0) / (double) reps;
                     }
-                    if (i == -2) {
+                    if (i == -warmups) {
                         check(a.data(), expect, where);
                     } else if (i >= 0) {
                         cold[i] = sec;
@@ -853,13 +856,14 @@ public final class BulkLimitBench {
             } else if (args[i].startsWith("--") && i + 1 < args.length) {
                 a.put(args[i], args[++i]);
             } else {
-                System.err.println("usage: BulkLimitBench --store DIR [--reps K] [--delays 0,10,25] [--in-flight N]"
+                System.err.println("usage: BulkLimitBench --store DIR [--reps K] [--warmups K] [--delays 0,10,25] [--in-flight N]"
                         + " [--max-range BYTES] [--bulk-concurrency N] [--s3proxy-jar JAR] [--no-s3]");
                 System.exit(2);
             }
         }
         Path store = Path.of(a.getOrDefault("--store", "atlas-demo")).toAbsolutePath();
         int reps = Integer.parseInt(a.getOrDefault("--reps", "5"));
+        int warmups = Integer.parseInt(a.getOrDefault("--warmups", "10"));
         int inFlight = Integer.parseInt(a.getOrDefault("--in-flight", "64"));
         int maxRange = Integer.parseInt(a.getOrDefault("--max-range", String.valueOf(2 << 20)));
         int bulk = Integer.parseInt(a.getOrDefault("--bulk-concurrency", "0"));
@@ -913,7 +917,7 @@ public final class BulkLimitBench {
             expect = first[0];
             System.out.printf(Locale.ROOT, "raw local stages (medians): read %.3f s, read+decode %.3f s, read+decode+copy %.3f s%n",
                     readOnly[0], readDecode[0], lim[0]);
-            double[] eng = engine(r -> LocalStorage.open(store, r), plan, reps, bulk, expect, "local");
+            double[] eng = engine(r -> LocalStorage.open(store, r), plan, reps, warmups, bulk, expect, "local");
             rows.put("local", new double[][] {lim, eng});
             System.out.printf(Locale.ROOT, "local done: raw %.3f s, cold %.3f s, warm %.3f s%n", lim[0], eng[0], eng[1]);
         }
@@ -952,7 +956,7 @@ public final class BulkLimitBench {
                         first[0].release();
                         rawStorage.close();
                         rr.disposeLater().block(T);
-                        double[] eng = engine(r -> S3Storage.of(client, so, r.allocator(), r.codecScheduler()), plan, reps, bulk,
+                        double[] eng = engine(r -> S3Storage.of(client, so, r.allocator(), r.codecScheduler()), plan, reps, warmups, bulk,
                                 expect, "s3+" + d);
                         rows.put("s3+" + d + " ms", new double[][] {lim, eng});
                         System.out.printf(Locale.ROOT, "s3+%d done: raw %.3f s, cold %.3f s, warm %.3f s (proxy connections so far %d)%n",

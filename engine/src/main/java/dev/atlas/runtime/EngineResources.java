@@ -2,7 +2,6 @@ package dev.atlas.runtime;
 
 import dev.atlas.cache.ReadCaches;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.PooledByteBufAllocator;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -37,11 +36,11 @@ public final class EngineResources implements Disposable {
 
     /**
      * Default thread counts, and Netty's pooled allocator with block-sized buffers recycled on top
-     * ({@link dev.atlas.buffer.BlockBufferAllocator}: Netty pools nothing above 4 MiB).
+     * ({@link dev.atlas.buffer.BlockBufferAllocator#shared()}, one pool for the process like
+     * Netty's: Netty pools nothing above 4 MiB); fresh read caches.
      */
     public static EngineResources create() {
-        return create(DEFAULT_CODEC_THREADS, DEFAULT_IO_THREADS,
-                dev.atlas.buffer.BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT));
+        return create(DEFAULT_CODEC_THREADS, DEFAULT_IO_THREADS, dev.atlas.buffer.BlockBufferAllocator.shared());
     }
 
     public static EngineResources create(int codecThreads, int ioThreads, ByteBufAllocator allocator) {
