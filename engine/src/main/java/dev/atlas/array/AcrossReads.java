@@ -41,11 +41,19 @@ final class AcrossReads {
     static final int REMOTE_MAX_RANGE = 8 << 20;
     static final int REMOTE_MAX_GAP = 512 << 10;
     /**
-     * The smallest range a read is cut to so that its ranges can be in flight together: the bytes
-     * to fetch are spread over at least {@code ioConcurrency} ranges when there are that many blocks,
-     * but a range is not cut below this.
+     * The smallest range a read is cut to on storages with cheap range reads so that its ranges can
+     * be in flight together: the bytes to fetch are spread over at least {@code ioConcurrency}
+     * ranges when there are that many blocks, but a range is not cut below this.
      */
     static final int MIN_SPREAD_RANGE = 256 << 10;
+    /**
+     * The same floor on object stores, where each request costs a round trip, CPU on both ends
+     * and a price: 68 MB of the demo store's cold slice went out as 80 GETs of about 1 MiB when
+     * cut to 64 in flight, and the time from the first to the last GET followed the request count
+     * on loopback S3Proxy (about 5 ms per GET on 2 cores, whatever the delay). Object stores
+     * serve 2-16 MiB ranges at full per-connection speed.
+     */
+    static final int REMOTE_MIN_SPREAD_RANGE = 2 << 20;
     /** A read decoding more than 1/SCAN_FRACTION of the block cache's budget bypasses it (see {@link #readInto}). */
     static final int SCAN_FRACTION = 4;
 
@@ -203,7 +211,8 @@ final class AcrossReads {
     /**
      * Coalesces blocks (sorted by object and offset) into ranges: a block joins the range before it
      * when it is in the same object, the gap between them is at most the storage's gap and the
-     * range stays within its size cap. The cap shrinks (not below {@link #MIN_SPREAD_RANGE}) so
+     * range stays within its size cap. The cap shrinks (not below {@link #MIN_SPREAD_RANGE}, or
+     * {@link #REMOTE_MIN_SPREAD_RANGE} on object stores) so
      * that the bytes spread over at least {@code ioConcurrency} ranges, which can then be in
      * flight together.
      */
@@ -214,7 +223,8 @@ final class AcrossReads {
         }
         long maxRange = cheap ? LOCAL_MAX_RANGE : REMOTE_MAX_RANGE;
         long maxGap = cheap ? LOCAL_MAX_GAP : REMOTE_MAX_GAP;
-        long cap = Math.max(MIN_SPREAD_RANGE, Math.min(maxRange, (total + ioConcurrency - 1) / Math.max(1, ioConcurrency)));
+        long minSpread = cheap ? MIN_SPREAD_RANGE : REMOTE_MIN_SPREAD_RANGE;
+        long cap = Math.max(minSpread, Math.min(maxRange, (total + ioConcurrency - 1) / Math.max(1, ioConcurrency)));
         List<Range> out = new ArrayList<>();
         List<ReadPlanner.SharedBlock> cur = new ArrayList<>();
         ObjectInfo object = null;
