@@ -22,7 +22,7 @@ import picocli.CommandLine.ParentCommand;
  * bytes (C order, fixed-width dtypes only). Refuses regions above {@code --max-elements} unless
  * {@code --force}.
  */
-@Command(name = "cat", description = {"Print a region of one dataset's array (text, CSV or raw little-endian bytes).",
+@Command(name = "cat", mixinStandardHelpOptions = true, description = {"Print a region of one dataset's array (text, CSV or raw little-endian bytes).",
         "Exit codes: 0 ok, 1 runtime error, 2 usage error (bad region, too many elements), 3 not found."})
 final class CatCommand extends StoreCommand {
     /** Default element limit: a million elements is already more than anyone reads as text. */

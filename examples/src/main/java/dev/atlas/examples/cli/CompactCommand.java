@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import picocli.CommandLine.Command;
 
 /** {@code atlas compact STORE}: rewrites each array file as one base layer and drops unreferenced data. */
-@Command(name = "compact", description = {"Compact a store: one layer per array file, deleted datasets' data removed.",
+@Command(name = "compact", mixinStandardHelpOptions = true, description = {"Compact a store: one layer per array file, deleted datasets' data removed.",
         "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 store not found."})
 final class CompactCommand extends StoreCommand {
 

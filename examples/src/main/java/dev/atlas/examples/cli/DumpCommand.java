@@ -32,7 +32,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * {@code atlas dump BASE.af}: prints the visible arrays of a file set after the newest-wins merge
  * of its layers, as text (like ncdump) or, with {@code --json}, as one JSON document.
  */
-@Command(name = "dump", description = "Print the arrays of a .af file set (base + sidecars + stats).")
+@Command(name = "dump", mixinStandardHelpOptions = true, description = "Print the arrays of a .af file set (base + sidecars + stats).")
 final class DumpCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "BASE.af", description = "Base file of the file set.")

@@ -27,7 +27,7 @@ import picocli.CommandLine.Parameters;
  * (dtype, datasets declaring it, layer files and bytes on disk), or one dataset's arrays (dtype,
  * shape, chunks, dimensions, fill value, size, statistics as of the last flush) and attributes.
  */
-@Command(name = "info", description = {"Describe a store, or one dataset of it.",
+@Command(name = "info", mixinStandardHelpOptions = true, description = {"Describe a store, or one dataset of it.",
         "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 store or dataset not found."})
 final class InfoCommand extends StoreCommand {
 

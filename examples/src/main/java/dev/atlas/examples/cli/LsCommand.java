@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code atlas ls STORE}: the store's datasets (or, with {@code --arrays}, its array names). */
-@Command(name = "ls", description = {"List the datasets of a store (or its arrays with --arrays).",
+@Command(name = "ls", mixinStandardHelpOptions = true, description = {"List the datasets of a store (or its arrays with --arrays).",
         "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 store not found."})
 final class LsCommand extends StoreCommand {
 

@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
  * {@code atlas rm STORE DATASET...}: deletes datasets and flushes (one commit). Every name is
  * checked first: an unknown name deletes nothing.
  */
-@Command(name = "rm", description = {"Delete datasets from a store (one commit; 'atlas compact' reclaims their space).",
+@Command(name = "rm", mixinStandardHelpOptions = true, description = {"Delete datasets from a store (one commit; 'atlas compact' reclaims their space).",
         "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 store or dataset not found (nothing deleted)."})
 final class RmCommand extends StoreCommand {
 

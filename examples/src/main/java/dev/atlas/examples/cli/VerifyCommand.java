@@ -35,7 +35,7 @@ import java.util.concurrent.Callable;
  * of one {@code .af} file set, and reports every finding. Damage is reported, not thrown: one run
  * lists all of it, and the exit code says whether there was any.
  */
-@Command(name = "verify", description = {"Check a store (or one .af file set) for damaged or inconsistent bytes.",
+@Command(name = "verify", mixinStandardHelpOptions = true, description = {"Check a store (or one .af file set) for damaged or inconsistent bytes.",
         "Reads every layer footer, every block (decoded as reads decode it), every chunk and the statistics, and",
         "cross-checks the registry against the array files. Progress goes to stderr on runs longer than a second.",
         "Exit codes: 0 no damage (warnings allowed), 4 damage found, 1 runtime error, 2 usage error,",

@@ -44,6 +44,19 @@ class StoreCommandsTest {
         return dst;
     }
 
+    /** Every command answers --help and -h with its usage on stdout and exit 0, before any argument check. */
+    @Test
+    void everyCommandAnswersHelp() {
+        for (String cmd : List.of("demo", "ls", "info", "cat", "dump", "import", "compact", "rm", "serve", "verify")) {
+            for (String flag : List.of("--help", "-h")) {
+                Cli.Run r = Cli.run(cmd, flag);
+                assertEquals(0, r.code(), cmd + " " + flag + ": " + r);
+                assertTrue(r.out().startsWith("Usage: atlas " + cmd), cmd + " " + flag + ": " + r);
+                assertEquals("", r.err(), cmd + " " + flag + ": " + r);
+            }
+        }
+    }
+
     @Test
     void lsListsDatasetsSortedWithPrefixAndLongFormat() {
         Cli.Run r = Cli.run("ls", store.toString());
