@@ -49,6 +49,14 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--timeout", description = "Request timeout in seconds (default: 60).")
     Long timeoutSeconds;
 
+    @Option(names = "--idle-timeout", paramLabel = "SECONDS",
+            description = "Close a connection that sends no complete request headers for this long (default: 30).")
+    Long idleTimeoutSeconds;
+
+    @Option(names = "--read-timeout", paramLabel = "SECONDS",
+            description = "Answer 408 to a request body that pauses for this long (default: 10).")
+    Long readTimeoutSeconds;
+
     @Option(names = "--refresh-interval", paramLabel = "SECONDS", defaultValue = StoreSession.DEFAULT_REFRESH_SECONDS,
             description = {"Seconds between checks for new commits of the store (decimals allowed; 0 = never; default: ${DEFAULT-VALUE}).",
                 "A check that finds nothing new is one conditional read of the registry (on S3 one conditional GET):"
@@ -82,6 +90,12 @@ public final class ServeCommand implements Callable<Integer> {
             }
             if (timeoutSeconds != null) {
                 b.requestTimeout(Duration.ofSeconds(timeoutSeconds));
+            }
+            if (idleTimeoutSeconds != null) {
+                b.idleTimeout(Duration.ofSeconds(idleTimeoutSeconds));
+            }
+            if (readTimeoutSeconds != null) {
+                b.readTimeout(Duration.ofSeconds(readTimeoutSeconds));
             }
         } catch (InvalidArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()); // a usage error: exit 2

@@ -53,6 +53,13 @@ import reactor.netty.resources.LoopResources;
  * <tr><td>{@code GET|POST /arrays/{arr}/data}</td><td>the same region of many datasets, stacked in request order</td></tr>
  * </table>
  *
+ * <p>Every GET route answers HEAD (reactor-netty sends the headers without the body). A method
+ * name HTTP does not define is answered 501 and tagged {@code OTHER} in the metrics, so made-up
+ * methods cannot add series. Connections that send no complete headers within
+ * {@link ServerOptions#idleTimeout()} are closed; a body that pauses longer than
+ * {@link ServerOptions#readTimeout()} is answered 408. A client that closes or resets its
+ * connection is counted as {@code status="client-closed"}, not as a server error.
+ *
  * <p>Errors: every failure before a response's first byte gets its status and a JSON body
  * ({@link #classify}); data routes read their first piece before they send the status line, so a
  * read that fails (not found, damaged data, a store that changed) is answered with its status, not
@@ -121,6 +128,12 @@ public final class AtlasHttpServer implements AutoCloseable {
                     .host(options.host())
                     .port(options.port())
                     .runOn(s.loops)
+                    // Slow or idle clients: a connection waiting for (or stalling inside) its
+                    // request line and headers is closed after idleTimeout; a body pausing longer
+                    // than readTimeout, or not complete within requestTimeout, is answered 408.
+                    .idleTimeout(options.idleTimeout())
+                    .readTimeout(options.readTimeout())
+                    .requestTimeout(options.requestTimeout())
                     .handle(s::handle)
                     .bindNow(BIND_TIMEOUT);
         } catch (RuntimeException e) {
@@ -193,8 +206,20 @@ public final class AtlasHttpServer implements AutoCloseable {
         Mono<Void> handle(Call call, HttpServerResponse res);
     }
 
+    /** A GET route, also answering HEAD (the same status and headers; reactor-netty sends no body for HEAD). */
     private void get(String pattern, Handler h) {
         routes.add(new Route(HttpMethod.GET, pattern, h));
+        routes.add(new Route(HttpMethod.HEAD, pattern, h));
+    }
+
+    /** The methods HTTP defines; any other name is one metrics tag ({@code OTHER}) and a 501. */
+    private static final Set<String> KNOWN_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+            "TRACE", "PATCH");
+
+    /** The method as a metrics tag: one of the methods HTTP defines, or {@code OTHER} (a client may send any token). */
+    static String methodTag(HttpMethod m) {
+        String name = m.name();
+        return KNOWN_METHODS.contains(name) ? name : "OTHER";
     }
 
     /** One route: method, pattern ({@code {name}} segments capture one decoded path segment), handler. */
@@ -237,9 +262,21 @@ public final class AtlasHttpServer implements AutoCloseable {
     private Publisher<Void> handle(HttpServerRequest req, HttpServerResponse res) {
         long t0 = System.nanoTime();
         String[] route = {"unmatched"};
+        boolean[] clientGone = {false};
         return Mono.defer(() -> dispatch(req, res, route, t0))
-                .onErrorResume(e -> fail(req, res, route[0], e))
-                .doFinally(sig -> metrics.request(route[0], req.method().name(), res.status().code(), System.nanoTime() - t0));
+                .onErrorResume(e -> {
+                    if (clientClosed(e)) {
+                        // The client went away (reset, closed, aborted): not a server error, no
+                        // WARN, no answer to write; counted apart.
+                        clientGone[0] = true;
+                        LOG.debug("{} {}: client closed the connection ({})", req.method(), req.uri(), e.toString());
+                        return Mono.empty();
+                    }
+                    return fail(req, res, route[0], e);
+                })
+                .doFinally(sig -> metrics.request(route[0], methodTag(req.method()),
+                        clientGone[0] || sig == reactor.core.publisher.SignalType.CANCEL ? "client-closed"
+                                : Integer.toString(res.status().code()), System.nanoTime() - t0));
     }
 
     private Mono<Void> dispatch(HttpServerRequest req, HttpServerResponse res, String[] routeName, long t0) {
@@ -266,6 +303,10 @@ public final class AtlasHttpServer implements AutoCloseable {
             routeName[0] = r.pattern();
             Call call = new Call(req, params, query, t0 + options.requestTimeout().toNanos(), r.pattern());
             return r.handler().handle(call, res);
+        }
+        if (!KNOWN_METHODS.contains(req.method().name())) {
+            routeName[0] = "method-not-implemented";
+            throw new ApiError(HttpResponseStatus.NOT_IMPLEMENTED, "method " + req.method().name() + " is not implemented", null);
         }
         if (!allowed.isEmpty()) {
             routeName[0] = "method-not-allowed";
@@ -295,6 +336,18 @@ public final class AtlasHttpServer implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** Whether {@code e} says the client closed or reset the connection (nothing left to answer). */
+    static boolean clientClosed(Throwable e) {
+        Throwable t = Exceptions.unwrap(e);
+        for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) {
+            if (t instanceof reactor.netty.channel.AbortedException || t instanceof java.nio.channels.ClosedChannelException
+                    || reactor.netty.channel.AbortedException.isConnectionReset(t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -331,6 +384,9 @@ public final class AtlasHttpServer implements AutoCloseable {
         // Success headers a handler may have set before it failed (PNG scale, data headers): drop them.
         res.responseHeaders().remove(HttpHeaderNames.CONTENT_LENGTH).remove("X-Atlas-DType").remove("X-Atlas-Shape")
                 .remove("X-Atlas-Start").remove("X-Atlas-Byte-Order").remove("X-Atlas-Min").remove("X-Atlas-Max");
+        if (api.status().code() == 408) {
+            res.header(HttpHeaderNames.CONNECTION, "close"); // the rest of the body is not coming
+        }
         if (api.retryAfterSeconds() > 0) {
             res.header(HttpHeaderNames.RETRY_AFTER, Integer.toString(api.retryAfterSeconds()));
         }
@@ -344,7 +400,8 @@ public final class AtlasHttpServer implements AutoCloseable {
      * Maps a failure to its answer, the one mapping every route shares: client mistakes 4xx;
      * a missing dataset, array or object 404; a storage failure the engine could not cure by
      * re-planning (the store changed under the read, or a transient backend error) and request
-     * timeouts 503, the former with {@code Retry-After}; damaged stored bytes and anything else 500.
+     * timeouts 503, the former with {@code Retry-After}; a request body that stalls 408; damaged
+     * stored bytes and anything else 500.
      */
     static ApiError classify(Throwable failure) {
         Throwable e = Exceptions.unwrap(failure);
@@ -366,6 +423,10 @@ public final class AtlasHttpServer implements AutoCloseable {
         if (e instanceof StorageException s && s.retryable()) {
             return ApiError.retryLater((e instanceof ObjectChangedException ? "the store changed during the read"
                     : "storage is temporarily unavailable") + ": " + e.getMessage());
+        }
+        if (e instanceof io.netty.handler.timeout.TimeoutException) {
+            // The request body paused longer than readTimeout or was not complete within requestTimeout.
+            return new ApiError(HttpResponseStatus.REQUEST_TIMEOUT, "the request body did not arrive in time", null);
         }
         if (e instanceof TimeoutException) {
             return new ApiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "request timed out", null);

@@ -124,9 +124,14 @@ final class ServerMetrics {
         return prometheus;
     }
 
-    void request(String route, String method, int status, long nanos) {
+    /**
+     * Records one request. Every tag is bounded: {@code route} is a route pattern or one of a few
+     * fixed names, {@code method} one of HTTP's methods or {@code OTHER}, {@code status} a status
+     * code or {@code client-closed}.
+     */
+    void request(String route, String method, String status, long nanos) {
         Timer.builder("atlas.http.requests").tag("route", route).tag("method", method)
-                .tag("status", Integer.toString(status)).description("HTTP requests by route, method and status")
+                .tag("status", status).description("HTTP requests by route, method and status")
                 .register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 

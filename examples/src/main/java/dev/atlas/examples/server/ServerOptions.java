@@ -30,6 +30,13 @@ public final class ServerOptions {
     public static final int DEFAULT_MAX_PAGE_SIZE = 1_000;
     /** A request that has not finished within this time is answered 503 (or its stream aborted). */
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * A connection that has sent no complete request line and headers for this long (a new one, a
+     * kept-alive one between requests, or one that stalls inside its headers) is closed.
+     */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+    /** A request body that sends nothing for this long is answered 408 and its connection closed. */
+    public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(10);
     /** Bytes of one streamed piece (one engine read); also the unit of memory a slow client can hold. */
     public static final int DEFAULT_STREAM_PIECE_BYTES = 1 << 20;
     /** Threads encoding PNGs (CPU-bound, off the event loop). */
@@ -45,6 +52,8 @@ public final class ServerOptions {
     private final int defaultPageSize;
     private final int maxPageSize;
     private final Duration requestTimeout;
+    private final Duration idleTimeout;
+    private final Duration readTimeout;
     private final int streamPieceBytes;
     private final int pngThreads;
     private final EngineResources resources;
@@ -61,6 +70,8 @@ public final class ServerOptions {
         defaultPageSize = b.defaultPageSize;
         maxPageSize = b.maxPageSize;
         requestTimeout = b.requestTimeout;
+        idleTimeout = b.idleTimeout;
+        readTimeout = b.readTimeout;
         streamPieceBytes = b.streamPieceBytes;
         pngThreads = b.pngThreads;
         resources = b.resources;
@@ -117,8 +128,22 @@ public final class ServerOptions {
         return maxPageSize;
     }
 
+    /**
+     * Time a request may take from its arrival to its last byte: a response not done by then is
+     * answered 503 (or its stream cut), and a request body still arriving then is refused.
+     */
     public Duration requestTimeout() {
         return requestTimeout;
+    }
+
+    /** See {@link #DEFAULT_IDLE_TIMEOUT}: idle and header-stalling connections are closed after this. */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    /** See {@link #DEFAULT_READ_TIMEOUT}: the longest pause inside a request body. */
+    public Duration readTimeout() {
+        return readTimeout;
     }
 
     public int streamPieceBytes() {
@@ -154,6 +179,8 @@ public final class ServerOptions {
         private int defaultPageSize = DEFAULT_PAGE_SIZE;
         private int maxPageSize = DEFAULT_MAX_PAGE_SIZE;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+        private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+        private Duration readTimeout = DEFAULT_READ_TIMEOUT;
         private int streamPieceBytes = DEFAULT_STREAM_PIECE_BYTES;
         private int pngThreads = DEFAULT_PNG_THREADS;
         private EngineResources resources;
@@ -215,10 +242,17 @@ public final class ServerOptions {
         }
 
         public Builder requestTimeout(Duration d) {
-            if (d == null || d.isNegative() || d.isZero()) {
-                throw new InvalidArgumentException("requestTimeout must be positive");
-            }
-            requestTimeout = d;
+            requestTimeout = positive(d, "requestTimeout");
+            return this;
+        }
+
+        public Builder idleTimeout(Duration d) {
+            idleTimeout = positive(d, "idleTimeout");
+            return this;
+        }
+
+        public Builder readTimeout(Duration d) {
+            readTimeout = positive(d, "readTimeout");
             return this;
         }
 
@@ -252,6 +286,13 @@ public final class ServerOptions {
                 throw new InvalidArgumentException("defaultPageSize " + defaultPageSize + " exceeds maxPageSize " + maxPageSize);
             }
             return new ServerOptions(this);
+        }
+
+        private static Duration positive(Duration d, String what) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new InvalidArgumentException(what + " must be positive");
+            }
+            return d;
         }
 
         private static long positive(long n, String what) {

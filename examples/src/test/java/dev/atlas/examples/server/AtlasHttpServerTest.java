@@ -462,10 +462,10 @@ class AtlasHttpServerTest extends EngineTestBase {
         assertError(get("/"), 404, null);
         Resp post = send("POST", "/health", "{}");
         assertError(post, 405, null);
-        assertEquals("GET", post.headers().get("Allow"));
+        assertEquals("GET, HEAD", post.headers().get("Allow"));
         Resp del = send("DELETE", "/arrays/temperature/data", null);
         assertError(del, 405, null);
-        assertEquals("GET, POST", del.headers().get("Allow"));
+        assertEquals("GET, HEAD, POST", del.headers().get("Allow"));
     }
 
     @Test
