@@ -86,10 +86,19 @@ final class CatCommand extends StoreCommand {
         return d;
     }
 
-    /** Copies the element bytes (little-endian, C order) to {@code os}; the array stays the caller's. */
+    /**
+     * Copies the element bytes (little-endian, C order) to {@code os} in pieces of 1 MiB, stopping
+     * quietly when {@code os} is a print stream whose reader went away; the array stays the caller's.
+     */
     static void writeRaw(NdArray a, OutputStream os) throws IOException {
         ByteBuf data = a.data();
-        data.getBytes(data.readerIndex(), os, data.readableBytes());
+        int end = data.readerIndex() + data.readableBytes();
+        for (int at = data.readerIndex(); at < end; at += 1 << 20) {
+            data.getBytes(at, os, Math.min(1 << 20, end - at));
+            if (os instanceof java.io.PrintStream p && p.checkError()) {
+                return;
+            }
+        }
         os.flush();
     }
 
@@ -105,6 +114,9 @@ final class CatCommand extends StoreCommand {
             }
             line.append(csv(Values.element(a, i)));
             out.println(line);
+            if ((i & 1023) == 1023 && out.checkError()) {
+                return; // the reader went away (a closed pipe: cat ... | head): stop quietly
+            }
             for (int d = idx.length - 1; d >= 0; d--) {
                 if (++idx[d] < shape[d]) {
                     break;
@@ -148,6 +160,9 @@ final class CatCommand extends StoreCommand {
                 line.append(c == 0 ? "" : " ").append(Values.element(a, r * row + c));
             }
             out.println(line);
+            if ((r & 255) == 255 && out.checkError()) {
+                return; // the reader went away (a closed pipe: cat ... | head): stop quietly
+            }
         }
     }
 

@@ -271,11 +271,24 @@ final class DemoCommand implements Callable<Integer> {
 
     /** The serving options of {@code --host} and {@code --port}; a bad one is a usage error. */
     private dev.atlas.examples.server.ServerOptions.Builder serverOptions() {
+        dev.atlas.examples.server.ServerOptions.Builder b;
         try {
-            return dev.atlas.examples.server.ServerOptions.builder().host(host).port(port);
+            b = dev.atlas.examples.server.ServerOptions.builder().host(host).port(port);
         } catch (dev.atlas.error.InvalidArgumentException e) {
             throw CliException.usage(e.getMessage());
         }
+        if (port != 0) {
+            // A busy port is found now, not after the whole ingest. (Another process may still
+            // take it in between: the serving step then fails with the same message.)
+            try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+                probe.setReuseAddress(true);
+                probe.bind(new java.net.InetSocketAddress(host, port));
+            } catch (IOException e) {
+                throw CliException.runtime("cannot listen on " + host + ":" + port + " (" + e.getMessage()
+                        + "): choose another --port, or --no-serve");
+            }
+        }
+        return b;
     }
 
     /** Tells the demo's serving step when it listens and when to stop (Ctrl-C by default). */

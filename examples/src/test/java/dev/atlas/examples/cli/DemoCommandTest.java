@@ -50,6 +50,21 @@ class DemoCommandTest {
     }
 
     @Test
+    void aBusyPortIsFoundBeforeTheIngest() throws Exception {
+        Path store = tmp.resolve("busy");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            long t0 = System.nanoTime();
+            Cli.Run r = Cli.run("demo", "--store", store.toString(), "--datasets", "50", "--port",
+                    Integer.toString(taken.getLocalPort()));
+            assertEquals(AtlasCli.EXIT_RUNTIME, r.code(), r.toString());
+            assertTrue(r.err().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), r.err());
+            assertFalse(Files.exists(store), "nothing ingested before the port check");
+            assertTrue(r.out().isEmpty(), r.out());
+            System.out.printf("busy port refused in %.0f ms%n", (System.nanoTime() - t0) / 1e6);
+        }
+    }
+
+    @Test
     void partialStoreIsCompleted() throws Exception {
         Path store = tmp.resolve("partial");
         assertEquals(0, Cli.run("demo", "--store", store.toString(), "--datasets", "5", "--no-serve").code());

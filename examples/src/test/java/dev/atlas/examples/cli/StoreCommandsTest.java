@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.atlas.examples.region.Region;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -42,6 +43,56 @@ class StoreCommandsTest {
             }
         }
         return dst;
+    }
+
+    /** An output whose reader went away after {@code limit} bytes (a closed pipe); counts the writes tried after that. */
+    static final class ClosedPipe extends java.io.OutputStream {
+        final int limit;
+        int written;
+        int refused;
+
+        ClosedPipe(int limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public void write(int b) throws java.io.IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            if (written + len > limit) {
+                refused++;
+                throw new java.io.IOException("Broken pipe");
+            }
+            written += len;
+        }
+    }
+
+    /** cat stops soon after its reader goes away (cat ... | head) instead of rendering the rest into nothing. */
+    @Test
+    void catStopsWhenItsReaderGoesAway() throws Exception {
+        long[] shape = {16, 512, 512};
+        float[] v = new float[16 * 512 * 512];
+        try (dev.atlas.array.NdArray a = dev.atlas.array.NdArray.ofFloats(shape, v)) {
+            Region box = RegionOption.parse(null, shape, List.of());
+            for (int format = 0; format < 3; format++) {
+                ClosedPipe pipe = new ClosedPipe(64 << 10);
+                if (format == 2) {
+                    CatCommand.writeRaw(a, new java.io.PrintStream(pipe, false));
+                } else {
+                    java.io.PrintWriter w = new java.io.PrintWriter(new java.io.OutputStreamWriter(pipe, java.nio.charset.StandardCharsets.UTF_8));
+                    if (format == 0) {
+                        CatCommand.writeText(a, box, "d", "t", w);
+                    } else {
+                        CatCommand.writeCsv(a, box, List.of("a", "b", "c"), "t", w);
+                    }
+                }
+                assertTrue(pipe.refused > 0 && pipe.refused < 300, "format " + format + ": " + pipe.refused
+                        + " writes tried after the pipe closed");
+            }
+        }
     }
 
     /** Every command answers --help and -h with its usage on stdout and exit 0, before any argument check. */
