@@ -150,7 +150,7 @@ final class DumpCommand implements Callable<Integer> {
                     Arrays.toString(a.meta().chunkShape()), show(a.meta().fillValue()),
                     a.chunks().size());
             for (Map.Entry<String, AttributeValue> e : a.attributes()) {
-                out.printf("    :%s = %s%n", e.getKey(), e.getValue());
+                out.printf("    :%s = %s%n", e.getKey(), Values.attribute(e.getValue()));
             }
             ArrayStats s = set.stats() == null ? null : set.stats().get(a.name());
             if (s != null) {
@@ -171,44 +171,54 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     /** Text form of a fill or stat value: {@code Int(7)}, {@code Float(-999.0)}, {@code Bytes(0x6162)}. */
+    /**
+     * A fill or statistics value as plain text, the way {@code info}, {@code dump} and {@code cat}
+     * print values: numbers as numbers ({@code NaN}, {@code 255}, unsigned integers unsigned),
+     * strings quoted, timestamps as ISO-8601 instants, bytes as hex; {@code none} for no value.
+     */
     static String show(Object v) {
         if (v == null) {
             return "none";
         }
-        if (v instanceof FillValue.Int) {
-            return "Int(" + ((FillValue.Int) v).value() + ")";
+        if (v instanceof FillValue.Int i) {
+            return Long.toString(i.value());
         }
-        if (v instanceof FillValue.UInt) {
-            return "UInt(" + Long.toUnsignedString(((FillValue.UInt) v).value()) + ")";
+        if (v instanceof FillValue.UInt u) {
+            return Long.toUnsignedString(u.value());
         }
-        if (v instanceof FillValue.Float) {
-            return "Float(" + ((FillValue.Float) v).value() + ")";
+        if (v instanceof FillValue.Float f) {
+            return Double.toString(f.value());
         }
-        if (v instanceof FillValue.Bool) {
-            return "Bool(" + ((FillValue.Bool) v).value() + ")";
+        if (v instanceof FillValue.Bool b) {
+            return Boolean.toString(b.value());
         }
-        if (v instanceof FillValue.Str) {
-            return "String(\"" + ((FillValue.Str) v).value() + "\")";
+        if (v instanceof FillValue.Str str) {
+            return '"' + str.value() + '"';
         }
-        if (v instanceof FillValue.TimestampNs) {
-            return "TimestampNs(" + ((FillValue.TimestampNs) v).value() + ")";
+        if (v instanceof FillValue.TimestampNs t) {
+            return instant(t.value());
         }
-        if (v instanceof StatValue.Int) {
-            return "Int(" + ((StatValue.Int) v).value() + ")";
+        if (v instanceof StatValue.Int i) {
+            return Long.toString(i.value());
         }
-        if (v instanceof StatValue.UInt) {
-            return "UInt(" + Long.toUnsignedString(((StatValue.UInt) v).value()) + ")";
+        if (v instanceof StatValue.UInt u) {
+            return Long.toUnsignedString(u.value());
         }
-        if (v instanceof StatValue.Float) {
-            return "Float(" + ((StatValue.Float) v).value() + ")";
+        if (v instanceof StatValue.Float f) {
+            return Double.toString(f.value());
         }
-        if (v instanceof StatValue.Bytes) {
-            return "Bytes(0x" + Json.hex(((StatValue.Bytes) v).value()) + ")";
+        if (v instanceof StatValue.Bytes b) {
+            return "0x" + Json.hex(b.value());
         }
-        if (v instanceof StatValue.TimestampNs) {
-            return "TimestampNs(" + ((StatValue.TimestampNs) v).value() + ")";
+        if (v instanceof StatValue.TimestampNs t) {
+            return instant(t.value());
         }
         return String.valueOf(v);
+    }
+
+    private static String instant(long nanos) {
+        return java.time.Instant.ofEpochSecond(Math.floorDiv(nanos, 1_000_000_000L), Math.floorMod(nanos, 1_000_000_000L))
+                .toString();
     }
 
     private static String textElement(ArrayValues v, int i) {

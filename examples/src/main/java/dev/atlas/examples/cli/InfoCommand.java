@@ -111,7 +111,7 @@ final class InfoCommand extends StoreCommand {
     /** A statistic; Float32 arrays' statistics (stored as f64) shown as the float32 they are. */
     private static String stat(dev.atlas.format.StatValue v, DType dtype) {
         if (v instanceof dev.atlas.format.StatValue.Float f && dtype.equals(DType.FLOAT32)) {
-            return "Float(" + (float) f.value() + ")";
+            return Float.toString((float) f.value());
         }
         return DumpCommand.show(v);
     }
