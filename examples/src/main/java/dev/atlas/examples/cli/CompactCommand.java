@@ -3,11 +3,16 @@ package dev.atlas.examples.cli;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code atlas compact STORE}: rewrites each array file as one base layer and drops unreferenced data. */
 @Command(name = "compact", mixinStandardHelpOptions = true, description = {"Compact a store: one layer per array file, deleted datasets' data removed.",
         "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 store not found."})
 final class CompactCommand extends StoreCommand {
+
+    @Option(names = "--json", description = "Report as JSON: {store, datasets, arrays, seconds, compacted:[...], garbage:N,"
+            + " abandoned_uploads:N, yielded:[...], layer_files:{before, after}, disk_bytes:{before, after}} (sizes for a local store).")
+    boolean json;
 
     @Override
     public Integer call() {
@@ -18,6 +23,40 @@ final class CompactCommand extends StoreCommand {
             dev.atlas.store.CompactionReport report = s.atlas().compact().block();
             double seconds = (System.nanoTime() - t0) / 1e9;
             long[] after = s.localDir().map(CompactCommand::onDisk).orElse(null);
+            if (json) {
+                out.print(new String(dev.atlas.examples.server.Json.render(g -> {
+                    g.writeStartObject();
+                    g.writeStringField("store", s.location().toString());
+                    g.writeNumberField("datasets", s.atlas().datasetCount());
+                    g.writeNumberField("arrays", s.atlas().listArrays().size());
+                    g.writeNumberField("seconds", seconds);
+                    g.writeArrayFieldStart("compacted");
+                    for (String c : report.compacted()) {
+                        g.writeString(c);
+                    }
+                    g.writeEndArray();
+                    g.writeNumberField("garbage", report.garbage().size());
+                    g.writeNumberField("abandoned_uploads", report.abandonedUploads());
+                    g.writeArrayFieldStart("yielded");
+                    for (String y : report.yielded()) {
+                        g.writeString(y);
+                    }
+                    g.writeEndArray();
+                    if (before != null) {
+                        g.writeObjectFieldStart("layer_files");
+                        g.writeNumberField("before", before[0]);
+                        g.writeNumberField("after", after[0]);
+                        g.writeEndObject();
+                        g.writeObjectFieldStart("disk_bytes");
+                        g.writeNumberField("before", before[1]);
+                        g.writeNumberField("after", after[1]);
+                        g.writeEndObject();
+                    }
+                    g.writeEndObject();
+                }), java.nio.charset.StandardCharsets.UTF_8));
+                out.flush();
+                return 0;
+            }
             out.printf("compacted %s (%d datasets, %d arrays) in %.2f s%n", s.location(), s.atlas().datasetCount(),
                     s.atlas().listArrays().size(), seconds);
             if (before != null) {

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -34,12 +35,19 @@ final class InfoCommand extends StoreCommand {
     @Parameters(index = "1", arity = "0..1", paramLabel = "DATASET", description = "Describe this dataset.")
     String dataset;
 
+    @Option(names = "--json", description = "JSON: for a dataset, what the HTTP service answers for it; for the store,"
+            + " {store, registry, codec, datasets, arrays:[{name, dtype, datasets, elements, raw_bytes, layer_files, disk_bytes}]}.")
+    boolean json;
+
     @Override
     public Integer call() {
         PrintWriter out = out();
         try (StoreSession s = StoreSession.open(location())) {
             if (dataset == null) {
-                describeStore(s, out);
+                describeStore(s, out, json);
+            } else if (json) {
+                out.print(new String(dev.atlas.examples.server.Catalog.datasetJson(dataset(s, dataset)).block(),
+                        java.nio.charset.StandardCharsets.UTF_8));
             } else {
                 describeDataset(dataset(s, dataset), out);
             }
@@ -48,8 +56,12 @@ final class InfoCommand extends StoreCommand {
         return 0;
     }
 
-    private static void describeStore(StoreSession s, PrintWriter out) {
+    private static void describeStore(StoreSession s, PrintWriter out, boolean json) {
         Atlas atlas = s.atlas();
+        if (json) {
+            out.print(new String(storeJson(s), java.nio.charset.StandardCharsets.UTF_8));
+            return;
+        }
         out.printf("store     %s%n", s.location());
         out.printf("registry  %s (%s, %s)%n", atlas.registryFile().fileName(), atlas.registryFile().format(),
                 atlas.registryFile().compression().serdeName());
@@ -82,6 +94,50 @@ final class InfoCommand extends StoreCommand {
         if (s.localDir().isPresent()) {
             out.printf("on disk   %s in array files%n", Values.bytes(totalDisk));
         }
+    }
+
+    /** The store summary as JSON (sizes on disk only for a local store). */
+    private static byte[] storeJson(StoreSession s) {
+        Atlas atlas = s.atlas();
+        Map<String, long[]> perArray = new LinkedHashMap<>();   // datasets, elements, uncompressed bytes
+        for (String ds : atlas.listDatasets()) {
+            for (Map.Entry<String, ArraySchema> e : atlas.dataset(ds).meta().arrays().entrySet()) {
+                long n = Arrays.stream(e.getValue().shape()).reduce(1, Math::multiplyExact);
+                long[] acc = perArray.computeIfAbsent(e.getKey(), k -> new long[3]);
+                acc[0]++;
+                acc[1] += n;
+                acc[2] += Math.max(0, e.getValue().dtype().elementSize()) * n;
+            }
+        }
+        return dev.atlas.examples.server.Json.render(g -> {
+            g.writeStartObject();
+            g.writeStringField("store", s.location().toString());
+            g.writeObjectFieldStart("registry");
+            g.writeStringField("file", atlas.registryFile().fileName());
+            g.writeStringField("format", atlas.registryFile().format().toString());
+            g.writeStringField("compression", atlas.registryFile().compression().serdeName());
+            g.writeEndObject();
+            g.writeStringField("codec", atlas.codec().serdeName());
+            g.writeNumberField("datasets", atlas.datasetCount());
+            g.writeArrayFieldStart("arrays");
+            for (String a : atlas.listArrays()) {
+                long[] acc = perArray.getOrDefault(a, new long[3]);
+                g.writeStartObject();
+                g.writeStringField("name", a);
+                g.writeStringField("dtype", atlas.arrayDtype(a).map(DType::toString).orElse(null));
+                g.writeNumberField("datasets", acc[0]);
+                g.writeNumberField("elements", acc[1]);
+                g.writeNumberField("raw_bytes", acc[2]);
+                if (s.localDir().isPresent()) {
+                    long[] files = layerFiles(s.localDir().get().resolve(a));
+                    g.writeNumberField("layer_files", files[0]);
+                    g.writeNumberField("disk_bytes", files[1]);
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
     }
 
     /** Layer files ({@code data.af}, {@code data.N.af}) under an array directory and the bytes of all its files. */

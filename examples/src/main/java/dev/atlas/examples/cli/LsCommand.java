@@ -25,12 +25,25 @@ final class LsCommand extends StoreCommand {
     @Option(names = "--arrays", description = "List array names across the store instead of datasets.")
     boolean arrays;
 
+    @Option(names = "--json", description = "JSON, as the HTTP service's catalog answers: {\"datasets\":[{name, arrays, attributes}]},"
+            + " or with --arrays {\"arrays\":[{name, dtype, datasets}]}.")
+    boolean json;
+
     @Override
     public Integer call() {
         PrintWriter out = out();
         try (StoreSession s = StoreSession.open(location())) {
             Atlas atlas = s.atlas();
-            if (arrays) {
+            if (json) {
+                byte[] body;
+                if (arrays) {
+                    body = dev.atlas.examples.server.Catalog.arraysJson(atlas);
+                } else {
+                    body = dev.atlas.examples.server.Catalog.datasetsJson(atlas, new java.util.TreeSet<>(atlas.listDatasets())
+                            .stream().filter(n -> n.startsWith(prefix)).toList());
+                }
+                out.print(new String(body, java.nio.charset.StandardCharsets.UTF_8));
+            } else if (arrays) {
                 listArrays(atlas, out);
             } else {
                 for (String name : new java.util.TreeSet<>(atlas.listDatasets())) {

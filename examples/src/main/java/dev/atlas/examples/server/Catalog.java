@@ -25,7 +25,7 @@ import reactor.core.scheduler.Scheduler;
 import reactor.netty.http.server.HttpServerResponse;
 
 /** The JSON catalog, /health and /metrics. Registry reads take no I/O; array details open the array's file set once. */
-final class Catalog {
+public final class Catalog {
     private final Atlas atlas;
     private final ServerOptions options;
     private final ServerMetrics metrics;
@@ -101,31 +101,48 @@ final class Catalog {
             } else {
                 g.writeNullField("next_cursor");
             }
-            g.writeArrayFieldStart("datasets");
-            for (String n : page) {
-                DatasetMeta meta;
-                try {
-                    meta = atlas.dataset(n).meta();
-                } catch (DatasetNotFoundException gone) {
-                    continue;                               // deleted since the listing
-                }
+            writeSummaries(g, atlas, page);
+            g.writeEndObject();
+        })), call, timer);
+    }
+
+    /**
+     * Datasets {@code names} as the service's catalog pages list them ({@code atlas ls --json}):
+     * {@code {"datasets":[{"name","arrays":[{"name","dtype","shape"}],"attributes"}]}} as UTF-8 JSON;
+     * names deleted meanwhile are left out.
+     */
+    public static byte[] datasetsJson(Atlas atlas, List<String> names) {
+        return Json.render(g -> {
+            g.writeStartObject();
+            writeSummaries(g, atlas, names);
+            g.writeEndObject();
+        });
+    }
+
+    private static void writeSummaries(JsonGenerator g, Atlas atlas, List<String> names) throws IOException {
+        g.writeArrayFieldStart("datasets");
+        for (String n : names) {
+            DatasetMeta meta;
+            try {
+                meta = atlas.dataset(n).meta();
+            } catch (DatasetNotFoundException gone) {
+                continue;                               // deleted since the listing
+            }
+            g.writeStartObject();
+            g.writeStringField("name", n);
+            g.writeArrayFieldStart("arrays");
+            for (Map.Entry<String, ArraySchema> a : meta.arrays().entrySet()) {
                 g.writeStartObject();
-                g.writeStringField("name", n);
-                g.writeArrayFieldStart("arrays");
-                for (Map.Entry<String, ArraySchema> a : meta.arrays().entrySet()) {
-                    g.writeStartObject();
-                    g.writeStringField("name", a.getKey());
-                    g.writeStringField("dtype", a.getValue().dtype().toString());
-                    Json.longs(g, "shape", a.getValue().shape());
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
-                Json.attrs(g, "attributes", meta.attributes());
+                g.writeStringField("name", a.getKey());
+                g.writeStringField("dtype", a.getValue().dtype().toString());
+                Json.longs(g, "shape", a.getValue().shape());
                 g.writeEndObject();
             }
             g.writeEndArray();
+            Json.attrs(g, "attributes", meta.attributes());
             g.writeEndObject();
-        })), call, timer);
+        }
+        g.writeEndArray();
     }
 
     /** The details of one array that live in its file set (fill, attributes, statistics). */
@@ -179,9 +196,17 @@ final class Catalog {
 
     /** {@code GET /datasets/{dataset}}. */
     Mono<Void> dataset(AtlasHttpServer.Call call, HttpServerResponse res) {
-        DatasetView view = view(atlas, call.path("dataset"));
+        return json(res, datasetJson(view(atlas, call.path("dataset"))), call, timer);
+    }
+
+    /**
+     * A dataset as the service describes it ({@code GET /datasets/{dataset}}; also {@code atlas
+     * info STORE DATASET --json}): name, typed attributes, and every array's schema, fill,
+     * attributes and statistics, as UTF-8 JSON.
+     */
+    public static Mono<byte[]> datasetJson(DatasetView view) {
         DatasetMeta meta = view.meta();
-        Mono<byte[]> body = Flux.fromIterable(meta.arrays().entrySet())
+        return Flux.fromIterable(meta.arrays().entrySet())
                 .concatMap(e -> details(view, e.getKey(), e.getValue()))
                 .collectList()
                 .map(list -> Json.render(g -> {
@@ -195,7 +220,6 @@ final class Catalog {
                     g.writeEndArray();
                     g.writeEndObject();
                 }));
-        return json(res, body, call, timer);
     }
 
     /** {@code GET /datasets/{dataset}/arrays/{array}}. */
@@ -208,7 +232,15 @@ final class Catalog {
 
     /** {@code GET /arrays}: every array name, its dtype and how many datasets declare it. */
     Mono<Void> arrays(AtlasHttpServer.Call call, HttpServerResponse res) {
-        return json(res, Mono.fromCallable(() -> {
+        return json(res, Mono.fromCallable(() -> arraysJson(atlas)), call, timer);
+    }
+
+    /**
+     * The store's array names as the service lists them ({@code GET /arrays}; also {@code atlas ls
+     * --arrays --json}): {@code {"arrays":[{"name","dtype","datasets"}]}} as UTF-8 JSON.
+     */
+    public static byte[] arraysJson(Atlas atlas) {
+        {
             Map<String, long[]> counts = new TreeMap<>();
             Map<String, String> dtypes = new LinkedHashMap<>();
             for (String ds : atlas.listDatasets()) {
@@ -246,6 +278,6 @@ final class Catalog {
                 g.writeEndArray();
                 g.writeEndObject();
             });
-        }), call, timer);
+        }
     }
 }

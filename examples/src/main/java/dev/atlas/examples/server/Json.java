@@ -31,11 +31,12 @@ public final class Json {
 
     /** What a body writer does with the generator. */
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void write(JsonGenerator g) throws IOException;
     }
 
-    static byte[] render(Body body) {
+    /** The JSON document {@code body} writes, as UTF-8 bytes ending in a newline. */
+    public static byte[] render(Body body) {
         ByteArrayBuilder out = new ByteArrayBuilder(1024);
         try (JsonGenerator g = FACTORY.createGenerator(out)) {
             body.write(g);

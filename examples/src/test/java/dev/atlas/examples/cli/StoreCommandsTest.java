@@ -45,6 +45,48 @@ class StoreCommandsTest {
         return dst;
     }
 
+    @Test
+    void lsAndInfoSpeakJson() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        Cli.Run l = Cli.run("ls", store.toString(), "--json", "--prefix", "grid_000");
+        assertEquals(0, l.code(), l.toString());
+        com.fasterxml.jackson.databind.JsonNode ls = m.readTree(l.out());
+        assertEquals(N, ls.get("datasets").size(), l.out());
+        com.fasterxml.jackson.databind.JsonNode first = ls.get("datasets").get(0);
+        assertEquals("grid_0000", first.get("name").asText());
+        assertEquals(4, first.get("arrays").size());
+        assertEquals("string", first.get("attributes").get("title").get("type").asText());
+
+        Cli.Run la = Cli.run("ls", store.toString(), "--arrays", "--json");
+        com.fasterxml.jackson.databind.JsonNode arrays = m.readTree(la.out()).get("arrays");
+        assertEquals(4, arrays.size(), la.out());
+        for (com.fasterxml.jackson.databind.JsonNode a : arrays) {
+            assertEquals(N, a.get("datasets").asInt(), la.out());
+        }
+
+        Cli.Run i = Cli.run("info", store.toString(), "--json");
+        assertEquals(0, i.code(), i.toString());
+        com.fasterxml.jackson.databind.JsonNode info = m.readTree(i.out());
+        assertEquals(N, info.get("datasets").asInt());
+        assertEquals("Zstd", info.get("codec").asText());
+        assertEquals(4, info.get("arrays").size());
+        assertTrue(info.get("arrays").get(0).get("disk_bytes").asLong() > 0, i.out());
+
+        Cli.Run d = Cli.run("info", store.toString(), "grid_0002", "--json");
+        assertEquals(0, d.code(), d.toString());
+        com.fasterxml.jackson.databind.JsonNode ds = m.readTree(d.out());
+        assertEquals("grid_0002", ds.get("name").asText());
+        com.fasterxml.jackson.databind.JsonNode temp = null;
+        for (com.fasterxml.jackson.databind.JsonNode a : ds.get("arrays")) {
+            if (a.get("name").asText().equals("temperature")) {
+                temp = a;
+            }
+        }
+        assertEquals("[6,18,36]", temp.get("chunks").toString(), d.out());
+        assertEquals("K", temp.get("attributes").get("units").get("value").asText(), d.out());
+        assertEquals(AtlasCli.EXIT_NOT_FOUND, Cli.run("info", store.toString(), "nope", "--json").code(), "missing dataset");
+    }
+
     /** An output whose reader went away after {@code limit} bytes (a closed pipe); counts the writes tried after that. */
     static final class ClosedPipe extends java.io.OutputStream {
         final int limit;
@@ -301,6 +343,14 @@ class StoreCommandsTest {
         assertArrayEquals(before, Cli.run("cat", s.toString(), "grid_0003", "precipitation", "--format", "raw").bytes());
         Cli.Run info = Cli.run("info", s.toString());
         assertTrue(info.out().matches("(?s).*temperature\\s+Float32\\s+5 dataset\\(s\\).*1 layer file\\(s\\).*"), info.out());
+        // Again, as JSON: nothing left to reclaim.
+        Cli.Run j = Cli.run("compact", s.toString(), "--json");
+        assertEquals(0, j.code(), j.toString());
+        com.fasterxml.jackson.databind.JsonNode rep = new com.fasterxml.jackson.databind.ObjectMapper().readTree(j.out());
+        assertEquals(5, rep.get("datasets").asInt(), j.out());
+        assertEquals(4, rep.get("layer_files").get("before").asInt(), j.out());
+        assertEquals(4, rep.get("layer_files").get("after").asInt(), j.out());
+        assertEquals(0, rep.get("garbage").asInt(), j.out());
     }
 
     @Test
