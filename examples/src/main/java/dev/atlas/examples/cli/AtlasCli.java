@@ -24,7 +24,7 @@ import reactor.core.Exceptions;
                 "4 'verify' found damage; 5 'import --keep-going' imported some files and others failed."},
         subcommands = {DemoCommand.class, LsCommand.class, InfoCommand.class, CatCommand.class, DumpCommand.class,
                 ImportCommand.class, CompactCommand.class, RmCommand.class, ServeCommand.class, VerifyCommand.class,
-                CommandLine.HelpCommand.class})
+                CommandLine.HelpCommand.class, picocli.AutoComplete.GenerateCompletion.class})
 public final class AtlasCli implements Runnable {
     /** Success. */
     public static final int EXIT_OK = 0;

@@ -9,7 +9,8 @@ import software.amazon.awssdk.regions.Region;
 /**
  * How the tool reaches S3: the global options {@code --endpoint}, {@code --path-style} and
  * {@code --s3-region}, else the usual AWS environment ({@code AWS_ENDPOINT_URL_S3},
- * {@code AWS_ENDPOINT_URL}, {@code AWS_REGION}, {@code AWS_DEFAULT_REGION}); credentials always
+ * {@code AWS_ENDPOINT_URL}, {@code AWS_REGION}, {@code AWS_DEFAULT_REGION}), else the region of the
+ * AWS profile in {@code ~/.aws/config}; credentials always
  * come from the AWS default chain (environment, profile, instance role).
  */
 record S3Settings(String endpoint, boolean pathStyle, String region) {
@@ -59,8 +60,27 @@ record S3Settings(String endpoint, boolean pathStyle, String region) {
         String r = first(region, env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
         if (r != null) {
             b.region(Region.of(r));
+        } else {
+            Region fromProfile = profileRegion();
+            if (fromProfile != null) {
+                b.region(fromProfile);
+            }
         }
         return b.pathStyle(pathStyle).build();
+    }
+
+    /**
+     * The region of the AWS profile ({@code AWS_PROFILE}, else {@code default}) in the AWS config
+     * file ({@code ~/.aws/config}, or {@code AWS_CONFIG_FILE} / {@code aws.configFile}), as the AWS
+     * CLI and SDKs read it; null when there is none. (Not the instance metadata service, whose
+     * probe would stall every command off EC2.)
+     */
+    static Region profileRegion() {
+        try {
+            return new software.amazon.awssdk.regions.providers.AwsProfileRegionProvider().getRegion();
+        } catch (RuntimeException none) {
+            return null; // SdkClientException: no config file, no profile, or no region in it
+        }
     }
 
     private static String first(String... xs) {

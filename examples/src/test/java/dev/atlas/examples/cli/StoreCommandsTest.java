@@ -46,6 +46,24 @@ class StoreCommandsTest {
     }
 
     @Test
+    void generateCompletionPrintsABashScriptForEveryCommand() throws Exception {
+        Cli.Run r = Cli.run("generate-completion");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.out().contains("complete -F _complete_atlas"), r.out().lines().limit(5).toList().toString());
+        for (String cmd : List.of("demo", "ls", "info", "cat", "dump", "import", "compact", "rm", "serve", "verify")) {
+            assertTrue(r.out().contains(cmd), cmd);
+        }
+        assertTrue(r.out().contains("--io-concurrency") && r.out().contains("--json"), "options completed too");
+        // bash itself accepts it and defines the completion.
+        Path script = tmp.resolve("atlas_completion");
+        java.nio.file.Files.writeString(script, r.out());
+        Process p = new ProcessBuilder("bash", "-c", "source '" + script + "' && complete -p atlas").redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), said);
+        assertTrue(said.contains("_complete_atlas"), said);
+    }
+
+    @Test
     void lsAndInfoSpeakJson() throws Exception {
         com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
         Cli.Run l = Cli.run("ls", store.toString(), "--json", "--prefix", "grid_000");
