@@ -53,6 +53,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Close a connection that sends no complete request headers for this long (default: 30).")
     Long idleTimeoutSeconds;
 
+    @Option(names = "--cors-origin", paramLabel = "ORIGIN",
+            description = "Let browser pages of ORIGIN (scheme://host[:port], or * for any) read answers (CORS); repeatable. Default: none.")
+    java.util.List<String> corsOrigins = new java.util.ArrayList<>();
+
     @Option(names = "--read-timeout", paramLabel = "SECONDS",
             description = "Answer 408 to a request body that pauses for this long (default: 10).")
     Long readTimeoutSeconds;
@@ -96,6 +100,9 @@ public final class ServeCommand implements Callable<Integer> {
             }
             if (readTimeoutSeconds != null) {
                 b.readTimeout(Duration.ofSeconds(readTimeoutSeconds));
+            }
+            if (!corsOrigins.isEmpty()) {
+                b.corsOrigins(corsOrigins);
             }
         } catch (InvalidArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()); // a usage error: exit 2

@@ -58,7 +58,10 @@ import reactor.netty.resources.LoopResources;
  * methods cannot add series. Connections that send no complete headers within
  * {@link ServerOptions#idleTimeout()} are closed; a body that pauses longer than
  * {@link ServerOptions#readTimeout()} is answered 408. A client that closes or resets its
- * connection is counted as {@code status="client-closed"}, not as a server error.
+ * connection is counted as {@code status="client-closed"}, not as a server error. CORS is off
+ * unless {@link ServerOptions#corsOrigins()} names origins: then answers to those origins carry
+ * {@code Access-Control-Allow-Origin} and the exposed {@code X-Atlas-*} headers, and preflights are
+ * answered 204.
  *
  * <p>Errors: every failure before a response's first byte gets its status and a JSON body
  * ({@link #classify}); data routes read their first piece before they send the status line, so a
@@ -279,7 +282,44 @@ public final class AtlasHttpServer implements AutoCloseable {
                                 : Integer.toString(res.status().code()), System.nanoTime() - t0));
     }
 
+    /** Headers a browser page may read from our answers when CORS allows its origin. */
+    private static final String CORS_EXPOSED = "X-Atlas-DType, X-Atlas-Shape, X-Atlas-Start, X-Atlas-Byte-Order, X-Atlas-Min,"
+            + " X-Atlas-Max, Content-Length, Retry-After";
+
+    /**
+     * CORS: when the request's {@code Origin} is allowed, the answer says so (every answer, errors
+     * included, so a page can read them); returns whether it was allowed.
+     */
+    private boolean cors(HttpServerRequest req, HttpServerResponse res) {
+        Set<String> allowed = options.corsOrigins();
+        String origin = req.requestHeaders().get(HttpHeaderNames.ORIGIN);
+        if (allowed.isEmpty() || origin == null) {
+            return false;
+        }
+        boolean any = allowed.contains("*");
+        if (!any && !allowed.contains(origin)) {
+            return false;
+        }
+        res.header(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, any ? "*" : origin);
+        if (!any) {
+            res.header(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
+        }
+        res.header(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, CORS_EXPOSED);
+        return true;
+    }
+
     private Mono<Void> dispatch(HttpServerRequest req, HttpServerResponse res, String[] routeName, long t0) {
+        boolean corsAllowed = cors(req, res);
+        if (corsAllowed && req.method().equals(HttpMethod.OPTIONS)
+                && req.requestHeaders().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+            // A preflight: what a page of this origin may send.
+            routeName[0] = "cors-preflight";
+            return res.status(HttpResponseStatus.NO_CONTENT)
+                    .header(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, POST")
+                    .header(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type")
+                    .header(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600")
+                    .send().then();
+        }
         String uri = req.uri();
         int q = uri.indexOf('?');
         String rawPath = q < 0 ? uri : uri.substring(0, q);

@@ -54,6 +54,7 @@ public final class ServerOptions {
     private final Duration requestTimeout;
     private final Duration idleTimeout;
     private final Duration readTimeout;
+    private final java.util.Set<String> corsOrigins;
     private final int streamPieceBytes;
     private final int pngThreads;
     private final EngineResources resources;
@@ -72,6 +73,7 @@ public final class ServerOptions {
         requestTimeout = b.requestTimeout;
         idleTimeout = b.idleTimeout;
         readTimeout = b.readTimeout;
+        corsOrigins = java.util.Set.copyOf(b.corsOrigins);
         streamPieceBytes = b.streamPieceBytes;
         pngThreads = b.pngThreads;
         resources = b.resources;
@@ -146,6 +148,14 @@ public final class ServerOptions {
         return readTimeout;
     }
 
+    /**
+     * Origins browsers may read answers from (CORS): empty (the default) sends no CORS headers, so
+     * browsers keep pages of other origins from reading the service; {@code *} allows any origin.
+     */
+    public java.util.Set<String> corsOrigins() {
+        return corsOrigins;
+    }
+
     public int streamPieceBytes() {
         return streamPieceBytes;
     }
@@ -181,6 +191,7 @@ public final class ServerOptions {
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
         private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
         private Duration readTimeout = DEFAULT_READ_TIMEOUT;
+        private java.util.Set<String> corsOrigins = java.util.Set.of();
         private int streamPieceBytes = DEFAULT_STREAM_PIECE_BYTES;
         private int pngThreads = DEFAULT_PNG_THREADS;
         private EngineResources resources;
@@ -253,6 +264,22 @@ public final class ServerOptions {
 
         public Builder readTimeout(Duration d) {
             readTimeout = positive(d, "readTimeout");
+            return this;
+        }
+
+        /**
+         * Origins allowed to read answers from a browser (exact {@code scheme://host[:port]}, or
+         * {@code *} for any); none by default.
+         */
+        public Builder corsOrigins(java.util.Collection<String> origins) {
+            java.util.Set<String> set = new java.util.LinkedHashSet<>();
+            for (String o : origins) {
+                if (o == null || o.isBlank() || !(o.equals("*") || o.matches("https?://[^/\\s]+"))) {
+                    throw new InvalidArgumentException("a CORS origin is * or scheme://host[:port], not '" + o + "'");
+                }
+                set.add(o);
+            }
+            corsOrigins = set;
             return this;
         }
 

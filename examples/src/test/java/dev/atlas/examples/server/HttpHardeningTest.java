@@ -210,6 +210,38 @@ class HttpHardeningTest extends EngineTestBase {
         }
     }
 
+    /** The answer's head to {@code request} (sent as given) on a fresh connection to {@code port}. */
+    private static String exchange(int port, String request) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            s.setSoTimeout(10_000);
+            send(s, request);
+            return head(s.getInputStream());
+        }
+    }
+
+    @Test
+    void corsIsOffByDefaultAndAnswersOnlyTheOriginsItWasGiven() throws Exception {
+        String get = "GET /health HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nConnection: close\r\n\r\n";
+        String off = exchange(server.port(), get).toLowerCase(java.util.Locale.ROOT);
+        assertFalse(off.contains("access-control-"), off);
+        try (AtlasHttpServer cors = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0)
+                .corsOrigins(java.util.List.of("https://app.example")).build())) {
+            String on = exchange(cors.port(), get).toLowerCase(java.util.Locale.ROOT);
+            assertTrue(on.startsWith("http/1.1 200") && on.contains("access-control-allow-origin: https://app.example"), on);
+            assertTrue(on.contains("access-control-expose-headers: x-atlas-dtype"), on);
+            String other = exchange(cors.port(), get.replace("app.example", "evil.example")).toLowerCase(java.util.Locale.ROOT);
+            assertFalse(other.contains("access-control-"), other);
+            String err = exchange(cors.port(), get.replace("/health", "/datasets/nope")).toLowerCase(java.util.Locale.ROOT);
+            assertTrue(err.startsWith("http/1.1 404") && err.contains("access-control-allow-origin"), "errors readable too: " + err);
+            String pre = exchange(cors.port(), "OPTIONS /arrays/field/data HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n"
+                    + "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n").toLowerCase(java.util.Locale.ROOT);
+            assertTrue(pre.startsWith("http/1.1 204") && pre.contains("access-control-allow-methods: get, head, post"), pre);
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(dev.atlas.error.InvalidArgumentException.class,
+                () -> ServerOptions.builder().corsOrigins(java.util.List.of("app.example/path")));
+    }
+
     @Test
     void aClientThatGoesAwayIsNotAServerError() throws Exception {
         for (int i = 0; i < 6; i++) {
