@@ -21,11 +21,17 @@ import reactor.core.scheduler.Scheduler;
 import reactor.netty.http.server.HttpServerResponse;
 
 /**
- * {@code GET /datasets/{ds}/arrays/{arr}/png?region=&cmap=viridis|gray&min=&max=}: a PNG of a 2-D
- * slice. The region may have any rank but at most two axes longer than 1 (rows = the first of them,
- * columns = the second); without a region, the leading axes are taken at index 0 and the last two
- * whole. Values map linearly from [min, max] (query parameters, else the finite non-fill values of
- * the slice) onto the colour map; NaN and fill-valued cells are transparent.
+ * {@code GET /datasets/{ds}/arrays/{arr}/png?region=&cmap=viridis|gray&min=&max=&width=&height=}: a
+ * PNG of a 2-D slice. The region may have any rank but at most two axes longer than 1 (rows = the
+ * first of them, columns = the second); without a region, the leading axes are taken at index 0 and
+ * the last two whole. Values map linearly from [min, max] (query parameters, else the finite
+ * non-fill values of the drawn pixels) onto the colour map; NaN and fill-valued cells are
+ * transparent.
+ *
+ * <p>Limits: the slice read obeys {@link ServerOptions#maxElementsPerRequest()} like every region
+ * read (413 above it). The image is at most {@code width x height} (when given) and at most
+ * {@link ServerOptions#maxPngPixels()} pixels: a larger slice is downsampled by striding (every
+ * s-th row and column, nearest sample, no averaging; {@code X-Atlas-Stride: s}).
  *
  * <p>The slice is read by the engine, turned into ARGB pixels on the thread that completed the read
  * (the engine's codec thread: CPU work, no blocking) and the NdArray closed at once; only heap
@@ -103,10 +109,18 @@ final class QuickLook {
         int[] axes = imageAxes(r.shape());
         long h = r.shape()[axes[0]];
         long w = r.shape()[axes[1]];
-        if (h * w > options.maxPngPixels() || h * w == 0) {
-            throw ApiError.tooLarge("region", "a " + h + " x " + w + " quick-look exceeds the limit of "
-                    + options.maxPngPixels() + " pixels (or is empty)");
+        if (h * w == 0) {
+            throw ApiError.badParameter("region", "the region is empty");
         }
+        if (h * w > options.maxElementsPerRequest()) {
+            throw ApiError.tooLarge("region", "a " + h + " x " + w + " slice exceeds the limit of "
+                    + options.maxElementsPerRequest() + " elements a request may read; narrow the region");
+        }
+        String widthText = Params.single(call.query(), "width");
+        String heightText = Params.single(call.query(), "height");
+        long maxW = widthText == null ? Long.MAX_VALUE : Params.integer(widthText, "width", 1, 1 << 20);
+        long maxH = heightText == null ? Long.MAX_VALUE : Params.integer(heightText, "height", 1, 1 << 20);
+        int stride = stride(h, w, maxH, maxW, options.maxPngPixels());
         String cmapName = Optional.ofNullable(Params.single(call.query(), "cmap")).orElse("viridis").toLowerCase(Locale.ROOT);
         int[] cmap = MAPS.get(cmapName);
         if (cmap == null) {
@@ -123,16 +137,34 @@ final class QuickLook {
                 .flatMap(fill -> view.readArray(array, r.start(), r.shape())
                         .map(a -> {
                             try (a) {
-                                return pixels(a, (int) h, (int) w, fill.orElse(null), min, max, cmap);
+                                return pixels(a, (int) h, (int) w, stride, fill.orElse(null), min, max, cmap);
                             }
                         }))
                 .switchIfEmpty(Mono.error(() -> ApiError.notFound("dataset '" + view.name() + "' has no array '"
                         + array + "'", "array")))
                 .flatMap(px -> Mono.fromCallable(() -> encode(px)).subscribeOn(work)
                         .doOnNext(b -> res.header("X-Atlas-Min", Double.toString(px.min()))
-                                .header("X-Atlas-Max", Double.toString(px.max()))));
+                                .header("X-Atlas-Max", Double.toString(px.max()))
+                                .header("X-Atlas-Stride", Integer.toString(stride))));
         return png.timeout(java.time.Duration.ofNanos(Math.max(1, call.remainingNanos())), timer)
                 .flatMap(bytes -> res.header("Content-Type", "image/png").sendByteArray(Mono.just(bytes)).then());
+    }
+
+    /**
+     * The stride that brings an {@code h x w} slice within {@code maxH x maxW} pixels and within
+     * {@code maxPixels} in all: 1 when it fits, else the smallest that does (every stride-th row and
+     * column is drawn: nearest-sample downsampling, no averaging).
+     */
+    static int stride(long h, long w, long maxH, long maxW, long maxPixels) {
+        long s = Math.max(1, Math.max(ceilDiv(h, maxH), ceilDiv(w, maxW)));
+        while (ceilDiv(h, s) * ceilDiv(w, s) > maxPixels) {
+            s++;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, s);
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 
     /** Row and column axes of a region: the (at most two) axes longer than 1, else the last two. */
@@ -193,15 +225,18 @@ final class QuickLook {
         return null;
     }
 
-    static Pixels pixels(NdArray a, int h, int w, FillValue fill, Double min, Double max, int[] cmap) {
+    /** The pixels of the {@code h x w} slice {@code a} drawn every {@code stride}-th row and column. */
+    static Pixels pixels(NdArray a, int h, int w, int stride, FillValue fill, Double min, Double max, int[] cmap) {
         Double fv = fillNumber(fill);
-        int n = h * w;
+        int oh = (int) ceilDiv(h, stride);
+        int ow = (int) ceilDiv(w, stride);
+        int n = oh * ow;
         double[] v = new double[n];
         boolean[] clear = new boolean[n];
         double lo = Double.POSITIVE_INFINITY;
         double hi = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
-            double x = value(a, i);
+            double x = value(a, (long) (i / ow) * stride * w + (long) (i % ow) * stride);
             v[i] = x;
             boolean isFill = fv != null && (Double.isNaN(fv) ? Double.isNaN(x) : x == fv);
             if (Double.isNaN(x) || isFill) {
@@ -227,7 +262,7 @@ final class QuickLook {
             int k = (int) Math.round(Math.max(0, Math.min(1, t)) * 255);
             argb[i] = cmap[k];
         }
-        return new Pixels(w, h, argb, mn, mx);
+        return new Pixels(ow, oh, argb, mn, mx);
     }
 
     private static byte[] encode(Pixels px) {

@@ -385,6 +385,22 @@ class AtlasHttpServerTest extends EngineTestBase {
             assertEquals(0, fill.getRGB(x, 3) >>> 24, "unwritten step (fill) is transparent");
         }
 
+        // Asked for at most 32 columns: every 4th row and column of the same picture, same scale.
+        Resp small = get("/datasets/grid_000/arrays/temperature/png?region=0,0:64,0:128&width=32&min=250&max=300");
+        Resp full = get("/datasets/grid_000/arrays/temperature/png?region=0,0:64,0:128&min=250&max=300");
+        assertEquals("4", small.headers().get("X-Atlas-Stride"));
+        assertEquals("1", full.headers().get("X-Atlas-Stride"));
+        BufferedImage si = ImageIO.read(new ByteArrayInputStream(small.body()));
+        BufferedImage fi = ImageIO.read(new ByteArrayInputStream(full.body()));
+        assertEquals(32, si.getWidth());
+        assertEquals(16, si.getHeight());
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 32; x++) {
+                assertEquals(fi.getRGB(4 * x, 4 * y), si.getRGB(x, y), x + "," + y);
+            }
+        }
+        assertError(get("/datasets/grid_000/arrays/temperature/png?width=0"), 400, "width");
+
         Resp gray = get("/datasets/grid_000/arrays/mask/png?cmap=gray&min=0&max=2");
         BufferedImage g = ImageIO.read(new ByteArrayInputStream(gray.body()));
         assertEquals(128, g.getWidth());
@@ -486,7 +502,13 @@ class AtlasHttpServerTest extends EngineTestBase {
             assertError(g.apply("/arrays/temperature/data?datasets=grid_000,grid_001,grid_002&region=0,0:30,0:30"),
                     413, "datasets");                                                        // 2700 > 2500
             assertEquals(200, g.apply("/arrays/temperature/data?prefix=grid_&limit=2&region=0,0:30,0:30").status());
-            assertError(g.apply(t + "/png?region=0,0:11,0:10"), 413, "region");
+            Resp strided = g.apply(t + "/png?region=0,0:11,0:10");                     // 110 pixels > 100: every 2nd
+            assertEquals(200, strided.status(), strided.text());
+            assertEquals("2", strided.headers().get("X-Atlas-Stride"));
+            BufferedImage si = ImageIO.read(new ByteArrayInputStream(strided.body()));
+            assertEquals(5, si.getWidth());
+            assertEquals(6, si.getHeight());
+            assertError(g.apply(t + "/png?region=0,0:32,0:32"), 413, "region");            // 1024 elements > 1000
             assertError(g.apply("/datasets?limit=6"), 400, "limit");
             assertEquals(2, g.apply("/datasets").json().get("datasets").size());
         }
