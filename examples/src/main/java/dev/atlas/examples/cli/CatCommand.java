@@ -1,7 +1,7 @@
 package dev.atlas.examples.cli;
 
 import dev.atlas.array.NdArray;
-import dev.atlas.examples.region.Region;
+import dev.atlas.http.region.Region;
 import dev.atlas.store.ArraySchema;
 import dev.atlas.store.DatasetView;
 import io.netty.buffer.ByteBuf;

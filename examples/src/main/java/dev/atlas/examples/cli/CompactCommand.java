@@ -24,7 +24,7 @@ final class CompactCommand extends StoreCommand {
             double seconds = (System.nanoTime() - t0) / 1e9;
             long[] after = s.localDir().map(CompactCommand::onDisk).orElse(null);
             if (json) {
-                out.print(new String(dev.atlas.examples.server.Json.render(g -> {
+                out.print(new String(dev.atlas.http.Json.render(g -> {
                     g.writeStartObject();
                     g.writeStringField("store", s.location().toString());
                     g.writeNumberField("datasets", s.atlas().datasetCount());

@@ -102,7 +102,7 @@ final class DemoCommand implements Callable<Integer> {
             throw CliException.usage("--flush-every must be at least 1, not " + flushEvery);
         }
         // A bad --host or --port is refused before any work (ignored with --no-serve).
-        dev.atlas.examples.server.ServerOptions.Builder serving = noServe ? null : serverOptions();
+        dev.atlas.http.ServerOptions.Builder serving = noServe ? null : serverOptions();
         // The handle the demo serves refreshes like atlas serve's (another process may write the store).
         Duration refresh = noServe ? Duration.ZERO : StoreSession.refreshInterval(refreshSeconds);
         PrintWriter out = spec.commandLine().getOut();
@@ -263,17 +263,17 @@ final class DemoCommand implements Callable<Integer> {
      * Serving after the demo: the store the demo built, served as {@code atlas serve} serves it on
      * {@code --host} and {@code --port} until {@link #control} says stop. Returns the command's exit code.
      */
-    int serveAfterDemo(StoreSession session, dev.atlas.examples.server.ServerOptions.Builder options, PrintWriter out)
+    int serveAfterDemo(StoreSession session, dev.atlas.http.ServerOptions.Builder options, PrintWriter out)
             throws InterruptedException {
         ServeCommand.serveUntilStopped(session, options, out, control);
         return 0;
     }
 
     /** The serving options of {@code --host} and {@code --port}; a bad one is a usage error. */
-    private dev.atlas.examples.server.ServerOptions.Builder serverOptions() {
-        dev.atlas.examples.server.ServerOptions.Builder b;
+    private dev.atlas.http.ServerOptions.Builder serverOptions() {
+        dev.atlas.http.ServerOptions.Builder b;
         try {
-            b = dev.atlas.examples.server.ServerOptions.builder().host(host).port(port);
+            b = dev.atlas.http.ServerOptions.builder().host(host).port(port);
         } catch (dev.atlas.error.InvalidArgumentException e) {
             throw CliException.usage(e.getMessage());
         }
@@ -294,7 +294,7 @@ final class DemoCommand implements Callable<Integer> {
     /** Tells the demo's serving step when it listens and when to stop (Ctrl-C by default). */
     ServeCommand.Control control = new ServeCommand.Control() {
         @Override
-        public void started(dev.atlas.examples.server.AtlasHttpServer server) {
+        public void started(dev.atlas.http.AtlasHttpServer server) {
         }
 
         @Override

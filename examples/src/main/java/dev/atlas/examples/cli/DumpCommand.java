@@ -1,6 +1,6 @@
 package dev.atlas.examples.cli;
 
-import dev.atlas.examples.server.Json;
+import dev.atlas.http.Json;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;

@@ -46,7 +46,7 @@ final class InfoCommand extends StoreCommand {
             if (dataset == null) {
                 describeStore(s, out, json);
             } else if (json) {
-                out.print(new String(dev.atlas.examples.server.Catalog.datasetJson(dataset(s, dataset)).block(),
+                out.print(new String(dev.atlas.http.Catalog.datasetJson(dataset(s, dataset)).block(),
                         java.nio.charset.StandardCharsets.UTF_8));
             } else {
                 describeDataset(dataset(s, dataset), out);
@@ -109,7 +109,7 @@ final class InfoCommand extends StoreCommand {
                 acc[2] += Math.max(0, e.getValue().dtype().elementSize()) * n;
             }
         }
-        return dev.atlas.examples.server.Json.render(g -> {
+        return dev.atlas.http.Json.render(g -> {
             g.writeStartObject();
             g.writeStringField("store", s.location().toString());
             g.writeObjectFieldStart("registry");

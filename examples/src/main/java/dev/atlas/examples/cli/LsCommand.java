@@ -37,9 +37,9 @@ final class LsCommand extends StoreCommand {
             if (json) {
                 byte[] body;
                 if (arrays) {
-                    body = dev.atlas.examples.server.Catalog.arraysJson(atlas);
+                    body = dev.atlas.http.Catalog.arraysJson(atlas);
                 } else {
-                    body = dev.atlas.examples.server.Catalog.datasetsJson(atlas, new java.util.TreeSet<>(atlas.listDatasets())
+                    body = dev.atlas.http.Catalog.datasetsJson(atlas, new java.util.TreeSet<>(atlas.listDatasets())
                             .stream().filter(n -> n.startsWith(prefix)).toList());
                 }
                 out.print(new String(body, java.nio.charset.StandardCharsets.UTF_8));

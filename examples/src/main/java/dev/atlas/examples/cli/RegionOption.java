@@ -1,8 +1,8 @@
 package dev.atlas.examples.cli;
 
-import dev.atlas.examples.region.BadRegionException;
-import dev.atlas.examples.region.Region;
-import dev.atlas.examples.region.RegionSyntax;
+import dev.atlas.http.region.BadRegionException;
+import dev.atlas.http.region.Region;
+import dev.atlas.http.region.RegionSyntax;
 import java.util.Arrays;
 import java.util.List;
 

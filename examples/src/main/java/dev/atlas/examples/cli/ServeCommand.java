@@ -1,7 +1,7 @@
 package dev.atlas.examples.cli;
 
-import dev.atlas.examples.server.AtlasHttpServer;
-import dev.atlas.examples.server.ServerOptions;
+import dev.atlas.http.AtlasHttpServer;
+import dev.atlas.http.ServerOptions;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.store.Atlas;
 import java.io.PrintWriter;

@@ -1,6 +1,6 @@
 package dev.atlas.examples.cli;
 
-import dev.atlas.examples.server.Json;
+import dev.atlas.http.Json;
 
 import dev.atlas.array.NdArray;
 import dev.atlas.format.AttributeValue;

@@ -100,11 +100,11 @@ class DemoCommandTest {
         DemoCommand cmd = new DemoCommand();
         java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicReference<dev.atlas.examples.server.AtlasHttpServer> server =
+        java.util.concurrent.atomic.AtomicReference<dev.atlas.http.AtlasHttpServer> server =
                 new java.util.concurrent.atomic.AtomicReference<>();
         cmd.control = new ServeCommand.Control() {
             @Override
-            public void started(dev.atlas.examples.server.AtlasHttpServer s) {
+            public void started(dev.atlas.http.AtlasHttpServer s) {
                 server.set(s);
                 started.countDown();
             }

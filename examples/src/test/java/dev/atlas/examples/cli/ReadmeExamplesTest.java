@@ -307,11 +307,12 @@ class ReadmeExamplesTest {
         m.put("./atlas demo [--store STORE] [--datasets N] [--no-serve] [--host H] [--port P]",
                 AtlasLine.run(r -> assertTrue(r.out().contains("window read"), r.out()),
                         "demo", "--store", s, "--datasets", "3", "--no-serve", "--host", "127.0.0.1", "--port", "0"));
-        m.put("./atlas ls STORE [--prefix P] [--long] [--arrays]",
+        m.put("./atlas ls STORE [--prefix P] [--long] [--arrays] [--json]",
                 AtlasLine.run(r -> assertTrue(r.out().contains("grid_0001") && !r.out().contains("grid_0000"), r.out()),
                         "ls", s, "--prefix", "grid_0001", "--long"));
-        m.put("./atlas info STORE [DATASET]",
-                AtlasLine.run(r -> assertTrue(r.out().contains("temperature"), r.out()), "info", s, "grid_0001"));
+        m.put("./atlas info STORE [DATASET] [--json]",
+                AtlasLine.run(r -> assertTrue(r.out().startsWith("{") && r.out().contains("\"temperature\""), r.out()),
+                        "info", s, "grid_0001", "--json"));
         m.put("./atlas cat STORE DATASET ARRAY [--region 0:6,10:20,:] [--format text|csv|raw] [--max-elements N] [--force]",
                 AtlasLine.run(r -> assertEquals(1 + 6 * 10 * 72, r.out().lines().count(), "a header, then one CSV line per element"),
                         "cat", s, "grid_0001", "temperature", "--region", "0:6,10:20,:", "--format", "csv",
@@ -321,7 +322,8 @@ class ReadmeExamplesTest {
                         Cli.run("ls", imported.toString()).out().lines().toList()),
                         "import", netcdfFixtures().toString(), "--store", imported.toString(), "--replace", "--keep-going",
                         "--jobs", "2", "--dtype-clash", "suffix", "--rename", "nothing=such"));
-        m.put("./atlas compact STORE", AtlasLine.run(r -> { }, "compact", s));
+        m.put("./atlas compact STORE [--json]", AtlasLine.run(r -> assertTrue(r.out().contains("\"layer_files\""), r.out()),
+                "compact", s, "--json"));
         m.put("./atlas rm STORE DATASET...",
                 AtlasLine.run(r -> assertEquals(List.of("grid_0000", "grid_0001"), Cli.run("ls", s).out().lines().toList()),
                         "rm", s, "grid_0002"));
