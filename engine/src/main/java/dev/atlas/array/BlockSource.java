@@ -4,6 +4,7 @@ import dev.atlas.cache.BlockCache;
 import dev.atlas.cache.SlabCache;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
+import dev.atlas.codec.BlockRanges;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.internal.format.BlockMeta;
 import dev.atlas.internal.format.Checksums;
@@ -58,6 +59,17 @@ final class BlockSource {
      * is owned by the subscriber.
      */
     Mono<ByteBuf> fetch(ReadPlanner.BlockRead r, long epoch) {
+        return fetch(r, epoch, null);
+    }
+
+    /**
+     * As {@link #fetch(ReadPlanner.BlockRead, long)}, decoding only what {@code needed} names where
+     * the codec can stop early: then only the bytes inside {@code needed} are the block's, and the
+     * buffer is cached under exactly those ranges (never served to a read needing other bytes).
+     *
+     * @param needed the block's byte ranges the caller will read ({@link NeededBytes}); null: all
+     */
+    Mono<ByteBuf> fetch(ReadPlanner.BlockRead r, long epoch, BlockRanges needed) {
         if (r.pending() != null) {
             return pending(r.pending(), r.file());
         }
@@ -67,10 +79,10 @@ final class BlockSource {
         // fail the load and are never cached.
         // Verification runs inside the load too, before decompression: a block whose stored bytes
         // fail their checksum fails the load, and a failed load is never cached.
-        return blocks.get(storage, object, b.fileOffset(), () -> decompressed(
+        return blocks.get(storage, object, b.fileOffset(), needed, () -> decompressed(
                 guardBase(r.base(), epoch, Retained.read(storage, object, b.fileOffset(), b.compressedSize(),
                         slabs.read(storage, object, b.fileOffset(), b.compressedSize()), retainedReads)),
-                b.codec(), b.uncompressedSize(), object.key() + " block " + b.id(), verifier(r))
+                b.codec(), b.uncompressedSize(), needed, object.key() + " block " + b.id(), verifier(r))
                 .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e)));
     }
 
@@ -101,7 +113,7 @@ final class BlockSource {
      */
     Mono<ByteBuf> fetchUncached(ReadPlanner.BlockRead r) {
         BlockMeta b = r.meta();
-        return decompressed(storage.read(r.file(), b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(),
+        return decompressed(storage.read(r.file(), b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(), null,
                 r.file() + " block " + b.id(), verifier(r));
     }
 
@@ -143,7 +155,7 @@ final class BlockSource {
                 buf.release();
                 throw e;
             }
-        }), ref.codec(), ref.uncompressedSize(), what + " block " + ref.id(), !verify ? null : stored -> {
+        }), ref.codec(), ref.uncompressedSize(), null, what + " block " + ref.id(), !verify ? null : stored -> {
             // The spill file is ours, but it is on disk: a damaged one must not be served either.
             int got = crc(stored);
             if (got != ref.crc()) {
@@ -171,13 +183,14 @@ final class BlockSource {
     }
 
     /**
-     * Verifies (when {@code verify} is not null; it throws on a mismatch) and decompresses the
+     * Verifies (when {@code verify} is not null; it throws on a mismatch: the check covers all the
+     * stored bytes, whatever part is then decoded) and decompresses ({@code needed} of) the
      * stored bytes {@code raw} emits on the codec scheduler; the emitted buffer is
      * owned by the subscriber. Whoever takes the raw buffer out of the holder releases it: the
      * decompression task, or doFinally when the read is cancelled before that task ran.
      */
-    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, String what,
-            Consumer<ByteBuf> verify) {
+    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, BlockRanges needed,
+            String what, Consumer<ByteBuf> verify) {
         BlockCodec codec;
         try {
             codec = BlockCodecs.forId(codecId);
@@ -189,7 +202,7 @@ final class BlockSource {
                     if (verify != null) {
                         verify.accept(in);
                     }
-                    return codec.decompress(in, uncompressedSize, alloc, what);
+                    return codec.decompress(in, uncompressedSize, needed, alloc, what);
                 }))
                 .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }

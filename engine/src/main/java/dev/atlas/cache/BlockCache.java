@@ -1,6 +1,7 @@
 package dev.atlas.cache;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
+import dev.atlas.codec.BlockRanges;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.internal.FutureTake;
 import dev.atlas.storage.ObjectInfo;
@@ -25,7 +26,9 @@ public final class BlockCache {
     /** Default budget: 256 MiB, 32 blocks of the default 8 MiB. */
     public static final long DEFAULT_BUDGET = 256L << 20;
 
-    private record Key(Storage storage, String object, String version, long block) implements CacheSupport.ObjectKey {
+    /** {@code part}: null for a whole block, else the exact ranges a partly decoded entry holds. */
+    private record Key(Storage storage, String object, String version, long block, BlockRanges part)
+            implements CacheSupport.ObjectKey {
     }
 
     private final long budget;
@@ -65,10 +68,24 @@ public final class BlockCache {
      *     wait for
      */
     public Mono<ByteBuf> get(Storage storage, ObjectInfo info, long blockOffset, Supplier<Mono<ByteBuf>> loader) {
+        return get(storage, info, blockOffset, null, loader);
+    }
+
+    /**
+     * As {@link #get(Storage, ObjectInfo, long, Supplier)} for a block decoded only in part: an
+     * entry holding {@code part} of a block (the other bytes unspecified, see
+     * {@link dev.atlas.codec.BlockCodec#decompress(ByteBuf, long, BlockRanges, io.netty.buffer.ByteBufAllocator, String)})
+     * is its own key, served only to reads asking for exactly those ranges, never for the whole
+     * block nor for other ranges; those load their own.
+     *
+     * @param part the ranges the loader decodes; null: the whole block
+     */
+    public Mono<ByteBuf> get(Storage storage, ObjectInfo info, long blockOffset, BlockRanges part,
+            Supplier<Mono<ByteBuf>> loader) {
         if (budget == 0) {
             return loader.get();
         }
-        Key key = new Key(storage, info.key(), info.version(), blockOffset);
+        Key key = new Key(storage, info.key(), info.version(), blockOffset, part);
         return attempt(key, loader, 0);
     }
 
