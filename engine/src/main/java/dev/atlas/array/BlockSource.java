@@ -79,11 +79,47 @@ final class BlockSource {
         // fail the load and are never cached.
         // Verification runs inside the load too, before decompression: a block whose stored bytes
         // fail their checksum fails the load, and a failed load is never cached.
-        return blocks.get(storage, object, b.fileOffset(), needed, () -> decompressed(
-                guardBase(r.base(), epoch, Retained.read(storage, object, b.fileOffset(), b.compressedSize(),
-                        slabs.read(storage, object, b.fileOffset(), b.compressedSize()), retainedReads)),
-                b.codec(), b.uncompressedSize(), needed, object.key() + " block " + b.id(), verifier(r))
+        String what = object.key() + " block " + b.id();
+        if (needed != null) {
+            // Reads of other parts of this block (other datasets' chunks of a bulk read) share one
+            // read and one verification of its stored bytes: those are cached, verified, under
+            // their own key; each part is decoded from them.
+            return blocks.get(storage, object, b.fileOffset(), needed, () -> decompressed(
+                    blocks.getStored(storage, object, b.fileOffset(), () -> verified(stored(r, epoch), verifier(r))),
+                    b.codec(), b.uncompressedSize(), needed, what, null)
+                    .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e)));
+        }
+        return blocks.get(storage, object, b.fileOffset(), null, () -> decompressed(stored(r, epoch),
+                b.codec(), b.uncompressedSize(), null, what, verifier(r))
                 .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e)));
+    }
+
+    /** The stored bytes of committed read {@code r}, through the slab cache and the base-epoch guard; owned by the subscriber. */
+    private Mono<ByteBuf> stored(ReadPlanner.BlockRead r, long epoch) {
+        ObjectInfo object = r.object();
+        BlockMeta b = r.meta();
+        return guardBase(r.base(), epoch, Retained.read(storage, object, b.fileOffset(), b.compressedSize(),
+                slabs.read(storage, object, b.fileOffset(), b.compressedSize()), retainedReads));
+    }
+
+    /**
+     * {@code raw}'s buffer once {@code verify} (null: none) accepted it, checked on the thread that
+     * delivers it (CRC-32C only computes, it never blocks; no extra hop to the codec scheduler); a
+     * buffer that fails is released and the error emitted. Owned by the subscriber.
+     */
+    private static Mono<ByteBuf> verified(Mono<ByteBuf> raw, Consumer<ByteBuf> verify) {
+        if (verify == null) {
+            return raw;
+        }
+        return raw.map(in -> {
+            try {
+                verify.accept(in);
+                return in;
+            } catch (RuntimeException e) {
+                in.release();
+                throw e;
+            }
+        });
     }
 
     /**

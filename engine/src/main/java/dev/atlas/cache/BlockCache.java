@@ -27,7 +27,7 @@ public final class BlockCache {
     public static final long DEFAULT_BUDGET = 256L << 20;
 
     /** {@code part}: null for a whole block, else the exact ranges a partly decoded entry holds. */
-    private record Key(Storage storage, String object, String version, long block, BlockRanges part)
+    private record Key(Storage storage, String object, String version, long block, BlockRanges part, boolean stored)
             implements CacheSupport.ObjectKey {
     }
 
@@ -85,8 +85,24 @@ public final class BlockCache {
         if (budget == 0) {
             return loader.get();
         }
-        Key key = new Key(storage, info.key(), info.version(), blockOffset, part);
+        Key key = new Key(storage, info.key(), info.version(), blockOffset, part, false);
         return attempt(key, loader, 0);
+    }
+
+    /**
+     * The <em>stored</em> (compressed, verified) bytes of the block at {@code blockOffset}, cached
+     * under a key of their own, so that reads decoding different parts of one block read and
+     * verify it once. Same contract as {@link #get(Storage, ObjectInfo, long, Supplier)}; a
+     * loader that fails (a block failing its checksum) is never cached.
+     *
+     * @param loader emits the verified stored bytes, owned by its subscriber
+     * @return a buffer the subscriber owns and releases (a retained duplicate; read-only)
+     */
+    public Mono<ByteBuf> getStored(Storage storage, ObjectInfo info, long blockOffset, Supplier<Mono<ByteBuf>> loader) {
+        if (budget == 0) {
+            return loader.get();
+        }
+        return attempt(new Key(storage, info.key(), info.version(), blockOffset, null, true), loader, 0);
     }
 
     private Mono<ByteBuf> attempt(Key key, Supplier<Mono<ByteBuf>> loader, int tries) {
