@@ -83,11 +83,29 @@ final class BlockSource {
         if (needed != null) {
             // Reads of other parts of this block (other datasets' chunks of a bulk read) share one
             // read and one verification of its stored bytes: those are cached, verified, under
-            // their own key; each part is decoded from them.
-            return blocks.get(storage, object, b.fileOffset(), needed, () -> decompressed(
-                    blocks.getStored(storage, object, b.fileOffset(), () -> verified(stored(r, epoch), verifier(r))),
-                    b.codec(), b.uncompressedSize(), needed, what, null)
-                    .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e)));
+            // their own key; each part decodes from them. A block the codec cannot decode in
+            // independent parts (one zstd frame: the crate's) is decoded whole once and shared,
+            // as several partial decodes of it would each decode most of it.
+            BlockCodec codec;
+            try {
+                codec = BlockCodecs.forId(b.codec());
+            } catch (RuntimeException e) {
+                return Mono.error(e);
+            }
+            return blocks.getStored(storage, object, b.fileOffset(), () -> verified(stored(r, epoch), verifier(r)))
+                    .flatMap(st -> {
+                        BlockRanges part;
+                        try {
+                            part = codec.decodesInParts(st, b.uncompressedSize()) ? needed : null;
+                        } catch (RuntimeException e) {
+                            st.release();
+                            return Mono.error(e);
+                        }
+                        return blocks.get(storage, object, b.fileOffset(), part, () -> decompressed(
+                                Mono.fromSupplier(st::retainedDuplicate), b.codec(), b.uncompressedSize(), part, what, null))
+                                .doFinally(sig -> st.release());
+                    })
+                    .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e));
         }
         return blocks.get(storage, object, b.fileOffset(), null, () -> decompressed(stored(r, epoch),
                 b.codec(), b.uncompressedSize(), null, what, verifier(r))

@@ -118,15 +118,35 @@ public final class BlockCache {
             AtomicReference<ByteBuf> mine = new AtomicReference<>();
             CompletableFuture<CachedBuffer> f;
             try {
-                f = cache.get(key, (k, ex) -> {
+                // Publish an in-flight future first and start the load only after, outside the
+                // map's compute: a loader may itself use this cache (a partial decode gets the
+                // stored bytes through getStored), and a nested compute on one map fails
+                // ("Recursive update") or deadlocks.
+                CompletableFuture<CachedBuffer> ours = new CompletableFuture<>();
+                CompletableFuture<CachedBuffer> present = cache.asMap().putIfAbsent(key, ours);
+                f = present != null ? present : ours;
+                if (present == null) {
                     misses.increment();
-                    return loader.get().map(buf -> {
+                    Mono<ByteBuf> load;
+                    try {
+                        load = loader.get();
+                    } catch (RuntimeException err) {
+                        load = Mono.error(err);
+                    }
+                    load.map(buf -> {
                         loadedBytes.add(buf.readableBytes());
                         CachedBuffer e = new CachedBuffer(buf, null);
                         mine.set(buf.retainedDuplicate());
                         return e;
-                    }).onErrorResume(err -> Mono.just(new CachedBuffer(null, err))).toFuture();
-                });
+                    }).onErrorResume(err -> Mono.just(new CachedBuffer(null, err))).toFuture()
+                            .whenComplete((v, err) -> {
+                                if (err != null) {
+                                    ours.complete(new CachedBuffer(null, err));
+                                } else {
+                                    ours.complete(v);
+                                }
+                            });
+                }
             } catch (RuntimeException e) {
                 return Mono.error(e);
             }

@@ -55,6 +55,18 @@ public interface BlockCodec {
     }
 
     /**
+     * Whether {@link #decompress(ByteBuf, long, BlockRanges, ByteBufAllocator, String)} decodes
+     * the stored block {@code src} in independent parts (zstd: several frames), so that reads of
+     * different parts together cost about one whole decode. When false, several partial reads of
+     * one block would each decode most of it: readers should share one whole decode instead.
+     *
+     * @param src not released, its indices are not changed
+     */
+    default boolean decodesInParts(ByteBuf src, long uncompressedSize) {
+        return false;
+    }
+
+    /**
      * Decompresses the parts of one stored block that a read needs, and at least those: the
      * result has {@code uncompressedSize} readable bytes, of which the bytes inside the ranges of
      * {@code needed} are the block's bytes and every other byte is unspecified (it may be

@@ -271,6 +271,26 @@ final class ZstdCodec implements BlockCodec {
         }
     }
 
+    /** Several frames: the first declares less than the whole block. */
+    @Override
+    public boolean decodesInParts(ByteBuf src, long uncompressedSize) {
+        int n = src.readableBytes();
+        if (n == 0) {
+            return false;
+        }
+        ByteBuf in = src.isDirect() && src.nioBufferCount() == 1 ? src : null;
+        if (in == null) {
+            return false;
+        }
+        ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
+        try {
+            long first = Zstd.getDirectByteBufferFrameContentSize(s, s.position(), n);
+            return first >= 0 && first < uncompressedSize;
+        } catch (ZstdException e) {
+            return false;
+        }
+    }
+
     /**
      * Decodes only the frames that hold needed bytes, and of a needed frame larger than a zstd
      * block whose needed part ends early, only the prefix up to its last needed byte (a streaming
