@@ -18,6 +18,15 @@ final class NeededBytes {
      */
     private static final double PARTIAL_SHARE = 0.9;
 
+    /**
+     * Off by default: measured on AtlasBench profile and gridded (benchmarks/RESULTS.md, issue 25),
+     * partial decoding did not make the engine faster while a stacked read fetches each dataset's
+     * chunks apart (a block shared by 7 datasets became 7 partial loads, each with its own buffer
+     * and cache entries), although it cuts codec CPU 1.5-2x. It waits for bulk reads that fetch a
+     * block once for all its datasets. System property {@code atlas.partialDecode=true} turns it on.
+     */
+    static volatile boolean enabled = Boolean.getBoolean("atlas.partialDecode");
+
     private NeededBytes() {
     }
 
@@ -27,7 +36,7 @@ final class NeededBytes {
      * blocks, codecs that decode only whole, or when it needs nearly all of it).
      */
     static BlockRanges of(ReadPlanner.BlockRead r, ChunkGrid grid, long width, long[] start, long[] shape) {
-        if (r.pending() != null || r.meta() == null || !CodecId.ZSTD.equals(r.meta().codec())) {
+        if (!enabled || r.pending() != null || r.meta() == null || !CodecId.ZSTD.equals(r.meta().codec())) {
             return null;
         }
         int rank = start.length;

@@ -12,12 +12,14 @@ public final class BlockCodecs {
     /**
      * The largest zstd frame a chunk is cut into when the engine writes a block (a frame per chunk,
      * long chunks cut into frames of at most this many bytes; chunks under a quarter of it share
-     * frames): a read of part of a block decodes only the frames holding what it needs. 32 KiB
-     * cost the least codec CPU of 8, 16 and 32 KiB for the {@code AtlasBench} profile and gridded
-     * reads, and the least in compression ratio and write speed (benchmarks/RESULTS.md, issue 25). The system property {@code atlas.zstd.frameBytes}
-     * overrides it for measurements; 0 writes one frame per block, as the reference crate does.
+     * frames), so that a read of part of a block can decode only the frames holding what it
+     * needs. 0, the default: one frame per block, as the reference crate writes and as Atlas
+     * versions before issue 25 require. Of 8, 16 and 32 KiB, 32 KiB cost the least codec CPU for
+     * the AtlasBench profile and gridded reads and the least in ratio and write speed, but the
+     * engine's reads were not faster with it yet (benchmarks/RESULTS.md, issue 25). The system
+     * property {@code atlas.zstd.frameBytes} sets it; {@link #zstd(int, int)} per codec.
      */
-    public static final int DEFAULT_ZSTD_FRAME_BYTES = Integer.getInteger("atlas.zstd.frameBytes", 32 << 10);
+    public static final int DEFAULT_ZSTD_FRAME_BYTES = Integer.getInteger("atlas.zstd.frameBytes", 0);
 
     private static final BlockCodec NONE = new NoneCodec();
     private static final BlockCodec ZSTD_DEFAULT = new ZstdCodec(DEFAULT_ZSTD_LEVEL, DEFAULT_ZSTD_FRAME_BYTES);

@@ -45,11 +45,13 @@ class PartialDecodeTest {
 
     @BeforeAll
     static void start() {
+        NeededBytes.enabled = true;
         resources = EngineResources.create(2, 2, new Poisoning());
     }
 
     @AfterAll
     static void stop() {
+        NeededBytes.enabled = Boolean.getBoolean("atlas.partialDecode");
         resources.disposeLater().block(TIMEOUT);
     }
 
@@ -87,6 +89,9 @@ class PartialDecodeTest {
             return true;
         }
     }
+
+    /** Frames of 16 KiB, as a writer that opts in would write them. */
+    private static final BlockCodec FRAMED = BlockCodecs.zstd(3, 16 << 10);
 
     private static ArrayFileOptions options(BlockCodec codec) {
         // 60 KB chunks (50 x 300 ints), 4 to a 256 KiB block, each in 16 KiB frames.
@@ -135,7 +140,7 @@ class PartialDecodeTest {
 
     @Test
     void anyRegionReadsTheRightValuesAndMoreAfterAPartialDecode() {
-        for (BlockCodec codec : new BlockCodec[] {BlockCodecs.zstd(), BlockCodecs.zstd(3, 0)}) {
+        for (BlockCodec codec : new BlockCodec[] {FRAMED, BlockCodecs.zstd(3, 0)}) {
             InMemoryStorage s = written(codec);
             ArrayFile f = block(ArrayFile.open(s, "t.af", options(codec)));
             try {
@@ -160,7 +165,7 @@ class PartialDecodeTest {
 
     @Test
     void theEnginesFramedBlocksDecodeWholeByTheCratesProcedure() {
-        InMemoryStorage s = written(BlockCodecs.zstd());
+        InMemoryStorage s = written(FRAMED);
         byte[] file = s.getBytes("t.1.af");
         Footer footer = Trailer.decodeLayer(ByteBuffer.wrap(file), "t.1.af");
         ArrayMeta m = footer.arrays().stream().filter(a -> a.name().equals("v")).findFirst().orElseThrow();
@@ -186,14 +191,14 @@ class PartialDecodeTest {
 
     @Test
     void damageOutsideTheDecodedPartStillFailsTheRead() {
-        InMemoryStorage s = written(BlockCodecs.zstd());
+        InMemoryStorage s = written(FRAMED);
         byte[] bytes = s.getBytes("t.1.af");
         Footer footer = Trailer.decodeLayer(ByteBuffer.wrap(bytes), "t.1.af");
         BlockMeta b0 = footer.blocks().get(0);
         // The last stored byte of block 0: a frame of its last chunk, which a prefix read of the first does not decode.
         bytes[(int) (b0.fileOffset() + b0.compressedSize() - 2)] ^= 0x10;
         s.putBytes("t.1.af", bytes);
-        ArrayFile f = block(ArrayFile.open(s, "t.af", options(BlockCodecs.zstd())));
+        ArrayFile f = block(ArrayFile.open(s, "t.af", options(FRAMED)));
         try {
             for (int attempt = 0; attempt < 2; attempt++) {
                 Throwable e = assertThrows(Throwable.class, () -> check(f, 0, 0, 2, 10));
