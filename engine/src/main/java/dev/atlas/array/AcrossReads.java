@@ -140,7 +140,7 @@ final class AcrossReads {
             List<BlockTask> cached = new ArrayList<>();
             List<ReadPlanner.SharedBlock> missing = new ArrayList<>(plan.blocks().size());
             for (ReadPlanner.SharedBlock b : plan.blocks()) {
-                if (source.cached(b.read())) {
+                if (source.cached(b.read(), null)) {
                     cached.add(new BlockTask(b, null));
                 } else {
                     missing.add(b);
@@ -162,8 +162,8 @@ final class AcrossReads {
                             .flatMapIterable(buf -> cut(r, buf)), ioConcurrency);
             String[] nameOf = names.toArray(new String[0]);
             Flux<Void> stored = Flux.merge(Flux.fromIterable(cached), fetched)
-                    .flatMap(t -> (keep || t.wasCached ? source.fetch(t.block.read(), epoch, t::take)
-                            : source.fetchPastCache(t.block.read(), epoch, t::take))
+                    .flatMap(t -> (keep || t.wasCached ? source.fetch(t.block.read(), epoch, t::take, null)
+                            : source.fetchPastCache(t.block.read(), epoch, t::take, null))
                             .doOnNext(blk -> {
                                 try {
                                     copy(t.block, blk, dst, grids, nameOf, start, shape, width, expected, offset, rowBytes);

@@ -1,0 +1,79 @@
+package dev.atlas.array;
+
+import dev.atlas.codec.BlockRanges;
+import dev.atlas.codec.CodecId;
+import dev.atlas.internal.format.ChunkAddress;
+import dev.atlas.internal.nd.ChunkGrid;
+
+/**
+ * The bytes of a block a fixed-width region read actually copies from: per chunk, from the first
+ * to the last element of the region inside it (elements are in C order, so a region that starts
+ * at a chunk's origin needs a prefix of it). A codec that can stop early decodes only these.
+ */
+final class NeededBytes {
+    /**
+     * Below this share of the block, a read asks for its ranges; above it the whole block is
+     * decoded and cached as one entry that every read shares (the little left to skip is not worth
+     * a cache entry of its own).
+     */
+    private static final double PARTIAL_SHARE = 0.9;
+
+    /**
+     * Off by default: measured on AtlasBench profile and gridded (benchmarks/RESULTS.md, issue 25),
+     * partial decoding did not make the engine faster while a stacked read fetches each dataset's
+     * chunks apart (a block shared by 7 datasets became 7 partial loads, each with its own buffer
+     * and cache entries), although it cuts codec CPU 1.5-2x. It waits for bulk reads that fetch a
+     * block once for all its datasets. System property {@code atlas.partialDecode=true} turns it on.
+     */
+    static volatile boolean enabled = Boolean.getBoolean("atlas.partialDecode");
+
+    private NeededBytes() {
+    }
+
+    /**
+     * The ranges of {@code r}'s block that the region {@code start}/{@code shape} of an array of
+     * {@code grid} with {@code width}-byte elements needs; null for the whole block (pending
+     * blocks, codecs that decode only whole, or when it needs nearly all of it).
+     */
+    static BlockRanges of(ReadPlanner.BlockRead r, ChunkGrid grid, long width, long[] start, long[] shape) {
+        if (!enabled || r.pending() != null || r.meta() == null || !CodecId.ZSTD.equals(r.meta().codec())) {
+            return null;
+        }
+        int rank = start.length;
+        long[] pairs = new long[2 * r.coords().size()];
+        for (int i = 0; i < r.coords().size(); i++) {
+            long[] coord = r.coords().get(i);
+            ChunkAddress addr = r.addresses().get(i);
+            long[] origin = grid.chunkOrigin(coord);
+            long[] extent = grid.chunkExtent(coord);
+            long first = 0;
+            long last = 0;
+            long stride = 1;
+            boolean empty = false;
+            for (int d = rank - 1; d >= 0; d--) {
+                long a = Math.max(start[d] - origin[d], 0);
+                long b = Math.min(start[d] + shape[d] - origin[d], extent[d]);
+                if (a >= b) {
+                    empty = true;
+                    break;
+                }
+                first += a * stride;
+                last += (b - 1) * stride;
+                stride *= extent[d];
+            }
+            long chunkEnd = addr.offset() + addr.size();
+            if (empty) {
+                pairs[2 * i] = addr.offset();
+                pairs[2 * i + 1] = addr.offset();
+                continue;
+            }
+            pairs[2 * i] = Math.min(chunkEnd, addr.offset() + first * width);
+            pairs[2 * i + 1] = Math.min(chunkEnd, addr.offset() + (last + 1) * width);
+        }
+        BlockRanges ranges = BlockRanges.of(pairs);
+        if (ranges.bytes() >= PARTIAL_SHARE * r.meta().uncompressedSize()) {
+            return null;
+        }
+        return ranges;
+    }
+}
