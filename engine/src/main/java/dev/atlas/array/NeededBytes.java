@@ -19,13 +19,23 @@ final class NeededBytes {
     private static final double PARTIAL_SHARE = 0.9;
 
     /**
-     * Off by default: measured on AtlasBench profile and gridded (benchmarks/RESULTS.md, issue 25),
-     * partial decoding did not make the engine faster while a stacked read fetches each dataset's
+     * For reads of one dataset ({@link RegionAssembler}; bulk reads across datasets use
+     * {@link #bulk}). Off by default: measured on AtlasBench profile and gridded
+     * (benchmarks/RESULTS.md, issue 25), partial decoding did not make the engine faster while a stacked read fetches each dataset's
      * chunks apart (a block shared by 7 datasets became 7 partial loads, each with its own buffer
      * and cache entries), although it cuts codec CPU 1.5-2x. It waits for bulk reads that fetch a
      * block once for all its datasets. System property {@code atlas.partialDecode=true} turns it on.
      */
     static volatile boolean enabled = Boolean.getBoolean("atlas.partialDecode");
+
+    /**
+     * Whether a bulk read across datasets ({@link AcrossReads}) decodes only the union of the
+     * ranges its datasets need of each block, for blocks that decode in parts (zstd frames, which
+     * the engine writes: {@code FORMAT.md} 7.1). On by default: such a read decodes each block once
+     * for all its datasets, so the parts cost no extra reads or loads (benchmarks/RESULTS.md,
+     * issue 25). System property {@code atlas.bulkPartialDecode=false} turns it off.
+     */
+    static volatile boolean bulk = !"false".equalsIgnoreCase(System.getProperty("atlas.bulkPartialDecode"));
 
     private NeededBytes() {
     }
@@ -36,12 +46,35 @@ final class NeededBytes {
      * blocks, codecs that decode only whole, or when it needs nearly all of it).
      */
     static BlockRanges of(ReadPlanner.BlockRead r, ChunkGrid grid, long width, long[] start, long[] shape) {
-        if (!enabled || r.pending() != null || r.meta() == null || !CodecId.ZSTD.equals(r.meta().codec())) {
+        if (!enabled) {
+            return null;
+        }
+        return ranges(r, k -> grid, width, start, shape);
+    }
+
+    /**
+     * The union of the ranges of shared block {@code b} that the region {@code start}/{@code shape}
+     * needs in every dataset taking chunks from it (dataset {@code i}'s array laid out by
+     * {@code grids[i]}); null for the whole block, as {@link #of}.
+     */
+    static BlockRanges across(ReadPlanner.SharedBlock b, ChunkGrid[] grids, long width, long[] start, long[] shape) {
+        if (!bulk) {
+            return null;
+        }
+        int[] datasets = b.datasets();
+        return ranges(b.read(), k -> grids[datasets[k]], width, start, shape);
+    }
+
+    /** The ranges of {@code r}'s block the region needs, its {@code k}th chunk in the grid {@code gridOf} gives. */
+    private static BlockRanges ranges(ReadPlanner.BlockRead r, java.util.function.IntFunction<ChunkGrid> gridOf, long width,
+            long[] start, long[] shape) {
+        if (r.pending() != null || r.meta() == null || !CodecId.ZSTD.equals(r.meta().codec())) {
             return null;
         }
         int rank = start.length;
         long[] pairs = new long[2 * r.coords().size()];
         for (int i = 0; i < r.coords().size(); i++) {
+            ChunkGrid grid = gridOf.apply(i);
             long[] coord = r.coords().get(i);
             ChunkAddress addr = r.addresses().get(i);
             long[] origin = grid.chunkOrigin(coord);

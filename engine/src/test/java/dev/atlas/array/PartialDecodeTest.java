@@ -56,7 +56,7 @@ class PartialDecodeTest {
     }
 
     /** Buffers that start as 0xA5 garbage (filled in bulk: blocks are 256 KiB), so an undecoded byte read would show. */
-    private static final class Poisoning extends io.netty.buffer.AbstractByteBufAllocator {
+    static final class Poisoning extends io.netty.buffer.AbstractByteBufAllocator {
         private static final byte[] GARBAGE = new byte[64 << 10];
 
         static {
