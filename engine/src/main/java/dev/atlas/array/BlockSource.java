@@ -147,8 +147,9 @@ final class BlockSource {
      * {@code stored} (not released; null when they were not fetched: the block is in the cache),
      * given the ranges it {@code needed} (null: all): {@code needed} when the block decodes in
      * independent parts (zstd frames, {@link BlockCodec#decodesInParts}) and its whole decode is not
-     * cached, else null (decode, or take from the cache, the whole block: a one-frame block, the
-     * crate's layout, decodes whole).
+     * cached, or when it is one large frame (the crate's layout) of which the read needs only a
+     * prefix of at most {@link NeededBytes#PREFIX_SHARE} (decoded by a streaming decoder that stops
+     * early, {@link NeededBytes#prefix}); else null (decode, or take from the cache, the whole block).
      */
     BlockRanges partFor(ReadPlanner.BlockRead r, ByteBuf stored, BlockRanges needed) {
         if (needed == null) {
@@ -159,11 +160,19 @@ final class BlockSource {
             // very ranges (planned as cached because it was there).
             return blocks.contains(storage, r.object(), r.meta().fileOffset(), null) ? null : needed;
         }
+        long size = r.meta().uncompressedSize();
         try {
-            return BlockCodecs.forId(r.meta().codec()).decodesInParts(stored, r.meta().uncompressedSize()) ? needed : null;
+            if (BlockCodecs.forId(r.meta().codec()).decodesInParts(stored, size)) {
+                return needed;
+            }
         } catch (RuntimeException e) {
             return null; // an unknown codec fails the load itself, with its own message
         }
+        // One frame (the crate's layout): a streaming decode stops after the last needed byte
+        // (zstd, the only codec NeededBytes names ranges for), worth it when that comes early in
+        // a block larger than one zstd block.
+        return NeededBytes.prefix && size > NeededBytes.PREFIX_MIN_BLOCK && needed.end() <= NeededBytes.PREFIX_SHARE * size
+                ? needed : null;
     }
 
     /** The block cache's budget in bytes (0: no block cache). */

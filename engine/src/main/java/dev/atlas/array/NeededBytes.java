@@ -37,6 +37,24 @@ final class NeededBytes {
      */
     static volatile boolean bulk = !"false".equalsIgnoreCase(System.getProperty("atlas.bulkPartialDecode"));
 
+    /**
+     * Whether a bulk read decodes a block of one zstd frame (the reference crate's layout, and
+     * Atlas files written with one frame per block) only up to the last byte its datasets need,
+     * with a streaming decoder that stops there, when that is at most {@link #PREFIX_SHARE} of a
+     * block larger than {@link #PREFIX_MIN_BLOCK}. System property {@code atlas.prefixDecode=false}
+     * turns it off.
+     */
+    static volatile boolean prefix = !"false".equalsIgnoreCase(System.getProperty("atlas.prefixDecode"));
+
+    /**
+     * The largest share of a one-frame block a bulk read decodes as a prefix; beyond it the whole
+     * block is decoded with the one-shot decoder, which is faster per byte than streaming.
+     */
+    static final double PREFIX_SHARE = 0.5;
+
+    /** Blocks up to one zstd block (128 KiB) cannot stop earlier than their end: decoded whole. */
+    static final long PREFIX_MIN_BLOCK = 128 << 10;
+
     private NeededBytes() {
     }
 

@@ -227,6 +227,65 @@ class BulkPartialDecodeTest {
         }
     }
 
+    @Test
+    void oneLargeFrameIsDecodedOnlyUpToTheLastNeededByte() {
+        // Three datasets of one 192,000-byte chunk each, a one-frame block each (the crate's
+        // layout): a slice of t = 0 or 1 needs a prefix of at most half of it.
+        int t = 4;
+        int y = 120;
+        int x = 100;
+        InMemoryStorage s = InMemoryStorage.create();
+        ArrayFile w = block(ArrayFile.create(s, "t.af", options(ONE_FRAME, caches(0))));
+        try {
+            for (int d = 0; d < 3; d++) {
+                block(w.defineArray("d" + d, ArraySpec.of(DType.INT32, t, y, x).withChunks(t, y, x)));
+                int[] v = new int[t * y * x];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = value(d, i / (y * x), i / x % y, i % x);
+                }
+                try (NdArray a = NdArray.ofInts(DType.INT32, new long[] {t, y, x}, v)) {
+                    block(w.writeArray("d" + d, new long[] {0, 0, 0}, a));
+                }
+            }
+            block(w.flush());
+        } finally {
+            block(w.close());
+        }
+        ReadCaches caches = caches(64L << 20);
+        ArrayFile f = block(ArrayFile.open(s, "t.af", options(ONE_FRAME, caches)));
+        List<String> names = List.of("d0", "d1", "d2");
+        try {
+            BlockCache cache = caches.blocks();
+            long misses = 0;
+            for (int[] slice : new int[][] {{0, 1}, {1, 1}, {0, 1}, {2, 1}, {0, 4}, {1, 1}, {0, 1}}) {
+                long before = cache.stats().misses();
+                long[] start = {slice[0], 0, 0};
+                long[] shape = {slice[1], y, x};
+                int rowBytes = slice[1] * y * x * 4;
+                ReadTarget target = ReadTarget.allocate(resources.allocator(), rowBytes * 3);
+                try {
+                    block(block(f.pin()).readAcrossInto(names, DType.INT32, start, shape, target, 0, 2, 2));
+                    for (int d = 0; d < 3; d++) {
+                        for (int i = 0; i < rowBytes / 4; i++) {
+                            int tt = slice[0] + i / (y * x);
+                            assertEquals(value(d, tt, i / x % y, i % x), target.buf.getIntLE(d * rowBytes + i * 4),
+                                    "d" + d + " element " + i + " of the slice from t = " + slice[0]);
+                        }
+                    }
+                } finally {
+                    target.release();
+                }
+                misses += cache.stats().misses() - before;
+            }
+            // Prefixes to t = 0 and t = 1 (each its own entry), then the whole blocks (t = 2 needs
+            // three quarters), which serve every later read: 3 loads of 3 blocks.
+            assertEquals(9, misses, "loads of the one-frame blocks");
+        } finally {
+            block(f.close());
+            caches.invalidateAll();
+        }
+    }
+
     /** The engine's blocks here are several frames each, and decode whole by the crate's procedure. */
     private static void assertFramed(InMemoryStorage s) {
         byte[] file = s.getBytes("t.1.af");
