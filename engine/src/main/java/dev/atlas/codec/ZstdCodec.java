@@ -35,6 +35,9 @@ final class ZstdCodec implements BlockCodec {
     /** zstd's largest block (128 KiB): a streaming decoder stops at a block boundary at the earliest. */
     private static final int ZSTD_BLOCK_MAX = 128 << 10;
 
+    /** The longest zstd frame header: magic, descriptor, window, dictionary id and content size. */
+    private static final int FRAME_HEADER_MAX = 18;
+
     private final int level;
     private final int frameBytes;
 
@@ -278,13 +281,17 @@ final class ZstdCodec implements BlockCodec {
         if (n == 0) {
             return false;
         }
-        ByteBuf in = src.isDirect() && src.nioBufferCount() == 1 ? src : null;
-        if (in == null) {
-            return false;
-        }
-        ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
         try {
-            long first = Zstd.getDirectByteBufferFrameContentSize(s, s.position(), n);
+            long first;
+            if (src.isDirect() && src.nioBufferCount() == 1) {
+                ByteBuffer s = src.nioBuffer(src.readerIndex(), n);
+                first = Zstd.getDirectByteBufferFrameContentSize(s, s.position(), n);
+            } else {
+                // A heap or composite buffer: the frame header (at most 18 bytes) is enough.
+                byte[] head = new byte[Math.min(n, FRAME_HEADER_MAX)];
+                src.getBytes(src.readerIndex(), head);
+                first = Zstd.getFrameContentSize(head);
+            }
             return first >= 0 && first < uncompressedSize;
         } catch (ZstdException e) {
             return false;

@@ -266,4 +266,33 @@ class ZstdFramesTest {
         assertEquals(5, r.neededEndIn(0, 8));
         assertEquals(50, r.neededEndIn(50, 60));
     }
+
+    @Test
+    void whetherABlockDecodesInPartsDoesNotDependOnTheBuffersKind() {
+        byte[] raw = data(200_000, 5);
+        BlockCodec framed = BlockCodecs.zstd(3, 32 << 10);
+        BlockCodec whole = BlockCodecs.zstd(3, 0);
+        ByteBuf src = direct(raw);
+        try {
+            for (BlockCodec c : new BlockCodec[] {framed, whole}) {
+                ByteBuf stored = c.compress(src, new int[] {0, 50_000, 100_000, 150_000}, ALLOC);
+                byte[] b = bytes(stored);
+                ByteBuf heap = Unpooled.wrappedBuffer(b);
+                ByteBuf composite = Unpooled.wrappedBuffer(Unpooled.wrappedBuffer(b, 0, 7),
+                        Unpooled.wrappedBuffer(b, 7, b.length - 7));
+                try {
+                    boolean parts = c == framed;
+                    assertEquals(parts, c.decodesInParts(stored, raw.length), "direct");
+                    assertEquals(parts, c.decodesInParts(heap, raw.length), "heap");
+                    assertEquals(parts, c.decodesInParts(composite, raw.length), "composite");
+                } finally {
+                    stored.release();
+                    heap.release();
+                    composite.release();
+                }
+            }
+        } finally {
+            src.release();
+        }
+    }
 }
