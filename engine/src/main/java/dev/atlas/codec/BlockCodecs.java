@@ -13,11 +13,13 @@ public final class BlockCodecs {
      * The largest zstd frame a chunk is cut into when the engine writes a block (a frame per chunk,
      * long chunks cut into frames of at most this many bytes; chunks under a quarter of it share
      * frames), so that a read of part of a block can decode only the frames holding what it
-     * needs. 0, the default: one frame per block, as the reference crate writes and as Atlas
-     * versions before issue 25 require. Of 8, 16 and 32 KiB, 32 KiB cost the least codec CPU for
-     * the AtlasBench profile and gridded reads and the least in ratio and write speed, but the
-     * engine's reads were not faster with it yet (benchmarks/RESULTS.md, issue 25). The system
-     * property {@code atlas.zstd.frameBytes} sets it; {@link #zstd(int, int)} per codec.
+     * needs (bulk reads across datasets do, by default). 0, the default: one frame per block, as
+     * the reference crate writes and as Atlas versions before issue 25 require. Measured with
+     * 32 KiB frames (benchmarks/RESULTS.md, issue 25): a third less codec CPU for the demo
+     * store's stacked slice, but 9-23 % more stored bytes on data that compresses well and
+     * 10-15 % slower writes, with no wall-clock gain above the noise of a shared machine; hence
+     * not the default. The system property {@code atlas.zstd.frameBytes} sets it;
+     * {@link #zstd(int, int)} per codec.
      */
     public static final int DEFAULT_ZSTD_FRAME_BYTES = Integer.getInteger("atlas.zstd.frameBytes", 0);
 
