@@ -211,7 +211,8 @@ final class AcrossReads {
         try {
             for (ReadPlanner.SharedBlock b : r.blocks()) {
                 long at = b.read().meta().fileOffset() - r.offset();
-                out.add(new BlockTask(b, neededOf.get(b), buf.retainedSlice(buf.readerIndex() + (int) at, (int) b.read().meta().compressedSize())));
+                ByteBuf slice = buf.retainedSlice(buf.readerIndex() + (int) at, (int) b.read().meta().compressedSize());
+                out.add(new BlockTask(b, neededOf.get(b), slice));
             }
             return out;
         } catch (RuntimeException e) {

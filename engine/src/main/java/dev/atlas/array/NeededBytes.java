@@ -21,10 +21,10 @@ final class NeededBytes {
     /**
      * For reads of one dataset ({@link RegionAssembler}; bulk reads across datasets use
      * {@link #bulk}). Off by default: measured on AtlasBench profile and gridded
-     * (benchmarks/RESULTS.md, issue 25), partial decoding did not make the engine faster while a stacked read fetches each dataset's
-     * chunks apart (a block shared by 7 datasets became 7 partial loads, each with its own buffer
-     * and cache entries), although it cuts codec CPU 1.5-2x. It waits for bulk reads that fetch a
-     * block once for all its datasets. System property {@code atlas.partialDecode=true} turns it on.
+     * (benchmarks/RESULTS.md, issue 25) while stacked reads still fetched each dataset apart,
+     * partial decoding did not make them faster (a block shared by 7 datasets became 7 partial
+     * loads, each with its own buffer and cache entries), although it cuts codec CPU 1.5-2x.
+     * System property {@code atlas.partialDecode=true} turns it on.
      */
     static volatile boolean enabled = Boolean.getBoolean("atlas.partialDecode");
 
