@@ -354,9 +354,12 @@ public final class BulkLimitBench {
             return;
         }
         for (BlockWork b : r.blocks()) {
-            long got = Zstd.decompressDirectByteBuffer(s.dec, 0, b.uncompressedSize(), src, b.offsetInRange(), b.compressedSize());
-            if (got != b.uncompressedSize()) {
-                throw new AtlasException("zstd: " + got + " bytes, expected " + b.uncompressedSize());
+            if (!neededFramesOnly || !decodeNeededFrames(b, src, s)) {
+                long got = Zstd.decompressDirectByteBuffer(s.dec, 0, b.uncompressedSize(), src, b.offsetInRange(),
+                        b.compressedSize());
+                if (got != b.uncompressedSize()) {
+                    throw new AtlasException("zstd: " + got + " bytes, expected " + b.uncompressedSize());
+                }
             }
             if (stages == Stages.ALL) {
                 int[] runs = b.runs();
@@ -365,6 +368,49 @@ public final class BulkLimitBench {
                 }
             }
         }
+    }
+
+    /**
+     * Whether the raw limit decodes, of a block of several zstd frames (the engine's layout since
+     * issue 25, FORMAT.md 7.1), only the frames holding bytes the read copies, as the engine does;
+     * false: every block whole. A block of one frame is decoded whole either way.
+     */
+    static volatile boolean neededFramesOnly;
+
+    /**
+     * Decodes into {@code s.dec} only the frames of block {@code b} (stored in {@code src}) that
+     * hold bytes of its runs; false (nothing decoded) when the block is one frame or a frame does
+     * not declare its size: then the caller decodes it whole.
+     */
+    static boolean decodeNeededFrames(BlockWork b, ByteBuffer src, Scratch s) {
+        int pos = b.offsetInRange();
+        int end = pos + b.compressedSize();
+        long first = Zstd.getDirectByteBufferFrameContentSize(src, pos, end - pos);
+        if (first < 0 || first >= b.uncompressedSize()) {
+            return false;
+        }
+        int[] runs = b.runs();
+        long at = 0;
+        while (pos < end) {
+            long content = Zstd.getDirectByteBufferFrameContentSize(src, pos, end - pos);
+            long stored = Zstd.findDirectByteBufferFrameCompressedSize(src, pos, end - pos);
+            if (content < 0 || stored <= 0) {
+                throw new AtlasException("zstd: frame at " + pos + " declares no size");
+            }
+            boolean needed = false;
+            for (int i = 0; i < runs.length && !needed; i += 3) {
+                needed = runs[i] < at + content && runs[i] + runs[i + 2] > at;
+            }
+            if (needed) {
+                long got = Zstd.decompressDirectByteBuffer(s.dec, (int) at, (int) content, src, pos, (int) stored);
+                if (got != content) {
+                    throw new AtlasException("zstd: frame of " + got + " bytes, expected " + content);
+                }
+            }
+            pos += (int) stored;
+            at += content;
+        }
+        return true;
     }
 
     /** The raw limit on local files: threads take ranges, read them with positional reads, decode, copy. */
@@ -917,8 +963,23 @@ public final class BulkLimitBench {
             expect = first[0];
             System.out.printf(Locale.ROOT, "raw local stages (medians): read %.3f s, read+decode %.3f s, read+decode+copy %.3f s%n",
                     readOnly[0], readDecode[0], lim[0]);
+            // The same raw read decoding only the frames holding needed bytes (blocks of several
+            // frames; one-frame blocks whole): the limit for a layout the engine decodes in parts.
+            neededFramesOnly = true;
+            ByteBuf[] firstParts = new ByteBuf[1];
+            double[] limParts;
+            try {
+                limParts = timeRaw(reps, () -> raw.run(Stages.ALL), firstParts);
+            } finally {
+                neededFramesOnly = false;
+            }
+            check(firstParts[0], expect, "local raw (needed frames)");
+            firstParts[0].release();
+            System.out.printf(Locale.ROOT, "raw local, needed frames only: %.3f s (%.3f-%.3f), CPU %.2f s per read%n",
+                    limParts[0], limParts[1], limParts[2], limParts[3]);
             double[] eng = engine(r -> LocalStorage.open(store, r), plan, reps, warmups, bulk, expect, "local");
             rows.put("local", new double[][] {lim, eng});
+            rows.put("local, raw of needed frames", new double[][] {limParts, null});
             System.out.printf(Locale.ROOT, "local done: raw %.3f s, cold %.3f s, warm %.3f s%n", lim[0], eng[0], eng[1]);
         }
 
@@ -979,6 +1040,9 @@ public final class BulkLimitBench {
         for (Map.Entry<String, double[][]> e : rows.entrySet()) {
             double[] lim = e.getValue()[0];
             double[] eng = e.getValue()[1];
+            if (eng == null) {
+                eng = rows.get("local")[1];
+            }
             System.out.printf(Locale.ROOT, "| %s | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.1fx | %.2fx | %.2f / %.2f |%n",
                     e.getKey(), lim[0], lim[1], lim[2], eng[0], eng[2], eng[3], eng[1], eng[4], eng[5], eng[0] / lim[0],
                     eng[1] / lim[0], lim[3], eng[6]);

@@ -1,5 +1,6 @@
 package dev.atlas.array;
 
+import dev.atlas.codec.BlockRanges;
 import dev.atlas.error.ClosedHandleException;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.format.DType;
@@ -73,15 +74,23 @@ final class AcrossReads {
      */
     private static final class BlockTask {
         final ReadPlanner.SharedBlock block;
+        /** The union of the block's ranges the read's datasets copy from; null: the whole block. */
+        final BlockRanges needed;
         private final AtomicReference<ByteBuf> stored;
 
         /** Whether the block was in the block cache when planned (no stored bytes fetched for it). */
         final boolean wasCached;
 
-        BlockTask(ReadPlanner.SharedBlock block, ByteBuf stored) {
+        BlockTask(ReadPlanner.SharedBlock block, BlockRanges needed, ByteBuf stored) {
             this.block = block;
+            this.needed = needed;
             this.stored = new AtomicReference<>(stored);
             this.wasCached = stored == null;
+        }
+
+        /** The stored bytes if not taken yet, still owned by this task (null: none or taken). */
+        ByteBuf peek() {
+            return stored.get();
         }
 
         /** The stored bytes, once (null afterwards, or when there were none): the caller owns them. */
@@ -145,13 +154,22 @@ final class AcrossReads {
             } finally {
                 dst.release();
             }
+            // Per block, the union of the byte ranges its datasets' chunks are copied from: a block
+            // of several zstd frames (the engine's layout) is decoded only in the frames holding
+            // them. Such a buffer is cached under exactly these ranges, so no read needing other
+            // bytes is ever served from it.
             List<BlockTask> cached = new ArrayList<>();
             List<ReadPlanner.SharedBlock> missing = new ArrayList<>(plan.blocks().size());
+            java.util.Map<ReadPlanner.SharedBlock, BlockRanges> neededOf = new java.util.IdentityHashMap<>();
             for (ReadPlanner.SharedBlock b : plan.blocks()) {
-                if (source.cached(b.read())) {
-                    cached.add(new BlockTask(b, null));
+                BlockRanges needed = NeededBytes.across(b, grids, width, start, shape);
+                if (source.cached(b.read(), needed)) {
+                    cached.add(new BlockTask(b, needed, null));
                 } else {
                     missing.add(b);
+                    if (needed != null) {
+                        neededOf.put(b, needed);
+                    }
                 }
             }
             // A read that decodes more than a quarter of the block cache is a scan: its blocks are
@@ -167,11 +185,15 @@ final class AcrossReads {
             List<Range> ranges = coalesce(missing, ioConcurrency, source.cheapRangeReads());
             Flux<BlockTask> fetched = Flux.fromIterable(ranges)
                     .flatMap(r -> source.fetchRange(r.object(), r.base(), epoch, r.offset(), r.length())
-                            .flatMapIterable(buf -> cut(r, buf)), ioConcurrency);
+                            .flatMapIterable(buf -> cut(r, buf, neededOf)), ioConcurrency);
             String[] nameOf = names.toArray(new String[0]);
             Flux<Void> stored = Flux.merge(Flux.fromIterable(cached), fetched)
-                    .flatMap(t -> (keep || t.wasCached ? source.fetch(t.block.read(), epoch, t::take)
-                            : source.fetchPastCache(t.block.read(), epoch, t::take))
+                    .flatMap(t -> Mono.defer(() -> {
+                                // Decided on the stored bytes in hand (a block of one frame decodes whole).
+                                BlockRanges part = source.partFor(t.block.read(), t.peek(), t.needed);
+                                return keep || t.wasCached ? source.fetch(t.block.read(), epoch, t::take, part)
+                                        : source.fetchPastCache(t.block.read(), epoch, t::take, part);
+                            })
                             .doOnNext(blk -> {
                                 try {
                                     copy(t.block, blk, dst, grids, nameOf, start, shape, width, expected, offset, rowBytes);
@@ -190,14 +212,15 @@ final class AcrossReads {
 
     /**
      * The blocks' stored bytes cut from range {@code r}'s buffer {@code buf} (consumed), one
-     * retained slice per task.
+     * retained slice per task, with the ranges {@code neededOf} names for the block (none: whole).
      */
-    private static List<BlockTask> cut(Range r, ByteBuf buf) {
+    private static List<BlockTask> cut(Range r, ByteBuf buf, java.util.Map<ReadPlanner.SharedBlock, BlockRanges> neededOf) {
         List<BlockTask> out = new ArrayList<>(r.blocks().size());
         try {
             for (ReadPlanner.SharedBlock b : r.blocks()) {
                 long at = b.read().meta().fileOffset() - r.offset();
-                out.add(new BlockTask(b, buf.retainedSlice(buf.readerIndex() + (int) at, (int) b.read().meta().compressedSize())));
+                ByteBuf slice = buf.retainedSlice(buf.readerIndex() + (int) at, (int) b.read().meta().compressedSize());
+                out.add(new BlockTask(b, neededOf.get(b), slice));
             }
             return out;
         } catch (RuntimeException e) {

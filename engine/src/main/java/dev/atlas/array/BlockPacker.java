@@ -138,6 +138,7 @@ final class BlockPacker {
             int off = 0;
             for (int k = i; k < j; k++) {
                 ChunkAddress a = new ChunkAddress(b.id, off, lengths[k]);
+                b.chunkAt(off);
                 addresses.add(a);
                 stats.add(deferStats(a, newStats.get(), counts[k]));
                 off += lengths[k];
@@ -186,6 +187,7 @@ final class BlockPacker {
         filler.fill(open.raw, offset);
         open.raw.writerIndex(offset + len);
         ChunkAddress address = new ChunkAddress(open.id, offset, len);
+        open.chunkAt(offset - open.raw.readerIndex());
         if (solo || open.raw.readableBytes() >= blockTarget) {
             sealed.add(sealOpen());
         }

@@ -4,6 +4,7 @@ import dev.atlas.cache.BlockCache;
 import dev.atlas.cache.SlabCache;
 import dev.atlas.codec.BlockCodec;
 import dev.atlas.codec.BlockCodecs;
+import dev.atlas.codec.BlockRanges;
 import dev.atlas.error.CorruptFileException;
 import dev.atlas.internal.format.BlockMeta;
 import dev.atlas.internal.format.Checksums;
@@ -61,7 +62,53 @@ final class BlockSource {
         if (r.pending() != null) {
             return pending(r.pending(), r.file());
         }
-        return fetch(r, epoch, () -> null);
+        return fetch(r, epoch, () -> null, null);
+    }
+
+    /**
+     * As {@link #fetch(ReadPlanner.BlockRead, long)}, decoding only what {@code needed} names where
+     * the codec can stop early: then only the bytes inside {@code needed} are the block's, and the
+     * buffer is cached under exactly those ranges (never served to a read needing other bytes).
+     * For a read of one dataset ({@link NeededBytes#of}): reads of other parts of the block share
+     * one read and one verification of its stored bytes, cached under a key of their own.
+     *
+     * @param needed the block's byte ranges the caller will read ({@link NeededBytes}); null: all
+     */
+    Mono<ByteBuf> fetchPart(ReadPlanner.BlockRead r, long epoch, BlockRanges needed) {
+        if (r.pending() != null) {
+            return pending(r.pending(), r.file());
+        }
+        if (needed == null) {
+            return fetch(r, epoch, () -> null, null);
+        }
+        ObjectInfo object = r.object();
+        BlockMeta b = r.meta();
+        String what = object.key() + " block " + b.id();
+        // Reads of other parts of this block (other datasets' chunks of a stacked read that fetches
+        // each dataset apart) share one read and one verification of its stored bytes: those are
+        // cached, verified, under their own key; each part decodes from them. A block the codec
+        // cannot decode in independent parts (one zstd frame: the crate's) is decoded whole once
+        // and shared, as several partial decodes of it would each decode most of it.
+        BlockCodec codec;
+        try {
+            codec = BlockCodecs.forId(b.codec());
+        } catch (RuntimeException e) {
+            return Mono.error(e);
+        }
+        return blocks.getStored(storage, object, b.fileOffset(), () -> verified(stored(r, epoch), verifier(r)))
+                .flatMap(st -> {
+                    BlockRanges part;
+                    try {
+                        part = codec.decodesInParts(st, b.uncompressedSize()) ? needed : null;
+                    } catch (RuntimeException e) {
+                        st.release();
+                        return Mono.error(e);
+                    }
+                    return blocks.get(storage, object, b.fileOffset(), part, () -> decompressed(
+                            Mono.fromSupplier(st::retainedDuplicate), b.codec(), b.uncompressedSize(), part, what, null))
+                            .doFinally(sig -> st.release());
+                })
+                .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e));
     }
 
     /**
@@ -70,24 +117,62 @@ final class BlockSource {
      * come from {@code stored} (a block's slice of a coalesced range read, see {@link #fetchRange},
      * whose ownership passes to the load) or, when it supplies null, from the slab cache. The
      * emitted buffer is owned by the subscriber; {@code stored} is asked at most once per load.
+     *
+     * @param part null: the whole block, cached under the block's key; else the ranges the caller
+     *     will read: the load decodes only those where the codec can stop early, and the buffer is
+     *     cached under exactly these ranges, served only to reads asking for the same ranges (see
+     *     {@link #partFor}: a bulk read passes ranges only for blocks that decode in parts)
      */
-    Mono<ByteBuf> fetch(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored) {
-        ObjectInfo object = r.object();
-        BlockMeta b = r.meta();
+    Mono<ByteBuf> fetch(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored,
+            BlockRanges part) {
         // The epoch guard sits inside the block load: bytes read while the base was being replaced
         // fail the load and are never cached.
         // Verification runs inside the load too, before decompression: a block whose stored bytes
         // fail their checksum fails the load, and a failed load is never cached.
-        return blocks.get(storage, object, b.fileOffset(), () -> load(r, epoch, stored));
+        return blocks.get(storage, r.object(), r.meta().fileOffset(), part, () -> load(r, epoch, stored, part));
     }
 
     /**
-     * As {@link #fetch(ReadPlanner.BlockRead, long, java.util.function.Supplier)}, past the block
-     * cache: the block is decoded for this caller alone and not kept (a bulk read scanning more
-     * than the cache could usefully hold). The emitted buffer is owned by the subscriber.
+     * As {@link #fetch(ReadPlanner.BlockRead, long, java.util.function.Supplier, BlockRanges)}, past
+     * the block cache: the block is decoded for this caller alone and not kept (a bulk read scanning
+     * more than the cache could usefully hold). The emitted buffer is owned by the subscriber.
      */
-    Mono<ByteBuf> fetchPastCache(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored) {
-        return load(r, epoch, stored);
+    Mono<ByteBuf> fetchPastCache(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored,
+            BlockRanges part) {
+        return load(r, epoch, stored, part);
+    }
+
+    /**
+     * The ranges a bulk read should decode of committed block {@code r} whose stored bytes are
+     * {@code stored} (not released; null when they were not fetched: the block is in the cache),
+     * given the ranges it {@code needed} (null: all): {@code needed} when the block decodes in
+     * independent parts (zstd frames, {@link BlockCodec#decodesInParts}) and its whole decode is not
+     * cached, or when it is one large frame (the crate's layout) of which the read needs only a
+     * prefix of at most {@link NeededBytes#PREFIX_SHARE} (decoded by a streaming decoder that stops
+     * early, {@link NeededBytes#prefix}); else null (decode, or take from the cache, the whole block).
+     */
+    BlockRanges partFor(ReadPlanner.BlockRead r, ByteBuf stored, BlockRanges needed) {
+        if (needed == null) {
+            return null;
+        }
+        if (stored == null) {
+            // Planned as cached: the whole block's entry serves any read; else the entry of these
+            // very ranges (planned as cached because it was there).
+            return blocks.contains(storage, r.object(), r.meta().fileOffset(), null) ? null : needed;
+        }
+        long size = r.meta().uncompressedSize();
+        try {
+            if (BlockCodecs.forId(r.meta().codec()).decodesInParts(stored, size)) {
+                return needed;
+            }
+        } catch (RuntimeException e) {
+            return null; // an unknown codec fails the load itself, with its own message
+        }
+        // One frame (the crate's layout): a streaming decode stops after the last needed byte
+        // (zstd, the only codec NeededBytes names ranges for), worth it when that comes early in
+        // a block larger than one zstd block.
+        return NeededBytes.prefix && size > NeededBytes.PREFIX_MIN_BLOCK && needed.end() <= NeededBytes.PREFIX_SHARE * size
+                ? needed : null;
     }
 
     /** The block cache's budget in bytes (0: no block cache). */
@@ -95,22 +180,28 @@ final class BlockSource {
         return blocks.budget();
     }
 
-    /** Loads committed block {@code r}: stored bytes from {@code stored} or the slab cache, verified and decoded. */
-    private Mono<ByteBuf> load(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored) {
+    /**
+     * Loads committed block {@code r}: stored bytes from {@code stored} or the slab cache, verified
+     * over all of them, then decoded ({@code part} of it, when not null and the codec can stop early).
+     */
+    private Mono<ByteBuf> load(ReadPlanner.BlockRead r, long epoch, java.util.function.Supplier<ByteBuf> stored,
+            BlockRanges part) {
         ObjectInfo object = r.object();
         BlockMeta b = r.meta();
         return decompressed(Mono.defer(() -> {
                     ByteBuf given = stored.get();
-                    return given != null ? Mono.just(given) : guardBase(r.base(), epoch, Retained.read(storage, object,
-                            b.fileOffset(), b.compressedSize(), slabs.read(storage, object, b.fileOffset(), b.compressedSize()),
-                            retainedReads));
-                }), b.codec(), b.uncompressedSize(), object.key() + " block " + b.id(), verifier(r))
+                    return given != null ? Mono.just(given) : stored(r, epoch);
+                }), b.codec(), b.uncompressedSize(), part, object.key() + " block " + b.id(), verifier(r))
                 .onErrorResume(dev.atlas.error.CorruptFileException.class, e -> stillTheVersion(object, e));
     }
 
-    /** Whether the block of committed read {@code r} is in the block cache (or loading): a hint, see {@link BlockCache#contains}. */
-    boolean cached(ReadPlanner.BlockRead r) {
-        return blocks.contains(storage, r.object(), r.meta().fileOffset());
+    /**
+     * Whether the block of committed read {@code r} is in the block cache (or loading), whole or
+     * as exactly the ranges {@code part} (null: whole only): a hint, see {@link BlockCache#contains}.
+     */
+    boolean cached(ReadPlanner.BlockRead r, BlockRanges part) {
+        return blocks.contains(storage, r.object(), r.meta().fileOffset(), null)
+                || (part != null && blocks.contains(storage, r.object(), r.meta().fileOffset(), part));
     }
 
     /**
@@ -129,6 +220,34 @@ final class BlockSource {
     /** Whether range reads of this source's storage are cheap (local files, memory), see {@link Storage#cheapRangeReads()}. */
     boolean cheapRangeReads() {
         return storage.cheapRangeReads();
+    }
+
+    /** The stored bytes of committed read {@code r}, through the slab cache and the base-epoch guard; owned by the subscriber. */
+    private Mono<ByteBuf> stored(ReadPlanner.BlockRead r, long epoch) {
+        ObjectInfo object = r.object();
+        BlockMeta b = r.meta();
+        return guardBase(r.base(), epoch, Retained.read(storage, object, b.fileOffset(), b.compressedSize(),
+                slabs.read(storage, object, b.fileOffset(), b.compressedSize()), retainedReads));
+    }
+
+    /**
+     * {@code raw}'s buffer once {@code verify} (null: none) accepted it, checked on the thread that
+     * delivers it (CRC-32C only computes, it never blocks; no extra hop to the codec scheduler); a
+     * buffer that fails is released and the error emitted. Owned by the subscriber.
+     */
+    private static Mono<ByteBuf> verified(Mono<ByteBuf> raw, Consumer<ByteBuf> verify) {
+        if (verify == null) {
+            return raw;
+        }
+        return raw.map(in -> {
+            try {
+                verify.accept(in);
+                return in;
+            } catch (RuntimeException e) {
+                in.release();
+                throw e;
+            }
+        });
     }
 
     /**
@@ -158,7 +277,7 @@ final class BlockSource {
      */
     Mono<ByteBuf> fetchUncached(ReadPlanner.BlockRead r) {
         BlockMeta b = r.meta();
-        return decompressed(storage.read(r.file(), b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(),
+        return decompressed(storage.read(r.file(), b.fileOffset(), b.compressedSize()), b.codec(), b.uncompressedSize(), null,
                 r.file() + " block " + b.id(), verifier(r));
     }
 
@@ -200,7 +319,7 @@ final class BlockSource {
                 buf.release();
                 throw e;
             }
-        }), ref.codec(), ref.uncompressedSize(), what + " block " + ref.id(), !verify ? null : stored -> {
+        }), ref.codec(), ref.uncompressedSize(), null, what + " block " + ref.id(), !verify ? null : stored -> {
             // The spill file is ours, but it is on disk: a damaged one must not be served either.
             int got = crc(stored);
             if (got != ref.crc()) {
@@ -228,13 +347,14 @@ final class BlockSource {
     }
 
     /**
-     * Verifies (when {@code verify} is not null; it throws on a mismatch) and decompresses the
+     * Verifies (when {@code verify} is not null; it throws on a mismatch: the check covers all the
+     * stored bytes, whatever part is then decoded) and decompresses ({@code needed} of) the
      * stored bytes {@code raw} emits on the codec scheduler; the emitted buffer is
      * owned by the subscriber. Whoever takes the raw buffer out of the holder releases it: the
      * decompression task, or doFinally when the read is cancelled before that task ran.
      */
-    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, String what,
-            Consumer<ByteBuf> verify) {
+    private Mono<ByteBuf> decompressed(Mono<ByteBuf> raw, CodecId codecId, long uncompressedSize, BlockRanges needed,
+            String what, Consumer<ByteBuf> verify) {
         BlockCodec codec;
         try {
             codec = BlockCodecs.forId(codecId);
@@ -246,7 +366,7 @@ final class BlockSource {
                     if (verify != null) {
                         verify.accept(in);
                     }
-                    return codec.decompress(in, uncompressedSize, alloc, what);
+                    return codec.decompress(in, uncompressedSize, needed, alloc, what);
                 }))
                 .doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
     }

@@ -27,7 +27,24 @@ final class PendingBlock {
      */
     java.util.concurrent.CompletableFuture<Void> placed;
 
+    /** Offsets of the chunks appended to {@link #raw}, in order; the codec may cut its frames there. */
+    private int[] chunkStarts = new int[4];
+    private int chunkCount;
+
     PendingBlock(long id) {
         this.id = id;
+    }
+
+    /** Records that a chunk starts at {@code offset} of the raw bytes. */
+    void chunkAt(long offset) {
+        if (chunkCount == chunkStarts.length) {
+            chunkStarts = java.util.Arrays.copyOf(chunkStarts, chunkCount * 2);
+        }
+        chunkStarts[chunkCount++] = (int) offset;
+    }
+
+    /** The chunk starts recorded so far, in a new array. */
+    int[] chunkStarts() {
+        return java.util.Arrays.copyOf(chunkStarts, chunkCount);
     }
 }

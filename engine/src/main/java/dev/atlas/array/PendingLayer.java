@@ -336,6 +336,7 @@ final class PendingLayer {
     private Mono<Void> spillOne(PendingBlock b) {
         return Mono.defer(() -> {
             ByteBuf raw;
+            int[] starts;
             java.util.concurrent.CompletableFuture<Void> before;
             java.util.concurrent.CompletableFuture<Void> placed = new java.util.concurrent.CompletableFuture<>();
             synchronized (this) {
@@ -346,6 +347,7 @@ final class PendingLayer {
                     return Mono.empty();
                 }
                 raw = b.raw.retainedDuplicate();
+                starts = b.chunkStarts();
                 // Wait only for a predecessor whose spill has started: one that has not may never
                 // start before a flush (a cancelled writer's sealed block), and waiting on it could
                 // hang. Started spills always finish, so this chain cannot deadlock.
@@ -358,7 +360,7 @@ final class PendingLayer {
             int[] crc = new int[1];
             return Offload.run(resources.codecScheduler(), raw, r -> {
                         takeDeferredStats(b, r);
-                        ByteBuf c = codec.compress(r, resources.allocator());
+                        ByteBuf c = codec.compress(r, starts, resources.allocator());
                         crc[0] = Checksums.crc(c.nioBuffer(c.readerIndex(), c.readableBytes()));
                         return c;
                     })

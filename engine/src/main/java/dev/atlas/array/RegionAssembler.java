@@ -203,7 +203,7 @@ final class RegionAssembler {
                 dst.release();
             }
             return Flux.fromIterable(plan.reads())
-                    .flatMap(r -> source.fetch(r, plan.epoch()).map(blk -> {
+                    .flatMap(r -> source.fetchPart(r, plan.epoch(), NeededBytes.of(r, grid, width, start, shape)).map(blk -> {
                         try {
                             copyFixed(a.name(), r, blk, dst, offset, grid, start, shape, width, dtype);
                             return r;

@@ -1,6 +1,7 @@
 package dev.atlas.cache;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
+import dev.atlas.codec.BlockRanges;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.internal.FutureTake;
 import dev.atlas.storage.ObjectInfo;
@@ -25,7 +26,9 @@ public final class BlockCache {
     /** Default budget: 256 MiB, 32 blocks of the default 8 MiB. */
     public static final long DEFAULT_BUDGET = 256L << 20;
 
-    private record Key(Storage storage, String object, String version, long block) implements CacheSupport.ObjectKey {
+    /** {@code part}: null for a whole block, else the exact ranges a partly decoded entry holds. */
+    private record Key(Storage storage, String object, String version, long block, BlockRanges part, boolean stored)
+            implements CacheSupport.ObjectKey {
     }
 
     private final long budget;
@@ -65,11 +68,41 @@ public final class BlockCache {
      *     wait for
      */
     public Mono<ByteBuf> get(Storage storage, ObjectInfo info, long blockOffset, Supplier<Mono<ByteBuf>> loader) {
+        return get(storage, info, blockOffset, null, loader);
+    }
+
+    /**
+     * As {@link #get(Storage, ObjectInfo, long, Supplier)} for a block decoded only in part: an
+     * entry holding {@code part} of a block (the other bytes unspecified, see
+     * {@link dev.atlas.codec.BlockCodec#decompress(ByteBuf, long, BlockRanges, io.netty.buffer.ByteBufAllocator, String)})
+     * is its own key, served only to reads asking for exactly those ranges, never for the whole
+     * block nor for other ranges; those load their own.
+     *
+     * @param part the ranges the loader decodes; null: the whole block
+     */
+    public Mono<ByteBuf> get(Storage storage, ObjectInfo info, long blockOffset, BlockRanges part,
+            Supplier<Mono<ByteBuf>> loader) {
         if (budget == 0) {
             return loader.get();
         }
-        Key key = new Key(storage, info.key(), info.version(), blockOffset);
+        Key key = new Key(storage, info.key(), info.version(), blockOffset, part, false);
         return attempt(key, loader, 0);
+    }
+
+    /**
+     * The <em>stored</em> (compressed, verified) bytes of the block at {@code blockOffset}, cached
+     * under a key of their own, so that reads decoding different parts of one block read and
+     * verify it once. Same contract as {@link #get(Storage, ObjectInfo, long, Supplier)}; a
+     * loader that fails (a block failing its checksum) is never cached.
+     *
+     * @param loader emits the verified stored bytes, owned by its subscriber
+     * @return a buffer the subscriber owns and releases (a retained duplicate; read-only)
+     */
+    public Mono<ByteBuf> getStored(Storage storage, ObjectInfo info, long blockOffset, Supplier<Mono<ByteBuf>> loader) {
+        if (budget == 0) {
+            return loader.get();
+        }
+        return attempt(new Key(storage, info.key(), info.version(), blockOffset, null, true), loader, 0);
     }
 
     private Mono<ByteBuf> attempt(Key key, Supplier<Mono<ByteBuf>> loader, int tries) {
@@ -85,15 +118,35 @@ public final class BlockCache {
             AtomicReference<ByteBuf> mine = new AtomicReference<>();
             CompletableFuture<CachedBuffer> f;
             try {
-                f = cache.get(key, (k, ex) -> {
+                // Publish an in-flight future first and start the load only after, outside the
+                // map's compute: a loader may itself use this cache (a partial decode gets the
+                // stored bytes through getStored), and a nested compute on one map fails
+                // ("Recursive update") or deadlocks.
+                CompletableFuture<CachedBuffer> ours = new CompletableFuture<>();
+                CompletableFuture<CachedBuffer> present = cache.asMap().putIfAbsent(key, ours);
+                f = present != null ? present : ours;
+                if (present == null) {
                     misses.increment();
-                    return loader.get().map(buf -> {
+                    Mono<ByteBuf> load;
+                    try {
+                        load = loader.get();
+                    } catch (RuntimeException err) {
+                        load = Mono.error(err);
+                    }
+                    load.map(buf -> {
                         loadedBytes.add(buf.readableBytes());
                         CachedBuffer e = new CachedBuffer(buf, null);
                         mine.set(buf.retainedDuplicate());
                         return e;
-                    }).onErrorResume(err -> Mono.just(new CachedBuffer(null, err))).toFuture();
-                });
+                    }).onErrorResume(err -> Mono.just(new CachedBuffer(null, err))).toFuture()
+                            .whenComplete((v, err) -> {
+                                if (err != null) {
+                                    ours.complete(new CachedBuffer(null, err));
+                                } else {
+                                    ours.complete(v);
+                                }
+                            });
+                }
             } catch (RuntimeException e) {
                 return Mono.error(e);
             }
@@ -114,7 +167,17 @@ public final class BlockCache {
      * A bulk read asks this to leave cached blocks out of the storage ranges it fetches.
      */
     public boolean contains(Storage storage, ObjectInfo info, long blockOffset) {
-        return budget != 0 && cache.asMap().containsKey(new Key(storage, info.key(), info.version(), blockOffset));
+        return contains(storage, info, blockOffset, null);
+    }
+
+    /**
+     * As {@link #contains(Storage, ObjectInfo, long)} for the entry holding exactly {@code part} of
+     * the block (see {@link #get(Storage, ObjectInfo, long, BlockRanges, Supplier)}; null: the
+     * whole block's entry). An entry of other ranges does not count.
+     */
+    public boolean contains(Storage storage, ObjectInfo info, long blockOffset, BlockRanges part) {
+        return budget != 0
+                && cache.asMap().containsKey(new Key(storage, info.key(), info.version(), blockOffset, part, false));
     }
 
     /** Drops every block of {@code object} in {@code storage}, all versions. */

@@ -9,8 +9,22 @@ public final class BlockCodecs {
     /** Zstd level used when none is given; the reference crate's default. */
     public static final int DEFAULT_ZSTD_LEVEL = 3;
 
+    /**
+     * The largest zstd frame a chunk is cut into when the engine writes a block (a frame per chunk,
+     * long chunks cut into frames of at most this many bytes; chunks under a quarter of it share
+     * frames), so that a read of part of a block can decode only the frames holding what it
+     * needs (bulk reads across datasets do, by default). 0, the default: one frame per block, as
+     * the reference crate writes and as Atlas versions before issue 25 require. Measured with
+     * 32 KiB frames (benchmarks/RESULTS.md, issue 25): a third less codec CPU for the demo
+     * store's stacked slice, but 9-23 % more stored bytes on data that compresses well and
+     * 10-15 % slower writes, with no wall-clock gain above the noise of a shared machine; hence
+     * not the default. The system property {@code atlas.zstd.frameBytes} sets it;
+     * {@link #zstd(int, int)} per codec.
+     */
+    public static final int DEFAULT_ZSTD_FRAME_BYTES = Integer.getInteger("atlas.zstd.frameBytes", 0);
+
     private static final BlockCodec NONE = new NoneCodec();
-    private static final BlockCodec ZSTD_DEFAULT = new ZstdCodec(DEFAULT_ZSTD_LEVEL);
+    private static final BlockCodec ZSTD_DEFAULT = new ZstdCodec(DEFAULT_ZSTD_LEVEL, DEFAULT_ZSTD_FRAME_BYTES);
 
     private BlockCodecs() {
     }
@@ -48,7 +62,21 @@ public final class BlockCodecs {
         if (level < 1 || level > 22) {
             throw new InvalidArgumentException("zstd level must be 1..22, not " + level);
         }
-        return level == DEFAULT_ZSTD_LEVEL ? ZSTD_DEFAULT : new ZstdCodec(level);
+        return level == DEFAULT_ZSTD_LEVEL ? ZSTD_DEFAULT : new ZstdCodec(level, DEFAULT_ZSTD_FRAME_BYTES);
+    }
+
+    /**
+     * Zstd at {@code level} whose blocks, written with their chunk starts, are cut into frames of
+     * at most {@code frameBytes} (0: one frame per block, the reference crate's layout).
+     *
+     * @throws InvalidArgumentException unless 1 &lt;= level &lt;= 22 and frameBytes &gt;= 0
+     */
+    public static BlockCodec zstd(int level, int frameBytes) {
+        if (frameBytes < 0) {
+            throw new InvalidArgumentException("zstd frame size must be >= 0, not " + frameBytes);
+        }
+        zstd(level);
+        return new ZstdCodec(level, frameBytes);
     }
 
     /**

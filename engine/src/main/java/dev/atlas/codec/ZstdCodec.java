@@ -32,10 +32,22 @@ final class ZstdCodec implements BlockCodec {
     private static final AtomicInteger IDLE_COUNT = new AtomicInteger();
     private static final int MAX_IDLE = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
-    private final int level;
+    /** zstd's largest block (128 KiB): a streaming decoder stops at a block boundary at the earliest. */
+    private static final int ZSTD_BLOCK_MAX = 128 << 10;
 
-    ZstdCodec(int level) {
+    /** The longest zstd frame header: magic, descriptor, window, dictionary id and content size. */
+    private static final int FRAME_HEADER_MAX = 18;
+
+    private final int level;
+    private final int frameBytes;
+
+    /**
+     * @param frameBytes the largest frame {@link #compress(ByteBuf, int[], ByteBufAllocator)} cuts a
+     *     chunk into (0: one frame per block, as the crate writes)
+     */
+    ZstdCodec(int level, int frameBytes) {
         this.level = level;
+        this.frameBytes = frameBytes;
     }
 
     @Override
@@ -45,6 +57,107 @@ final class ZstdCodec implements BlockCodec {
 
     int level() {
         return level;
+    }
+
+    int frameBytes() {
+        return frameBytes;
+    }
+
+    /**
+     * Where the frames of a block of {@code n} bytes whose chunks start at {@code chunkStarts}
+     * begin (the first is 0): a frame starts at every chunk start at least {@code frameBytes / 4}
+     * after the previous frame's start (smaller chunks share a frame, so tiny chunks do not pay a
+     * frame header each), and a chunk longer than {@code frameBytes} is cut into equal frames of at
+     * most that size. {@code frameBytes <= 0}: one frame.
+     */
+    static int[] frameStarts(int n, int[] chunkStarts, int frameBytes) {
+        if (frameBytes <= 0 || n == 0) {
+            return new int[] {0};
+        }
+        int[] starts = new int[chunkStarts.length + 1];
+        int k = 1;
+        for (int c : chunkStarts) {
+            if (c > 0 && c < n) {
+                starts[k++] = c;
+            }
+        }
+        starts = java.util.Arrays.copyOf(starts, k);
+        java.util.Arrays.sort(starts);
+        int min = Math.max(1, frameBytes / 4);
+        int[] cuts = new int[16];
+        int m = 0;
+        int last = 0;
+        for (int i = 0; i < starts.length; i++) {
+            int b = starts[i];
+            if (i > 0 && b == starts[i - 1]) {
+                continue;
+            }
+            int e = i + 1 < starts.length ? starts[i + 1] : n;
+            if (m == 0 || b - last >= min) {
+                if (m == cuts.length) {
+                    cuts = java.util.Arrays.copyOf(cuts, 2 * m);
+                }
+                cuts[m++] = b;
+                last = b;
+            }
+            long len = e - b;
+            long pieces = (len + frameBytes - 1) / frameBytes;
+            long step = pieces <= 1 ? len : (len + pieces - 1) / pieces;
+            for (long j = 1; j < pieces; j++) {
+                if (m == cuts.length) {
+                    cuts = java.util.Arrays.copyOf(cuts, 2 * m);
+                }
+                cuts[m++] = (int) (b + j * step);
+                last = cuts[m - 1];
+            }
+        }
+        return java.util.Arrays.copyOf(cuts, m);
+    }
+
+    /**
+     * A block of frames (see {@link #frameStarts}), each a standard frame with its content size and
+     * checksum. Concatenated frames are one valid zstd stream: every zstd decoder, the crate's
+     * single-shot one included, decodes them as the whole block.
+     */
+    @Override
+    public ByteBuf compress(ByteBuf src, int[] chunkStarts, ByteBufAllocator alloc) {
+        int n = src.readableBytes();
+        int[] cuts = frameStarts(n, chunkStarts, frameBytes);
+        if (cuts.length <= 1) {
+            return compress(src, alloc);
+        }
+        ByteBuf in = direct(src, alloc);
+        try {
+            long boundL = 0;
+            for (int i = 0; i < cuts.length; i++) {
+                int end = i + 1 < cuts.length ? cuts[i + 1] : n;
+                boundL += Zstd.compressBound(end - cuts[i]);
+            }
+            int bound = (int) Math.min(Integer.MAX_VALUE - 8, boundL);
+            ByteBuf out = alloc.directBuffer(bound);
+            try {
+                ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
+                ByteBuffer d = out.nioBuffer(0, bound);
+                int at = 0;
+                try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
+                    ctx.setLevel(level).setChecksum(true).setContentSize(true);
+                    for (int i = 0; i < cuts.length; i++) {
+                        int end = i + 1 < cuts.length ? cuts[i + 1] : n;
+                        at += ctx.compressDirectByteBuffer(d, d.position() + at, bound - at, s, s.position() + cuts[i],
+                                end - cuts[i]);
+                    }
+                } catch (ZstdException e) {
+                    throw new AtlasException("zstd compression failed: " + e.getMessage(), e);
+                }
+                out.writerIndex(at);
+                return out;
+            } catch (RuntimeException e) {
+                out.release();
+                throw e;
+            }
+        } finally {
+            releaseCopy(in, src);
+        }
     }
 
     @Override
@@ -90,7 +203,10 @@ final class ZstdCodec implements BlockCodec {
             } catch (ZstdException e) {
                 throw new CorruptFileException(what, "zstd frame header does not decode: " + e.getMessage(), e);
             }
-            if (frameSize >= 0 && frameSize != uncompressedSize) {
+            // A block may be several frames (see compress with chunk starts): the first declares
+            // its own part, at most the block; the total is checked after decoding.
+            if (frameSize >= 0 && frameSize != uncompressedSize
+                    && (frameSize > uncompressedSize || firstFrameLength(s, n) >= n)) {
                 throw new CorruptFileException(what, "zstd frame declares " + frameSize
                         + " bytes, the block table says " + uncompressedSize);
             }
@@ -120,23 +236,194 @@ final class ZstdCodec implements BlockCodec {
         }
     }
 
+    /** The stored length of the first frame of the {@code n} bytes at {@code s}'s position; {@code n} when it cannot tell. */
+    private static long firstFrameLength(ByteBuffer s, int n) {
+        try {
+            long len = Zstd.findDirectByteBufferFrameCompressedSize(s, s.position(), n);
+            return len <= 0 ? n : len;
+        } catch (ZstdException e) {
+            return n;
+        }
+    }
+
     /** One-shot decompression of {@code n} bytes at {@code s}'s position into {@code d} (capacity {@code size}). */
     private static long decompressInto(ByteBuffer d, int size, ByteBuffer s, int n) {
-        ZstdDecompressCtx ctx = IDLE.poll();
-        if (ctx != null) {
-            IDLE_COUNT.decrementAndGet();
-        } else {
-            ctx = new ZstdDecompressCtx();
-        }
+        ZstdDecompressCtx ctx = borrow();
         try {
             return ctx.decompressDirectByteBuffer(d, d.position(), size, s, s.position(), n);
         } finally {
-            if (IDLE_COUNT.incrementAndGet() <= MAX_IDLE) {
-                IDLE.offer(ctx);
+            giveBack(ctx);
+        }
+    }
+
+    private static ZstdDecompressCtx borrow() {
+        ZstdDecompressCtx ctx = IDLE.poll();
+        if (ctx != null) {
+            IDLE_COUNT.decrementAndGet();
+            return ctx;
+        }
+        return new ZstdDecompressCtx();
+    }
+
+    private static void giveBack(ZstdDecompressCtx ctx) {
+        if (IDLE_COUNT.incrementAndGet() <= MAX_IDLE) {
+            IDLE.offer(ctx);
+        } else {
+            IDLE_COUNT.decrementAndGet();
+            ctx.close();
+        }
+    }
+
+    /** Several frames: the first declares less than the whole block. */
+    @Override
+    public boolean decodesInParts(ByteBuf src, long uncompressedSize) {
+        int n = src.readableBytes();
+        if (n == 0) {
+            return false;
+        }
+        try {
+            long first;
+            if (src.isDirect() && src.nioBufferCount() == 1) {
+                ByteBuffer s = src.nioBuffer(src.readerIndex(), n);
+                first = Zstd.getDirectByteBufferFrameContentSize(s, s.position(), n);
             } else {
-                IDLE_COUNT.decrementAndGet();
-                ctx.close();
+                // A heap or composite buffer: the frame header (at most 18 bytes) is enough.
+                byte[] head = new byte[Math.min(n, FRAME_HEADER_MAX)];
+                src.getBytes(src.readerIndex(), head);
+                first = Zstd.getFrameContentSize(head);
             }
+            return first >= 0 && first < uncompressedSize;
+        } catch (ZstdException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Decodes only the frames that hold needed bytes, and of a needed frame larger than a zstd
+     * block whose needed part ends early, only the prefix up to its last needed byte (a streaming
+     * decoder stopped there). Frames decoded whole have their content checksum checked by zstd;
+     * a frame decoded in part cannot be (its checksum covers all of its content): its stored
+     * bytes are covered by the layer's CRC-32C record, checked before any decoding. A block of
+     * one frame needed to its end, or whose frames do not all declare their size, decodes whole.
+     */
+    @Override
+    public ByteBuf decompress(ByteBuf src, long uncompressedSize, BlockRanges needed, ByteBufAllocator alloc,
+            String what) {
+        if (needed == null) {
+            return decompress(src, uncompressedSize, alloc, what);
+        }
+        ByteBuf in = direct(src, alloc);
+        try {
+            int n = in.readableBytes();
+            ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
+            BlockCodecs.checkSize(uncompressedSize, n * MAX_RATIO, what);
+            int size = (int) uncompressedSize;
+            // Walk the frame headers: where each frame is stored and which bytes of the block it holds.
+            long[] frames = new long[12];
+            int count = 0;
+            long pos = 0;
+            long at = 0;
+            while (pos < n) {
+                long content;
+                long stored;
+                try {
+                    content = Zstd.getDirectByteBufferFrameContentSize(s, s.position() + (int) pos, n - (int) pos);
+                    stored = Zstd.findDirectByteBufferFrameCompressedSize(s, s.position() + (int) pos, n - (int) pos);
+                } catch (ZstdException e) {
+                    throw new CorruptFileException(what, "zstd frame at byte " + pos + " does not decode: " + e.getMessage(), e);
+                }
+                if (content == -1) {
+                    // No declared size (not a frame we write): the frames cannot be placed without decoding.
+                    return decompress(src, uncompressedSize, alloc, what);
+                }
+                if (content < 0 || stored <= 0 || stored > n - pos || content > size - at) {
+                    throw new CorruptFileException(what, "zstd frame at byte " + pos + " is invalid (declares "
+                            + content + " bytes, stored in " + stored + ", the block table says " + uncompressedSize + ")");
+                }
+                if (count * 3 + 3 > frames.length) {
+                    frames = java.util.Arrays.copyOf(frames, frames.length * 2);
+                }
+                frames[count * 3] = pos;
+                frames[count * 3 + 1] = stored;
+                frames[count * 3 + 2] = content;
+                count++;
+                pos += stored;
+                at += content;
+            }
+            if (at != size) {
+                throw new CorruptFileException(what, "zstd frames hold " + at + " bytes, the block table says " + size);
+            }
+            if (count == 1 && (needed.end() >= size || size <= ZSTD_BLOCK_MAX)) {
+                return decompress(src, uncompressedSize, alloc, what);
+            }
+            ByteBuf out = alloc.directBuffer(Math.max(size, 1));
+            ZstdDecompressCtx ctx = borrow();
+            try {
+                long begin = 0;
+                for (int f = 0; f < count; f++) {
+                    long from = frames[f * 3];
+                    int stored = (int) frames[f * 3 + 1];
+                    int content = (int) frames[f * 3 + 2];
+                    long upTo = needed.neededEndIn(begin, begin + content);
+                    if (upTo > begin) {
+                        int want = (int) (upTo - begin);
+                        if (want < content && content > ZSTD_BLOCK_MAX) {
+                            decodePrefix(ctx, out.nioBuffer((int) begin, want), s, (int) from, stored, what);
+                        } else {
+                            ByteBuffer d = out.nioBuffer((int) begin, content);
+                            long got;
+                            try {
+                                got = ctx.decompressDirectByteBuffer(d, d.position(), content, s, s.position() + (int) from,
+                                        stored);
+                            } catch (ZstdException e) {
+                                throw new CorruptFileException(what, "zstd frame at byte " + from + " does not decode: "
+                                        + e.getMessage(), e);
+                            }
+                            if (got != content) {
+                                throw new CorruptFileException(what, "zstd frame at byte " + from + " decoded to " + got
+                                        + " bytes, it declares " + content);
+                            }
+                        }
+                    }
+                    begin += content;
+                }
+                out.writerIndex(size);
+                return out;
+            } catch (RuntimeException e) {
+                out.release();
+                throw e;
+            } finally {
+                giveBack(ctx);
+            }
+        } finally {
+            releaseCopy(in, src);
+        }
+    }
+
+    /**
+     * Streams the frame stored at {@code from} ({@code stored} bytes of {@code s}, from its position)
+     * into {@code d} until {@code d} is full, then stops; {@code ctx} is reset after (a frame left
+     * half-decoded must not leak into the next use).
+     */
+    private static void decodePrefix(ZstdDecompressCtx ctx, ByteBuffer d, ByteBuffer s, int from, int stored, String what) {
+        ByteBuffer in = s.duplicate();
+        in.limit(s.position() + from + stored);
+        in.position(s.position() + from);
+        ctx.reset();
+        try {
+            while (d.hasRemaining()) {
+                int inBefore = in.position();
+                int outBefore = d.position();
+                boolean done = ctx.decompressDirectByteBufferStream(d, in);
+                if (d.hasRemaining() && (done || (in.position() == inBefore && d.position() == outBefore))) {
+                    throw new CorruptFileException(what, "zstd frame at byte " + from + " ended after "
+                            + d.position() + " of the bytes needed");
+                }
+            }
+        } catch (ZstdException e) {
+            throw new CorruptFileException(what, "zstd frame at byte " + from + " does not decode: " + e.getMessage(), e);
+        } finally {
+            ctx.reset();
         }
     }
 
