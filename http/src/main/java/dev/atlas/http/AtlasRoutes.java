@@ -91,6 +91,7 @@ public final class AtlasRoutes implements AutoCloseable {
     private final Scheduler timer;
     private final List<Route> routes = new ArrayList<>();
     private final String basePath;
+    private final Mono<byte[]> openApi;
 
     private AtlasRoutes(Atlas atlas, ServerOptions options) {
         this.atlas = atlas;
@@ -99,19 +100,25 @@ public final class AtlasRoutes implements AutoCloseable {
         this.metrics = new ServerMetrics(options.meterRegistry(), atlas, options.resources());
         this.work = Schedulers.newBoundedElastic(options.pngThreads(), 1_000, "atlas-http-work", 60, true);
         this.timer = Schedulers.newSingle("atlas-http-timer", true);
+        this.openApi = Mono.fromCallable(AtlasRoutes::openApiDocument).subscribeOn(work).cache();
         Catalog catalog = new Catalog(atlas, options, metrics, work, timer);
         DataRoutes data = new DataRoutes(atlas, options, metrics, timer);
         QuickLook png = new QuickLook(atlas, options, work, timer);
+        // Each route declares the query parameters it reads; reading another one is a bug the tests
+        // catch (Call.query), and OpenApiTest checks that /openapi.json documents exactly these.
         get("/health", catalog::health);
         get("/metrics", catalog::metrics);
-        get("/datasets", catalog::datasets);
+        get("/openapi.json", this::openApi);
+        get("/datasets", catalog::datasets, "prefix", "limit", "cursor");
         get("/datasets/{dataset}", catalog::dataset);
         get("/datasets/{dataset}/arrays/{array}", catalog::array);
-        get("/datasets/{dataset}/arrays/{array}/data", data::region);
-        get("/datasets/{dataset}/arrays/{array}/png", png::render);
+        get("/datasets/{dataset}/arrays/{array}/data", data::region, "region", "start", "shape", "format");
+        get("/datasets/{dataset}/arrays/{array}/png", png::render, "region", "start", "shape", "cmap", "min", "max", "width",
+                "height");
         get("/arrays", catalog::arrays);
-        get("/arrays/{array}/data", data::bulk);
-        routes.add(new Route(HttpMethod.POST, "/arrays/{array}/data", data::bulk));
+        get("/arrays/{array}/data", data::bulk, "datasets", "prefix", "limit", "region", "start", "shape", "format");
+        routes.add(new Route(HttpMethod.POST, "/arrays/{array}/data", data::bulk,
+                Set.of("region", "start", "shape", "format")));
     }
 
     /**
@@ -208,10 +215,35 @@ public final class AtlasRoutes implements AutoCloseable {
         Mono<Void> handle(Call call, HttpServerResponse res);
     }
 
-    /** A GET route, also answering HEAD (the same status and headers; reactor-netty sends no body for HEAD). */
-    private void get(String pattern, Handler h) {
-        routes.add(new Route(HttpMethod.GET, pattern, h));
-        routes.add(new Route(HttpMethod.HEAD, pattern, h));
+    /** A GET route reading query parameters {@code params}, also answering HEAD (the same status and headers; reactor-netty sends no body for HEAD). */
+    private void get(String pattern, Handler h, String... params) {
+        routes.add(new Route(HttpMethod.GET, pattern, h, Set.of(params)));
+        routes.add(new Route(HttpMethod.HEAD, pattern, h, Set.of(params)));
+    }
+
+    /** The route table as {@code METHOD pattern -> query parameters} (for the OpenAPI check). */
+    Map<String, Set<String>> table() {
+        Map<String, Set<String>> t = new java.util.TreeMap<>();
+        for (Route r : routes) {
+            t.put(r.method().name() + " " + r.pattern(), r.params());
+        }
+        return t;
+    }
+
+    /** {@code GET /openapi.json}: the OpenAPI 3.1 description of these routes (a resource kept beside them). */
+    private Mono<Void> openApi(Call call, HttpServerResponse res) {
+        // Read on the work scheduler (a class-path resource is a file read), once.
+        return Catalog.json(res, openApi, call, timer);
+    }
+
+    /** The OpenAPI document, as UTF-8 bytes. */
+    static byte[] openApiDocument() throws java.io.IOException {
+        try (java.io.InputStream in = AtlasRoutes.class.getResourceAsStream("openapi.json")) {
+            if (in == null) {
+                throw new AtlasException("openapi.json is missing from the atlas-http jar");
+            }
+            return in.readAllBytes();
+        }
     }
 
     /** The methods HTTP defines; any other name is one metrics tag ({@code OTHER}) and a 501. */
@@ -225,9 +257,9 @@ public final class AtlasRoutes implements AutoCloseable {
     }
 
     /** One route: method, pattern ({@code {name}} segments capture one decoded path segment), handler. */
-    record Route(HttpMethod method, String pattern, String[] segments, Handler handler) {
-        Route(HttpMethod method, String pattern, Handler handler) {
-            this(method, pattern, pattern.substring(1).split("/"), handler);
+    record Route(HttpMethod method, String pattern, String[] segments, Handler handler, Set<String> params) {
+        Route(HttpMethod method, String pattern, Handler handler, Set<String> params) {
+            this(method, pattern, pattern.substring(1).split("/"), handler, params);
         }
 
         /** Path parameters when the segments match, else null. */
@@ -326,7 +358,7 @@ public final class AtlasRoutes implements AutoCloseable {
                 continue;
             }
             routeName[0] = r.pattern();
-            Call call = new Call(req, params, query, t0 + options.requestTimeout().toNanos(), r.pattern());
+            Call call = new Call(req, params, declaredOnly(query, r), t0 + options.requestTimeout().toNanos(), r.pattern());
             return r.handler().handle(call, res);
         }
         if (!KNOWN_METHODS.contains(req.method().name())) {
@@ -361,6 +393,40 @@ public final class AtlasRoutes implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * {@code query} as a handler of {@code r} may read it: a parameter the route does not declare
+     * is a programming error (its documentation would be wrong), never a client's. Parameters a
+     * client adds beyond the declared ones are ignored, as before.
+     */
+    private static Map<String, List<String>> declaredOnly(Map<String, List<String>> query, Route r) {
+        return new java.util.AbstractMap<>() {
+            @Override
+            public List<String> get(Object key) {
+                if (!r.params().contains(key)) {
+                    throw new IllegalStateException("route " + r.method() + " " + r.pattern() + " reads query parameter '" + key
+                            + "' it does not declare");
+                }
+                return query.get(key);
+            }
+
+            @Override
+            public boolean containsKey(Object key) {
+                return get(key) != null;
+            }
+
+            @Override
+            public Set<Map.Entry<String, List<String>>> entrySet() {
+                Set<Map.Entry<String, List<String>>> out = new LinkedHashSet<>();
+                for (Map.Entry<String, List<String>> e : query.entrySet()) {
+                    if (r.params().contains(e.getKey())) {
+                        out.add(e);
+                    }
+                }
+                return out;
+            }
+        };
     }
 
     /** Whether {@code e} says the client closed or reset the connection (nothing left to answer). */
