@@ -98,12 +98,11 @@ class S3AtlasTest extends AtlasContract {
     }
 
     /** Counts range reads longer than 64 KiB (block ranges; footer tail reads are 64 KiB). */
-    static final class Counting implements Storage {
-        private final Storage d;
+    static final class Counting extends dev.atlas.testing.ForwardingStorage {
         final AtomicLong bigReads = new AtomicLong();
 
         Counting(Storage d) {
-            this.d = d;
+            super(d);
         }
 
         private void count(long length) {
@@ -115,48 +114,13 @@ class S3AtlasTest extends AtlasContract {
         @Override
         public Mono<ByteBuf> read(String key, long offset, long length) {
             count(length);
-            return d.read(key, offset, length);
+            return super.read(key, offset, length);
         }
 
         @Override
         public Mono<ByteBuf> read(String key, long offset, long length, String version) {
             count(length);
-            return d.read(key, offset, length, version);
-        }
-
-        @Override
-        public Mono<dev.atlas.storage.StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
-            return d.getIfChanged(key, knownVersion, maxBytes);
-        }
-
-        @Override
-        public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, Publisher<ByteBuf> body) {
-            return d.putIfMatch(key, expectedVersion, body);
-        }
-
-        @Override
-        public Mono<ObjectInfo> head(String key) {
-            return d.head(key);
-        }
-
-        @Override
-        public Flux<ObjectInfo> list(String prefix) {
-            return d.list(prefix);
-        }
-
-        @Override
-        public Mono<ObjectInfo> put(String key, Publisher<ByteBuf> body) {
-            return d.put(key, body);
-        }
-
-        @Override
-        public Mono<ObjectInfo> putIfAbsent(String key, Publisher<ByteBuf> body) {
-            return d.putIfAbsent(key, body);
-        }
-
-        @Override
-        public Mono<Void> delete(String key) {
-            return d.delete(key);
+            return super.read(key, offset, length, version);
         }
     }
 
