@@ -22,10 +22,13 @@ import java.util.concurrent.atomic.LongAdder;
  * allocator keeps released direct buffers from {@link #LARGE} up to {@code maxPooledSize} in
  * per-size-class free lists (classes of 1 MiB) up to {@code maxIdle} idle bytes, and hands out
  * exact-capacity views of them; everything smaller (and heap buffers) goes to the delegate.
- * New memory is not zeroed (as Netty's pools do not zero it): where Netty can allocate direct
- * memory without a cleaner it comes from there, counted against Netty's direct memory limit;
- * otherwise from {@link ByteBuffer#allocateDirect}. (Zeroing every new 2-10 MiB buffer was 8-10 %
- * of the CPU of a cold bulk read in a profile of the demo store's stacked slice.)
+ * Where Netty can allocate direct memory without a cleaner (on JDK 17: {@code --add-opens
+ * java.base/java.nio=ALL-UNNAMED} and {@code -Dio.netty.tryReflectionSetAccessible=true}), new
+ * memory comes from there, counted against Netty's direct memory limit and not zeroed; otherwise
+ * from {@link ByteBuffer#allocateDirect}, which zeroes it. Either way a released buffer is reused,
+ * and {@link #shared()} keeps one pool for the process. (A fresh pool per engine-resources
+ * instance, zeroing every new 2-10 MiB buffer, was 8-10 % of the CPU of a cold bulk read in a
+ * profile of the demo store's stacked slice.)
  * Thread-safe and lock-free.
  */
 public final class BlockBufferAllocator extends AbstractByteBufAllocator {
