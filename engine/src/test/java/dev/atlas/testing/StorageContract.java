@@ -459,6 +459,27 @@ public abstract class StorageContract {
         StepVerifier.create(s.head(key)).expectError(NotFoundException.class).verify(TIMEOUT);
     }
 
+    /**
+     * A read naming a version that was replaced by a shorter object, over a range past the new
+     * end, is a changed object (the caller re-plans), not a range error: some servers answer 416
+     * before they look at If-Match. Seen in a fleet test as a 500 on a statistics file rewritten
+     * shorter between a listing and its read.
+     */
+    @Test
+    void readOfAReplacedVersionPastTheNewEndIsAChangedObject() {
+        Storage s = storage();
+        String key = prefix() + "v/shrunk.stats";
+        ObjectInfo v1 = s.put(key, body(bytes(1028, 31), 1028)).block(TIMEOUT);
+        ObjectInfo v2 = s.put(key, body(bytes(932, 32), 932)).block(TIMEOUT);
+        assertNotEquals(v1.version(), v2.version());
+        StepVerifier.create(s.read(key, 0, 1028, v1.version()))
+                .expectErrorSatisfies(e -> assertTrue(e instanceof ObjectChangedException, e.toString()))
+                .verify(TIMEOUT);
+        // Unversioned (or naming the current version), the same range is a range error.
+        StepVerifier.create(s.read(key, 0, 1028, v2.version()))
+                .expectError(dev.atlas.error.RangeNotSatisfiableException.class).verify(TIMEOUT);
+    }
+
     @Test
     void concurrentPutIfMatchOfOneVersionHasExactlyOneWinner() {
         Storage s = storage();

@@ -1,5 +1,6 @@
 package dev.atlas.storage.s3;
 
+import dev.atlas.error.ObjectChangedException;
 import dev.atlas.error.RangeNotSatisfiableException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -27,6 +28,8 @@ final class RangeBody implements AsyncResponseTransformer<GetObjectResponse, Get
     private final long offset;
     private final int length;
     private final S3Counters counters;
+    /** The version ({@link S3Storage#version} spelling) the read names, or null. */
+    private final String expected;
 
     private CompletableFuture<GetObjectResponse> future;
     private GetObjectResponse response;
@@ -37,6 +40,16 @@ final class RangeBody implements AsyncResponseTransformer<GetObjectResponse, Get
     private boolean closed; // guarded by this
 
     RangeBody(ByteBufAllocator alloc, String key, long offset, int length, S3Counters counters) {
+        this(alloc, key, offset, length, counters, null);
+    }
+
+    /**
+     * @param expected the version the read names (sent as {@code If-Match}), or null. A response of
+     *     another version fails with {@link ObjectChangedException} whatever its status: a server
+     *     may ignore the precondition or clamp the range to a newer, shorter object first.
+     */
+    RangeBody(ByteBufAllocator alloc, String key, long offset, int length, S3Counters counters, String expected) {
+        this.expected = expected;
         this.alloc = alloc;
         this.key = key;
         this.offset = offset;
@@ -135,6 +148,13 @@ final class RangeBody implements AsyncResponseTransformer<GetObjectResponse, Get
 
             @Override
             public void onComplete() {
+                String got = response == null ? null : response.eTag();
+                if (expected != null && got != null && !expected.equals(S3Storage.version(got))) {
+                    f.completeExceptionally(new ObjectChangedException(key, "object '" + key + "' is version "
+                            + S3Storage.version(got) + ", not " + expected + " (the server answered a read that named "
+                            + "the old version)"));
+                    return;
+                }
                 if (pastEnd()) {
                     f.completeExceptionally(new RangeNotSatisfiableException(key, offset, length, total));
                     return;

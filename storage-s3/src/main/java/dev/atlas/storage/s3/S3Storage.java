@@ -324,7 +324,7 @@ public final class S3Storage implements Storage, AutoCloseable {
             ReadSlot slot = new ReadSlot(what);
             Mono<GetObjectResponse> attempts = Mono.defer(() -> {
                 counters.request(S3Request.GET);
-                RangeBody body = new RangeBody(alloc, key, offset, (int) length, counters);
+                RangeBody body = new RangeBody(alloc, key, offset, (int) length, counters, expected);
                 return SdkCall.of(() -> s3.getObject(b -> b.bucket(bucket).key(sk).range(range).ifMatch(expected)
                         .overrideConfiguration(perRequest), body), r -> {
                             slot.fill(body.take());
@@ -335,8 +335,13 @@ public final class S3Storage implements Storage, AutoCloseable {
                 if (S3Errors.status(e) != 416 || e instanceof ObjectChangedException) {
                     return Mono.error(e);
                 }
-                // Past the end: learn the size for the message (a HEAD, only on this error path).
-                return head(key).flatMap(info -> Mono.error(new RangeNotSatisfiableException(key, offset, length, info.size())));
+                // Past the end: learn the size for the message (a HEAD, only on this error path). A
+                // server may answer 416 before it checks If-Match: a read of a version
+                // that is no longer current is a changed object, whatever the new one's size.
+                return head(key).flatMap(info -> Mono.error(expected != null && !expected.equals(info.version())
+                        ? new ObjectChangedException(key, "object '" + key + "' is version " + info.version() + ", not "
+                                + expected + " (a range past the end of the current one was asked)")
+                        : new RangeNotSatisfiableException(key, offset, length, info.size())));
             });
         });
     }

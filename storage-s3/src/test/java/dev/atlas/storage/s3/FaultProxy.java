@@ -100,6 +100,18 @@ final class FaultProxy implements AutoCloseable {
         return this;
     }
 
+    private volatile boolean dropIfMatchOnGet;
+
+    /**
+     * Drops {@code If-Match} from GETs before forwarding: the server then answers as one that
+     * checks the range before the precondition (a 416 for a range past the end of a newer,
+     * shorter object instead of a 412). S3Mock only: S3Proxy checks the signature, which covers it.
+     */
+    FaultProxy dropIfMatchOnGet(boolean drop) {
+        this.dropIfMatchOnGet = drop;
+        return this;
+    }
+
     FaultProxy delay(Duration d) {
         this.delay = d;
         return this;
@@ -219,6 +231,9 @@ final class FaultProxy implements AutoCloseable {
         return req.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0]).flatMap(body -> {
             HttpRequest.Builder rb = HttpRequest.newBuilder(target.resolve(req.uri())).timeout(TIMEOUT);
             for (Map.Entry<String, String> e : in) {
+                if (isGet && dropIfMatchOnGet && e.getKey().equalsIgnoreCase("if-match")) {
+                    continue;
+                }
                 if (!HOP_BY_HOP.contains(e.getKey().toLowerCase(Locale.ROOT))) {
                     rb.header(e.getKey(), e.getValue());
                 }

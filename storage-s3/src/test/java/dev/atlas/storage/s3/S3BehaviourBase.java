@@ -284,6 +284,34 @@ abstract class S3BehaviourBase {
         assertArrayEquals(java.util.Arrays.copyOfRange(now, 10, 110), readAt("v/x", 10, 100, v2));
     }
 
+    /**
+     * A server that answers a read of a replaced version without honouring its If-Match (it
+     * clamps the range to the newer, shorter object and answers 206, or answers 416) has answered
+     * for another object: that is a changed object (re-planned by the engine), never a range error
+     * or bytes of the new version. Simulated by a proxy that drops If-Match (S3Mock, which does not
+     * check signatures); seen as a 500 from a fleet server reading a statistics file that S3Mock
+     * rewrote shorter between the listing and the read.
+     */
+    @Test
+    void aReadOfAReplacedVersionIsAChangedObjectEvenWhenTheServerIgnoresIfMatch() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(kind() == S3Servers.Kind.S3MOCK, "S3Proxy checks the signed If-Match");
+        S3Servers.Server server = S3Servers.get(kind());
+        try (FaultProxy wire = FaultProxy.start(server.endpoint(), 1).dropIfMatchOnGet(true);
+                S3Storage s = S3Storage.open(server.options(wire.endpoint(), "behaviour-" + UUID.randomUUID() + "/")
+                        .partSize(PART).build(), resources)) {
+            String v1 = s.put("stats", body(bytes(1028, 41), 1028)).block(TIMEOUT).version();
+            String v2 = s.put("stats", body(bytes(932, 42), 932)).block(TIMEOUT).version();
+            StepVerifier.create(s.read("stats", 0, 1028, v1))
+                    .expectErrorSatisfies(e -> assertTrue(e instanceof ObjectChangedException, e.toString()))
+                    .verify(TIMEOUT);
+            StepVerifier.create(s.read("stats", 0, 100, v1))
+                    .expectErrorSatisfies(e -> assertTrue(e instanceof ObjectChangedException, e.toString()))
+                    .verify(TIMEOUT);
+            StepVerifier.create(s.read("stats", 0, 1028, v2))
+                    .expectError(dev.atlas.error.RangeNotSatisfiableException.class).verify(TIMEOUT);
+        }
+    }
+
     @Test
     void aReadOfADeletedObjectIsNotFound() {
         String v = store.put("v/d", body(bytes(100, 25), 100)).block(TIMEOUT).version();
