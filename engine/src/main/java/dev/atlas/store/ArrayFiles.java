@@ -117,14 +117,17 @@ final class ArrayFiles {
             LayerCommits commits = commitsFor(array);
             if (c.references(array) || state.committed().references(array)) {
                 // A layer listed and then gone is another writer's compaction replacing layers
-                // between the listing and the reads: list again (a few times) before calling the
-                // file set missing.
+                // between the listing and the reads: list again before calling the file set
+                // missing, backing off (20 ms to 0.5 s, about 1.5 s in all), since on a loaded
+                // machine a compaction's deletions can span several immediate retries.
                 return Mono.defer(() -> ArrayFile.open(storage, base, opts, commits))
-                        .retryWhen(reactor.util.retry.Retry.max(3).filter(NotFoundException.class::isInstance))
+                        .retryWhen(reactor.util.retry.Retry.backoff(6, java.time.Duration.ofMillis(20))
+                                .maxBackoff(java.time.Duration.ofMillis(500))
+                                .filter(NotFoundException.class::isInstance))
                         .onErrorMap(reactor.core.Exceptions::isRetryExhausted, Throwable::getCause)
                         .onErrorMap(NotFoundException.class,
                         e -> new CorruptFileException(base, "the registry references array '" + array
-                                + "' but its file set is missing", e));
+                                + "' but its file set is missing (" + e.getMessage() + ")", e));
             }
             if (!create) {
                 return Mono.error(new ArrayNotFoundException("array '" + array + "' has no committed file set"));
