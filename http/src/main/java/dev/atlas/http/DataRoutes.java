@@ -210,7 +210,12 @@ final class DataRoutes {
                                 + " while streaming"));
                     }
                     metrics.piece();
-                    return read.apply(p);
+                    // A read that outlives the request (a storage call lost without an answer) is
+                    // answered (503 before the first piece, a cut stream after it), not left hanging;
+                    // the cancel releases whatever the read holds.
+                    return read.apply(p).timeout(Duration.ofNanos(call.remainingNanos()),
+                            Mono.error(() -> new TimeoutException("request timed out after " + options.requestTimeout()
+                                    + ": a read did not finish")));
                 })
                 .map(a -> {
                     try (a) {

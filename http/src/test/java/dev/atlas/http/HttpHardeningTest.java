@@ -220,6 +220,32 @@ class HttpHardeningTest extends EngineTestBase {
         }
     }
 
+    /**
+     * A read that does not finish within the request timeout (here every storage call takes 5 s,
+     * as a request lost without an answer would take forever) is answered 503 with the JSON
+     * error once the timeout passes, not left open until the client gives up. Seen in a fleet
+     * test as a response still pending after the client's 60 s.
+     */
+    @Test
+    void aReadThatOutlivesTheRequestTimeoutIsAnsweredNotLeftHanging() throws Exception {
+        dev.atlas.testing.FaultInjectingStorage slow = new dev.atlas.testing.FaultInjectingStorage(
+                dev.atlas.storage.local.LocalStorage.open(tmp.resolve("store"), resources));
+        Atlas reopened = Atlas.open(slow, "", AtlasOptions.builder(resources).tempDirectory(tmp).build()).block(TIMEOUT);
+        slow.delay(Duration.ofSeconds(5));
+        try (AtlasHttpServer s = AtlasHttpServer.start(reopened, ServerOptions.builder().port(0)
+                .requestTimeout(Duration.ofSeconds(1)).build())) {
+            long t0 = System.nanoTime();
+            String answer = exchange(s.port(), "GET /datasets/grid/arrays/field/data?region=0:1,0:4,0:4 HTTP/1.1\r\n"
+                    + "Host: x\r\nConnection: close\r\n\r\n");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(answer.startsWith("HTTP/1.1 503") && answer.contains("application/json"), answer);
+            assertTrue(ms < 4500, "answered after " + ms + " ms, the request timeout is 1 s and a storage call 5 s");
+        } finally {
+            slow.delay(Duration.ZERO);
+            reopened.close().block(TIMEOUT);
+        }
+    }
+
     @Test
     void corsIsOffByDefaultAndAnswersOnlyTheOriginsItWasGiven() throws Exception {
         String get = "GET /health HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nConnection: close\r\n\r\n";
