@@ -180,15 +180,19 @@ class FleetReadIT extends FleetTestBase {
                 late.add(s.name() + ": /health does not report the commit it serves: " + health.trim());
             }
         }
-        reader.kill();
         FleetReader.Report r = FleetReader.Report.of(reader.lines());
         report.append("  reader: ").append(r).append(String.format("%n  %.1f s in all", (System.nanoTime() - began) / 1e9));
         System.out.println(report);
-        if (!checker.failures().isEmpty() || !late.isEmpty()) {
-            for (Server s : servers) { // what a failure needs to be understood: the servers' warnings and threads
+        if (!checker.failures().isEmpty() || !late.isEmpty() || !r.findings().isEmpty() || r.cycles() == 0) {
+            // What a failure needs to be understood: the servers' and the reader's warnings and
+            // threads, and the S3 server's threads (a request it never answers shows there).
+            for (Server s : servers) {
                 System.out.println("---- " + s.name() + ": thread dump and output tail ----\n" + s.process().jvm().diagnose(400));
             }
+            System.out.println("---- reader: thread dump and output tail ----\n" + reader.diagnose(300));
+            System.out.println(store.diagnoseServer());
         }
+        reader.kill();
         for (Server s : servers) {
             s.process().stop();
         }

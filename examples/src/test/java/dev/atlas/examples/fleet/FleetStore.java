@@ -105,6 +105,30 @@ record FleetStore(Backend backend, Path dir, URI endpoint, String prefix) {
         });
     }
 
+    /**
+     * For a failure report: a thread dump of the S3 server (SIGQUIT, into its log) and the log's
+     * last lines; nothing for a directory.
+     */
+    String diagnoseServer() {
+        if (backend == Backend.LOCAL) {
+            return "";
+        }
+        S3Servers.Server server = S3Servers.get(backend.kind());
+        try {
+            new ProcessBuilder("kill", "-QUIT", Long.toString(server.process().pid())).start().waitFor(5,
+                    java.util.concurrent.TimeUnit.SECONDS);
+            Thread.sleep(2000); // the dump is written by the server's own signal handler
+            java.util.List<String> lines = java.nio.file.Files.readAllLines(server.log(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            return "---- " + backend + " server: thread dump and log tail ----\n"
+                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 600), lines.size()));
+        } catch (java.io.IOException e) {
+            return "(no dump of the " + backend + " server: " + e + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
     @Override
     public String toString() {
         return backend + " " + location();
