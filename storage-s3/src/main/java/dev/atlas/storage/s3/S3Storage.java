@@ -170,7 +170,12 @@ public final class S3Storage implements Storage, AutoCloseable {
                 .minimumPartSizeInBytes((long) o.partSize())
                 // Our single PUTs are at most one part: the CRT's own automatic multipart never starts.
                 .thresholdInBytes((long) S3StorageOptions.MAX_PART_SIZE + 1)
-                .httpConfiguration(h -> h.connectionTimeout(o.connectTimeout()))
+                // A connection that moves less than 1 byte/s for stallTimeout is closed by the CRT: a
+                // response that stops mid-body fails its attempt (retryable) instead of waiting out
+                // the request timeout.
+                .httpConfiguration(h -> h.connectionTimeout(o.connectTimeout())
+                        .connectionHealthConfiguration(c -> c.minimumThroughputInBps(1L)
+                                .minimumThroughputTimeout(o.stallTimeout())))
                 .retryConfiguration(r -> r.numRetries(o.nativeRetries()));
         if (o.checksumMode() == S3StorageOptions.ChecksumMode.WHEN_REQUIRED) {
             b.requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)

@@ -39,6 +39,13 @@ public final class S3StorageOptions {
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     /** Time for one request attempt, body included (an 8 MiB part at a slow 1 MiB/s fits). */
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * How long a connection with a request in flight may move no byte before the CRT closes it
+     * (and the attempt fails retryably): a response that stops mid-body or never starts (seen
+     * from S3Mock when an object was deleted while it was being served) costs this, not the whole
+     * {@link #DEFAULT_REQUEST_TIMEOUT}. Far above a healthy first-byte latency.
+     */
+    public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofSeconds(10);
     /** Keys per listing page: the S3 maximum, fewest requests. */
     public static final int DEFAULT_LIST_PAGE_SIZE = 1000;
     /**
@@ -82,6 +89,7 @@ public final class S3StorageOptions {
     private final ConditionalWrites conditionalWrites;
     private final Duration connectTimeout;
     private final Duration requestTimeout;
+    private final Duration stallTimeout;
     private final int maxConcurrency;
     private final int partSize;
     private final int uploadConcurrency;
@@ -100,6 +108,7 @@ public final class S3StorageOptions {
         this.conditionalWrites = b.conditionalWrites;
         this.connectTimeout = b.connectTimeout;
         this.requestTimeout = b.requestTimeout;
+        this.stallTimeout = b.stallTimeout;
         this.maxConcurrency = b.maxConcurrency;
         this.partSize = b.partSize;
         this.uploadConcurrency = b.uploadConcurrency;
@@ -125,6 +134,7 @@ public final class S3StorageOptions {
         b.conditionalWrites = conditionalWrites;
         b.connectTimeout = connectTimeout;
         b.requestTimeout = requestTimeout;
+        b.stallTimeout = stallTimeout;
         b.maxConcurrency = maxConcurrency;
         b.partSize = partSize;
         b.uploadConcurrency = uploadConcurrency;
@@ -177,6 +187,11 @@ public final class S3StorageOptions {
         return requestTimeout;
     }
 
+    /** See {@link #DEFAULT_STALL_TIMEOUT}. */
+    public Duration stallTimeout() {
+        return stallTimeout;
+    }
+
     public int maxConcurrency() {
         return maxConcurrency;
     }
@@ -206,7 +221,7 @@ public final class S3StorageOptions {
     public String toString() {
         return "S3StorageOptions{bucket=" + bucket + ", keyPrefix=" + keyPrefix + ", region=" + region + ", endpoint="
                 + endpoint + ", pathStyle=" + pathStyle + ", checksumMode=" + checksumMode + ", conditionalWrites="
-                + conditionalWrites + ", connectTimeout=" + connectTimeout + ", requestTimeout=" + requestTimeout
+                + conditionalWrites + ", connectTimeout=" + connectTimeout + ", requestTimeout=" + requestTimeout + ", stallTimeout=" + stallTimeout
                 + ", maxConcurrency=" + maxConcurrency + ", partSize=" + partSize + ", uploadConcurrency="
                 + uploadConcurrency + ", listPageSize=" + listPageSize + ", nativeRetries=" + nativeRetries + ", "
                 + retryPolicy + '}';
@@ -224,6 +239,7 @@ public final class S3StorageOptions {
         private ConditionalWrites conditionalWrites = ConditionalWrites.SUPPORTED;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+        private Duration stallTimeout = DEFAULT_STALL_TIMEOUT;
         private int maxConcurrency = DEFAULT_MAX_CONCURRENCY;
         private int partSize = DEFAULT_PART_SIZE;
         private int uploadConcurrency = DEFAULT_UPLOAD_CONCURRENCY;
@@ -307,6 +323,19 @@ public final class S3StorageOptions {
         /** Timeout of one request attempt (default {@link #DEFAULT_REQUEST_TIMEOUT}); a timed-out attempt is retryable. */
         public Builder requestTimeout(Duration timeout) {
             this.requestTimeout = positive(timeout, "requestTimeout");
+            return this;
+        }
+
+        /**
+         * How long a connection with a request in flight may transfer nothing before it is closed
+         * and the attempt retried (default {@link #DEFAULT_STALL_TIMEOUT}; whole seconds, at least 1).
+         */
+        public Builder stallTimeout(Duration timeout) {
+            Duration d = positive(timeout, "stallTimeout");
+            if (d.toSeconds() < 1) {
+                throw new InvalidArgumentException("stallTimeout must be at least 1 s (the CRT counts whole seconds), not " + d);
+            }
+            this.stallTimeout = d;
             return this;
         }
 

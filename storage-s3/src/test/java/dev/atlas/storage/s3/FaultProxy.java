@@ -101,6 +101,17 @@ final class FaultProxy implements AutoCloseable {
     }
 
     private volatile boolean dropIfMatchOnGet;
+    private final java.util.concurrent.atomic.AtomicInteger stalls = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * The next {@code n} GETs of an object get their headers and half their body, and then
+     * nothing: the connection stays open and silent, as a server whose handler died mid-response
+     * may leave it.
+     */
+    FaultProxy stallNextGets(int n) {
+        stalls.set(n);
+        return this;
+    }
 
     /**
      * Drops {@code If-Match} from GETs before forwarding: the server then answers as one that
@@ -192,6 +203,9 @@ final class FaultProxy implements AutoCloseable {
     private Publisher<Void> handle(HttpServerRequest req, HttpServerResponse res) {
         S3Request kind = classify(req.method(), req.uri());
         requests.get(kind).increment();
+        if (kind == S3Request.GET && stalls.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            return forward(req, res, false, true);
+        }
         Fault f = targets.contains(kind) ? draw() : Fault.NONE;
         faults.get(f).increment();
         switch (f) {
@@ -204,11 +218,11 @@ final class FaultProxy implements AutoCloseable {
                     // Cut the connection before answering (the client is sending or waiting).
                     return req.receive().then().then(Mono.fromRunnable(() -> res.withConnection(c -> c.channel().close())));
                 }
-                return forward(req, res, true);
+                return forward(req, res, true, false);
             case DELAY:
-                return Mono.delay(delay).then(Mono.defer(() -> Mono.from(forward(req, res, false))));
+                return Mono.delay(delay).then(Mono.defer(() -> Mono.from(forward(req, res, false, false))));
             default:
-                return forward(req, res, false);
+                return forward(req, res, false, false);
         }
     }
 
@@ -221,7 +235,7 @@ final class FaultProxy implements AutoCloseable {
                 .sendByteArray(Mono.just(xml)).then()));
     }
 
-    private Publisher<Void> forward(HttpServerRequest req, HttpServerResponse res, boolean cutBody) {
+    private Publisher<Void> forward(HttpServerRequest req, HttpServerResponse res, boolean cutBody, boolean stall) {
         HttpHeaders in = req.requestHeaders();
         String method = req.method().name();
         boolean isGet = req.method().equals(HttpMethod.GET);
@@ -256,6 +270,10 @@ final class FaultProxy implements AutoCloseable {
             }
             int n = bytes.length;
             res.header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(n));
+            if (stall && n > 1) {
+                // Headers with the full Content-Length and half the body, then silence on an open connection.
+                return res.sendByteArray(Mono.just(Arrays.copyOf(bytes, n / 2))).then().then(Mono.<Void>never());
+            }
             if (cutBody && n > 1) {
                 // Headers with the full Content-Length and half the body, then the connection is cut.
                 return res.sendByteArray(Mono.just(Arrays.copyOf(bytes, n / 2))).then()

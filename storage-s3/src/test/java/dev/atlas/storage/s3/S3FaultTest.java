@@ -99,6 +99,30 @@ class S3FaultTest {
     }
 
     /**
+     * A response that stops mid-body on an open, silent connection (S3Mock did this when an object
+     * was deleted while it was served) costs the stall timeout, not the request timeout: the CRT
+     * closes the connection, the attempt fails retryably and the retry reads the right bytes.
+     * Before the stall timeout existed such a read waited the whole 60 s request timeout.
+     */
+    @Test
+    void aResponseThatStallsMidBodyIsRetriedAfterTheStallTimeout() {
+        S3Servers.Server server = S3Servers.get(S3Servers.Kind.S3MOCK);
+        try (S3Storage s = S3Storage.open(server.options(proxy.endpoint(), "stall-" + UUID.randomUUID() + "/")
+                .stallTimeout(Duration.ofSeconds(2)).requestTimeout(Duration.ofSeconds(60))
+                .retryPolicy(RetryPolicy.of(3, Duration.ofMillis(10), Duration.ofMillis(100), 0.5)).build(), resources)) {
+            byte[] data = bytes(600_000, 9);
+            ObjectInfo info = s.put("stall.bin", body(data, 1 << 20)).block(TIMEOUT);
+            proxy.stallNextGets(1);
+            long t0 = System.nanoTime();
+            ByteBuf got = s.read("stall.bin", 1000, 500_000, info.version()).block(TIMEOUT);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(holdsRange(got, data, 1000, 500_000), "the retried read holds the object's bytes"); // releases it
+            assertTrue(ms < 15_000, "a stalled response cost " + ms + " ms; the stall timeout is 2 s");
+            assertTrue(proxy.requests(S3Request.GET) >= 2, proxy.summary());
+        }
+    }
+
+    /**
      * The CRT client retries 503s and broken connections itself before our {@link RetryPolicy}
      * sees anything (its {@code numRetries(0)} does not turn that off), so the proxy's counts are
      * the ground truth: every injected fault costs one more HTTP request (now and then the CRT adds
