@@ -57,6 +57,13 @@ public final class AtlasCli implements Runnable {
         S3Settings.set(S3Settings.current().withRegion(r));
     }
 
+    @Option(names = "--s3-stall-timeout", paramLabel = "SECONDS", scope = CommandLine.ScopeType.INHERIT,
+            description = "Seconds an S3 connection with a request in flight may transfer nothing before it is closed"
+                    + " and the request retried; default: 10.")
+    void stallTimeout(int seconds) {
+        S3Settings.set(S3Settings.current().withStallSeconds(seconds));
+    }
+
     @Option(names = "--io-concurrency", paramLabel = "N", scope = CommandLine.ScopeType.INHERIT,
             description = "Storage range reads a cross-dataset read keeps in flight; default: 4 for a local store,"
                     + " 64 for S3 (raise it for a store with a high latency per request).")

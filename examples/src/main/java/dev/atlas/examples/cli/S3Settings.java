@@ -13,8 +13,12 @@ import software.amazon.awssdk.regions.Region;
  * AWS profile in {@code ~/.aws/config}; credentials always
  * come from the AWS default chain (environment, profile, instance role).
  */
-record S3Settings(String endpoint, boolean pathStyle, String region) {
+record S3Settings(String endpoint, boolean pathStyle, String region, Integer stallSeconds) {
     private static volatile S3Settings current = new S3Settings(null, false, null);
+
+    S3Settings(String endpoint, boolean pathStyle, String region) {
+        this(endpoint, pathStyle, region, null);
+    }
 
     static S3Settings current() {
         return current;
@@ -25,15 +29,19 @@ record S3Settings(String endpoint, boolean pathStyle, String region) {
     }
 
     S3Settings withEndpoint(String e) {
-        return new S3Settings(e, pathStyle, region);
+        return new S3Settings(e, pathStyle, region, stallSeconds);
     }
 
     S3Settings withPathStyle(boolean p) {
-        return new S3Settings(endpoint, p, region);
+        return new S3Settings(endpoint, p, region, stallSeconds);
     }
 
     S3Settings withRegion(String r) {
-        return new S3Settings(endpoint, pathStyle, r);
+        return new S3Settings(endpoint, pathStyle, r, stallSeconds);
+    }
+
+    S3Settings withStallSeconds(int seconds) {
+        return new S3Settings(endpoint, pathStyle, region, seconds);
     }
 
     /** Options for {@code bucket}, resolved against {@code env}. */
@@ -64,6 +72,13 @@ record S3Settings(String endpoint, boolean pathStyle, String region) {
             Region fromProfile = profileRegion();
             if (fromProfile != null) {
                 b.region(fromProfile);
+            }
+        }
+        if (stallSeconds != null) {
+            try {
+                b.stallTimeout(java.time.Duration.ofSeconds(stallSeconds));
+            } catch (InvalidArgumentException bad) {
+                throw CliException.usage("--s3-stall-timeout must be at least 1 second, not " + stallSeconds);
             }
         }
         return b.pathStyle(pathStyle).build();

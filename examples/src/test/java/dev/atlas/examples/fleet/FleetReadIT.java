@@ -432,7 +432,9 @@ class FleetReadIT extends FleetTestBase {
 
         /** Sends {@code r} to {@code s} (503s retried) and checks the answer. */
         void request(Server s, Req r) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(s.url().resolve(r.path())).timeout(Duration.ofSeconds(60));
+            // Longer than the servers' request timeout (60 s), so a read that hangs in a server shows
+            // as that server's 503 and its log line, not as this client giving up.
+            HttpRequest.Builder b = HttpRequest.newBuilder(s.url().resolve(r.path())).timeout(Duration.ofSeconds(90));
             HttpRequest req = r.postBody() == null ? b.GET().build()
                     : b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(r.postBody())).build();
             for (int attempt = 0; ; attempt++) {
@@ -448,6 +450,11 @@ class FleetReadIT extends FleetTestBase {
                     return;
                 }
                 long t1 = System.currentTimeMillis();
+                if (res.statusCode() == 503 && new String(res.body(), StandardCharsets.UTF_8).contains("timed out")) {
+                    failure("server timeout", s, r, "503 after " + (t1 - t0) + " ms: "
+                            + new String(res.body(), StandardCharsets.UTF_8).trim());
+                    return;
+                }
                 if (res.statusCode() == 503 && attempt < 50) {
                     count("503 retried");
                     try {

@@ -64,7 +64,7 @@ public final class FleetReader {
             CommitLog.Commits before = CommitLog.Commits.of(CommitLog.read(logFile));
             Atlas atlas;
             try {
-                atlas = store.open(resources, options, false).block(TIMEOUT);
+                atlas = store.openForReading(resources, options).block(TIMEOUT);
             } catch (RuntimeException e) {
                 Throwable u = Exceptions.unwrap(e);
                 if (u instanceof StoreNotFoundException && before.acked().isEmpty()) {

@@ -92,12 +92,25 @@ record FleetStore(Backend backend, Path dir, URI endpoint, String prefix) {
 
     /** Opens the store (or creates it when {@code create}); the handle owns its storage. */
     Mono<Atlas> open(EngineResources resources, AtlasOptions options, boolean create) {
+        return open(resources, options, create, S3StorageOptions.DEFAULT_STALL_TIMEOUT);
+    }
+
+    /**
+     * Opens the store for a reader: on S3 a stalled response (S3Mock stops mid-body when a
+     * compaction deletes the object it serves) is retried after 2 s, not the default 10 s.
+     */
+    Mono<Atlas> openForReading(EngineResources resources, AtlasOptions options) {
+        return open(resources, options, false, java.time.Duration.ofSeconds(2));
+    }
+
+    private Mono<Atlas> open(EngineResources resources, AtlasOptions options, boolean create, java.time.Duration stall) {
         if (backend == Backend.LOCAL) {
             return create ? LocalAtlas.openOrCreate(dir, options) : LocalAtlas.open(dir, options);
         }
         return Mono.defer(() -> {
             S3Storage storage = S3Storage.open(S3StorageOptions.builder(S3Servers.BUCKET).endpoint(endpoint).pathStyle(true)
-                    .region(Region.US_EAST_1).staticCredentials(S3Servers.ACCESS_KEY, S3Servers.SECRET_KEY).build(),
+                    .region(Region.US_EAST_1).staticCredentials(S3Servers.ACCESS_KEY, S3Servers.SECRET_KEY)
+                    .stallTimeout(stall).build(),
                     resources);
             return (create ? Atlas.openOrCreate(storage, prefix, options) : Atlas.open(storage, prefix, options))
                     .map(a -> a.closeWith(storage))

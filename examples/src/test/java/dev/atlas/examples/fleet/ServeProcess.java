@@ -33,6 +33,11 @@ final class ServeProcess implements AutoCloseable {
     static ServeProcess start(String name, Path logDir, FleetStore store, String refreshSeconds)
             throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(store.cliOptions());
+        if (store.backend().s3()) {
+            // A server only reads: a stalled response (S3Mock stops mid-body when a compaction
+            // deletes the object it serves) is retried after 2 s, inside the test's visibility bound.
+            args.addAll(List.of("--s3-stall-timeout", "2"));
+        }
         args.addAll(List.of("serve", "--store", store.location(), "--port", "0"));
         if (refreshSeconds != null) {
             args.addAll(List.of("--refresh-interval", refreshSeconds));
