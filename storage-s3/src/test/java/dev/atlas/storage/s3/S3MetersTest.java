@@ -17,16 +17,24 @@ import dev.atlas.storage.StorageMeters.Outcome;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.AtlasOptions;
 import dev.atlas.store.DatasetView;
+import dev.atlas.storage.s3.metrics.S3Metrics;
 import dev.atlas.testing.EngineTestBase;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A store on S3 (S3Mock) counts its storage calls under {@code backend=s3}: the puts of a flush,
  * the range GETs of a cold read with the bytes they brought, and a GET of a key nobody wrote as
- * not found.
+ * not found; {@link S3Metrics} shows the same work as S3 request attempts and payload bytes.
  */
 @ExtendWith(S3Servers.class)
 class S3MetersTest extends EngineTestBase {
@@ -38,6 +46,8 @@ class S3MetersTest extends EngineTestBase {
         try (S3Storage s3 = S3Storage.open(S3Servers.get(S3Servers.Kind.S3MOCK)
                 .options("meters-" + UUID.randomUUID() + "/").build(), resources)) {
             assertEquals(StorageKind.S3, s3.kind());
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            new S3Metrics(s3).bindTo(registry);
             long puts = m.calls(StorageKind.S3, Operation.PUT, Outcome.OK);
             long written = m.bytes(StorageKind.S3, Operation.PUT);
             AtlasOptions options = AtlasOptions.builder(resources).tempDirectory(tmp).build();
@@ -78,6 +88,33 @@ class S3MetersTest extends EngineTestBase {
             assertThrows(NotFoundException.class, () -> metered.read("no/such/key", 0, 8).doOnNext(ByteBuf::release)
                     .block(TIMEOUT));
             assertEquals(missing + 1, m.calls(StorageKind.S3, Operation.READ, Outcome.NOT_FOUND));
+
+            // The request-level view of the same work: attempts by kind and payload bytes.
+            assertEquals((double) s3.stats().requests(S3Request.GET),
+                    registry.get("atlas.s3.requests").tag("request", "get").functionCounter().count());
+            assertTrue(registry.get("atlas.s3.requests").tag("request", "put").functionCounter().count() > 0);
+            assertTrue(registry.get("atlas.s3.bytes").tag("direction", "in").functionCounter().count() > 0);
+            assertTrue(registry.get("atlas.s3.bytes").tag("direction", "out").functionCounter().count() > 0);
+            assertEquals(S3Request.values().length + 4, registry.getMeters().size(), "a fixed set of series");
         }
+    }
+
+    /** Micrometer is optional here too: only the metrics package mentions it. */
+    @Test
+    void onlyTheMetricsPackageReferencesMicrometer() throws Exception {
+        Path classes = Path.of(S3Storage.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        List<String> offenders = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(classes)) {
+            for (Path p : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".class"))::iterator) {
+                String rel = classes.relativize(p).toString().replace(java.io.File.separatorChar, '/');
+                if (!rel.startsWith("dev/atlas/storage/s3/metrics/") && new String(Files.readAllBytes(p),
+                        StandardCharsets.ISO_8859_1).contains("io/micrometer")) {
+                    offenders.add(rel);
+                }
+            }
+        }
+        assertEquals(List.of(), offenders);
+        assertTrue(new String(Files.readAllBytes(classes.resolve("dev/atlas/storage/s3/metrics/S3Metrics.class")),
+                StandardCharsets.ISO_8859_1).contains("io/micrometer"), "the scan sees the binder's references");
     }
 }
