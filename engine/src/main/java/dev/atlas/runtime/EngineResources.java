@@ -90,12 +90,15 @@ public final class EngineResources implements Disposable {
         return storageMeters;
     }
 
-    /** Codec tasks waiting in the codec threads' queue now (delayed retry timers included). */
+    /**
+     * Codec tasks waiting in the codec threads' queue now (delayed retry timers included). Takes
+     * the queue's lock for a moment: meant for metrics scrapes, not for the read path.
+     */
     public int codecQueued() {
         return codecPool.getQueue().size();
     }
 
-    /** Codec threads running a task now. */
+    /** Codec threads running a task now (takes the pool's lock for a moment, as {@link #codecQueued()}). */
     public int codecActive() {
         return codecPool.getActiveCount();
     }

@@ -41,6 +41,11 @@ final class BulkReads {
     private final RegistryState state;
     private final ArrayFiles files;
 
+    /** Bulk reads subscribed to ({@link Atlas#bulkReadsStarted}). */
+    final LongAdder started = new LongAdder();
+    /** Bulk reads subscribed to and not yet ended ({@link Atlas#bulkReadsInFlight}). */
+    final LongAdder inFlight = new LongAdder();
+
     /** One dataset's values of a stacked variable-length read. */
     private record Row(int index, List<Object> values) {
     }
@@ -51,11 +56,6 @@ final class BulkReads {
         this.state = state;
         this.files = files;
     }
-
-    /** Bulk reads subscribed to ({@link Atlas#bulkReadsStarted}). */
-    final LongAdder started = new LongAdder();
-    /** Bulk reads subscribed to and not yet ended ({@link Atlas#bulkReadsInFlight}). */
-    final LongAdder inFlight = new LongAdder();
 
     /** See {@link Atlas#readArrayAcross}. */
     Flux<DatasetRead> across(String array, List<String> datasets, long[] start, long[] shape) {
