@@ -44,9 +44,12 @@ final class CacheSupport {
                 .buildAsync();
     }
 
-    /** Removes the entries of {@code object} in {@code storage}: all versions, or all but {@code keep} when it is not null. */
+    /**
+     * Removes the entries of {@code object} in {@code storage} (compared with {@code equals}: metered views of one
+     * storage are one storage): all versions, or all but {@code keep} when it is not null.
+     */
     static void drop(AsyncCache<? extends ObjectKey, ?> cache, Storage storage, String object, String keep) {
-        cache.synchronous().asMap().keySet().removeIf(k -> k.storage() == storage && k.object().equals(object)
+        cache.synchronous().asMap().keySet().removeIf(k -> k.storage().equals(storage) && k.object().equals(object)
                 && (keep == null || !k.version().equals(keep)));
     }
 

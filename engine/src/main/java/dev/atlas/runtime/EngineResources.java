@@ -10,7 +10,8 @@ import reactor.core.scheduler.Schedulers;
 /**
  * The threads and memory the engine owns: a fixed pool of codec threads with one shared queue for codec work (compression,
  * decompression, copies; its threads are non-blocking), a bounded elastic scheduler for blocking
- * file I/O, the buffer allocator, and the default read caches. Library code never uses Reactor's global schedulers. Create
+ * file I/O, the buffer allocator, the default read caches and the storage-call counters
+ * ({@link #storageMeters()}). Library code never uses Reactor's global schedulers. Create
  * one per application and share it; dispose it last.
  */
 public final class EngineResources implements Disposable {
@@ -24,6 +25,7 @@ public final class EngineResources implements Disposable {
     private final Scheduler io;
     private final ByteBufAllocator allocator;
     private final ReadCaches caches;
+    private final dev.atlas.storage.StorageMeters storageMeters = dev.atlas.storage.StorageMeters.create();
 
     private EngineResources(int codecThreads, int ioThreads, ByteBufAllocator allocator, ReadCaches caches) {
         dev.atlas.codec.BlockCodecs.preload();
@@ -81,6 +83,37 @@ public final class EngineResources implements Disposable {
     }
 
     /**
+     * The storage-call counters of stores opened with these resources (an {@code Atlas} meters its
+     * storage with them); they count once enabled, which a metrics binder does when bound.
+     */
+    public dev.atlas.storage.StorageMeters storageMeters() {
+        return storageMeters;
+    }
+
+    /**
+     * Codec tasks waiting in the codec threads' queue now (delayed retry timers included). Takes
+     * the queue's lock for a moment: meant for metrics scrapes, not for the read path.
+     */
+    public int codecQueued() {
+        return codecPool.getQueue().size();
+    }
+
+    /** Codec threads running a task now (takes the pool's lock for a moment, as {@link #codecQueued()}). */
+    public int codecActive() {
+        return codecPool.getActiveCount();
+    }
+
+    /** Codec tasks that ran to their end (normally or not) since these resources were created. */
+    public long codecTasks() {
+        return codecPool.tasks.sum();
+    }
+
+    /** Total time (nanoseconds) codec threads spent running those tasks. */
+    public long codecTaskNanos() {
+        return codecPool.taskNanos.sum();
+    }
+
+    /**
      * Disposes both schedulers, completing when their threads have stopped (queued codec work runs
      * first, as a graceful shutdown does).
      */
@@ -112,6 +145,8 @@ public final class EngineResources implements Disposable {
      */
     private static final class CodecPool extends java.util.concurrent.ScheduledThreadPoolExecutor {
         final java.util.concurrent.CompletableFuture<Void> terminated = new java.util.concurrent.CompletableFuture<>();
+        final java.util.concurrent.atomic.LongAdder tasks = new java.util.concurrent.atomic.LongAdder();
+        final java.util.concurrent.atomic.LongAdder taskNanos = new java.util.concurrent.atomic.LongAdder();
 
         CodecPool(int threads) {
             super(threads, new java.util.concurrent.ThreadFactory() {
@@ -128,6 +163,24 @@ public final class EngineResources implements Disposable {
             prestartAllCoreThreads();
         }
 
+        /** Notes the task's start on its thread (a field of the thread: nothing allocated per task). */
+        @Override
+        protected void beforeExecute(Thread t, Runnable r) {
+            super.beforeExecute(t, r);
+            if (t instanceof CodecThread c) {
+                c.taskStart = System.nanoTime();
+            }
+        }
+
+        @Override
+        protected void afterExecute(Runnable r, Throwable t) {
+            super.afterExecute(r, t);
+            if (Thread.currentThread() instanceof CodecThread c) {
+                taskNanos.add(System.nanoTime() - c.taskStart);
+                tasks.increment();
+            }
+        }
+
         @Override
         protected void terminated() {
             super.terminated();
@@ -137,6 +190,9 @@ public final class EngineResources implements Disposable {
 
     /** A codec thread: non-blocking for Reactor and BlockHound. */
     private static final class CodecThread extends Thread implements reactor.core.scheduler.NonBlocking {
+        /** When the running task started ({@link System#nanoTime()}); only this thread touches it. */
+        long taskStart;
+
         CodecThread(Runnable r, String name) {
             super(r, name);
         }

@@ -107,6 +107,12 @@ public final class InMemoryStorage implements Storage {
         return true;
     }
 
+    /** {@link StorageKind#MEMORY}. */
+    @Override
+    public StorageKind kind() {
+        return StorageKind.MEMORY;
+    }
+
     @Override
     public Mono<ObjectInfo> head(String key) {
         return Mono.fromCallable(() -> {

@@ -154,6 +154,14 @@ public interface Storage {
     }
 
     /**
+     * Which kind of backend this is, for metrics ({@link StorageMeters}). Wrappers forward their
+     * delegate's. Default: {@link StorageKind#OTHER}.
+     */
+    default StorageKind kind() {
+        return StorageKind.OTHER;
+    }
+
+    /**
      * The storage's ability to adopt a finished local file as an object without copying it, or
      * {@code null} (the default) when it has none. Local-filesystem storages have it; wrappers that
      * must see every byte written (instrumentation, fault injection) should leave it {@code null}.

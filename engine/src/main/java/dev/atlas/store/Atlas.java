@@ -123,8 +123,9 @@ public final class Atlas {
      *
      * @throws AlreadyExistsException (as an error signal) if a registry object already exists there
      */
-    public static Mono<Atlas> create(Storage storage, String prefix, AtlasOptions options) {
+    public static Mono<Atlas> create(Storage given, String prefix, AtlasOptions options) {
         return Mono.defer(() -> {
+            Storage storage = metered(given, options);
             StoreLayout layout = StoreLayout.of(prefix);
             return RegistryObject.find(storage, layout).flatMap(found -> {
                 if (found.isPresent()) {
@@ -147,8 +148,9 @@ public final class Atlas {
      * @throws StoreNotFoundException (as an error signal) if no registry object exists there
      * @throws CorruptFileException (as an error signal) if the registry does not decode
      */
-    public static Mono<Atlas> open(Storage storage, String prefix, AtlasOptions options) {
+    public static Mono<Atlas> open(Storage given, String prefix, AtlasOptions options) {
         return Mono.defer(() -> {
+            Storage storage = metered(given, options);
             StoreLayout layout = StoreLayout.of(prefix);
             return RegistryObject.find(storage, layout).flatMap(found -> {
                 if (found.isEmpty()) {
@@ -195,7 +197,15 @@ public final class Atlas {
      */
     public static Mono<dev.atlas.integrity.VerifyReport> verify(Storage storage, String prefix, AtlasOptions options,
             java.util.function.Consumer<dev.atlas.integrity.VerifyProgress> progress) {
-        return StoreVerifier.verify(storage, prefix, options, progress);
+        return Mono.defer(() -> StoreVerifier.verify(metered(storage, options), prefix, options, progress));
+    }
+
+    /**
+     * {@code storage} with its calls counted by the resources' {@link dev.atlas.storage.StorageMeters}
+     * (which cost nothing until a metrics binder enables them).
+     */
+    private static Storage metered(Storage storage, AtlasOptions options) {
+        return options.resources().storageMeters().meter(storage);
     }
 
     /** Opens the store at {@code prefix}, or creates it when no registry exists there. */
@@ -441,6 +451,19 @@ public final class Atlas {
     }
 
     // ------------------------------------------------------------------ bulk reads
+
+    /**
+     * Bulk reads ({@link #readArrayAcross}, {@link #readArrayAcrossStacked}, and the stacked reads
+     * of an {@link ArrayPin}) subscribed to since this handle was opened.
+     */
+    public long bulkReadsStarted() {
+        return bulk.started.sum();
+    }
+
+    /** Bulk reads subscribed to and not yet ended (completed, failed or cancelled). */
+    public long bulkReadsInFlight() {
+        return bulk.inFlight.sum();
+    }
 
     /**
      * Reads the same region of {@code array} from many datasets. A fixed-width region is planned

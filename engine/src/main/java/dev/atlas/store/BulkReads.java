@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -40,6 +41,11 @@ final class BulkReads {
     private final RegistryState state;
     private final ArrayFiles files;
 
+    /** Bulk reads subscribed to ({@link Atlas#bulkReadsStarted}). */
+    final LongAdder started = new LongAdder();
+    /** Bulk reads subscribed to and not yet ended ({@link Atlas#bulkReadsInFlight}). */
+    final LongAdder inFlight = new LongAdder();
+
     /** One dataset's values of a stacked variable-length read. */
     private record Row(int index, List<Object> values) {
     }
@@ -53,6 +59,15 @@ final class BulkReads {
 
     /** See {@link Atlas#readArrayAcross}. */
     Flux<DatasetRead> across(String array, List<String> datasets, long[] start, long[] shape) {
+        return acrossUncounted(array, datasets, start, shape).doFirst(this::begin).doFinally(s -> inFlight.decrement());
+    }
+
+    private void begin() {
+        started.increment();
+        inFlight.increment();
+    }
+
+    private Flux<DatasetRead> acrossUncounted(String array, List<String> datasets, long[] start, long[] shape) {
         return Flux.defer(() -> {
             boolean[] declared = state.declaring(datasets, array);
             List<Integer> present = new ArrayList<>();
@@ -151,6 +166,12 @@ final class BulkReads {
     /** See {@link Atlas#readArrayAcrossStacked}; from {@code pin} when given (then not started over). */
     Mono<NdArray> stacked(String array, List<String> datasets, long[] start, long[] shape, ArrayFile.Pinned pin,
             Registry registry) {
+        return stackedUncounted(array, datasets, start, shape, pin, registry).doFirst(this::begin)
+                .doFinally(s -> inFlight.decrement());
+    }
+
+    private Mono<NdArray> stackedUncounted(String array, List<String> datasets, long[] start, long[] shape,
+            ArrayFile.Pinned pin, Registry registry) {
         return Mono.defer(() -> {
             if (datasets.isEmpty()) {
                 return Mono.error(new ArrayNotFoundException("array '" + array + "': no datasets listed for a stacked read"));

@@ -64,4 +64,9 @@ public class ForwardingStorage implements Storage {
     public boolean cheapRangeReads() {
         return delegate.cheapRangeReads();
     }
+
+    @Override
+    public dev.atlas.storage.StorageKind kind() {
+        return delegate.kind();
+    }
 }

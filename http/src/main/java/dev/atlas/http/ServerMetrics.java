@@ -1,29 +1,24 @@
 package dev.atlas.http;
 
+import dev.atlas.metrics.AtlasMetrics;
 import dev.atlas.runtime.EngineResources;
-import dev.atlas.buffer.BlockBufferAllocator;
-import dev.atlas.cache.CacheStats;
 import dev.atlas.store.Atlas;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.netty.buffer.PooledByteBufAllocator;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
-import java.util.function.ToLongFunction;
 
 /**
  * The server's meters: request timers by route, method and status; bytes sent; streams cut off
  * after their first piece ({@code atlas.http.stream.cut}); reads that found damaged stored bytes
- * ({@code atlas.corrupt.reads}, by route and outcome); the read caches'
- * counters (requests, hits, misses, loads = storage range reads for the slab cache, loaded bytes =
- * bytes read from storage) and hit rates; Netty's pooled direct/heap memory; JVM memory.
+ * ({@code atlas.corrupt.reads}, by route and outcome); JVM memory; and the engine's and the
+ * store's meters through {@link AtlasMetrics} (read caches, storage calls by backend and outcome,
+ * codec threads, Netty's pooled memory, bulk reads, the live store; listed there), the engine ones
+ * only when the server was given the store's {@link EngineResources}.
  */
 final class ServerMetrics {
     private final MeterRegistry registry;
@@ -31,8 +26,6 @@ final class ServerMetrics {
     private final Counter bytesSent;
     private final Counter pieces;
     private final Counter cuts;
-    /** Micrometer holds gauge and function-counter targets weakly: keep them here for the server's life. */
-    private final java.util.List<Object> targets = new java.util.ArrayList<>();
 
     ServerMetrics(MeterRegistry given, Atlas atlas, EngineResources resources) {
         if (given == null) {
@@ -50,54 +43,10 @@ final class ServerMetrics {
         cuts = Counter.builder("atlas.http.stream.cut")
                 .description("Streamed responses cut off because a read failed after their first piece was sent")
                 .register(registry);
-        Gauge.builder("atlas.store.datasets", atlas, Atlas::datasetCount).description("Datasets registered")
-                .register(registry);
-        // The live store: how often this server moved to a newer commit, what that cost, and how
-        // many reads had to re-plan because another process replaced an object under them.
-        for (String[] c : new String[][] {{"refreshes", "Refreshes that loaded a newer commit"},
-                {"registryReads", "Conditional reads of the registry (refreshes and re-plans)"},
-                {"replans", "Reads re-planned on a refreshed file set after an object changed under them"},
-                {"retainedReads", "Block reads answered by the copy a compaction retained of the object they were planned on"},
-                {"commitRetries", "Registry commits merged onto another writer's commit and retried"}}) {
-            FunctionCounter.builder("atlas.store.live." + c[0].toLowerCase(java.util.Locale.ROOT), atlas,
-                    a -> a.liveCounters().getOrDefault(c[0], 0L)).description(c[1]).register(registry);
-        }
-        PooledByteBufAllocator pooled = PooledByteBufAllocator.DEFAULT;
-        Gauge.builder("atlas.netty.pooled.memory.used", pooled, a -> a.metric().usedDirectMemory()).baseUnit("bytes")
-                .tag("kind", "direct").description("Netty's default pooled allocator, direct memory in use").register(registry);
-        Gauge.builder("atlas.netty.pooled.memory.used", pooled, a -> a.metric().usedHeapMemory()).baseUnit("bytes")
-                .tag("kind", "heap").description("Netty's default pooled allocator, heap memory in use").register(registry);
+        // The engine's and the store's meters (caches, storage calls, codec, memory, bulk reads,
+        // the live store) come from the engine's binder; this class adds the HTTP ones.
+        new AtlasMetrics(resources, atlas).bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
-        if (resources != null) {
-            cache("slab", () -> resources.caches().slabs().stats());
-            cache("block", () -> resources.caches().blocks().stats());
-            if (resources.allocator() instanceof BlockBufferAllocator b) {
-                Gauge.builder("atlas.engine.block.buffers.idle", b, BlockBufferAllocator::idleBytes).baseUnit("bytes")
-                        .description("Block-sized buffers kept for reuse").register(registry);
-            }
-        }
-    }
-
-    private void cache(String name, Supplier<CacheStats> stats) {
-        targets.add(stats);
-        counter(name, "requests", "Lookups", stats, CacheStats::requests);
-        counter(name, "hits", "Lookups served by a resident or in-flight entry", stats, CacheStats::hits);
-        counter(name, "misses", "Lookups that started a load", stats, CacheStats::misses);
-        counter(name, "loads", name.equals("slab") ? "Storage range reads" : "Block decompressions", stats,
-                CacheStats::loads);
-        counter(name, "loaded.bytes", name.equals("slab") ? "Bytes read from storage" : "Bytes decompressed", stats,
-                CacheStats::loadedBytes);
-        counter(name, "evictions", "Entries evicted for size", stats, CacheStats::evictions);
-        Gauge.builder("atlas.cache.resident.bytes", stats, s -> s.get().residentBytes()).tag("cache", name)
-                .baseUnit("bytes").register(registry);
-        Gauge.builder("atlas.cache.hit.ratio", stats, s -> s.get().hitRate()).tag("cache", name)
-                .description("Hits over requests since start").register(registry);
-    }
-
-    private void counter(String cache, String what, String description, Supplier<CacheStats> stats,
-            ToLongFunction<CacheStats> f) {
-        FunctionCounter.builder("atlas.cache." + what, stats, s -> f.applyAsLong(s.get())).tag("cache", cache)
-                .description(description).register(registry);
     }
 
     private static PrometheusMeterRegistry findPrometheus(MeterRegistry r) {

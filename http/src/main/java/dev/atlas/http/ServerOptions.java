@@ -175,7 +175,10 @@ public final class ServerOptions {
         return pngThreads;
     }
 
-    /** The engine resources the store was opened with, for cache and allocator metrics; may be null. */
+    /**
+     * The engine resources the store was opened with, for the engine's meters (caches, storage
+     * calls, codec threads, memory: {@link dev.atlas.metrics.AtlasMetrics}); may be null.
+     */
     public EngineResources resources() {
         return resources;
     }
@@ -319,7 +322,10 @@ public final class ServerOptions {
             return this;
         }
 
-        /** The store's engine resources: exposes their cache statistics and allocator in /metrics. */
+        /**
+         * The store's engine resources: their meters (caches, storage calls, codec threads, memory)
+         * go to the registry and /metrics, and their storage-call counters are enabled.
+         */
         public Builder resources(EngineResources r) {
             resources = r;
             return this;

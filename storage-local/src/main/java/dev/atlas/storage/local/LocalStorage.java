@@ -427,6 +427,12 @@ public final class LocalStorage implements Storage, AutoCloseable {
         return true;
     }
 
+    /** {@link dev.atlas.storage.StorageKind#LOCAL}. */
+    @Override
+    public dev.atlas.storage.StorageKind kind() {
+        return dev.atlas.storage.StorageKind.LOCAL;
+    }
+
     @Override
     public Mono<ObjectInfo> head(String key) {
         return Mono.defer(() -> {

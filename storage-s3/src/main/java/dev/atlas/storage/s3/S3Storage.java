@@ -191,6 +191,12 @@ public final class S3Storage implements Storage, AutoCloseable {
         return options;
     }
 
+    /** {@link dev.atlas.storage.StorageKind#S3}. */
+    @Override
+    public dev.atlas.storage.StorageKind kind() {
+        return dev.atlas.storage.StorageKind.S3;
+    }
+
     /** A snapshot of the request and byte counters. */
     public S3Stats stats() {
         return counters.snapshot();
