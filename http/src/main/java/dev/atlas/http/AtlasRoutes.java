@@ -51,6 +51,7 @@ import reactor.netty.http.server.HttpServerRoutes;
  * <tr><td>{@code GET /datasets/{ds}/arrays/{arr}/png?region=&cmap=&min=&max=}</td><td>a PNG of a 2-D slice</td></tr>
  * <tr><td>{@code GET /arrays}</td><td>array names across the store with dtype and dataset count</td></tr>
  * <tr><td>{@code GET|POST /arrays/{arr}/data}</td><td>the same region of many datasets, stacked in request order</td></tr>
+ * <tr><td>{@code GET /zarr/v2/{ds}/...}, {@code GET /zarr/v3/{ds}/...}</td><td>read-only Zarr views of a dataset ({@link ZarrRoutes})</td></tr>
  * </table>
  *
  * <p>Every GET route answers HEAD (reactor-netty sends the headers without the body). A method
@@ -119,6 +120,17 @@ public final class AtlasRoutes implements AutoCloseable {
         get("/arrays/{array}/data", data::bulk, "datasets", "prefix", "limit", "region", "start", "shape", "format");
         routes.add(new Route(HttpMethod.POST, "/arrays/{array}/data", data::bulk,
                 Set.of("region", "start", "shape", "format")));
+        // Zarr views (ZarrRoutes); a fixed key before the chunk pattern that would also match it.
+        ZarrRoutes zarr = new ZarrRoutes(atlas, metrics, timer);
+        get("/zarr/v2/{dataset}/.zgroup", zarr::v2Group);
+        get("/zarr/v2/{dataset}/.zattrs", zarr::v2GroupAttrs);
+        get("/zarr/v2/{dataset}/.zmetadata", zarr::v2Consolidated);
+        get("/zarr/v2/{dataset}/{array}/.zarray", zarr::v2Array);
+        get("/zarr/v2/{dataset}/{array}/.zattrs", zarr::v2ArrayAttrs);
+        get("/zarr/v2/{dataset}/{array}/{chunk}", zarr::v2Chunk);
+        get("/zarr/v3/{dataset}/zarr.json", zarr::v3Group);
+        get("/zarr/v3/{dataset}/{array}/zarr.json", zarr::v3Array);
+        get("/zarr/v3/{dataset}/{array}/{chunk}", zarr::v3Chunk);
     }
 
     /**

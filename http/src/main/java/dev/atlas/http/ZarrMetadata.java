@@ -1,0 +1,356 @@
+package dev.atlas.http;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.atlas.format.AttributeValue;
+import dev.atlas.format.DType;
+import dev.atlas.format.FillValue;
+import dev.atlas.internal.format.Fill;
+import dev.atlas.store.ArraySchema;
+import dev.atlas.store.Attr;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Zarr metadata documents of Atlas datasets and arrays: a dataset is a Zarr group (its
+ * attributes the group's), each of its arrays of a fixed-width dtype a Zarr array whose chunk grid
+ * is the array's own.
+ *
+ * <table>
+ * <caption>dtypes</caption>
+ * <tr><th>Atlas</th><th>Zarr v2 {@code dtype}</th><th>Zarr v3 {@code data_type}</th></tr>
+ * <tr><td>Bool</td><td>{@code |b1}</td><td>{@code bool}</td></tr>
+ * <tr><td>Int8..Int64</td><td>{@code |i1 <i2 <i4 <i8}</td><td>{@code int8..int64}</td></tr>
+ * <tr><td>UInt8..UInt64</td><td>{@code |u1 <u2 <u4 <u8}</td><td>{@code uint8..uint64}</td></tr>
+ * <tr><td>Float32, Float64</td><td>{@code <f4 <f8}</td><td>{@code float32 float64}</td></tr>
+ * <tr><td>TimestampNs</td><td>{@code <M8[ns]} (numpy datetime64[ns])</td><td>{@code int64}, attribute
+ *     {@code units: "nanoseconds since 1970-01-01"}</td></tr>
+ * <tr><td>String, Binary</td><td colspan="2">not served (left out of the group; their keys are 404)</td></tr>
+ * </table>
+ *
+ * <p>Fill value: the element that unwritten cells of the array read as (the declared fill
+ * converted to the dtype by the engine's rules, zero when none is declared), in Zarr's JSON form:
+ * floats as numbers or {@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"}, integers as
+ * numbers (UInt64 over its full range), Bool as {@code true}/{@code false}.
+ *
+ * <p>Dimension names ({@code _ARRAY_DIMENSIONS} in v2, {@code dimension_names} in v3): the names
+ * the array was defined with. The engine records {@code dim{i}} for axis {@code i} of an array
+ * defined without names; that placeholder (and an empty name) is served as
+ * {@code {array}_dim{i}}, so that two arrays never claim one name for dimensions of different
+ * lengths (xarray refuses such a group).
+ *
+ * <p>Attributes as plain JSON: numbers, strings, booleans, lists as arrays; NaN and infinities as
+ * the strings above; binary values as lowercase hex; dataset timestamps as ISO-8601 UTC strings.
+ */
+final class ZarrMetadata {
+    /** Key of the v2 attributes listing the dimension names (xarray's convention). */
+    static final String ARRAY_DIMENSIONS = "_ARRAY_DIMENSIONS";
+
+    private ZarrMetadata() {
+    }
+
+    /** One array as its Zarr documents describe it: schema (from the registry), fill and attributes (from its file set). */
+    record ZArray(String name, ArraySchema schema, FillValue fill, Map<String, AttributeValue> attributes) {
+        DType dtype() {
+            return schema.dtype();
+        }
+    }
+
+    /** Whether arrays of {@code dtype} are served as Zarr arrays (fixed-width element types). */
+    static boolean served(DType dtype) {
+        return v2Dtype(dtype) != null;
+    }
+
+    /** The numpy type string of {@code dtype} (little-endian), or null when not served. */
+    static String v2Dtype(DType dtype) {
+        return switch (dtype.kind()) {
+            case BOOL -> "|b1";
+            case INT8 -> "|i1";
+            case INT16 -> "<i2";
+            case INT32 -> "<i4";
+            case INT64 -> "<i8";
+            case UINT8 -> "|u1";
+            case UINT16 -> "<u2";
+            case UINT32 -> "<u4";
+            case UINT64 -> "<u8";
+            case FLOAT32 -> "<f4";
+            case FLOAT64 -> "<f8";
+            case TIMESTAMP_NS -> "<M8[ns]";
+            default -> null;
+        };
+    }
+
+    /** The Zarr v3 data type name of {@code dtype}, or null when not served. */
+    static String v3Dtype(DType dtype) {
+        return switch (dtype.kind()) {
+            case BOOL -> "bool";
+            case INT8 -> "int8";
+            case INT16 -> "int16";
+            case INT32 -> "int32";
+            case INT64, TIMESTAMP_NS -> "int64";
+            case UINT8 -> "uint8";
+            case UINT16 -> "uint16";
+            case UINT32 -> "uint32";
+            case UINT64 -> "uint64";
+            case FLOAT32 -> "float32";
+            case FLOAT64 -> "float64";
+            default -> null;
+        };
+    }
+
+    /** The chunk shape Zarr sees: the array's, with every extent at least 1 (Zarr forbids empty chunks). */
+    static long[] chunks(ArraySchema s) {
+        long[] c = s.chunkShape();
+        for (int i = 0; i < c.length; i++) {
+            c[i] = Math.max(1, c[i]);
+        }
+        return c;
+    }
+
+    /** The dimension names of {@code array}: as defined, {@code {array}_dim{i}} where none was given (see the class comment). */
+    static List<String> dimensionNames(String array, ArraySchema s) {
+        List<String> given = s.dimensionNames();
+        List<String> out = new ArrayList<>(s.rank());
+        for (int i = 0; i < s.rank(); i++) {
+            String n = given.size() == s.rank() ? given.get(i) : null;
+            boolean placeholder = n == null || n.isEmpty() || n.equals("dim" + i);
+            out.add(placeholder ? array + "_dim" + i : n);
+        }
+        return out;
+    }
+
+    /** The little-endian bytes of one fill element of {@code a} (what its unwritten cells read as). */
+    static byte[] fillElement(ZArray a) {
+        return Fill.element(a.dtype(), a.fill());
+    }
+
+    /** The fill value of {@code a} in Zarr's JSON form (the same in v2 and v3). */
+    static void fillValue(JsonGenerator g, ZArray a) throws IOException {
+        DType dtype = a.dtype();
+        long bits = Fill.elementBits(dtype, a.fill());
+        switch (dtype.kind()) {
+            case BOOL -> g.writeBoolean(bits != 0);
+            case FLOAT32 -> Json.number(g, Float.intBitsToFloat((int) bits));
+            case FLOAT64 -> Json.number(g, Double.longBitsToDouble(bits));
+            case UINT64 -> g.writeNumber(Json.unsigned(bits));
+            default -> g.writeNumber(bits);   // other integers arrive zero- or sign-extended; timestamps as ns
+        }
+    }
+
+    // ------------------------------------------------------------------ v2
+
+    /** {@code .zgroup}. */
+    static void v2Group(JsonGenerator g) throws IOException {
+        g.writeStartObject();
+        g.writeNumberField("zarr_format", 2);
+        g.writeEndObject();
+    }
+
+    /** {@code {array}/.zarray}: raw little-endian C-order chunks, or zstd-compressed ones when {@code zstdLevel > 0}. */
+    static void v2Array(JsonGenerator g, ZArray a, int zstdLevel) throws IOException {
+        ArraySchema s = a.schema();
+        g.writeStartObject();
+        g.writeNumberField("zarr_format", 2);
+        Json.longs(g, "shape", s.shape());
+        Json.longs(g, "chunks", chunks(s));
+        g.writeStringField("dtype", v2Dtype(a.dtype()));
+        if (zstdLevel > 0) {
+            g.writeObjectFieldStart("compressor");
+            g.writeStringField("id", "zstd");
+            g.writeNumberField("level", zstdLevel);
+            g.writeEndObject();
+        } else {
+            g.writeNullField("compressor");
+        }
+        g.writeFieldName("fill_value");
+        fillValue(g, a);
+        g.writeStringField("order", "C");
+        g.writeNullField("filters");
+        g.writeStringField("dimension_separator", ".");
+        g.writeEndObject();
+    }
+
+    /** {@code {array}/.zattrs}: the array's attributes and {@code _ARRAY_DIMENSIONS}. */
+    static void v2ArrayAttrs(JsonGenerator g, ZArray a) throws IOException {
+        g.writeStartObject();
+        arrayAttributes(g, a);
+        Json.strings(g, ARRAY_DIMENSIONS, dimensionNames(a.name(), a.schema()));
+        g.writeEndObject();
+    }
+
+    /** The array's own attributes as fields of the object {@code g} is in (a timestamp array says its unit). */
+    private static void arrayAttributes(JsonGenerator g, ZArray a) throws IOException {
+        for (Map.Entry<String, AttributeValue> e : a.attributes().entrySet()) {
+            if (e.getKey().equals(ARRAY_DIMENSIONS)) {
+                continue;                                  // ours to say
+            }
+            g.writeFieldName(e.getKey());
+            attribute(g, e.getValue());
+        }
+    }
+
+    /** {@code .zattrs} of a group: the dataset's attributes, plain. */
+    static void groupAttrs(JsonGenerator g, Map<String, Attr> attrs) throws IOException {
+        g.writeStartObject();
+        groupAttrFields(g, attrs);
+        g.writeEndObject();
+    }
+
+    private static void groupAttrFields(JsonGenerator g, Map<String, Attr> attrs) throws IOException {
+        for (Map.Entry<String, Attr> e : attrs.entrySet()) {
+            g.writeFieldName(e.getKey());
+            Attr v = e.getValue();
+            if (v instanceof Attr.Bool b) {
+                g.writeBoolean(b.value());
+            } else if (v instanceof Attr.Int64 i) {
+                g.writeNumber(i.value());
+            } else if (v instanceof Attr.Float64 f) {
+                Json.number(g, f.value());
+            } else if (v instanceof Attr.Str s) {
+                g.writeString(s.value());
+            } else {
+                long ns = ((Attr.Timestamp) v).nanos();
+                g.writeString(Instant.ofEpochSecond(Math.floorDiv(ns, 1_000_000_000L), Math.floorMod(ns, 1_000_000_000L))
+                        .toString());
+            }
+        }
+    }
+
+    /**
+     * {@code .zmetadata}: the consolidated metadata of a group (zarr-python's
+     * {@code zarr_consolidated_format} 1): the group's {@code .zgroup} and {@code .zattrs}, and each
+     * served array's {@code .zarray} and {@code .zattrs}.
+     */
+    static byte[] v2Consolidated(Map<String, Attr> groupAttrs, List<ZArray> arrays, int zstdLevel) {
+        return Json.render(g -> {
+            g.writeStartObject();
+            g.writeObjectFieldStart("metadata");
+            g.writeFieldName(".zgroup");
+            v2Group(g);
+            g.writeFieldName(".zattrs");
+            groupAttrs(g, groupAttrs);
+            for (ZArray a : arrays) {
+                g.writeFieldName(a.name() + "/.zarray");
+                v2Array(g, a, zstdLevel);
+                g.writeFieldName(a.name() + "/.zattrs");
+                v2ArrayAttrs(g, a);
+            }
+            g.writeEndObject();
+            g.writeNumberField("zarr_consolidated_format", 1);
+            g.writeEndObject();
+        });
+    }
+
+    // ------------------------------------------------------------------ v3
+
+    /**
+     * A v3 group's {@code zarr.json}: its attributes and, inline, every served array's
+     * {@code zarr.json} ({@code consolidated_metadata}, since HTTP has no listing).
+     */
+    static byte[] v3Group(Map<String, Attr> groupAttrs, List<ZArray> arrays, int zstdLevel) {
+        return Json.render(g -> {
+            g.writeStartObject();
+            g.writeNumberField("zarr_format", 3);
+            g.writeStringField("node_type", "group");
+            g.writeObjectFieldStart("attributes");
+            groupAttrFields(g, groupAttrs);
+            g.writeEndObject();
+            g.writeObjectFieldStart("consolidated_metadata");
+            g.writeStringField("kind", "inline");
+            g.writeBooleanField("must_understand", false);
+            g.writeObjectFieldStart("metadata");
+            for (ZArray a : arrays) {
+                g.writeFieldName(a.name());
+                v3Array(g, a, zstdLevel);
+            }
+            g.writeEndObject();
+            g.writeEndObject();
+            g.writeEndObject();
+        });
+    }
+
+    /** A v3 array's {@code zarr.json}: chunk keys {@code c.i.j.k}, codecs {@code bytes} little-endian (then zstd when {@code zstdLevel > 0}). */
+    static void v3Array(JsonGenerator g, ZArray a, int zstdLevel) throws IOException {
+        ArraySchema s = a.schema();
+        g.writeStartObject();
+        g.writeNumberField("zarr_format", 3);
+        g.writeStringField("node_type", "array");
+        Json.longs(g, "shape", s.shape());
+        g.writeStringField("data_type", v3Dtype(a.dtype()));
+        g.writeObjectFieldStart("chunk_grid");
+        g.writeStringField("name", "regular");
+        g.writeObjectFieldStart("configuration");
+        Json.longs(g, "chunk_shape", chunks(s));
+        g.writeEndObject();
+        g.writeEndObject();
+        g.writeObjectFieldStart("chunk_key_encoding");
+        g.writeStringField("name", "default");
+        g.writeObjectFieldStart("configuration");
+        g.writeStringField("separator", ".");
+        g.writeEndObject();
+        g.writeEndObject();
+        g.writeFieldName("fill_value");
+        fillValue(g, a);
+        g.writeArrayFieldStart("codecs");
+        g.writeStartObject();
+        g.writeStringField("name", "bytes");
+        g.writeObjectFieldStart("configuration");
+        g.writeStringField("endian", "little");
+        g.writeEndObject();
+        g.writeEndObject();
+        if (zstdLevel > 0) {
+            g.writeStartObject();
+            g.writeStringField("name", "zstd");
+            g.writeObjectFieldStart("configuration");
+            g.writeNumberField("level", zstdLevel);
+            g.writeBooleanField("checksum", false);
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeObjectFieldStart("attributes");
+        arrayAttributes(g, a);
+        if (a.dtype().kind() == DType.Kind.TIMESTAMP_NS && !a.attributes().containsKey("units")) {
+            g.writeStringField("units", "nanoseconds since 1970-01-01");
+        }
+        g.writeEndObject();
+        Json.strings(g, "dimension_names", dimensionNames(a.name(), s));
+        g.writeEndObject();
+    }
+
+    /** One array attribute as plain JSON (scalars, lists as arrays, binary as hex). */
+    @SuppressWarnings("unchecked")
+    static void attribute(JsonGenerator g, AttributeValue v) throws IOException {
+        switch (v.kind()) {
+            case BOOL -> g.writeBoolean(v.asBool());
+            case INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32 -> g.writeNumber(v.asLong());
+            case UINT64 -> g.writeNumber(Json.unsigned(v.asLong()));
+            case FLOAT32 -> Json.number(g, v.asFloat32());
+            case FLOAT64 -> Json.number(g, v.asDouble());
+            case STRING -> g.writeString(v.asString());
+            case BINARY -> g.writeString(Json.hex(v.asBinary()));
+            default -> {
+                Object raw = v.listValue();
+                g.writeStartArray();
+                switch (v.kind()) {
+                    case BOOL_LIST -> { for (boolean b : (boolean[]) raw) { g.writeBoolean(b); } }
+                    case INT8_LIST -> { for (byte b : (byte[]) raw) { g.writeNumber(b); } }
+                    case UINT8_LIST -> { for (byte b : (byte[]) raw) { g.writeNumber(b & 0xFF); } }
+                    case INT16_LIST -> { for (short b : (short[]) raw) { g.writeNumber(b); } }
+                    case UINT16_LIST -> { for (short b : (short[]) raw) { g.writeNumber(b & 0xFFFF); } }
+                    case INT32_LIST -> { for (int b : (int[]) raw) { g.writeNumber(b); } }
+                    case UINT32_LIST -> { for (int b : (int[]) raw) { g.writeNumber(b & 0xFFFF_FFFFL); } }
+                    case INT64_LIST -> { for (long b : (long[]) raw) { g.writeNumber(b); } }
+                    case UINT64_LIST -> { for (long b : (long[]) raw) { g.writeNumber(Json.unsigned(b)); } }
+                    case FLOAT32_LIST -> { for (float b : (float[]) raw) { Json.number(g, b); } }
+                    case FLOAT64_LIST -> { for (double b : (double[]) raw) { Json.number(g, b); } }
+                    case STRING_LIST -> { for (String s : (List<String>) raw) { g.writeString(s); } }
+                    default -> { for (byte[] b : (List<byte[]>) raw) { g.writeString(Json.hex(b)); } }
+                }
+                g.writeEndArray();
+            }
+        }
+    }
+}

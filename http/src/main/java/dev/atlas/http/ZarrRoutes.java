@@ -1,0 +1,260 @@
+package dev.atlas.http;
+
+import dev.atlas.array.NdArray;
+import dev.atlas.error.ObjectChangedException;
+import dev.atlas.http.ZarrMetadata.ZArray;
+import dev.atlas.store.ArraySchema;
+import dev.atlas.store.Atlas;
+import dev.atlas.store.DatasetMeta;
+import dev.atlas.store.DatasetView;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.Optional;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.netty.http.server.HttpServerResponse;
+import reactor.util.retry.Retry;
+
+/**
+ * Read-only Zarr views of every dataset, so that Zarr clients (xarray, zarr-python, zarr-java)
+ * open a dataset by URL with no Atlas code: a dataset is a group, each of its fixed-width arrays
+ * a Zarr array whose chunk grid is ours ({@link ZarrMetadata} says how dtypes, fill values,
+ * dimension names and attributes map).
+ *
+ * <table>
+ * <caption>Keys</caption>
+ * <tr><th>path</th><th>answer</th></tr>
+ * <tr><td>{@code /zarr/v2/{ds}/.zgroup}, {@code .zattrs}, {@code .zmetadata}</td><td>the group, its attributes, the consolidated metadata of every array</td></tr>
+ * <tr><td>{@code /zarr/v2/{ds}/{arr}/.zarray}, {@code .zattrs}</td><td>the array (raw chunks: {@code compressor} null), its attributes with {@code _ARRAY_DIMENSIONS}</td></tr>
+ * <tr><td>{@code /zarr/v2/{ds}/{arr}/{i.j.k}}</td><td>one chunk</td></tr>
+ * <tr><td>{@code /zarr/v3/{ds}/zarr.json}</td><td>the group with its arrays' metadata consolidated inline</td></tr>
+ * <tr><td>{@code /zarr/v3/{ds}/{arr}/zarr.json}</td><td>the array (codec {@code bytes}, little-endian)</td></tr>
+ * <tr><td>{@code /zarr/v3/{ds}/{arr}/c.{i.j.k}}</td><td>one chunk (chunk key encoding {@code default} with separator {@code "."})</td></tr>
+ * </table>
+ *
+ * <p>Chunks: a chunk is one engine read of the chunk's cells (one {@link Atlas#pin pin} per
+ * request, through the engine's block caches), as little-endian C-order bytes of the full chunk
+ * shape: an edge chunk's cells beyond the array hold the fill value, as Zarr requires. Unwritten
+ * chunks are answered with their fill-valued bytes, not 404 (the engine offers no cheap "was this
+ * chunk written" test; Zarr reads both alike). A chunk is copied once to the heap (the padding
+ * and {@code Range} need it contiguous; chunks are small), and its engine buffer released at once.
+ *
+ * <p>HTTP: every key answers {@code HEAD}, single {@code Range} requests ({@code bytes=a-b},
+ * {@code bytes=a-}, suffix {@code bytes=-n}: 206 with {@code Content-Range}; past the end: 416;
+ * several ranges: the whole body), {@code ETag} (a digest of the served commit's version and the
+ * path) with {@code If-None-Match} (304, answered without reading) and {@code If-Range}. The
+ * answers carry {@code Cache-Control: public, no-cache}: a CDN may keep a chunk and must
+ * revalidate it, which costs a 304 while the commit stands. An answer during which the store moved
+ * to another commit carries no ETag and {@code Cache-Control: no-store}. A served handle with
+ * writes not yet flushed answers them before they are committed: the ETag then names the last
+ * commit, not what was read; serve committed stores.
+ */
+final class ZarrRoutes {
+    /** What every answer of a committed state lets caches do: keep it, revalidate before use (a 304 while the commit stands). */
+    static final String CACHE_CONTROL = "public, no-cache";
+    /** Retries of a chunk read that met a compaction elsewhere (each with a fresh pin). */
+    static final int CHANGED_RETRIES = 3;
+    private static final String JSON = "application/json";
+    private static final String OCTETS = "application/octet-stream";
+
+    private final Atlas atlas;
+    private final ServerMetrics metrics;
+    private final Scheduler timer;
+
+    ZarrRoutes(Atlas atlas, ServerMetrics metrics, Scheduler timer) {
+        this.atlas = atlas;
+        this.metrics = metrics;
+        this.timer = timer;
+    }
+
+    // ------------------------------------------------------------------ v2
+
+    /** {@code GET /zarr/v2/{dataset}/.zgroup}. */
+    Mono<Void> v2Group(AtlasRoutes.Call call, HttpServerResponse res) {
+        Catalog.view(atlas, call.path("dataset"));
+        return answer(call, res, JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
+    }
+
+    /** {@code GET /zarr/v2/{dataset}/.zattrs}. */
+    Mono<Void> v2GroupAttrs(AtlasRoutes.Call call, HttpServerResponse res) {
+        DatasetView view = Catalog.view(atlas, call.path("dataset"));
+        return answer(call, res, JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
+                view.meta().attributes()))));
+    }
+
+    /** {@code GET /zarr/v2/{dataset}/.zmetadata}. */
+    Mono<Void> v2Consolidated(AtlasRoutes.Call call, HttpServerResponse res) {
+        DatasetView view = Catalog.view(atlas, call.path("dataset"));
+        DatasetMeta meta = view.meta();
+        return answer(call, res, JSON, arrays(view, meta)
+                .map(list -> ZarrMetadata.v2Consolidated(meta.attributes(), list, 0)));
+    }
+
+    /** {@code GET /zarr/v2/{dataset}/{array}/.zarray}. */
+    Mono<Void> v2Array(AtlasRoutes.Call call, HttpServerResponse res) {
+        DatasetView view = Catalog.view(atlas, call.path("dataset"));
+        ArraySchema schema = servedSchema(view, call.path("array"));
+        return answer(call, res, JSON, zarray(view, call.path("array"), schema)
+                .map(a -> Json.render(g -> ZarrMetadata.v2Array(g, a, 0))));
+    }
+
+    /** {@code GET /zarr/v2/{dataset}/{array}/.zattrs}. */
+    Mono<Void> v2ArrayAttrs(AtlasRoutes.Call call, HttpServerResponse res) {
+        DatasetView view = Catalog.view(atlas, call.path("dataset"));
+        ArraySchema schema = servedSchema(view, call.path("array"));
+        return answer(call, res, JSON, zarray(view, call.path("array"), schema)
+                .map(a -> Json.render(g -> ZarrMetadata.v2ArrayAttrs(g, a))));
+    }
+
+    /** {@code GET /zarr/v2/{dataset}/{array}/{chunk}}: chunk {@code i.j.k}; any other key is 404. */
+    Mono<Void> v2Chunk(AtlasRoutes.Call call, HttpServerResponse res) {
+        return chunk(call, res, "");
+    }
+
+    // ------------------------------------------------------------------ v3
+
+    /** {@code GET /zarr/v3/{dataset}/zarr.json}: the group with every array's metadata inline. */
+    Mono<Void> v3Group(AtlasRoutes.Call call, HttpServerResponse res) {
+        DatasetView view = Catalog.view(atlas, call.path("dataset"));
+        DatasetMeta meta = view.meta();
+        return answer(call, res, JSON, arrays(view, meta).map(list -> ZarrMetadata.v3Group(meta.attributes(), list, 0)));
+    }
+
+    /** {@code GET /zarr/v3/{dataset}/{array}/zarr.json}. */
+    Mono<Void> v3Array(AtlasRoutes.Call call, HttpServerResponse res) {
+        DatasetView view = Catalog.view(atlas, call.path("dataset"));
+        ArraySchema schema = servedSchema(view, call.path("array"));
+        return answer(call, res, JSON, zarray(view, call.path("array"), schema)
+                .map(a -> Json.render(g -> ZarrMetadata.v3Array(g, a, 0))));
+    }
+
+    /** {@code GET /zarr/v3/{dataset}/{array}/{chunk}}: chunk {@code c.i.j.k}; any other key is 404. */
+    Mono<Void> v3Chunk(AtlasRoutes.Call call, HttpServerResponse res) {
+        return chunk(call, res, "c");
+    }
+
+    // ------------------------------------------------------------------ shared
+
+    /** The schema of a served array (404 when missing or of a dtype without a Zarr form). */
+    private static ArraySchema servedSchema(DatasetView view, String array) {
+        ArraySchema schema = Catalog.schema(view, array);
+        if (!ZarrMetadata.served(schema.dtype())) {
+            throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' is " + schema.dtype()
+                    + ", which the Zarr view does not serve (fixed-width numeric, Bool and TimestampNs only)", "array");
+        }
+        return schema;
+    }
+
+    /** One array's Zarr description: its fill value and attributes come from its file set. */
+    private static Mono<ZArray> zarray(DatasetView view, String array, ArraySchema schema) {
+        return Mono.zip(view.arrayFillValue(array).map(Optional::of).defaultIfEmpty(Optional.empty()),
+                        view.arrayAttributes(array))
+                .map(t -> new ZArray(array, schema, t.getT1().orElse(null), t.getT2()));
+    }
+
+    /** Every served array of a dataset, in its order. */
+    private static Mono<java.util.List<ZArray>> arrays(DatasetView view, DatasetMeta meta) {
+        return Flux.fromIterable(meta.arrays().entrySet())
+                .filter(e -> ZarrMetadata.served(e.getValue().dtype()))
+                .concatMap(e -> zarray(view, e.getKey(), e.getValue()))
+                .collectList();
+    }
+
+    private Mono<Void> chunk(AtlasRoutes.Call call, HttpServerResponse res, String prefix) {
+        DatasetView view = Catalog.view(atlas, call.path("dataset"));
+        String array = call.path("array");
+        ArraySchema schema = servedSchema(view, array);
+        String key = call.path("chunk");
+        long[] index = ZarrChunks.parseKey(key, schema.rank(), prefix);
+        ZarrChunks.Box box = index == null ? null : ZarrChunks.box(schema.shape(), ZarrMetadata.chunks(schema), index);
+        if (box == null) {
+            throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' has no key '" + key
+                    + "' (chunks are " + (prefix.isEmpty() ? "" : prefix + ".") + "i.j.k within the chunk grid)", "chunk");
+        }
+        int elem = (int) schema.dtype().elementSize();
+        Mono<byte[]> fill = box.whole() ? Mono.just(new byte[0])
+                : zarray(view, array, schema).map(ZarrMetadata::fillElement);
+        String dataset = view.name();
+        Mono<byte[]> body = fill.flatMap(f -> atlas.pin(array)
+                        .flatMap(pin -> pin.readArray(dataset, box.start(), box.shape()))
+                        .switchIfEmpty(Mono.error(() -> ApiError.notFound("dataset '" + dataset + "' has no array '"
+                                + array + "'", "array")))
+                        .map(a -> {
+                            try (a) {
+                                return ZarrChunks.padded(box, a.data(), elem, f.length == 0 ? null : f);
+                            }
+                        })
+                        .doOnDiscard(NdArray.class, NdArray::close)
+                        .retryWhen(Retry.max(CHANGED_RETRIES).filter(ObjectChangedException.class::isInstance)
+                                .onRetryExhaustedThrow((spec, sig) -> sig.failure())))
+                .doOnNext(b -> metrics.sent(b.length));
+        return answer(call, res, OCTETS, body);
+    }
+
+    /**
+     * Answers a key: 304 when {@code If-None-Match} names the current ETag (the body is never
+     * produced), else the body (or its requested range) with ETag and caching headers.
+     *
+     * @param body produced at most once, on the engine's threads or here; heap bytes, nothing to release
+     */
+    private Mono<Void> answer(AtlasRoutes.Call call, HttpServerResponse res, String contentType, Mono<byte[]> body) {
+        String before = atlas.commitVersion();
+        String etag = etag(before, call);
+        String inm = call.request().requestHeaders().get(HttpHeaderNames.IF_NONE_MATCH);
+        if (inm != null && HttpRanges.matches(inm, etag)) {
+            return res.status(HttpResponseStatus.NOT_MODIFIED)
+                    .header(HttpHeaderNames.ETAG, etag)
+                    .header(HttpHeaderNames.CACHE_CONTROL, CACHE_CONTROL)
+                    .send();
+        }
+        return body.timeout(Duration.ofNanos(Math.max(1, call.remainingNanos())), timer)
+                .flatMap(bytes -> {
+                    boolean stable = before.equals(atlas.commitVersion());
+                    res.header(HttpHeaderNames.CONTENT_TYPE, contentType)
+                            .header(HttpHeaderNames.ACCEPT_RANGES, "bytes");
+                    if (stable) {
+                        res.header(HttpHeaderNames.ETAG, etag).header(HttpHeaderNames.CACHE_CONTROL, CACHE_CONTROL);
+                    } else {
+                        res.header(HttpHeaderNames.CACHE_CONTROL, "no-store");
+                    }
+                    String range = call.request().requestHeaders().get(HttpHeaderNames.RANGE);
+                    String ifRange = call.request().requestHeaders().get(HttpHeaderNames.IF_RANGE);
+                    long[] r = range == null || (ifRange != null && !(stable && ifRange.trim().equals(etag))) ? null
+                            : HttpRanges.parse(range, bytes.length);
+                    if (r == HttpRanges.UNSATISFIABLE) {
+                        res.header(HttpHeaderNames.CONTENT_RANGE, "bytes */" + bytes.length);
+                        throw new ApiError(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range '" + range
+                                + "' lies outside the " + bytes.length + " bytes of " + call.request().uri(), "Range");
+                    }
+                    if (r == null) {
+                        return res.status(HttpResponseStatus.OK)
+                                .header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bytes.length))
+                                .sendByteArray(Mono.just(bytes)).then();
+                    }
+                    int from = (int) r[0];
+                    int len = (int) (r[1] - r[0] + 1);
+                    return res.status(HttpResponseStatus.PARTIAL_CONTENT)
+                            .header(HttpHeaderNames.CONTENT_RANGE, "bytes " + r[0] + "-" + r[1] + "/" + bytes.length)
+                            .header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(len))
+                            .sendByteArray(Mono.just(java.util.Arrays.copyOfRange(bytes, from, from + len))).then();
+                });
+    }
+
+    /** A strong ETag: a digest of the commit version and the request's path (an answer's bytes depend on nothing else). */
+    static String etag(String commit, AtlasRoutes.Call call) {
+        String uri = call.request().uri();
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest((commit + "\n" + path).getBytes(StandardCharsets.UTF_8));
+            return "\"" + Json.hex(java.util.Arrays.copyOf(d, 16)) + "\"";
+        } catch (NoSuchAlgorithmException e) {
+            throw new dev.atlas.error.AtlasException("SHA-256 is missing from this JVM", e);
+        }
+    }
+}

@@ -1,0 +1,413 @@
+package dev.atlas.http;
+
+import static dev.atlas.testing.Await.TIMEOUT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.atlas.array.ArraySpec;
+import dev.atlas.array.NdArray;
+import dev.atlas.format.AttributeValue;
+import dev.atlas.format.DType;
+import dev.atlas.format.FillValue;
+import dev.atlas.storage.local.LocalAtlas;
+import dev.atlas.store.Atlas;
+import dev.atlas.store.AtlasOptions;
+import dev.atlas.store.Attr;
+import dev.atlas.store.DatasetView;
+import dev.atlas.testing.EngineTestBase;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Zarr views over real sockets against a LocalAtlas store: metadata documents (dtypes, fill
+ * values, dimension names, attributes, consolidated metadata), every chunk of arrays with edge
+ * chunks and unwritten regions reassembled and compared with the engine's own read, HEAD, ETag and
+ * If-None-Match, single and suffix ranges, and the errors. Leak check and BlockHound as everywhere.
+ */
+class ZarrViewTest extends EngineTestBase {
+    static final ObjectMapper MAPPER = new ObjectMapper();
+    static final long[] TEMP = {5, 7, 10};
+    static final long[] TEMP_CHUNKS = {2, 3, 4};
+
+    static Atlas atlas;
+    static AtlasHttpServer server;
+    static HttpClient http;
+
+    @BeforeAll
+    static void startServer() {
+        atlas = LocalAtlas.create(tmp.resolve("zarr"), AtlasOptions.builder(resources).tempDirectory(tmp).build())
+                .block(TIMEOUT);
+        DatasetView ds = atlas.createDataset("grid_a").block(TIMEOUT);
+        ds.setAttribute("title", new Attr.Str("grid a")).block(TIMEOUT);
+        ds.setAttribute("members", new Attr.Int64(3)).block(TIMEOUT);
+        ds.setAttribute("resolution", new Attr.Float64(0.25)).block(TIMEOUT);
+        ds.setAttribute("issued", new Attr.Timestamp(1_500_000_000_123_000_000L)).block(TIMEOUT);
+        ds.defineArray("temperature", ArraySpec.of(DType.FLOAT32, TEMP).withChunks(TEMP_CHUNKS)
+                .withDimensions("time", "lat", "lon").withFill(new FillValue.Float(Double.NaN))).block(TIMEOUT);
+        // Steps 0..3 written; step 4 (an edge chunk row) left to the fill value.
+        Random rnd = new Random(7);
+        float[] v = new float[4 * 7 * 10];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = 200 + rnd.nextFloat() * 100;
+        }
+        try (NdArray a = NdArray.ofFloats(new long[] {4, 7, 10}, v)) {
+            ds.writeArray("temperature", new long[] {0, 0, 0}, a).block(TIMEOUT);
+        }
+        ds.setArrayAttribute("temperature", "units", AttributeValue.ofString("K")).block(TIMEOUT);
+        ds.setArrayAttribute("temperature", "valid_range", AttributeValue.ofFloat32List(new float[] {150f, 350f}))
+                .block(TIMEOUT);
+        ds.defineArray("land", ArraySpec.of(DType.UINT8, 7, 10).withChunks(4, 4).withFill(new FillValue.UInt(255)))
+                .block(TIMEOUT);
+        byte[] m = new byte[5 * 10];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = (byte) (i % 2);
+        }
+        try (NdArray a = NdArray.ofBytes(DType.UINT8, new long[] {5, 10}, m)) {
+            ds.writeArray("land", new long[] {0, 0}, a).block(TIMEOUT);
+        }
+        ds.defineArray("counts", ArraySpec.of(DType.UINT64, 3).withDimensions("member")).block(TIMEOUT);
+        try (NdArray a = NdArray.ofLongs(DType.UINT64, new long[] {3}, 1, -1, 42)) {
+            ds.writeArray("counts", new long[] {0}, a).block(TIMEOUT);
+        }
+        ds.defineArray("names", ArraySpec.of(DType.STRING, 2)).block(TIMEOUT);
+        atlas.flush().block(TIMEOUT);
+        server = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0).resources(resources).build());
+        http = HttpClient.newHttpClient();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (server != null) {
+            server.close();
+        }
+        if (atlas != null) {
+            atlas.close().block(TIMEOUT);
+        }
+    }
+
+    static HttpResponse<byte[]> get(String path, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server.baseUrl() + path)).timeout(TIMEOUT);
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    static JsonNode json(String path) throws Exception {
+        HttpResponse<byte[]> r = get(path);
+        assertEquals(200, r.statusCode(), path + ": " + new String(r.body(), StandardCharsets.UTF_8));
+        assertEquals("application/json", r.headers().firstValue("content-type").orElse(null), path);
+        return MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void theConsolidatedMetadataDescribesEveryServedArray() throws Exception {
+        JsonNode doc = json("/zarr/v2/grid_a/.zmetadata");
+        assertEquals(1, doc.get("zarr_consolidated_format").asInt());
+        JsonNode md = doc.get("metadata");
+        assertEquals(2, md.get(".zgroup").get("zarr_format").asInt());
+        JsonNode attrs = md.get(".zattrs");
+        assertEquals("grid a", attrs.get("title").asText());
+        assertEquals(3, attrs.get("members").asLong());
+        assertEquals(0.25, attrs.get("resolution").asDouble());
+        assertEquals("2017-07-14T02:40:00.123Z", attrs.get("issued").asText());
+
+        JsonNode t = md.get("temperature/.zarray");
+        assertEquals(2, t.get("zarr_format").asInt());
+        assertEquals("[5,7,10]", t.get("shape").toString());
+        assertEquals("[2,3,4]", t.get("chunks").toString());
+        assertEquals("<f4", t.get("dtype").asText());
+        assertEquals("NaN", t.get("fill_value").asText());
+        assertEquals("C", t.get("order").asText());
+        assertTrue(t.get("compressor").isNull());
+        assertTrue(t.get("filters").isNull());
+        JsonNode ta = md.get("temperature/.zattrs");
+        assertEquals("K", ta.get("units").asText());
+        assertEquals("[150.0,350.0]", ta.get("valid_range").toString());
+        assertEquals("[\"time\",\"lat\",\"lon\"]", ta.get("_ARRAY_DIMENSIONS").toString());
+
+        JsonNode land = md.get("land/.zarray");
+        assertEquals("|u1", land.get("dtype").asText());
+        assertEquals(255, land.get("fill_value").asInt());
+        // No dimension names given (the engine records dim0, dim1): named after the array, so no two
+        // arrays claim one name for different lengths.
+        assertEquals("[\"land_dim0\",\"land_dim1\"]", md.get("land/.zattrs").get("_ARRAY_DIMENSIONS").toString());
+        JsonNode counts = md.get("counts/.zarray");
+        assertEquals("<u8", counts.get("dtype").asText());
+        assertEquals(0, counts.get("fill_value").asInt());
+        // Strings have no Zarr form here: left out, and their keys are 404.
+        assertNull(md.get("names/.zarray"));
+        assertEquals(404, get("/zarr/v2/grid_a/names/.zarray").statusCode());
+
+        // The single documents say the same as the consolidated one.
+        assertEquals(md.get(".zgroup"), json("/zarr/v2/grid_a/.zgroup"));
+        assertEquals(md.get(".zattrs"), json("/zarr/v2/grid_a/.zattrs"));
+        for (String a : List.of("temperature", "land", "counts")) {
+            assertEquals(md.get(a + "/.zarray"), json("/zarr/v2/grid_a/" + a + "/.zarray"), a);
+            assertEquals(md.get(a + "/.zattrs"), json("/zarr/v2/grid_a/" + a + "/.zattrs"), a);
+        }
+    }
+
+    /** The whole array from its chunks, as a client would assemble it (padding cut away). */
+    static byte[] assemble(String base, long[] shape, long[] chunks, int elem, String prefix) throws Exception {
+        int rank = shape.length;
+        long total = 1;
+        long[] grid = new long[rank];
+        for (int d = 0; d < rank; d++) {
+            total *= shape[d];
+            grid[d] = (shape[d] + chunks[d] - 1) / chunks[d];
+        }
+        byte[] out = new byte[(int) (total * elem)];
+        long[] idx = new long[rank];
+        while (true) {
+            StringBuilder key = new StringBuilder(prefix);
+            for (int d = 0; d < rank; d++) {
+                key.append(d == 0 && prefix.isEmpty() ? "" : ".").append(idx[d]);
+            }
+            HttpResponse<byte[]> r = get(base + key);
+            assertEquals(200, r.statusCode(), key.toString());
+            long full = elem;
+            for (long c : chunks) {
+                full *= c;
+            }
+            assertEquals(full, r.body().length, key + " has the full chunk shape");
+            assertEquals("application/octet-stream", r.headers().firstValue("content-type").orElse(null));
+            // Copy the in-array cells of the chunk into place.
+            long[] cell = new long[rank];
+            for (long i = 0; i < full / elem; i++) {
+                long rem = i;
+                boolean inside = true;
+                long dst = 0;
+                for (int d = rank - 1; d >= 0; d--) {
+                    cell[d] = rem % chunks[d];
+                    rem /= chunks[d];
+                }
+                for (int d = 0; d < rank; d++) {
+                    long g = idx[d] * chunks[d] + cell[d];
+                    inside &= g < shape[d];
+                    dst = dst * shape[d] + g;
+                }
+                if (inside) {
+                    System.arraycopy(r.body(), (int) (i * elem), out, (int) (dst * elem), elem);
+                }
+            }
+            int d = rank - 1;
+            while (d >= 0 && ++idx[d] == grid[d]) {
+                idx[d] = 0;
+                d--;
+            }
+            if (d < 0) {
+                break;
+            }
+        }
+        return out;
+    }
+
+    static byte[] engine(String array) {
+        try (NdArray a = atlas.dataset("grid_a").readArray(array).block(TIMEOUT)) {
+            byte[] b = new byte[a.data().readableBytes()];
+            a.data().getBytes(a.data().readerIndex(), b);
+            return b;
+        }
+    }
+
+    @Test
+    void everyChunkReassemblesToWhatTheEngineReads() throws Exception {
+        assertArrayEquals(engine("temperature"), assemble("/zarr/v2/grid_a/temperature/", TEMP, TEMP_CHUNKS, 4, ""));
+        assertArrayEquals(engine("land"), assemble("/zarr/v2/grid_a/land/", new long[] {7, 10}, new long[] {4, 4}, 1, ""));
+        assertArrayEquals(engine("counts"), assemble("/zarr/v2/grid_a/counts/", new long[] {3}, new long[] {3}, 8, ""));
+        // v3 chunks are the same bytes under c.i.j.k.
+        assertArrayEquals(engine("temperature"), assemble("/zarr/v3/grid_a/temperature/", TEMP, TEMP_CHUNKS, 4, "c"));
+    }
+
+    @Test
+    void edgeChunksArePaddedWithTheFillValue() throws Exception {
+        // Chunk (2, 2, 2) covers steps 4..5, rows 6..8, columns 8..11: only [4, 6, 8..9] lies in the
+        // array, and step 4 was never written: all NaN.
+        ByteBuffer b = ByteBuffer.wrap(get("/zarr/v2/grid_a/temperature/2.2.2").body()).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(2 * 3 * 4 * 4, b.capacity());
+        for (int i = 0; i < 24; i++) {
+            assertTrue(Float.isNaN(b.getFloat(i * 4)), "cell " + i);
+        }
+        // Chunk (1, 1, 2) of land covers rows 4..7, columns 8..11: rows 4 written, 5..6 unwritten (255),
+        // row 7 and columns 10..11 beyond the array (255 padding).
+        byte[] land = get("/zarr/v2/grid_a/land/1.2").body();
+        assertEquals(16, land.length);
+        byte[] engineRow4 = engine("land");
+        for (int r = 0; r < 4; r++) {
+            for (int c = 0; c < 4; c++) {
+                int expected = r == 0 && c < 2 ? engineRow4[4 * 10 + 8 + c] & 0xFF : 255;
+                assertEquals(expected, land[r * 4 + c] & 0xFF, "row " + r + " column " + c);
+            }
+        }
+    }
+
+    @Test
+    void keysOutsideTheGridOrOfAnotherFormAreNotFound() throws Exception {
+        for (String key : List.of("3.0.0", "0.0", "0.0.0.0", "a.b.c", ".zgroup", "-1.0.0", "0.0.3", "c.0.0.0")) {
+            HttpResponse<byte[]> r = get("/zarr/v2/grid_a/temperature/" + key);
+            assertEquals(404, r.statusCode(), key);
+            assertTrue(MAPPER.readTree(r.body()).get("error").asText().contains("key"), key);
+        }
+        assertEquals(404, get("/zarr/v3/grid_a/temperature/0.0.0").statusCode());
+        assertEquals(404, get("/zarr/v2/nope/.zmetadata").statusCode());
+        assertEquals(404, get("/zarr/v2/grid_a/nope/.zarray").statusCode());
+        assertEquals(404, get("/zarr/v2/grid_a/nope/0.0").statusCode());
+        assertEquals(404, get("/zarr/v2/grid_a/zarr.json").statusCode());
+    }
+
+    @Test
+    void etagsRevalidateWithoutReadingAndChangeWithTheCommit() throws Exception {
+        String path = "/zarr/v2/grid_a/temperature/0.0.0";
+        HttpResponse<byte[]> first = get(path);
+        String etag = first.headers().firstValue("etag").orElse(null);
+        assertNotNull(etag);
+        assertTrue(etag.startsWith("\"") && etag.endsWith("\""), etag);
+        assertEquals("public, no-cache", first.headers().firstValue("cache-control").orElse(null));
+        assertEquals("bytes", first.headers().firstValue("accept-ranges").orElse(null));
+        HttpResponse<byte[]> again = get(path, "If-None-Match", etag);
+        assertEquals(304, again.statusCode());
+        assertEquals(0, again.body().length);
+        assertEquals(etag, again.headers().firstValue("etag").orElse(null));
+        assertEquals(304, get(path, "If-None-Match", "\"other\", W/" + etag).statusCode());
+        assertEquals(200, get(path, "If-None-Match", "\"other\"").statusCode());
+        // Each key has its own tag.
+        String meta = get("/zarr/v2/grid_a/.zmetadata").headers().firstValue("etag").orElseThrow();
+        assertNotEquals(etag, meta);
+        assertEquals(304, get("/zarr/v2/grid_a/.zmetadata", "If-None-Match", meta).statusCode());
+
+        // A new commit changes the tag and the bytes.
+        DatasetView ds = atlas.dataset("grid_a");
+        try (NdArray a = NdArray.ofFloats(new long[] {1, 1, 1}, 1234.5f)) {
+            ds.writeArray("temperature", new long[] {0, 0, 0}, a).block(TIMEOUT);
+        }
+        atlas.flush().block(TIMEOUT);
+        HttpResponse<byte[]> after = get(path, "If-None-Match", etag);
+        assertEquals(200, after.statusCode());
+        assertNotEquals(etag, after.headers().firstValue("etag").orElse(null));
+        assertEquals(1234.5f, ByteBuffer.wrap(after.body()).order(ByteOrder.LITTLE_ENDIAN).getFloat(0));
+    }
+
+    @Test
+    void singleAndSuffixRangesAreServedAndOthersAnsweredAsTheStandardSays() throws Exception {
+        String path = "/zarr/v2/grid_a/temperature/0.1.1";
+        byte[] all = get(path).body();
+        assertEquals(96, all.length);
+        HttpResponse<byte[]> r = get(path, "Range", "bytes=4-11");
+        assertEquals(206, r.statusCode());
+        assertEquals("bytes 4-11/96", r.headers().firstValue("content-range").orElse(null));
+        assertArrayEquals(Arrays.copyOfRange(all, 4, 12), r.body());
+        r = get(path, "Range", "bytes=-10");
+        assertEquals(206, r.statusCode());
+        assertEquals("bytes 86-95/96", r.headers().firstValue("content-range").orElse(null));
+        assertArrayEquals(Arrays.copyOfRange(all, 86, 96), r.body());
+        r = get(path, "Range", "bytes=90-");
+        assertEquals(206, r.statusCode());
+        assertArrayEquals(Arrays.copyOfRange(all, 90, 96), r.body());
+        r = get(path, "Range", "bytes=50-5000");
+        assertEquals("bytes 50-95/96", r.headers().firstValue("content-range").orElse(null));
+        assertArrayEquals(Arrays.copyOfRange(all, 50, 96), r.body());
+        r = get(path, "Range", "bytes=96-100");
+        assertEquals(416, r.statusCode());
+        assertEquals("bytes */96", r.headers().firstValue("content-range").orElse(null));
+        // Several ranges, other units, nonsense: the whole body.
+        for (String h : List.of("bytes=0-1,4-5", "items=0-1", "bytes=x-y", "bytes=5-2")) {
+            r = get(path, "Range", h);
+            assertEquals(200, r.statusCode(), h);
+            assertArrayEquals(all, r.body(), h);
+        }
+        // If-Range with the current tag honours the range; with another one, the whole body.
+        String etag = get(path).headers().firstValue("etag").orElseThrow();
+        assertEquals(206, get(path, "Range", "bytes=0-3", "If-Range", etag).statusCode());
+        assertEquals(200, get(path, "Range", "bytes=0-3", "If-Range", "\"stale\"").statusCode());
+        // Metadata documents take ranges too.
+        byte[] zmeta = get("/zarr/v2/grid_a/.zmetadata").body();
+        r = get("/zarr/v2/grid_a/.zmetadata", "Range", "bytes=0-9");
+        assertEquals(206, r.statusCode());
+        assertArrayEquals(Arrays.copyOfRange(zmeta, 0, 10), r.body());
+    }
+
+    @Test
+    void headAnswersWithTheHeadersOfGetAndNoBody() throws Exception {
+        List<String> paths = List.of("/zarr/v2/grid_a/.zmetadata", "/zarr/v2/grid_a/temperature/.zarray",
+                "/zarr/v2/grid_a/temperature/1.1.1", "/zarr/v3/grid_a/zarr.json", "/zarr/v3/grid_a/land/c.0.0");
+        List<Long> lengths = new ArrayList<>();
+        for (String p : paths) {
+            lengths.add((long) get(p).body().length);
+        }
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", server.port()), 5000);
+            s.setSoTimeout(10_000);
+            InputStream in = s.getInputStream();
+            for (int i = 0; i < paths.size(); i++) {
+                s.getOutputStream().write(("HEAD " + paths.get(i) + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                String h = head(in).toLowerCase(java.util.Locale.ROOT);
+                assertTrue(h.startsWith("http/1.1 200"), paths.get(i) + ": " + h);
+                assertTrue(h.contains("content-length: " + lengths.get(i) + "\r\n"), paths.get(i) + ": " + h);
+                assertTrue(h.contains("etag: \""), h);
+            }
+            // No body followed any of the heads.
+            s.getOutputStream().write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertTrue(head(in).startsWith("HTTP/1.1 200"));
+        }
+    }
+
+    private static String head(InputStream in) throws Exception {
+        StringBuilder sb = new StringBuilder();
+        while (!sb.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                break;
+            }
+            sb.append((char) c);
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void theV3GroupConsolidatesItsArrays() throws Exception {
+        JsonNode g = json("/zarr/v3/grid_a/zarr.json");
+        assertEquals(3, g.get("zarr_format").asInt());
+        assertEquals("group", g.get("node_type").asText());
+        assertEquals("grid a", g.get("attributes").get("title").asText());
+        JsonNode md = g.get("consolidated_metadata").get("metadata");
+        assertFalse(md.has("names"));
+        JsonNode t = md.get("temperature");
+        assertEquals(t, json("/zarr/v3/grid_a/temperature/zarr.json"));
+        assertEquals("array", t.get("node_type").asText());
+        assertEquals("float32", t.get("data_type").asText());
+        assertEquals("[2,3,4]", t.get("chunk_grid").get("configuration").get("chunk_shape").toString());
+        assertEquals("regular", t.get("chunk_grid").get("name").asText());
+        assertEquals(".", t.get("chunk_key_encoding").get("configuration").get("separator").asText());
+        assertEquals("NaN", t.get("fill_value").asText());
+        assertEquals("bytes", t.get("codecs").get(0).get("name").asText());
+        assertEquals("little", t.get("codecs").get(0).get("configuration").get("endian").asText());
+        assertEquals("[\"time\",\"lat\",\"lon\"]", t.get("dimension_names").toString());
+        assertEquals("K", t.get("attributes").get("units").asText());
+        assertEquals("uint64", md.get("counts").get("data_type").asText());
+        assertEquals(255, md.get("land").get("fill_value").asInt());
+    }
+}
