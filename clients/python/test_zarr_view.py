@@ -1,0 +1,146 @@
+"""Opens datasets of a served store through its Zarr v2 view with clients nobody here wrote
+(xarray + zarr-python 2 + fsspec/aiohttp) and compares every value with the binary endpoint.
+
+    python3 test_zarr_view.py BASE_URL DATASET [DATASET...]
+
+For each dataset: ``xarray.open_zarr(URL, consolidated=True)`` and ``zarr.open_consolidated`` on
+an fsspec HTTP mapper; every array read whole and in several selections (``.isel`` with slices,
+steps and index lists, zarr basic and orthogonal indexing), a mean, fill values, dimension names
+and attributes; each compared with ``GET /datasets/{d}/arrays/{a}/data`` (the whole array or the
+same region) and ``GET /datasets/{d}``. Exits 0 when every check passes.
+"""
+
+import json
+import sys
+import urllib.request
+
+import fsspec
+import numpy as np
+import xarray as xr
+import zarr
+
+DTYPES = {"Bool": "|b1", "Int8": "|i1", "Int16": "<i2", "Int32": "<i4", "Int64": "<i8", "UInt8": "|u1",
+          "UInt16": "<u2", "UInt32": "<u4", "UInt64": "<u8", "Float32": "<f4", "Float64": "<f8"}
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return r.read(), r.headers
+
+
+def binary(base, dataset, array, region=None):
+    """The binary endpoint's answer as a numpy array (dtype and shape from its X-Atlas headers)."""
+    url = "%s/datasets/%s/arrays/%s/data" % (base, dataset, array)
+    if region is not None:
+        url += "?region=" + region
+    body, headers = fetch(url)
+    assert headers["X-Atlas-Byte-Order"] == "little-endian", headers
+    shape = [int(s) for s in headers["X-Atlas-Shape"].split(",") if s != ""]
+    return np.frombuffer(body, dtype=np.dtype(DTYPES[headers["X-Atlas-DType"]])).reshape(shape)
+
+
+def same(a, b):
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f" else np.array_equal(a, b))
+
+
+def main(base, datasets):
+    failures = []
+    checks = [0]
+
+    def check(name, cond, detail=""):
+        checks[0] += 1
+        if not cond:
+            failures.append("%s: %s" % (name, detail))
+
+    for ds_name in datasets:
+        url = "%s/zarr/v2/%s" % (base, ds_name)
+        info = json.loads(fetch("%s/datasets/%s" % (base, ds_name))[0])
+        arrays = {a["name"]: a for a in info["arrays"] if a["dtype"] in DTYPES}
+        for a, meta in arrays.items():
+            # The engine's placeholder name dim{i} is served as {array}_dim{i}.
+            meta["dims"] = [n if n != "dim%d" % i else "%s_dim%d" % (a, i) for i, n in enumerate(meta["dims"])]
+        whole = {a: binary(base, ds_name, a) for a in arrays}
+
+        # xarray: raw values (no masking of the fill value, no time decoding) so that every value compares.
+        ds = xr.open_zarr(url, consolidated=True, mask_and_scale=False, decode_times=False)
+        check(ds_name + " variables", sorted(ds.variables) == sorted(arrays), sorted(ds.variables))
+        for a, meta in arrays.items():
+            v = ds[a]
+            check("%s/%s dims" % (ds_name, a), list(v.dims) == meta["dims"], v.dims)
+            check("%s/%s values" % (ds_name, a), same(v.values, whole[a]), "differ")
+            for k, attr in meta["attributes"].items():
+                val = attr["value"]
+                got = v.attrs.get(k)
+                ok = got == val or (isinstance(val, list) and list(np.asarray(got).tolist()) == val)
+                check("%s/%s attribute %s" % (ds_name, a, k), ok, "%r vs %r" % (got, val))
+        for k, attr in info["attributes"].items():
+            got = ds.attrs.get(k)
+            if attr["type"] == "timestamp_ns":
+                ok = isinstance(got, str) and np.datetime64(got.rstrip("Z"), "ns") == np.datetime64(int(attr["value"]), "ns")
+            else:
+                ok = got == attr["value"]
+            check("%s attribute %s" % (ds_name, k), ok, "%r vs %r" % (got, attr))
+
+        if "temperature" in arrays:
+            t = ds["temperature"]
+            sel = t.isel(time=slice(2, 9), lat=slice(5, 30, 3), lon=[0, 71, 35]).values
+            check(ds_name + " isel steps and lists", same(sel, whole["temperature"][2:9, 5:30:3][:, :, [0, 71, 35]]), "differ")
+            # The same box through the binary endpoint's region read.
+            box = t.isel(time=slice(3, 11), lat=slice(17, 20), lon=slice(30, 40)).values
+            check(ds_name + " isel box vs region read", same(box, binary(base, ds_name, "temperature", "3:11,17:20,30:40")),
+                  "differ")
+            point = t.isel(time=11, lat=35, lon=71).values
+            check(ds_name + " isel edge point", same(point, whole["temperature"][11, 35, 71]), point)
+            m = float(t.mean().values)
+            expected = float(np.nanmean(whole["temperature"].astype(np.float64)))
+            check(ds_name + " mean", abs(m - expected) <= 1e-5 * abs(expected), "%r vs %r" % (m, expected))
+        if "precipitation" in arrays:
+            p = ds["precipitation"].isel(time=[0, 5, 11], lon=slice(None, None, 7)).values
+            check(ds_name + " precipitation isel", same(p, whole["precipitation"][[0, 5, 11]][:, :, ::7]), "differ")
+            m = float(ds["precipitation"].mean(dim="time", skipna=True).isel(lat=10, lon=10).values)
+            e = float(np.nanmean(whole["precipitation"][:, 10, 10].astype(np.float64)))
+            check(ds_name + " precipitation mean over time", abs(m - e) <= 1e-5 * max(1.0, abs(e)), "%r vs %r" % (m, e))
+
+        # The same through xarray with CF decoding: the fill value masked as NaN.
+        if "land_mask" in arrays:
+            decoded = xr.open_zarr(url, consolidated=True)
+            lm = decoded["land_mask"].values
+            raw = whole["land_mask"].astype(np.float64)
+            raw[whole["land_mask"] == 255] = np.nan
+            check(ds_name + " land_mask decoded", np.array_equal(lm, raw, equal_nan=True), "differ")
+
+        # zarr-python directly, on an fsspec HTTP mapper.
+        group = zarr.open_consolidated(fsspec.get_mapper(url), mode="r")
+        check(ds_name + " zarr arrays", sorted(group.array_keys()) == sorted(arrays), sorted(group.array_keys()))
+        for a, meta in arrays.items():
+            z = group[a]
+            check("%s/%s zarr shape and chunks" % (ds_name, a),
+                  list(z.shape) == meta["shape"] and list(z.chunks) == [max(1, c) for c in meta["chunks"]],
+                  (z.shape, z.chunks))
+            check("%s/%s zarr whole" % (ds_name, a), same(z[...], whole[a]), "differ")
+            if z.ndim == 3:
+                check("%s/%s zarr basic" % (ds_name, a), same(z[1:12:4, 7, -5:], whole[a][1:12:4, 7, -5:]), "differ")
+                check("%s/%s zarr orthogonal" % (ds_name, a),
+                      same(z.get_orthogonal_selection(([0, 11], slice(0, 36, 5), [1, 70])),
+                           whole[a][[0, 11]][:, 0:36:5][:, :, [1, 70]]), "differ")
+            fill = meta["fill"]
+            if fill is not None and z.dtype.kind == "f":
+                check("%s/%s zarr fill" % (ds_name, a),
+                      (np.isnan(z.fill_value) and fill["value"] == "NaN") or z.fill_value == fill["value"],
+                      (z.fill_value, fill))
+            elif fill is not None:
+                check("%s/%s zarr fill" % (ds_name, a), z.fill_value == fill["value"], (z.fill_value, fill))
+            check("%s/%s zarr dims" % (ds_name, a), z.attrs["_ARRAY_DIMENSIONS"] == meta["dims"], z.attrs.asdict())
+
+    for f in failures:
+        print("FAIL", f)
+    print("%d datasets, %d checks, %d failures" % (len(datasets), checks[0], len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1].rstrip("/"), sys.argv[2:]))
