@@ -1,13 +1,16 @@
 """Opens datasets of a served store through its Zarr v2 view with clients nobody here wrote
 (xarray + zarr-python 2 + fsspec/aiohttp) and compares every value with the binary endpoint.
 
-    python3 test_zarr_view.py BASE_URL DATASET [DATASET...]
+    python3 test_zarr_view.py BASE_URL DATASET [DATASET...] [stack:PREFIX...]
 
 For each dataset: ``xarray.open_zarr(URL, consolidated=True)`` and ``zarr.open_consolidated`` on
 an fsspec HTTP mapper; every array read whole and in several selections (``.isel`` with slices,
 steps and index lists, zarr basic and orthogonal indexing), a mean, fill values, dimension names
 and attributes; each compared with ``GET /datasets/{d}/arrays/{a}/data`` (the whole array or the
-same region) and ``GET /datasets/{d}``. Exits 0 when every check passes.
+same region) and ``GET /datasets/{d}``. For each ``stack:PREFIX``: the stack group
+``/zarr/v2/_stack/PREFIX`` (its ``dataset`` coordinate against the catalog's listing of that prefix,
+values, selections and a mean against ``POST /arrays/{a}/data`` naming the datasets). Exits 0 when every
+check passes.
 """
 
 import json
@@ -39,6 +42,18 @@ def binary(base, dataset, array, region=None):
     return np.frombuffer(body, dtype=np.dtype(DTYPES[headers["X-Atlas-DType"]])).reshape(shape)
 
 
+def listing(base, prefix):
+    """The names of the datasets of a prefix in the store's listing order (the catalog's pages)."""
+    names, cursor = [], None
+    while True:
+        url = "%s/datasets?prefix=%s&limit=100" % (base, prefix) + ("&cursor=" + cursor if cursor else "")
+        page = json.loads(fetch(url)[0])
+        names += [d["name"] for d in page["datasets"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return names
+
+
 def same(a, b):
     a = np.asarray(a)
     b = np.asarray(b)
@@ -47,7 +62,9 @@ def same(a, b):
     return bool(np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f" else np.array_equal(a, b))
 
 
-def main(base, datasets):
+def main(base, args):
+    datasets = [a for a in args if not a.startswith("stack:")]
+    stacks = [a[len("stack:"):] for a in args if a.startswith("stack:")]
     failures = []
     checks = [0]
 
@@ -136,9 +153,35 @@ def main(base, datasets):
                 check("%s/%s zarr fill" % (ds_name, a), z.fill_value == fill["value"], (z.fill_value, fill))
             check("%s/%s zarr dims" % (ds_name, a), z.attrs["_ARRAY_DIMENSIONS"] == meta["dims"], z.attrs.asdict())
 
+    for prefix in stacks:
+        # A stack: the datasets of a prefix as one group, each array [n, *shape] with dimension "dataset" first.
+        url = "%s/zarr/v2/_stack/%s" % (base, prefix)
+        expected_names = listing(base, prefix)
+        st = xr.open_zarr(url, consolidated=True, mask_and_scale=False, decode_times=False)
+        names = [str(n) for n in st["dataset"].values]
+        check(prefix + " stack names", names == expected_names, names)
+        for a in ("temperature", "precipitation"):
+            v = st[a]
+            check("%s stack %s dims" % (prefix, a), v.dims[0] == "dataset" and v.shape[0] == len(names), v.dims)
+            req = urllib.request.Request("%s/arrays/%s/data" % (base, a), method="POST",
+                                         data=json.dumps({"datasets": names}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            bulk, headers = fetch(req)
+            shape = [int(x) for x in headers["X-Atlas-Shape"].split(",")]
+            expected = np.frombuffer(bulk, dtype=np.dtype(DTYPES[headers["X-Atlas-DType"]])).reshape(shape)
+            check("%s stack %s values" % (prefix, a), same(v.values, expected), "differ")
+            sel = v.isel(dataset=slice(None, None, 2), time=[0, 11], lat=slice(3, 9)).values
+            check("%s stack %s isel" % (prefix, a), same(sel, expected[::2][:, [0, 11]][:, :, 3:9]), "differ")
+            m = float(v.isel(time=0).mean().values)
+            e = float(np.nanmean(expected[:, 0].astype(np.float64)))
+            check("%s stack %s mean" % (prefix, a), abs(m - e) <= 1e-5 * max(1.0, abs(e)), "%r vs %r" % (m, e))
+        group = zarr.open_consolidated(fsspec.get_mapper(url), mode="r")
+        z = group["temperature"]
+        check(prefix + " zarr stack chunks", list(z.chunks)[0] == 1 and z.shape[0] == len(names), z.chunks)
+
     for f in failures:
         print("FAIL", f)
-    print("%d datasets, %d checks, %d failures" % (len(datasets), checks[0], len(failures)))
+    print("%d datasets, %d stacks, %d checks, %d failures" % (len(datasets), len(stacks), checks[0], len(failures)))
     return 1 if failures else 0
 
 

@@ -52,6 +52,7 @@ import reactor.netty.http.server.HttpServerRoutes;
  * <tr><td>{@code GET /arrays}</td><td>array names across the store with dtype and dataset count</td></tr>
  * <tr><td>{@code GET|POST /arrays/{arr}/data}</td><td>the same region of many datasets, stacked in request order</td></tr>
  * <tr><td>{@code GET /zarr/v2/{ds}/...}, {@code GET /zarr/v3/{ds}/...}</td><td>read-only Zarr views of a dataset ({@link ZarrRoutes})</td></tr>
+ * <tr><td>{@code GET /zarr/v2/_stack/{prefix}/...}</td><td>the datasets of a prefix as one Zarr group of stacked arrays ({@link ZarrStacks})</td></tr>
  * </table>
  *
  * <p>Every GET route answers HEAD (reactor-netty sends the headers without the body). A method
@@ -122,6 +123,13 @@ public final class AtlasRoutes implements AutoCloseable {
                 Set.of("region", "start", "shape", "format")));
         // Zarr views (ZarrRoutes); a fixed key before the chunk pattern that would also match it.
         ZarrRoutes zarr = new ZarrRoutes(atlas, metrics, timer);
+        ZarrStacks stacks = new ZarrStacks(atlas, options, zarr);
+        get("/zarr/v2/_stack/{prefix}/.zgroup", stacks::group);
+        get("/zarr/v2/_stack/{prefix}/.zattrs", stacks::groupAttrs);
+        get("/zarr/v2/_stack/{prefix}/.zmetadata", stacks::consolidated);
+        get("/zarr/v2/_stack/{prefix}/{array}/.zarray", stacks::array);
+        get("/zarr/v2/_stack/{prefix}/{array}/.zattrs", stacks::arrayAttrs);
+        get("/zarr/v2/_stack/{prefix}/{array}/{chunk}", stacks::chunk);
         get("/zarr/v2/{dataset}/.zgroup", zarr::v2Group);
         get("/zarr/v2/{dataset}/.zattrs", zarr::v2GroupAttrs);
         get("/zarr/v2/{dataset}/.zmetadata", zarr::v2Consolidated);

@@ -224,6 +224,11 @@ final class ZarrMetadata {
      * served array's {@code .zarray} and {@code .zattrs}.
      */
     static byte[] v2Consolidated(Map<String, Attr> groupAttrs, List<ZArray> arrays, int zstdLevel) {
+        return v2Consolidated(groupAttrs, arrays, zstdLevel, null);
+    }
+
+    /** As above, with the entries {@code extra} writes (or null) after the arrays'. */
+    static byte[] v2Consolidated(Map<String, Attr> groupAttrs, List<ZArray> arrays, int zstdLevel, Json.Body extra) {
         return Json.render(g -> {
             g.writeStartObject();
             g.writeObjectFieldStart("metadata");
@@ -237,10 +242,51 @@ final class ZarrMetadata {
                 g.writeFieldName(a.name() + "/.zattrs");
                 v2ArrayAttrs(g, a);
             }
+            if (extra != null) {
+                extra.write(g);
+            }
             g.writeEndObject();
             g.writeNumberField("zarr_consolidated_format", 1);
             g.writeEndObject();
         });
+    }
+
+    /**
+     * {@code .zarray} of a 1-D array of names (a stack's coordinate): numpy fixed-width unicode
+     * {@code <U{width}} (UTF-32LE code points, zero-padded), one chunk.
+     */
+    static void v2NamesArray(JsonGenerator g, int count, int width) throws IOException {
+        g.writeStartObject();
+        g.writeNumberField("zarr_format", 2);
+        Json.longs(g, "shape", new long[] {count});
+        Json.longs(g, "chunks", new long[] {Math.max(1, count)});
+        g.writeStringField("dtype", "<U" + Math.max(1, width));
+        g.writeNullField("compressor");
+        g.writeStringField("fill_value", "");
+        g.writeStringField("order", "C");
+        g.writeNullField("filters");
+        g.writeStringField("dimension_separator", ".");
+        g.writeEndObject();
+    }
+
+    /** The code-point width of {@link #v2NamesArray} for {@code names}. */
+    static int namesWidth(List<String> names) {
+        int w = 1;
+        for (String n : names) {
+            w = Math.max(w, n.codePointCount(0, n.length()));
+        }
+        return w;
+    }
+
+    /** The one chunk of {@link #v2NamesArray}: each name's code points as UTF-32LE, zero-padded to {@code width}. */
+    static byte[] namesChunk(List<String> names, int width) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(Math.max(1, names.size()) * width * 4)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < names.size(); i++) {
+            b.position(i * width * 4);
+            names.get(i).codePoints().forEach(b::putInt);
+        }
+        return b.array();
     }
 
     // ------------------------------------------------------------------ v3

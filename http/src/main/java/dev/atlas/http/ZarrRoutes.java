@@ -59,8 +59,8 @@ final class ZarrRoutes {
     static final String CACHE_CONTROL = "public, no-cache";
     /** Retries of a chunk read that met a compaction elsewhere (each with a fresh pin). */
     static final int CHANGED_RETRIES = 3;
-    private static final String JSON = "application/json";
-    private static final String OCTETS = "application/octet-stream";
+    static final String JSON = "application/json";
+    static final String OCTETS = "application/octet-stream";
 
     private final Atlas atlas;
     private final ServerMetrics metrics;
@@ -141,7 +141,7 @@ final class ZarrRoutes {
     // ------------------------------------------------------------------ shared
 
     /** The schema of a served array (404 when missing or of a dtype without a Zarr form). */
-    private static ArraySchema servedSchema(DatasetView view, String array) {
+    static ArraySchema servedSchema(DatasetView view, String array) {
         ArraySchema schema = Catalog.schema(view, array);
         if (!ZarrMetadata.served(schema.dtype())) {
             throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' is " + schema.dtype()
@@ -151,7 +151,7 @@ final class ZarrRoutes {
     }
 
     /** One array's Zarr description: its fill value and attributes come from its file set. */
-    private static Mono<ZArray> zarray(DatasetView view, String array, ArraySchema schema) {
+    static Mono<ZArray> zarray(DatasetView view, String array, ArraySchema schema) {
         return Mono.zip(view.arrayFillValue(array).map(Optional::of).defaultIfEmpty(Optional.empty()),
                         view.arrayAttributes(array))
                 .map(t -> new ZArray(array, schema, t.getT1().orElse(null), t.getT2()));
@@ -176,11 +176,21 @@ final class ZarrRoutes {
             throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' has no key '" + key
                     + "' (chunks are " + (prefix.isEmpty() ? "" : prefix + ".") + "i.j.k within the chunk grid)", "chunk");
         }
-        int elem = (int) schema.dtype().elementSize();
         Mono<byte[]> fill = box.whole() ? Mono.just(new byte[0])
                 : zarray(view, array, schema).map(ZarrMetadata::fillElement);
-        String dataset = view.name();
-        Mono<byte[]> body = fill.flatMap(f -> atlas.pin(array)
+        return answer(call, res, OCTETS, readChunk(view.name(), array, schema, box, fill));
+    }
+
+    /**
+     * One chunk's bytes (the full chunk shape): one engine read of the box's cells from a fresh
+     * pin (again, up to {@link #CHANGED_RETRIES} times, when a compaction elsewhere replaced the
+     * pinned objects), copied to the heap with the padding; the engine's buffer is released at once.
+     *
+     * @param fill one fill element's bytes, or an empty array for a whole chunk (no padding)
+     */
+    Mono<byte[]> readChunk(String dataset, String array, ArraySchema schema, ZarrChunks.Box box, Mono<byte[]> fill) {
+        int elem = (int) schema.dtype().elementSize();
+        return fill.flatMap(f -> atlas.pin(array)
                         .flatMap(pin -> pin.readArray(dataset, box.start(), box.shape()))
                         .switchIfEmpty(Mono.error(() -> ApiError.notFound("dataset '" + dataset + "' has no array '"
                                 + array + "'", "array")))
@@ -193,7 +203,6 @@ final class ZarrRoutes {
                         .retryWhen(Retry.max(CHANGED_RETRIES).filter(ObjectChangedException.class::isInstance)
                                 .onRetryExhaustedThrow((spec, sig) -> sig.failure())))
                 .doOnNext(b -> metrics.sent(b.length));
-        return answer(call, res, OCTETS, body);
     }
 
     /**
@@ -202,7 +211,7 @@ final class ZarrRoutes {
      *
      * @param body produced at most once, on the engine's threads or here; heap bytes, nothing to release
      */
-    private Mono<Void> answer(AtlasRoutes.Call call, HttpServerResponse res, String contentType, Mono<byte[]> body) {
+    Mono<Void> answer(AtlasRoutes.Call call, HttpServerResponse res, String contentType, Mono<byte[]> body) {
         String before = atlas.commitVersion();
         String etag = etag(before, call);
         String inm = call.request().requestHeaders().get(HttpHeaderNames.IF_NONE_MATCH);
@@ -227,6 +236,7 @@ final class ZarrRoutes {
                     long[] r = range == null || (ifRange != null && !(stable && ifRange.trim().equals(etag))) ? null
                             : HttpRanges.parse(range, bytes.length);
                     if (r == HttpRanges.UNSATISFIABLE) {
+                        res.responseHeaders().remove(HttpHeaderNames.ETAG);
                         res.header(HttpHeaderNames.CONTENT_RANGE, "bytes */" + bytes.length);
                         throw new ApiError(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range '" + range
                                 + "' lies outside the " + bytes.length + " bytes of " + call.request().uri(), "Range");

@@ -92,6 +92,23 @@ class ZarrViewTest extends EngineTestBase {
             ds.writeArray("counts", new long[] {0}, a).block(TIMEOUT);
         }
         ds.defineArray("names", ArraySpec.of(DType.STRING, 2)).block(TIMEOUT);
+        // A second dataset for stacks: the same temperature and counts, no land.
+        DatasetView b = atlas.createDataset("grid_b").block(TIMEOUT);
+        b.defineArray("temperature", ArraySpec.of(DType.FLOAT32, TEMP).withChunks(TEMP_CHUNKS)
+                .withDimensions("time", "lat", "lon").withFill(new FillValue.Float(Double.NaN))).block(TIMEOUT);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = -v[i];
+        }
+        try (NdArray a = NdArray.ofFloats(new long[] {3, 7, 10}, Arrays.copyOf(v, 3 * 7 * 10))) {
+            b.writeArray("temperature", new long[] {1, 0, 0}, a).block(TIMEOUT);
+        }
+        b.defineArray("counts", ArraySpec.of(DType.UINT64, 3).withDimensions("member")).block(TIMEOUT);
+        for (DatasetView d : List.of(ds, b)) {
+            d.defineArray("lat", ArraySpec.of(DType.FLOAT64, 7).withDimensions("lat")).block(TIMEOUT);
+        }
+        // One that cannot be stacked with them: another temperature shape.
+        DatasetView c = atlas.createDataset("gridx_c").block(TIMEOUT);
+        c.defineArray("temperature", ArraySpec.of(DType.FLOAT32, 5, 7, 11).withChunks(TEMP_CHUNKS)).block(TIMEOUT);
         atlas.flush().block(TIMEOUT);
         server = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0).resources(resources).build());
         http = HttpClient.newHttpClient();
@@ -226,7 +243,11 @@ class ZarrViewTest extends EngineTestBase {
     }
 
     static byte[] engine(String array) {
-        try (NdArray a = atlas.dataset("grid_a").readArray(array).block(TIMEOUT)) {
+        return engine("grid_a", array);
+    }
+
+    static byte[] engine(String dataset, String array) {
+        try (NdArray a = atlas.dataset(dataset).readArray(array).block(TIMEOUT)) {
             byte[] b = new byte[a.data().readableBytes()];
             a.data().getBytes(a.data().readerIndex(), b);
             return b;
@@ -409,5 +430,58 @@ class ZarrViewTest extends EngineTestBase {
         assertEquals("K", t.get("attributes").get("units").asText());
         assertEquals("uint64", md.get("counts").get("data_type").asText());
         assertEquals(255, md.get("land").get("fill_value").asInt());
+    }
+
+    @Test
+    void aStackIsOneGroupOfArraysWithALeadingDatasetAxis() throws Exception {
+        JsonNode md = json("/zarr/v2/_stack/grid_/.zmetadata").get("metadata");
+        assertEquals(2, md.get(".zattrs").get("stack_datasets").asInt());
+        assertEquals("grid_", md.get(".zattrs").get("stack_prefix").asText());
+        JsonNode t = md.get("temperature/.zarray");
+        assertEquals("[2,5,7,10]", t.get("shape").toString());
+        assertEquals("[1,2,3,4]", t.get("chunks").toString());
+        assertEquals("<f4", t.get("dtype").asText());
+        assertEquals("[\"dataset\",\"time\",\"lat\",\"lon\"]", md.get("temperature/.zattrs").get("_ARRAY_DIMENSIONS").toString());
+        assertEquals("K", md.get("temperature/.zattrs").get("units").asText());
+        assertNotNull(md.get("counts/.zarray"));
+        assertNull(md.get("land/.zarray"), "grid_b has no land: not stacked");
+        // A coordinate variable stacked is 2-D: served under another name than its dimension's.
+        assertNull(md.get("lat/.zarray"));
+        assertEquals("[2,7]", md.get("lat_by_dataset/.zarray").get("shape").toString());
+        assertEquals("[\"dataset\",\"lat\"]", md.get("lat_by_dataset/.zattrs").get("_ARRAY_DIMENSIONS").toString());
+        assertEquals(200, get("/zarr/v2/_stack/grid_/lat_by_dataset/1.0").statusCode());
+        assertEquals(404, get("/zarr/v2/_stack/grid_/lat/0.0").statusCode());
+        assertEquals("<U6", md.get("dataset/.zarray").get("dtype").asText());
+        assertEquals("[2]", md.get("dataset/.zarray").get("shape").toString());
+        assertEquals("[\"dataset\"]", md.get("dataset/.zattrs").get("_ARRAY_DIMENSIONS").toString());
+        assertEquals(md.get("temperature/.zarray"), json("/zarr/v2/_stack/grid_/temperature/.zarray"));
+        assertEquals(md.get("dataset/.zattrs"), json("/zarr/v2/_stack/grid_/dataset/.zattrs"));
+
+        byte[] a = engine("grid_a", "temperature");
+        byte[] b = engine("grid_b", "temperature");
+        byte[] both = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        assertArrayEquals(both, assemble("/zarr/v2/_stack/grid_/temperature/", new long[] {2, 5, 7, 10},
+                new long[] {1, 2, 3, 4}, 4, ""));
+        ByteBuffer names = ByteBuffer.wrap(get("/zarr/v2/_stack/grid_/dataset/0").body()).order(ByteOrder.LITTLE_ENDIAN);
+        StringBuilder sb = new StringBuilder();
+        while (names.hasRemaining()) {
+            int cp = names.getInt();
+            sb.appendCodePoint(cp == 0 ? '|' : cp);
+        }
+        assertEquals("grid_agrid_b", sb.toString());
+
+        assertEquals(404, get("/zarr/v2/_stack/grid_/temperature/2.0.0.0").statusCode());
+        assertEquals(404, get("/zarr/v2/_stack/grid_/land/.zarray").statusCode());
+        assertEquals(404, get("/zarr/v2/_stack/nothing/.zmetadata").statusCode());
+    }
+
+    @Test
+    void datasetsThatCannotBeStackedAreNamed() throws Exception {
+        HttpResponse<byte[]> r = get("/zarr/v2/_stack/grid/.zmetadata");
+        assertEquals(400, r.statusCode());
+        String error = MAPPER.readTree(r.body()).get("error").asText();
+        assertTrue(error.contains("gridx_c") && error.contains("temperature") && error.contains("[5, 7, 11]"), error);
+        assertEquals(400, get("/zarr/v2/_stack/grid/temperature/0.0.0.0").statusCode());
     }
 }

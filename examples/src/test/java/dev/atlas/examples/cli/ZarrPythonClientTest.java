@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code clients/python/test_zarr_view.py} (run by the system Python; its wrapper installs
  * python3-xarray, python3-zarr, python3-fsspec and python3-aiohttp when absent) opens every dataset
  * with {@code xarray.open_zarr} and {@code zarr.open_consolidated} and compares every value it reads
- * (whole arrays, selections, means) with the binary endpoint. Without a system Python the test is
+ * (whole arrays, selections, means) with the binary endpoint, and the stack of all of them
+ * ({@code /zarr/v2/_stack/grid_}) with the bulk endpoint. Without a system Python the test is
  * skipped, except under {@code CI=true}, where that is a failure.
  */
 class ZarrPythonClientTest {
@@ -50,12 +51,13 @@ class ZarrPythonClientTest {
             assertTrue(Files.isRegularFile(script), script.toString());
             List<String> cmd = new ArrayList<>(List.of("bash", script.toString(), server.baseUrl()));
             cmd.addAll(atlas.listDatasets());
+            cmd.add("stack:grid_");
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(p.waitFor(5, TimeUnit.MINUTES), out);
             System.out.print(out);
             assertEquals(0, p.exitValue(), out);
-            assertTrue(out.contains("4 datasets, ") && out.contains(" checks, 0 failures"), out);
+            assertTrue(out.contains("4 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
         } finally {
             atlas.close().block(TIMEOUT);
             resources.disposeLater().block(TIMEOUT);

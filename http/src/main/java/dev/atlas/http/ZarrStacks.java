@@ -1,0 +1,245 @@
+package dev.atlas.http;
+
+import dev.atlas.error.DatasetNotFoundException;
+import dev.atlas.http.ZarrMetadata.ZArray;
+import dev.atlas.store.ArraySchema;
+import dev.atlas.store.Atlas;
+import dev.atlas.store.Attr;
+import dev.atlas.store.DatasetMeta;
+import dev.atlas.store.DatasetView;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.server.HttpServerResponse;
+
+/**
+ * Cross-dataset stacks as Zarr v2 groups: {@code /zarr/v2/_stack/{prefix}/} is a virtual group of
+ * the datasets whose names start with {@code prefix} (in the store's listing order; dataset names
+ * never start with {@code _}, so no dataset hides behind {@code _stack}). Each array every one of
+ * them declares is one Zarr array {@code [n, *shape]} chunked {@code [1, *chunks]}, with dimension
+ * names {@code ["dataset", *dims]}; the coordinate variable {@code dataset} (a numpy
+ * {@code <U} string array; {@code _dataset} when an array is called {@code dataset}) names the
+ * datasets in order. An array named like one of its dimensions (a coordinate variable such as
+ * {@code time}) varies per dataset once stacked, and is served as {@code {array}_by_dataset}
+ * (xarray refuses a 2-D variable named like its dimension). The fill value and attributes are the
+ * first dataset's. Datasets that declare
+ * an array with another shape, chunk shape or dtype make every key of that array (and the
+ * group's {@code .zmetadata}) a 400 naming the dataset and both schemas.
+ *
+ * <p>Metadata comes from the registry (schemas) and the first dataset's file sets (fill value,
+ * attributes): a stack of thousands of datasets touches no other array file until chunks are read.
+ * The selection is taken anew for every request: a dataset registered meanwhile shifts the
+ * indices (the ETag, which names the commit, tells a client to reload the metadata).
+ */
+final class ZarrStacks {
+    /** Suffix of the served name of a stacked coordinate variable ({@code time} becomes {@code time_by_dataset}). */
+    static final String BY_DATASET = "_by_dataset";
+
+    private final Atlas atlas;
+    private final ServerOptions options;
+    private final ZarrRoutes zarr;
+
+    ZarrStacks(Atlas atlas, ServerOptions options, ZarrRoutes zarr) {
+        this.atlas = atlas;
+        this.options = options;
+        this.zarr = zarr;
+    }
+
+    /**
+     * A selection: its datasets in order, the arrays all of them declare by served name (the first
+     * dataset's schemas), each served name's array name in the store, the coordinate's name.
+     */
+    private record Stack(String prefix, List<String> datasets, Map<String, ArraySchema> arrays, Map<String, String> source,
+            String coordinate) {
+        Map<String, Attr> attributes() {
+            Map<String, Attr> a = new LinkedHashMap<>();
+            a.put("stack_prefix", new Attr.Str(prefix));
+            a.put("stack_datasets", new Attr.Int64(datasets.size()));
+            return a;
+        }
+    }
+
+    /** The datasets of {@code prefix} (404 when none, 413 over the bulk limit) with every array all of them declare, checked. */
+    private Stack stack(String prefix) {
+        Params.name(prefix, "prefix");
+        List<String> names = new ArrayList<>();
+        List<DatasetMeta> metas = new ArrayList<>();
+        for (String n : atlas.listDatasets()) {
+            if (!n.startsWith(prefix)) {
+                continue;
+            }
+            try {
+                metas.add(atlas.dataset(n).meta());
+                names.add(n);
+            } catch (DatasetNotFoundException gone) {
+                // deleted since the listing
+            }
+        }
+        if (names.isEmpty()) {
+            throw ApiError.notFound("no dataset with prefix '" + prefix + "'", "prefix");
+        }
+        if (names.size() > options.maxDatasetsPerBulk()) {
+            throw ApiError.tooLarge("prefix", names.size() + " datasets have prefix '" + prefix + "'; a stack holds at most "
+                    + options.maxDatasetsPerBulk());
+        }
+        Map<String, ArraySchema> arrays = new LinkedHashMap<>();
+        Map<String, String> source = new LinkedHashMap<>();
+        metas.get(0).arrays().forEach((a, s) -> {
+            if (ZarrMetadata.served(s.dtype()) && metas.stream().allMatch(m -> m.arrays().containsKey(a))) {
+                check(names, metas, a);
+                // A coordinate variable (named like its dimension) becomes 2-D when stacked: xarray
+                // refuses a variable named like one of its dimensions unless it is 1-D, so it is
+                // served under another name.
+                String served = ZarrMetadata.dimensionNames(a, s).contains(a) ? a + BY_DATASET : a;
+                arrays.put(served, s);
+                source.put(served, a);
+            }
+        });
+        return new Stack(prefix, names, arrays, source, arrays.containsKey("dataset") ? "_dataset" : "dataset");
+    }
+
+    /** 400 naming the first dataset whose {@code array} differs from the first dataset's in dtype, shape or chunks. */
+    private static void check(List<String> names, List<DatasetMeta> metas, String array) {
+        ArraySchema first = metas.get(0).arrays().get(array);
+        for (int i = 1; i < metas.size(); i++) {
+            ArraySchema s = metas.get(i).arrays().get(array);
+            if (!s.dtype().equals(first.dtype()) || !Arrays.equals(s.shape(), first.shape())
+                    || !Arrays.equals(s.chunkShape(), first.chunkShape())) {
+                throw ApiError.badParameter("prefix", "dataset '" + names.get(i) + "' declares array '" + array + "' as "
+                        + s.dtype() + " " + Arrays.toString(s.shape()) + " chunks " + Arrays.toString(s.chunkShape())
+                        + ", dataset '" + names.get(0) + "' as " + first.dtype() + " " + Arrays.toString(first.shape())
+                        + " chunks " + Arrays.toString(first.chunkShape()) + ": they cannot be stacked");
+            }
+        }
+    }
+
+    /** The stacked schema of {@code array} (its name in the store): a leading dataset axis of chunk 1. */
+    private static ArraySchema stacked(Stack st, String array, ArraySchema s) {
+        List<String> dims = new ArrayList<>();
+        dims.add(st.coordinate());
+        dims.addAll(ZarrMetadata.dimensionNames(array, s));
+        long[] shape = new long[s.rank() + 1];
+        long[] chunks = new long[s.rank() + 1];
+        shape[0] = st.datasets().size();
+        chunks[0] = 1;
+        System.arraycopy(s.shape(), 0, shape, 1, s.rank());
+        System.arraycopy(ZarrMetadata.chunks(s), 0, chunks, 1, s.rank());
+        return new ArraySchema(s.dtype(), shape, chunks, dims, s.codec());
+    }
+
+    /** The stacked array's Zarr description (fill value and attributes of the first dataset). */
+    private Mono<ZArray> zarray(Stack st, String array) {
+        ArraySchema s = st.arrays().get(array);
+        String source = st.source().get(array);
+        DatasetView first = atlas.dataset(st.datasets().get(0));
+        return ZarrRoutes.zarray(first, source, s).map(a -> new ZArray(array, stacked(st, source, s), a.fill(),
+                a.attributes()));
+    }
+
+    /** The stack and its array {@code array} (404 when not every dataset declares it); null for the coordinate. */
+    private Stack stackWith(String prefix, String array) {
+        Stack st = stack(prefix);
+        Params.name(array, "array");
+        if (!array.equals(st.coordinate()) && !st.arrays().containsKey(array)) {
+            throw ApiError.notFound("the stack of prefix '" + prefix + "' has no array '" + array
+                    + "' (an array is stacked when every dataset of the selection declares it, with a Zarr form)", "array");
+        }
+        return st;
+    }
+
+    // ------------------------------------------------------------------ handlers
+
+    /** {@code GET /zarr/v2/_stack/{prefix}/.zgroup}. */
+    Mono<Void> group(AtlasRoutes.Call call, HttpServerResponse res) {
+        stack(call.path("prefix"));
+        return zarr.answer(call, res, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
+    }
+
+    /** {@code GET /zarr/v2/_stack/{prefix}/.zattrs}: {@code stack_prefix}, {@code stack_datasets}. */
+    Mono<Void> groupAttrs(AtlasRoutes.Call call, HttpServerResponse res) {
+        Stack st = stack(call.path("prefix"));
+        return zarr.answer(call, res, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
+                st.attributes()))));
+    }
+
+    /** {@code GET /zarr/v2/_stack/{prefix}/.zmetadata}: every stacked array and the coordinate. */
+    Mono<Void> consolidated(AtlasRoutes.Call call, HttpServerResponse res) {
+        Stack st = stack(call.path("prefix"));
+        int width = ZarrMetadata.namesWidth(st.datasets());
+        Mono<byte[]> body = Flux.fromIterable(st.arrays().keySet()).concatMap(a -> zarray(st, a)).collectList()
+                .map(list -> ZarrMetadata.v2Consolidated(st.attributes(), list, 0, g -> {
+                    g.writeFieldName(st.coordinate() + "/.zarray");
+                    ZarrMetadata.v2NamesArray(g, st.datasets().size(), width);
+                    g.writeFieldName(st.coordinate() + "/.zattrs");
+                    coordinateAttrs(g, st);
+                }));
+        return zarr.answer(call, res, ZarrRoutes.JSON, body);
+    }
+
+    private static void coordinateAttrs(com.fasterxml.jackson.core.JsonGenerator g, Stack st) throws java.io.IOException {
+        g.writeStartObject();
+        g.writeStringField("long_name", "dataset name");
+        Json.strings(g, ZarrMetadata.ARRAY_DIMENSIONS, List.of(st.coordinate()));
+        g.writeEndObject();
+    }
+
+    /** {@code GET /zarr/v2/_stack/{prefix}/{array}/.zarray}. */
+    Mono<Void> array(AtlasRoutes.Call call, HttpServerResponse res) {
+        String array = call.path("array");
+        Stack st = stackWith(call.path("prefix"), array);
+        if (array.equals(st.coordinate())) {
+            int width = ZarrMetadata.namesWidth(st.datasets());
+            return zarr.answer(call, res, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g ->
+                    ZarrMetadata.v2NamesArray(g, st.datasets().size(), width))));
+        }
+        return zarr.answer(call, res, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
+                ZarrMetadata.v2Array(g, a, 0))));
+    }
+
+    /** {@code GET /zarr/v2/_stack/{prefix}/{array}/.zattrs}. */
+    Mono<Void> arrayAttrs(AtlasRoutes.Call call, HttpServerResponse res) {
+        String array = call.path("array");
+        Stack st = stackWith(call.path("prefix"), array);
+        if (array.equals(st.coordinate())) {
+            return zarr.answer(call, res, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> coordinateAttrs(g, st))));
+        }
+        return zarr.answer(call, res, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
+                ZarrMetadata.v2ArrayAttrs(g, a))));
+    }
+
+    /** {@code GET /zarr/v2/_stack/{prefix}/{array}/{chunk}}: chunk {@code d.i.j.k} is chunk {@code i.j.k} of the d-th dataset. */
+    Mono<Void> chunk(AtlasRoutes.Call call, HttpServerResponse res) {
+        String array = call.path("array");
+        Stack st = stackWith(call.path("prefix"), array);
+        String key = call.path("chunk");
+        if (array.equals(st.coordinate())) {
+            if (!key.equals("0")) {
+                throw noKey(st, array, key);
+            }
+            int width = ZarrMetadata.namesWidth(st.datasets());
+            return zarr.answer(call, res, ZarrRoutes.OCTETS, Mono.fromCallable(() -> ZarrMetadata.namesChunk(st.datasets(),
+                    width)));
+        }
+        ArraySchema s = st.arrays().get(array);
+        long[] index = ZarrChunks.parseKey(key, s.rank() + 1, "");
+        ZarrChunks.Box inner = null;
+        if (index != null && index[0] < st.datasets().size()) {
+            inner = ZarrChunks.box(s.shape(), ZarrMetadata.chunks(s), Arrays.copyOfRange(index, 1, index.length));
+        }
+        if (inner == null) {
+            throw noKey(st, array, key);
+        }
+        String dataset = st.datasets().get((int) index[0]);
+        Mono<byte[]> fill = inner.whole() ? Mono.just(new byte[0]) : zarray(st, array).map(ZarrMetadata::fillElement);
+        return zarr.answer(call, res, ZarrRoutes.OCTETS, zarr.readChunk(dataset, st.source().get(array), s, inner, fill));
+    }
+
+    private static ApiError noKey(Stack st, String array, String key) {
+        return ApiError.notFound("array '" + array + "' of the stack of prefix '" + st.prefix() + "' has no key '" + key
+                + "' (chunks are d.i.j.k within the chunk grid)", "chunk");
+    }
+}
