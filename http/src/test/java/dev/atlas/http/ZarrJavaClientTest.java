@@ -1,0 +1,111 @@
+package dev.atlas.http;
+
+import static dev.atlas.testing.Await.TIMEOUT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.atlas.array.ArraySpec;
+import dev.atlas.array.NdArray;
+import dev.atlas.format.DType;
+import dev.atlas.format.FillValue;
+import dev.atlas.storage.local.LocalAtlas;
+import dev.atlas.store.Atlas;
+import dev.atlas.store.AtlasOptions;
+import dev.atlas.store.DatasetView;
+import dev.atlas.testing.EngineTestBase;
+import dev.zarr.zarrjava.store.HttpStore;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * zarr-java 0.0.9 (a Zarr client nobody here wrote) reads the v3 and v2 views through its
+ * {@code HttpStore}: metadata parsed, whole arrays and sub-regions across edge chunks and unwritten
+ * cells, every value compared with the engine's own read.
+ */
+class ZarrJavaClientTest extends EngineTestBase {
+    static final long[] SHAPE = {5, 7, 10};
+
+    static Atlas atlas;
+    static AtlasHttpServer server;
+
+    @BeforeAll
+    static void startServer() {
+        atlas = LocalAtlas.create(tmp.resolve("zarr-java"), AtlasOptions.builder(resources).tempDirectory(tmp).build())
+                .block(TIMEOUT);
+        DatasetView ds = atlas.createDataset("grid").block(TIMEOUT);
+        ds.defineArray("temperature", ArraySpec.of(DType.FLOAT32, SHAPE).withChunks(2, 3, 4)
+                .withDimensions("time", "lat", "lon").withFill(new FillValue.Float(Double.NaN))).block(TIMEOUT);
+        Random rnd = new Random(11);
+        float[] v = new float[4 * 7 * 10];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = rnd.nextFloat() * 100;
+        }
+        try (NdArray a = NdArray.ofFloats(new long[] {4, 7, 10}, v)) {
+            ds.writeArray("temperature", new long[] {0, 0, 0}, a).block(TIMEOUT);
+        }
+        ds.defineArray("counts", ArraySpec.of(DType.INT32, 9).withChunks(4).withFill(new FillValue.Int(-1))).block(TIMEOUT);
+        try (NdArray a = NdArray.ofInts(DType.INT32, new long[] {6}, 1, 2, 3, 4, 5, 6)) {
+            ds.writeArray("counts", new long[] {0}, a).block(TIMEOUT);
+        }
+        atlas.flush().block(TIMEOUT);
+        server = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0).resources(resources).build());
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (server != null) {
+            server.close();
+        }
+        if (atlas != null) {
+            atlas.close().block(TIMEOUT);
+        }
+    }
+
+    static float[] engineFloats(long[] start, long[] shape) {
+        try (NdArray a = atlas.dataset("grid").readArray("temperature", start, shape).block(TIMEOUT)) {
+            float[] out = new float[(int) a.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = a.getFloat(i);
+            }
+            return out;
+        }
+    }
+
+    static float[] floats(ucar.ma2.Array a) {
+        float[] out = new float[(int) a.getSize()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = a.getFloat(i);
+        }
+        return out;
+    }
+
+    @Test
+    void zarrJavaReadsTheV3View() throws Exception {
+        HttpStore store = new HttpStore(server.baseUrl() + "/zarr/v3");
+        dev.zarr.zarrjava.v3.Array t = dev.zarr.zarrjava.v3.Array.open(store.resolve("grid", "temperature"));
+        assertArrayEquals(SHAPE, t.metadata().shape);
+        assertArrayEquals(new String[] {"time", "lat", "lon"}, t.metadata().dimensionNames);
+        assertArrayEquals(engineFloats(new long[] {0, 0, 0}, SHAPE), floats(t.read()));
+        // A box across edge chunks and the unwritten last step.
+        assertArrayEquals(engineFloats(new long[] {3, 5, 7}, new long[] {2, 2, 3}),
+                floats(t.read(new long[] {3, 5, 7}, new int[] {2, 2, 3})));
+        dev.zarr.zarrjava.v3.Array c = dev.zarr.zarrjava.v3.Array.open(store.resolve("grid", "counts"));
+        ucar.ma2.Array counts = c.read();
+        int[] expected = {1, 2, 3, 4, 5, 6, -1, -1, -1};
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], counts.getInt(i), "counts[" + i + "]");
+        }
+    }
+
+    @Test
+    void zarrJavaReadsTheV2View() throws Exception {
+        HttpStore store = new HttpStore(server.baseUrl() + "/zarr/v2");
+        dev.zarr.zarrjava.v2.Array t = dev.zarr.zarrjava.v2.Array.open(store.resolve("grid", "temperature"));
+        assertArrayEquals(SHAPE, t.metadata().shape);
+        assertArrayEquals(engineFloats(new long[] {0, 0, 0}, SHAPE), floats(t.read()));
+        assertArrayEquals(engineFloats(new long[] {1, 2, 3}, new long[] {3, 4, 5}),
+                floats(t.read(new long[] {1, 2, 3}, new int[] {3, 4, 5})));
+    }
+}
