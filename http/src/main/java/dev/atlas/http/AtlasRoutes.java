@@ -122,7 +122,7 @@ public final class AtlasRoutes implements AutoCloseable {
         routes.add(new Route(HttpMethod.POST, "/arrays/{array}/data", data::bulk,
                 Set.of("region", "start", "shape", "format")));
         // Zarr views (ZarrRoutes); a fixed key before the chunk pattern that would also match it.
-        ZarrRoutes zarr = new ZarrRoutes(atlas, metrics, timer);
+        ZarrRoutes zarr = new ZarrRoutes(atlas, options, metrics, timer);
         ZarrStacks stacks = new ZarrStacks(atlas, options, zarr);
         get("/zarr/v2/_stack/{prefix}/.zgroup", stacks::group);
         get("/zarr/v2/_stack/{prefix}/.zattrs", stacks::groupAttrs);

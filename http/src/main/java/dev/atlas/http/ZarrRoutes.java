@@ -42,7 +42,8 @@ import reactor.util.retry.Retry;
  * shape: an edge chunk's cells beyond the array hold the fill value, as Zarr requires. Unwritten
  * chunks are answered with their fill-valued bytes, not 404 (the engine offers no cheap "was this
  * chunk written" test; Zarr reads both alike). A chunk is copied once to the heap (the padding
- * and {@code Range} need it contiguous; chunks are small), and its engine buffer released at once.
+ * and {@code Range} need it contiguous), and its engine buffer released at once; a chunk larger
+ * than {@link ServerOptions#maxElementsPerRequest()} is answered 413.
  *
  * <p>HTTP: every key answers {@code HEAD}, single {@code Range} requests ({@code bytes=a-b},
  * {@code bytes=a-}, suffix {@code bytes=-n}: 206 with {@code Content-Range}; past the end: 416;
@@ -63,11 +64,13 @@ final class ZarrRoutes {
     static final String OCTETS = "application/octet-stream";
 
     private final Atlas atlas;
+    private final ServerOptions options;
     private final ServerMetrics metrics;
     private final Scheduler timer;
 
-    ZarrRoutes(Atlas atlas, ServerMetrics metrics, Scheduler timer) {
+    ZarrRoutes(Atlas atlas, ServerOptions options, ServerMetrics metrics, Scheduler timer) {
         this.atlas = atlas;
+        this.options = options;
         this.metrics = metrics;
         this.timer = timer;
     }
@@ -189,6 +192,11 @@ final class ZarrRoutes {
      * @param fill one fill element's bytes, or an empty array for a whole chunk (no padding)
      */
     Mono<byte[]> readChunk(String dataset, String array, ArraySchema schema, ZarrChunks.Box box, Mono<byte[]> fill) {
+        if (box.fullElements() > options.maxElementsPerRequest()) {
+            // A chunk is held whole on the heap: the per-request limit of region reads applies to it.
+            throw ApiError.tooLarge("chunk", "a chunk of array '" + array + "' has " + box.fullElements()
+                    + " elements; the limit per request is " + options.maxElementsPerRequest());
+        }
         int elem = (int) schema.dtype().elementSize();
         return fill.flatMap(f -> atlas.pin(array)
                         .flatMap(pin -> pin.readArray(dataset, box.start(), box.shape()))

@@ -300,6 +300,20 @@ class ZarrViewTest extends EngineTestBase {
     }
 
     @Test
+    void aChunkOverTheRequestLimitIsRefused() throws Exception {
+        try (AtlasHttpServer small = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0).resources(resources)
+                .maxElementsPerRequest(20).build())) {
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(small.baseUrl()
+                    + "/zarr/v2/grid_a/temperature/0.0.0")).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(413, r.statusCode());
+            assertEquals("chunk", MAPPER.readTree(r.body()).get("parameter").asText());
+            r = http.send(HttpRequest.newBuilder(URI.create(small.baseUrl() + "/zarr/v2/grid_a/land/0.0")).timeout(TIMEOUT)
+                    .build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(200, r.statusCode(), "16 elements fit");
+        }
+    }
+
+    @Test
     void etagsRevalidateWithoutReadingAndChangeWithTheCommit() throws Exception {
         String path = "/zarr/v2/grid_a/temperature/0.0.0";
         HttpResponse<byte[]> first = get(path);
