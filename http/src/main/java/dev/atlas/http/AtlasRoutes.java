@@ -179,8 +179,9 @@ public final class AtlasRoutes implements AutoCloseable {
     /**
      * {@code server} with the connection-level protections of {@code options}: the idle, read and
      * request timeouts (see {@link ServerOptions#idleTimeout()}), and the request line and header
-     * limits answered with JSON errors (414, 431; this sets the server's request decoder options,
-     * so configure other decoder settings after it). Apply it to the caller's server
+     * limits answered with JSON errors (414, 431; this replaces the server's request decoder
+     * options: a caller that needs other decoder settings sets them after this, with
+     * {@link ServerOptions#maxRequestLineBytes()} and {@link ServerOptions#maxHeaderBytes()}). Apply it to the caller's server
      * that mounts these routes; {@link AtlasHttpServer} does.
      */
     public HttpServer configure(HttpServer server) {
