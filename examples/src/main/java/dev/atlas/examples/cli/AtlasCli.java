@@ -52,7 +52,7 @@ public final class AtlasCli implements Runnable {
     }
 
     @Option(names = "--s3-region", paramLabel = "REGION", scope = CommandLine.ScopeType.INHERIT,
-            description = "S3 region; default: AWS_REGION or AWS_DEFAULT_REGION.")
+            description = "S3 region; default: AWS_REGION or AWS_DEFAULT_REGION, else the profile's region in ~/.aws/config (AWS_PROFILE, AWS_CONFIG_FILE).")
     void region(String r) {
         S3Settings.set(S3Settings.current().withRegion(r));
     }

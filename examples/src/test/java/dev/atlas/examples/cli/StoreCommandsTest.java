@@ -172,6 +172,18 @@ class StoreCommandsTest {
                 assertEquals("", r.err(), cmd + " " + flag + ": " + r);
             }
         }
+        // The help says what the tool does today: the demo serves, stores may be on S3, the region
+        // comes from ~/.aws/config too, import and compact take --progress.
+        String demo = Cli.run("demo", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(demo.contains("then serve it over HTTP until Ctrl-C"), demo);
+        for (String cmd : List.of("ls", "info", "cat", "compact", "rm", "verify")) {
+            String help = Cli.run(cmd, "--help").out().replaceAll("\\s+", " ");
+            assertTrue(help.contains("//bucket/prefix") && help.contains("~/.aws/config"), cmd + ": " + help);
+            assertFalse(help.contains("needs the S3 module"), cmd + ": " + help);
+        }
+        for (String cmd : List.of("import", "compact")) {
+            assertTrue(Cli.run(cmd, "--help").out().contains("--[no-]progress"), cmd);
+        }
     }
 
     @Test
