@@ -178,14 +178,18 @@ public final class AtlasRoutes implements AutoCloseable {
 
     /**
      * {@code server} with the connection-level protections of {@code options}: the idle, read and
-     * request timeouts (see {@link ServerOptions#idleTimeout()}). Apply it to the caller's server
+     * request timeouts (see {@link ServerOptions#idleTimeout()}), and the request line and header
+     * limits answered with JSON errors (414, 431; this replaces the server's request decoder
+     * options: a caller that needs other decoder settings sets them after this, with
+     * {@link ServerOptions#maxRequestLineBytes()} and {@link ServerOptions#maxHeaderBytes()}). Apply it to the caller's server
      * that mounts these routes; {@link AtlasHttpServer} does.
      */
     public HttpServer configure(HttpServer server) {
         // Slow or idle clients: a connection waiting for (or stalling inside) its request line and
         // headers is closed after idleTimeout; a body pausing longer than readTimeout, or not
         // complete within requestTimeout, is answered 408.
-        return server.idleTimeout(options.idleTimeout())
+        return DecoderFailures.configure(server, options)
+                .idleTimeout(options.idleTimeout())
                 .readTimeout(options.readTimeout())
                 .requestTimeout(options.requestTimeout());
     }
