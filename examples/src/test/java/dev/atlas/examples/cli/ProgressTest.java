@@ -119,8 +119,10 @@ class ProgressTest {
         JsonNode report = MAPPER.readTree(r.out());                  // stdout is the JSON document alone
         assertEquals(4, report.get("compacted").size(), r.out());
         List<String> lines = r.err().lines().toList();
-        assertEquals(4, lines.size(), r.err());                        // 4 file sets: a line per tenth reached
-        String last = lines.get(3);
+        // 4 file sets, at most a line per tenth reached: file sets compact concurrently, so two
+        // that finish together may be reported by one line (25 %, 75 %, 100 % was seen).
+        assertTrue(lines.size() >= 1 && lines.size() <= 4, r.err());
+        String last = lines.get(lines.size() - 1);
         assertTrue(last.matches("compact \\[#{30}\\] 100% 4/4 array file sets, [0-9.]+ \\w+ of [0-9.]+ \\w+, .*/s, \\w+"), last);
         String bytes = last.replaceAll(".*sets, ([0-9.]+ \\w+) of ([0-9.]+ \\w+),.*", "$1|$2");
         assertEquals(bytes.split("\\|")[0], bytes.split("\\|")[1], "all bytes done at the end: " + last);
