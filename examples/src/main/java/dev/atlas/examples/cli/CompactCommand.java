@@ -105,6 +105,7 @@ final class CompactCommand extends StoreCommand {
         private final long totalBytes;
         private final long startNanos = System.nanoTime();
         private long bytesDone;
+        private int done;
         private int lastTenth;
         private long lastDraw;
         private int drawnWidth;
@@ -119,12 +120,16 @@ final class CompactCommand extends StoreCommand {
 
         @Override
         public synchronized void accept(CompactionProgress p) {
+            // Counted here, not taken from p: file sets compact concurrently, and the report
+            // numbered 4 of 4 can arrive before the one numbered 3 (whose bytes would be missing
+            // from a final line drawn from p's count).
+            done++;
             if (bytesPerArray != null) {
                 bytesDone += bytesPerArray.getOrDefault(p.array(), 0L);
             }
             if (mode == ProgressOption.Mode.REDRAW) {
                 long now = System.nanoTime();
-                if (now - lastDraw >= REDRAW_NANOS || p.fileSetsDone() == p.fileSetsTotal()) {
+                if (now - lastDraw >= REDRAW_NANOS || done == p.fileSetsTotal()) {
                     lastDraw = now;
                     String line = line(p);
                     int pad = Math.max(0, drawnWidth - line.length());
@@ -133,7 +138,7 @@ final class CompactCommand extends StoreCommand {
                     err.flush();
                 }
             } else if (mode == ProgressOption.Mode.LINES) {
-                int tenth = p.fileSetsTotal() == 0 ? 10 : p.fileSetsDone() * 10 / p.fileSetsTotal();
+                int tenth = p.fileSetsTotal() == 0 ? 10 : done * 10 / p.fileSetsTotal();
                 if (tenth > lastTenth) {
                     lastTenth = tenth;
                     err.println(line(p));
@@ -153,10 +158,10 @@ final class CompactCommand extends StoreCommand {
 
         private String line(CompactionProgress p) {
             int total = Math.max(1, p.fileSetsTotal());
-            int filled = p.fileSetsDone() * WIDTH / total;
+            int filled = done * WIDTH / total;
             double seconds = Math.max(1e-9, (System.nanoTime() - startNanos) / 1e9);
             StringBuilder b = new StringBuilder("compact [").append("#".repeat(filled)).append(".".repeat(WIDTH - filled))
-                    .append(String.format("] %3d%% %d/%d array file sets", p.fileSetsDone() * 100 / total, p.fileSetsDone(),
+                    .append(String.format("] %3d%% %d/%d array file sets", done * 100 / total, done,
                             p.fileSetsTotal()));
             if (bytesPerArray != null) {
                 b.append(", ").append(Values.bytes(bytesDone)).append(" of ").append(Values.bytes(totalBytes))
