@@ -5,11 +5,9 @@ import dev.atlas.runtime.EngineResources;
 import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.AtlasOptions;
-import java.net.URI;
+import dev.atlas.store.StoreUri;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.Locale;
 import org.springframework.beans.factory.DisposableBean;
 
 /**
@@ -38,6 +36,7 @@ public final class AtlasStore implements DisposableBean {
      * context refresh).
      *
      * @throws InvalidArgumentException when {@code atlas.store} is missing or not a usable location
+     *     ({@link StoreUri#parse}, the parsing the {@code atlas} tool's {@code --store} uses too)
      */
     public static AtlasStore open(AtlasProperties p, EngineResources resources) {
         String text = p.getStore();
@@ -52,21 +51,16 @@ public final class AtlasStore implements DisposableBean {
             o.cpuConcurrency(p.getCpuConcurrency());
         }
         AtlasOptions options = o.build();
-        int scheme = text.indexOf("://");
-        String kind = scheme < 0 ? "" : text.substring(0, scheme).toLowerCase(Locale.ROOT);
-        if (kind.equals("s3")) {
-            return S3Opener.open(text, p, options, resources);
+        StoreUri uri = StoreUri.parse(text);
+        if (uri instanceof StoreUri.S3 s3) {
+            try {
+                Class.forName("dev.atlas.storage.s3.S3Storage", false, AtlasStore.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new InvalidArgumentException("atlas.store '" + text + "' is an S3 store: add dev.atlas:atlas-storage-s3 to the application");
+            }
+            return S3Opener.open(s3, p, options, resources);
         }
-        Path dir;
-        try {
-            // IllegalArgumentException: a malformed file: URI, or (InvalidPathException) a path the platform refuses.
-            dir = kind.isEmpty() ? Paths.get(text) : kind.equals("file") ? Paths.get(URI.create(text)) : null;
-        } catch (IllegalArgumentException e) {
-            throw new InvalidArgumentException("atlas.store '" + text + "' is not a usable path: " + e.getMessage());
-        }
-        if (dir == null) {
-            throw new InvalidArgumentException("atlas.store '" + text + "' has an unsupported scheme (a directory or s3://bucket/prefix)");
-        }
+        Path dir = ((StoreUri.Local) uri).dir();
         Atlas atlas = (p.isCreate() ? LocalAtlas.openOrCreate(dir, options) : LocalAtlas.open(dir, options)).block(OPEN_TIMEOUT);
         return new AtlasStore(dir.toString(), atlas, null);
     }

@@ -111,7 +111,7 @@ class AtlasAutoConfigurationTest {
         web.withPropertyValues("atlas.store=" + tmp.resolve("absent"))
                 .run(ctx -> assertThat(ctx).hasFailed());
         web.withPropertyValues("atlas.store=ftp://host/x")
-                .run(ctx -> assertThat(ctx.getStartupFailure()).rootCause().hasMessageContaining("unsupported scheme"));
+                .run(ctx -> assertThat(ctx.getStartupFailure()).rootCause().hasMessageContaining("unsupported store location"));
     }
 
     @Test
