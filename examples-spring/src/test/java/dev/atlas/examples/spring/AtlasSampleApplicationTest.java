@@ -40,6 +40,8 @@ class AtlasSampleApplicationTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     /** Side of the large array: 1024 x 1024 float32 = 4 MiB, 64 pieces of 64 KiB (more than loopback's socket buffers hold). */
     private static final int BIG = 1024;
+    /** Side of the stall test's array: 2048 x 2048 float32 = 16 MiB, 256 pieces (far more than the kernel's 4 MiB send buffer holds). */
+    private static final int HUGE = 2048;
 
     @Value("${local.server.port}")
     int port;
@@ -77,6 +79,12 @@ class AtlasSampleApplicationTest {
                 }
                 try (NdArray a = NdArray.ofFloats(new long[] {BIG, BIG}, v)) {
                     d0.writeArray("big", new long[2], a).block(TIMEOUT);
+                }
+                d0.defineArray("huge", ArraySpec.of(DType.FLOAT32, HUGE, HUGE).withChunks(256, 512)).block(TIMEOUT);
+                float[] h = new float[HUGE * HUGE];
+                java.util.Arrays.fill(h, 7f);
+                try (NdArray a = NdArray.ofFloats(new long[] {HUGE, HUGE}, h)) {
+                    d0.writeArray("huge", new long[2], a).block(TIMEOUT);
                 }
                 atlas.flush().block(TIMEOUT);
             } finally {
@@ -173,6 +181,58 @@ class AtlasSampleApplicationTest {
                 text);
         // The server goes on serving.
         client().get().uri("/atlas/health").exchange().expectStatus().isOk().expectBody().jsonPath("$.status").isEqualTo("ok");
+    }
+
+    /** The value of counter {@code name} (no tags) in a scrape. */
+    private double counter(String name) {
+        String text = client().get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        return text.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1)))
+                .findFirst().orElse(0);
+    }
+
+    @Test
+    void aStalledClientStallsTheReadsNotTheMemory() throws Exception {
+        // A client that sends its request and then reads nothing: the stream must stop reading
+        // pieces once the connection stops draining (the writability gate on WebFlux's Netty
+        // channel). What may be read: what the kernel's send buffer takes (up to tcp_wmem's 4 MiB,
+        // 64 pieces) and a piece or two more; without the gate reactor-netty's send would also
+        // read 128 pieces ahead into its queue.
+        double before = counter("atlas_http_stream_pieces_total");
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.setReceiveBufferSize(16 << 10);
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+            socket.getOutputStream().write(("GET /atlas/datasets/d0/arrays/huge/data HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            Thread.sleep(1_000);
+            double stalled = counter("atlas_http_stream_pieces_total") - before;
+            assertTrue(stalled >= 1 && stalled <= 64 + 8, stalled + " of 256 pieces read while the client read nothing");
+            // Then the client reads: the rest arrives, all of it.
+            java.io.InputStream in = socket.getInputStream();
+            long total = 0;
+            byte[] buf = new byte[1 << 16];
+            boolean headersDone = false;
+            StringBuilder head = new StringBuilder();
+            while (total < 4L * HUGE * HUGE) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    break;
+                }
+                if (!headersDone) {
+                    head.append(new String(buf, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+                    int end = head.indexOf("\r\n\r\n");
+                    if (end < 0) {
+                        continue;
+                    }
+                    headersDone = true;
+                    total = head.length() - (end + 4);
+                    continue;
+                }
+                total += n;
+            }
+            assertEquals(4L * HUGE * HUGE, total);
+        }
     }
 
     @Test
