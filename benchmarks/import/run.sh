@@ -65,7 +65,7 @@ copy_bytes=$(stat -c %s "$copy" 2>/dev/null || echo 0)
 # (b) the import under test
 /usr/bin/time -v -o "$dir/java.time" java -Xmx512m -XX:MaxDirectMemorySize=1g \
   "-Xlog:gc,gc+heap+exit:file=$dir/gc.log" \
-  -jar "$jar" import "$big" --store "$store" > "$dir/import.out" 2> "$dir/import.err"
+  -jar "$jar" import "$big" --store "$store" --progress > "$dir/import.out" 2> "$dir/import.err"
 java_rc=$?
 store_bytes=$(du -sb "$store" 2>/dev/null | cut -f1)
 

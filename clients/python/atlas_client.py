@@ -17,7 +17,7 @@ import re
 import numpy as np
 import requests
 
-__all__ = ["AtlasClient", "AtlasError", "numpy_dtype"]
+__all__ = ["AtlasClient", "AtlasError", "numpy_dtype", "typed_value"]
 
 _SCALARS = {
     "Bool": np.dtype("?"),
@@ -59,6 +59,31 @@ def numpy_dtype(atlas_dtype):
         child = numpy_dtype(m.group(1))
         return None if child is None else np.dtype((child, (int(m.group(2)),)))
     return None
+
+
+_FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def typed_value(typed):
+    """The Python value of a typed JSON value ``{"type": T, "value": v}`` (attributes, fills, stats).
+
+    Types are named as dtypes are, for dataset and array attributes alike (``String``, ``Int64``,
+    ``Float64``, ``Bool``, ``TimestampNs``, ``Float32List`` ...; fills and statistics use ``Int``,
+    ``UInt``, ``Float``, ``Bytes``): floats come back as floats (``"NaN"`` and the infinities
+    included), timestamps as ``numpy.datetime64`` in nanoseconds, binary as bytes, lists as lists.
+    """
+    if typed is None:
+        return None
+    t, v = typed["type"], typed["value"]
+    if t.endswith("List"):
+        return [typed_value({"type": t[:-4], "value": x}) for x in v]
+    if t.startswith("Float"):
+        return _FLOAT_WORDS[v] if isinstance(v, str) else float(v)
+    if t == "TimestampNs":
+        return np.datetime64(int(v), "ns")
+    if t in ("Binary", "Bytes"):
+        return bytes.fromhex(v)
+    return v
 
 
 def _region(region, start, shape):

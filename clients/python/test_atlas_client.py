@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from atlas_client import AtlasClient, AtlasError, numpy_dtype  # noqa: E402
+from atlas_client import AtlasClient, AtlasError, numpy_dtype, typed_value  # noqa: E402
 
 
 def main(base_url, manifest_path):
@@ -33,6 +33,18 @@ def main(base_url, manifest_path):
     check("arrays", sorted(a["name"] for a in atlas.arrays()) == sorted(manifest["array_names"]), atlas.arrays())
     ds = atlas.dataset(manifest["dataset_names"][1])
     check("dataset", ds["name"] == manifest["dataset_names"][1] and len(ds["arrays"]) == len(manifest["array_names"]), ds)
+
+    # Typed values: dataset and array attributes in one vocabulary (the dtype names), fills and stats.
+    attrs = ds["attributes"]
+    check("attribute types", [attrs[k]["type"] for k in ("title", "member", "grid_resolution_deg", "created")]
+          == ["String", "Int64", "Float64", "TimestampNs"], attrs)
+    check("typed values", typed_value(attrs["member"]) == 1 and isinstance(typed_value(attrs["title"]), str)
+          and typed_value(attrs["created"]).dtype == np.dtype("<M8[ns]"), attrs)
+    temp = next(a for a in ds["arrays"] if a["name"] == "temperature")
+    check("array attribute type", temp["attributes"]["units"] == {"type": "String", "value": "K"}, temp["attributes"])
+    check("fill NaN", np.isnan(typed_value(temp["fill"])), temp["fill"])
+    mask = next(a for a in ds["arrays"] if a["name"] == "land_mask")
+    check("list attribute", typed_value(mask["attributes"]["flag_values"]) == [0, 1], mask["attributes"])
 
     for case in manifest["cases"]:
         expected = np.frombuffer(open(os.path.join(here, case["file"]), "rb").read(), dtype=numpy_dtype(case["dtype"]))

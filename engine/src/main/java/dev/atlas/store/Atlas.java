@@ -328,7 +328,22 @@ public final class Atlas {
      * @return what was compacted, yielded and deleted
      */
     public Mono<CompactionReport> compact() {
-        return gate.exclusive(commit::compact);
+        return compact(p -> { });
+    }
+
+    /**
+     * {@link #compact()}, telling {@code progress} after each array file set it handled (from the
+     * thread that finished it; keep it short and non-blocking).
+     *
+     * @param progress called once per file set, with running counts
+     * @return what was compacted, yielded and deleted
+     * @throws InvalidArgumentException if {@code progress} is null
+     */
+    public Mono<CompactionReport> compact(java.util.function.Consumer<CompactionProgress> progress) {
+        if (progress == null) {
+            throw new InvalidArgumentException("compact: progress must not be null");
+        }
+        return gate.exclusive(() -> commit.compact(progress));
     }
 
     /**

@@ -16,7 +16,9 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -167,7 +169,7 @@ final class StoreCommit {
      * garbage older than {@link AtlasOptions#garbageAge()}: sidecars of failed commits, array file
      * sets no dataset references, abandoned uploads.
      */
-    Mono<CompactionReport> compact() {
+    Mono<CompactionReport> compact(Consumer<CompactionProgress> progress) {
         return Mono.defer(() -> {
             Map<String, Set<String>> declaring = state.declaringDatasets();
             Mono<Void> tombstone = Flux.fromIterable(declaring.entrySet())
@@ -181,10 +183,15 @@ final class StoreCommit {
                     .then();
             List<String> compacted = new CopyOnWriteArrayList<>();
             List<String> yielded = new CopyOnWriteArrayList<>();
+            AtomicInteger handled = new AtomicInteger();
+            int total = declaring.size();
             return tombstone.then(flush())
                     .then(Flux.fromIterable(declaring.keySet())
                             .flatMap(a -> files.file(a, false).flatMap(f -> f.compact(options.garbageAge()))
-                                    .doOnNext(done -> (done ? compacted : yielded).add(a)), options.flushConcurrency())
+                                    .doOnNext(done -> {
+                                        (done ? compacted : yielded).add(a);
+                                        progress.accept(new CompactionProgress(a, done, handled.incrementAndGet(), total));
+                                    }), options.flushConcurrency())
                             .then())
                     .then(Mono.defer(this::gc))
                     .map(g -> new CompactionReport(sorted(compacted), sorted(yielded), g.garbage(), g.abandonedUploads()));

@@ -930,6 +930,22 @@ public abstract class AtlasContract extends EngineTestBase {
         assertTrue(block(s.list("t/_retained/").count()) >= 2, "the replaced base and the absorbed sidecar are retained");
     }
 
+    @Test
+    void compactTellsItsProgressOncePerFileSet() {
+        Atlas a = create(newStorage());
+        for (String array : List.of("u", "v", "w")) {
+            writeFloats(defineFloats(a, "d", array, 4), array, new long[] {0}, new long[] {4}, 1, 2, 3, 4);
+        }
+        block(a.flush());
+        List<CompactionProgress> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompactionReport report = block(a.compact(seen::add));
+        assertEquals(3, seen.size(), seen.toString());
+        assertEquals(List.of(1, 2, 3), seen.stream().map(CompactionProgress::fileSetsDone).sorted().toList());
+        assertTrue(seen.stream().allMatch(p -> p.fileSetsTotal() == 3 && p.compacted()), seen.toString());
+        assertEquals(report.compacted(), seen.stream().map(CompactionProgress::array).sorted().toList());
+        assertThrows(dev.atlas.error.InvalidArgumentException.class, () -> a.compact(null));
+    }
+
     /** Bytes of the file set objects under {@code prefix}: the copies compactions retain for readers ({@code _retained/}, garbage after the garbage age) not counted. */
     static long totalBytes(Storage s, String prefix) {
         return block(s.list(prefix).filter(o -> !o.key().contains("/_retained/")).map(ObjectInfo::size).reduce(0L, Long::sum));

@@ -10,7 +10,9 @@ import dev.atlas.error.ObjectChangedException;
 import dev.atlas.error.StorageException;
 import dev.atlas.store.Atlas;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
@@ -28,7 +30,6 @@ import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
-import reactor.netty.Connection;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
@@ -37,7 +38,12 @@ import reactor.netty.http.server.HttpServerRoutes;
 /**
  * The HTTP routes of an {@link Atlas} store, for a reactor-netty server: {@link AtlasHttpServer}'s own,
  * or a caller's ({@link #mount} on its route table, or {@link #handle} as its handler, with
- * {@link #configure} for the timeouts), on the caller's event loops.
+ * {@link #configure} for the timeouts), on the caller's event loops; or any other server through
+ * {@link #serve} and a {@link RouteExchange} (the Spring Boot starter's WebFlux
+ * {@code RouterFunction} does so). Each route computes a transport-neutral {@link Reply} (status,
+ * headers, heap bytes or a stream of buffers) that the exchange writes, so every transport serves
+ * the same answers from this one implementation; connection timeouts belong to the server
+ * ({@link #configure} for reactor-netty).
  *
  * <table>
  * <caption>Routes</caption>
@@ -55,7 +61,7 @@ import reactor.netty.http.server.HttpServerRoutes;
  * <tr><td>{@code GET /zarr/v2/_stack/{prefix}/...}</td><td>the datasets of a prefix as one Zarr group of stacked arrays ({@link ZarrStacks})</td></tr>
  * </table>
  *
- * <p>Every GET route answers HEAD (reactor-netty sends the headers without the body). A method
+ * <p>Every GET route answers HEAD (the transport sends the headers without the body). A method
  * name HTTP does not define is answered 501 and tagged {@code OTHER} in the metrics, so made-up
  * methods cannot add series. Connections that send no complete headers within
  * {@link ServerOptions#idleTimeout()} are closed; a body that pauses longer than
@@ -159,23 +165,62 @@ public final class AtlasRoutes implements AutoCloseable {
      * caller's event loop.
      */
     public Publisher<Void> handle(HttpServerRequest req, HttpServerResponse res) {
+        return serve(new NettyExchange(req, res));
+    }
+
+    /**
+     * Serves one exchange of any transport (reactor-netty's through {@link #handle}, WebFlux's
+     * through the Spring Boot starter): matches the route, computes its {@link Reply}, has the
+     * exchange write it, answers failures (JSON errors, or a cut once headers went out) and records
+     * the request's meters. Never blocks.
+     *
+     * @return completes when the answer is written (or the client is gone)
+     */
+    public Mono<Void> serve(RouteExchange ex) {
         long t0 = System.nanoTime();
         String[] route = {"unmatched"};
         boolean[] clientGone = {false};
-        return Mono.defer(() -> dispatch(req, res, route, t0))
+        int[] status = {200};
+        HttpHeaders always = new DefaultHttpHeaders();
+        return Mono.defer(() -> dispatch(ex, always, route, t0))
+                .flatMap(reply -> write(ex, reply, always, status))
                 .onErrorResume(e -> {
                     if (clientClosed(e)) {
                         // The client went away (reset, closed, aborted): not a server error, no
                         // WARN, no answer to write; counted apart.
                         clientGone[0] = true;
-                        LOG.debug("{} {}: client closed the connection ({})", req.method(), req.uri(), e.toString());
+                        LOG.debug("{} {}: client closed the connection ({})", ex.method(), ex.uri(), e.toString());
                         return Mono.empty();
                     }
-                    return fail(req, res, route[0], e);
+                    return fail(ex, always, route[0], e, status);
                 })
-                .doFinally(sig -> metrics.request(route[0], methodTag(req.method()),
+                .doOnDiscard(Reply.class, Reply::release)
+                .doFinally(sig -> metrics.request(route[0], methodTag(ex.method()),
                         clientGone[0] || sig == reactor.core.publisher.SignalType.CANCEL ? "client-closed"
-                                : Integer.toString(res.status().code()), System.nanoTime() - t0));
+                                : Integer.toString(status[0]), System.nanoTime() - t0));
+    }
+
+    /** Writes {@code reply} with the headers every answer of this exchange carries (CORS, Allow); releases what it holds afterwards. */
+    private static Mono<Void> write(RouteExchange ex, Reply reply, HttpHeaders always, int[] status) {
+        for (Map.Entry<String, String> h : always) {
+            if (!reply.headers().contains(h.getKey())) {
+                reply.headers().add(h.getKey(), h.getValue());
+            }
+        }
+        status[0] = reply.status().code();
+        return Mono.defer(() -> ex.send(reply)).doFinally(sig -> reply.release());
+    }
+
+    /**
+     * Whether {@code uri} (a request target: path relative to the server root, maybe a query) is
+     * under the base path, so that {@link #serve} answers it; a caller's router uses this to send
+     * only these requests here.
+     */
+    public boolean serves(String uri) {
+        if (basePath.isEmpty()) {
+            return true;
+        }
+        return uri.equals(basePath) || uri.startsWith(basePath + "/") || uri.startsWith(basePath + "?");
     }
 
     /**
@@ -189,23 +234,23 @@ public final class AtlasRoutes implements AutoCloseable {
 
     /** Whether {@code req}'s path is under the base path. */
     private boolean mine(HttpServerRequest req) {
-        if (basePath.isEmpty()) {
-            return true;
-        }
-        String uri = req.uri();
-        return uri.equals(basePath) || uri.startsWith(basePath + "/") || uri.startsWith(basePath + "?");
+        return serves(req.uri());
     }
 
     /**
      * {@code server} with the connection-level protections of {@code options}: the idle, read and
-     * request timeouts (see {@link ServerOptions#idleTimeout()}). Apply it to the caller's server
+     * request timeouts (see {@link ServerOptions#idleTimeout()}), and the request line and header
+     * limits answered with JSON errors (414, 431; this replaces the server's request decoder
+     * options: a caller that needs other decoder settings sets them after this, with
+     * {@link ServerOptions#maxRequestLineBytes()} and {@link ServerOptions#maxHeaderBytes()}). Apply it to the caller's server
      * that mounts these routes; {@link AtlasHttpServer} does.
      */
     public HttpServer configure(HttpServer server) {
         // Slow or idle clients: a connection waiting for (or stalling inside) its request line and
         // headers is closed after idleTimeout; a body pausing longer than readTimeout, or not
         // complete within requestTimeout, is answered 408.
-        return server.idleTimeout(options.idleTimeout())
+        return DecoderFailures.configure(server, options)
+                .idleTimeout(options.idleTimeout())
                 .readTimeout(options.readTimeout())
                 .requestTimeout(options.requestTimeout());
     }
@@ -232,10 +277,10 @@ public final class AtlasRoutes implements AutoCloseable {
     /** A handler of one route. */
     @FunctionalInterface
     interface Handler {
-        Mono<Void> handle(Call call, HttpServerResponse res);
+        Mono<Reply> handle(Call call);
     }
 
-    /** A GET route reading query parameters {@code params}, also answering HEAD (the same status and headers; reactor-netty sends no body for HEAD). */
+    /** A GET route reading query parameters {@code params}, also answering HEAD (the same status and headers; the transport sends no body for HEAD). */
     private void get(String pattern, Handler h, String... params) {
         routes.add(new Route(HttpMethod.GET, pattern, h, Set.of(params)));
         routes.add(new Route(HttpMethod.HEAD, pattern, h, Set.of(params)));
@@ -251,9 +296,9 @@ public final class AtlasRoutes implements AutoCloseable {
     }
 
     /** {@code GET /openapi.json}: the OpenAPI 3.1 description of these routes (a resource kept beside them). */
-    private Mono<Void> openApi(Call call, HttpServerResponse res) {
+    private Mono<Reply> openApi(Call call) {
         // Read on the work scheduler (a class-path resource is a file read), once.
-        return Catalog.json(res, openApi, call, timer);
+        return Catalog.json(openApi, call, timer);
     }
 
     /** The OpenAPI document, as UTF-8 bytes. */
@@ -301,7 +346,7 @@ public final class AtlasRoutes implements AutoCloseable {
     }
 
     /** A matched request: its path parameters (decoded), query parameters (decoded), deadline and route pattern. */
-    record Call(HttpServerRequest request, Map<String, String> path, Map<String, List<String>> query, long deadline,
+    record Call(RouteExchange exchange, Map<String, String> path, Map<String, List<String>> query, long deadline,
             String route) {
         String path(String name) {
             return path.get(name);
@@ -321,9 +366,9 @@ public final class AtlasRoutes implements AutoCloseable {
      * CORS: when the request's {@code Origin} is allowed, the answer says so (every answer, errors
      * included, so a page can read them); returns whether it was allowed.
      */
-    private boolean cors(HttpServerRequest req, HttpServerResponse res) {
+    private boolean cors(RouteExchange req, HttpHeaders res) {
         Set<String> allowed = options.corsOrigins();
-        String origin = req.requestHeaders().get(HttpHeaderNames.ORIGIN);
+        String origin = req.header(HttpHeaderNames.ORIGIN);
         if (allowed.isEmpty() || origin == null) {
             return false;
         }
@@ -331,25 +376,29 @@ public final class AtlasRoutes implements AutoCloseable {
         if (!any && !allowed.contains(origin)) {
             return false;
         }
-        res.header(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, any ? "*" : origin);
+        res.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, any ? "*" : origin);
         if (!any) {
-            res.header(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
+            res.set(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
         }
-        res.header(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, CORS_EXPOSED);
+        res.set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, CORS_EXPOSED);
         return true;
     }
 
-    private Mono<Void> dispatch(HttpServerRequest req, HttpServerResponse res, String[] routeName, long t0) {
+    /**
+     * The reply of the route {@code req} matches; headers every answer must carry (CORS, Allow)
+     * go into {@code res}, failures are thrown (or signalled) for {@link #fail} to answer.
+     */
+    private Mono<Reply> dispatch(RouteExchange req, HttpHeaders res, String[] routeName, long t0) {
         boolean corsAllowed = cors(req, res);
         if (corsAllowed && req.method().equals(HttpMethod.OPTIONS)
-                && req.requestHeaders().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+                && req.header(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD) != null) {
             // A preflight: what a page of this origin may send.
             routeName[0] = "cors-preflight";
-            return res.status(HttpResponseStatus.NO_CONTENT)
-                    .header(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, POST")
-                    .header(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type")
-                    .header(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600")
-                    .send().then();
+            Reply preflight = Reply.empty(HttpResponseStatus.NO_CONTENT);
+            preflight.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, POST")
+                    .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type")
+                    .set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600");
+            return Mono.just(preflight);
         }
         String uri = req.uri();
         int q = uri.indexOf('?');
@@ -379,7 +428,7 @@ public final class AtlasRoutes implements AutoCloseable {
             }
             routeName[0] = r.pattern();
             Call call = new Call(req, params, declaredOnly(query, r), t0 + options.requestTimeout().toNanos(), r.pattern());
-            return r.handler().handle(call, res);
+            return r.handler().handle(call);
         }
         if (!KNOWN_METHODS.contains(req.method().name())) {
             routeName[0] = "method-not-implemented";
@@ -387,7 +436,7 @@ public final class AtlasRoutes implements AutoCloseable {
         }
         if (!allowed.isEmpty()) {
             routeName[0] = "method-not-allowed";
-            res.header(HttpHeaderNames.ALLOW, String.join(", ", allowed));
+            res.set(HttpHeaderNames.ALLOW, String.join(", ", allowed));
             throw new ApiError(HttpResponseStatus.METHOD_NOT_ALLOWED, req.method().name() + " is not allowed on "
                     + rawPath + " (allowed: " + String.join(", ", allowed) + ")", null);
         }
@@ -462,20 +511,19 @@ public final class AtlasRoutes implements AutoCloseable {
     }
 
     /**
-     * The error response of a failed request. Data routes set their success headers only once
-     * their first piece is in hand ({@link StreamedBody}), so every failure up to then arrives here
-     * with nothing sent and gets its status. A response whose headers went out can only be cut
-     * (its connection closed): {@link StreamedBody} has logged and counted a read failure already;
-     * a client that went away needs neither.
+     * The error response of a failed request. Data routes make their reply only once their first
+     * piece is in hand ({@link StreamedBody}), so every failure up to then arrives here with
+     * nothing sent and gets its status. A response whose headers went out can only be cut (its
+     * connection closed): {@link StreamedBody} has logged and counted a read failure already; a
+     * client that went away needs neither.
      */
-    private Mono<Void> fail(HttpServerRequest req, HttpServerResponse res, String route, Throwable e) {
-        if (res.hasSentHeaders()) {
+    private Mono<Void> fail(RouteExchange ex, HttpHeaders always, String route, Throwable e, int[] status) {
+        if (ex.committed()) {
             // Cut: close the connection short of Content-Length. Closing here, rather than handing
-            // the error to reactor-netty, keeps the log at StreamedBody's one line per cut (reactor-netty
+            // the error to the server, keeps the log at StreamedBody's one line per cut (reactor-netty
             // would log the error again with its stack trace).
             LOG.debug("response cut after its headers were sent: {}", e.toString());
-            res.withConnection(Connection::dispose);
-            return Mono.empty();
+            return ex.abort(e);
         }
         ApiError api = classify(e);
         if (Exceptions.unwrap(e) instanceof CorruptFileException) {
@@ -487,24 +535,20 @@ public final class AtlasRoutes implements AutoCloseable {
             // The engine's typed errors name what failed (file, block, key): one line. Anything
             // else is a bug worth its stack trace.
             if (Exceptions.unwrap(e) instanceof AtlasException || api.status().code() != 500) {
-                LOG.warn("{} {} failed ({}): {}", req.method(), req.uri(), api.status().code(), e.toString());
+                LOG.warn("{} {} failed ({}): {}", ex.method(), ex.uri(), api.status().code(), e.toString());
             } else {
-                LOG.warn("{} {} failed ({}): {}", req.method(), req.uri(), api.status().code(), e.toString(), e);
+                LOG.warn("{} {} failed ({}): {}", ex.method(), ex.uri(), api.status().code(), e.toString(), e);
             }
         }
-        // Success headers a handler may have set before it failed (PNG scale, data headers): drop them.
-        res.responseHeaders().remove(HttpHeaderNames.CONTENT_LENGTH).remove("X-Atlas-DType").remove("X-Atlas-Shape")
-                .remove("X-Atlas-Start").remove("X-Atlas-Byte-Order").remove("X-Atlas-Min").remove("X-Atlas-Max");
+        // A fresh reply: success headers a handler may have computed before it failed are not in it.
+        Reply reply = Reply.bytes(api.status(), "application/json", Json.error(api.getMessage(), api.parameter()));
         if (api.status().code() == 408) {
-            res.header(HttpHeaderNames.CONNECTION, "close"); // the rest of the body is not coming
+            reply.headers().set(HttpHeaderNames.CONNECTION, "close"); // the rest of the body is not coming
         }
         if (api.retryAfterSeconds() > 0) {
-            res.header(HttpHeaderNames.RETRY_AFTER, Integer.toString(api.retryAfterSeconds()));
+            reply.headers().set(HttpHeaderNames.RETRY_AFTER, Integer.toString(api.retryAfterSeconds()));
         }
-        return res.status(api.status())
-                .header(HttpHeaderNames.CONTENT_TYPE, "application/json")
-                .sendByteArray(Mono.just(Json.error(api.getMessage(), api.parameter())))
-                .then();
+        return write(ex, reply, always, status);
     }
 
     /**

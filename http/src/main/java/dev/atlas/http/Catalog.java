@@ -10,7 +10,7 @@ import dev.atlas.store.Atlas;
 import dev.atlas.store.DatasetMeta;
 import dev.atlas.store.DatasetView;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +22,6 @@ import java.util.TreeMap;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
-import reactor.netty.http.server.HttpServerResponse;
 
 /** The JSON catalog, /health and /metrics. Registry reads take no I/O; array details open the array's file set once. */
 public final class Catalog {
@@ -44,10 +43,9 @@ public final class Catalog {
      * Sends a JSON body produced on the heap; the request timeout applies to producing it (a
      * timeout on heap bytes cannot strand a buffer; the engine releases what a cancelled read held).
      */
-    static Mono<Void> json(HttpServerResponse res, Mono<byte[]> body, AtlasRoutes.Call call, Scheduler timer) {
+    static Mono<Reply> json(Mono<byte[]> body, AtlasRoutes.Call call, Scheduler timer) {
         return body.timeout(Duration.ofNanos(Math.max(1, call.remainingNanos())), timer)
-                .flatMap(b -> res.header(HttpHeaderNames.CONTENT_TYPE, "application/json")
-                        .sendByteArray(Mono.just(b)).then());
+                .map(b -> Reply.bytes(HttpResponseStatus.OK, "application/json", b));
     }
 
     /**
@@ -56,8 +54,8 @@ public final class Catalog {
      * confirmed) and when it last confirmed it (ISO-8601, UTC). Servers of one store that report
      * the same commit answer every read alike.
      */
-    Mono<Void> health(AtlasRoutes.Call call, HttpServerResponse res) {
-        return json(res, Mono.fromCallable(() -> Json.render(g -> {
+    Mono<Reply> health(AtlasRoutes.Call call) {
+        return json(Mono.fromCallable(() -> Json.render(g -> {
             g.writeStartObject();
             g.writeStringField("status", "ok");
             g.writeNumberField("datasets", atlas.datasetCount());
@@ -67,19 +65,19 @@ public final class Catalog {
         })), call, timer);
     }
 
-    Mono<Void> metrics(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> metrics(AtlasRoutes.Call call) {
         PrometheusMeterRegistry p = metrics.prometheus();
         if (p == null) {
             return Mono.error(ApiError.notFound("the server's meter registry has no Prometheus part", null));
         }
         // Scraping evaluates every gauge (MXBeans, cache snapshots): run it off the event loop.
         return Mono.fromCallable(p::scrape).subscribeOn(work)
-                .flatMap(text -> res.header(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-                        .sendString(Mono.just(text)).then());
+                .map(text -> Reply.bytes(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
+                        text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     /** {@code GET /datasets?prefix=&limit=&cursor=}: cursor is the opaque {@code next_cursor} of the previous page. */
-    Mono<Void> datasets(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> datasets(AtlasRoutes.Call call) {
         String prefix = Params.single(call.query(), "prefix");
         String limitText = Params.single(call.query(), "limit");
         String cursor = Params.single(call.query(), "cursor");
@@ -92,7 +90,7 @@ public final class Catalog {
         int from = (int) Math.min(offset, matching.size());
         int to = Math.min(matching.size(), from + limit);
         List<String> page = matching.subList(from, to);
-        return json(res, Mono.fromCallable(() -> Json.render(g -> {
+        return json(Mono.fromCallable(() -> Json.render(g -> {
             g.writeStartObject();
             g.writeNumberField("total", matching.size());
             g.writeNumberField("offset", from);
@@ -195,8 +193,8 @@ public final class Catalog {
     }
 
     /** {@code GET /datasets/{dataset}}. */
-    Mono<Void> dataset(AtlasRoutes.Call call, HttpServerResponse res) {
-        return json(res, datasetJson(view(atlas, call.path("dataset"))), call, timer);
+    Mono<Reply> dataset(AtlasRoutes.Call call) {
+        return json(datasetJson(view(atlas, call.path("dataset"))), call, timer);
     }
 
     /**
@@ -223,16 +221,16 @@ public final class Catalog {
     }
 
     /** {@code GET /datasets/{dataset}/arrays/{array}}. */
-    Mono<Void> array(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> array(AtlasRoutes.Call call) {
         DatasetView view = view(atlas, call.path("dataset"));
         String array = call.path("array");
         ArraySchema schema = schema(view, array);
-        return json(res, details(view, array, schema).map(d -> Json.render(g -> writeArray(g, d))), call, timer);
+        return json(details(view, array, schema).map(d -> Json.render(g -> writeArray(g, d))), call, timer);
     }
 
     /** {@code GET /arrays}: every array name, its dtype and how many datasets declare it. */
-    Mono<Void> arrays(AtlasRoutes.Call call, HttpServerResponse res) {
-        return json(res, Mono.fromCallable(() -> arraysJson(atlas)), call, timer);
+    Mono<Reply> arrays(AtlasRoutes.Call call) {
+        return json(Mono.fromCallable(() -> arraysJson(atlas)), call, timer);
     }
 
     /**

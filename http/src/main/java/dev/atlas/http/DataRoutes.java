@@ -13,6 +13,7 @@ import dev.atlas.store.DatasetView;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -31,7 +32,6 @@ import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
-import reactor.netty.http.server.HttpServerResponse;
 
 /**
  * Array data: one dataset's region ({@code /datasets/{ds}/arrays/{arr}/data}) and the same region
@@ -41,7 +41,8 @@ import reactor.netty.http.server.HttpServerResponse;
  * {@link ServerOptions#streamPieceBytes()} whose bytes follow each other in C order); each piece is
  * one engine read ({@code DatasetView.readArray}, whose chunks are fetched and decompressed
  * concurrently on the engine's schedulers), and the next piece is read only after the previous one
- * was handed to Netty and the connection is writable. Reading the region's fragments
+ * was handed to the transport and (on a Netty-based server, {@link RouteExchange#channel()}) the
+ * connection is writable. Reading the region's fragments
  * ({@code readFragments}) would deliver chunks in completion order, so writing C order from them
  * needs the whole region (or a reorder buffer as large as a chunk row) in memory; whole pieces in
  * sequence keep memory at one piece per connection whatever the client's speed.
@@ -51,9 +52,10 @@ import reactor.netty.http.server.HttpServerResponse;
  *
  * <p>Buffer ownership: each piece's {@link NdArray} is closed as soon as its buffer is taken (one
  * retained reference); the first piece's reference is held by {@link StreamedBody} until the status
- * line is sent, and every reference is then handed to reactor-netty's {@code send}, which releases
- * it once written, or on cancel (a client that disconnects) through the discard hook that
- * reactor-netty installs for the buffers it has requested. Nothing here adds a second ByteBuf
+ * line is sent, and every reference is then handed to the transport through the {@link Reply}'s
+ * stream (reactor-netty's {@code send}, directly or under WebFlux), which releases it once written,
+ * or on cancel (a client that disconnects) through the discard hook that reactor-netty installs for
+ * the buffers it has requested. Nothing here adds a second ByteBuf
  * discard hook (it would release twice). NdArrays a cancel catches before they became buffers are
  * closed by this class's {@code NdArray} discard hook and by the engine's own cancel handling.
  */
@@ -89,7 +91,7 @@ final class DataRoutes {
     }
 
     /** {@code GET /datasets/{dataset}/arrays/{array}/data}. */
-    Mono<Void> region(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> region(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         String array = call.path("array");
         ArraySchema schema = Catalog.schema(view, array);
@@ -124,7 +126,7 @@ final class DataRoutes {
                             });
                         }
                     });
-            return Catalog.json(res, body, call, timer);
+            return Catalog.json(body, call, timer);
         }
         requireFixedWidth(dtype);
         long bytes = n * dtype.elementSize();
@@ -137,7 +139,7 @@ final class DataRoutes {
         Function<Region, Mono<NdArray>> read = p -> pin.get().flatMap(x -> x.readArray(view.name(), p.start(), p.shape()))
                 .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("dataset '" + view.name()
                         + "' has no array '" + array + "'")));
-        return stream(res, call, pieces, read, out -> headers(out, dtype, r.shape(), r.start(), bytes),
+        return stream(call, pieces, read, out -> headers(out, dtype, r.shape(), r.start(), bytes),
                 () -> pin.set(atlas.pin(array).cache()));
     }
 
@@ -147,14 +149,14 @@ final class DataRoutes {
         }
     }
 
-    private static void headers(HttpServerResponse res, DType dtype, long[] shape, long[] start, long bytes) {
-        res.header(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
-                .header("X-Atlas-DType", dtype.toString())
-                .header("X-Atlas-Shape", join(shape))
-                .header("X-Atlas-Byte-Order", "little-endian")
-                .header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(bytes));
+    private static void headers(HttpHeaders res, DType dtype, long[] shape, long[] start, long bytes) {
+        res.set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
+                .set("X-Atlas-DType", dtype.toString())
+                .set("X-Atlas-Shape", join(shape))
+                .set("X-Atlas-Byte-Order", "little-endian")
+                .set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(bytes));
         if (start != null) {
-            res.header("X-Atlas-Start", join(start));
+            res.set("X-Atlas-Start", join(start));
         }
     }
 
@@ -174,19 +176,18 @@ final class DataRoutes {
      * @param pieces what to read, in body order; subscribed twice (the first piece, then the rest),
      *     so it must be a cold sequence that yields the same pieces each time
      */
-    private <P> Mono<Void> stream(HttpServerResponse res, AtlasRoutes.Call call, Flux<P> pieces,
-            Function<P, Mono<NdArray>> read, Consumer<HttpServerResponse> headers) {
-        return stream(res, call, pieces, read, headers, null);
+    private <P> Mono<Reply> stream(AtlasRoutes.Call call, Flux<P> pieces,
+            Function<P, Mono<NdArray>> read, Consumer<HttpHeaders> headers) {
+        return stream(call, pieces, read, headers, null);
     }
 
     /**
      * As above; {@code repin} (or null) moves {@code read} to the newest committed state: called,
      * up to 3 times, when the first piece fails because objects of its state were replaced.
      */
-    private <P> Mono<Void> stream(HttpServerResponse res, AtlasRoutes.Call call, Flux<P> pieces,
-            Function<P, Mono<NdArray>> read, Consumer<HttpServerResponse> headers, Runnable repin) {
-        AtomicReference<Channel> channel = new AtomicReference<>();
-        res.withConnection(c -> channel.set(c.channel()));
+    private <P> Mono<Reply> stream(AtlasRoutes.Call call, Flux<P> pieces,
+            Function<P, Mono<NdArray>> read, Consumer<HttpHeaders> headers, Runnable repin) {
+        Channel channel = call.exchange().channel();
         Mono<ByteBuf> first = pieces.next().flatMap(p -> piece(p, read, call));
         if (repin != null) {
             first = first.retryWhen(reactor.util.retry.Retry.max(3)
@@ -194,8 +195,8 @@ final class DataRoutes {
                     .doBeforeRetry(sig -> repin.run())
                     .onRetryExhaustedThrow((spec, sig) -> sig.failure()));
         }
-        Flux<ByteBuf> rest = pieces.skip(1).concatMap(p -> writable(channel.get()).then(piece(p, read, call)));
-        return StreamedBody.send(res, call, metrics, first, rest, headers);
+        Flux<ByteBuf> rest = pieces.skip(1).concatMap(p -> writable(channel).then(piece(p, read, call)));
+        return StreamedBody.reply(call, metrics, first, rest, headers);
     }
 
     /**
@@ -241,9 +242,9 @@ final class DataRoutes {
     // ------------------------------------------------------------------ bulk
 
     /** {@code GET /arrays/{array}/data?datasets=a,b|prefix=p[&limit=n]} and {@code POST} with {@code {"datasets":[...]}}. */
-    Mono<Void> bulk(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> bulk(AtlasRoutes.Call call) {
         String array = Params.name(call.path("array"), "array");
-        Mono<Optional<List<String>>> named = call.request().method().equals(HttpMethod.POST)
+        Mono<Optional<List<String>>> named = call.exchange().method().equals(HttpMethod.POST)
                 ? body(call).map(b -> Optional.of(datasetsFromBody(b)))
                 : Mono.fromCallable(() -> datasetsNamedInQuery(call));
         // The dataset list (a prefix selection included) and every row come from one committed
@@ -252,9 +253,9 @@ final class DataRoutes {
         // nothing was sent yet: pin the newest state and answer from it (list and rows anew).
         return named.flatMap(list -> Mono.defer(() -> atlas.pin(array)
                 .onErrorMap(ArrayNotFoundException.class, e -> noSuchArray(call, array, list.orElse(null)))
-                .flatMap(pin -> bulk(call, res, array, list.orElseGet(() -> datasetsWithPrefix(call, array, pin)), pin)))
+                .flatMap(pin -> bulk(call, array, list.orElseGet(() -> datasetsWithPrefix(call, array, pin)), pin)))
                 .retryWhen(reactor.util.retry.Retry.max(3)
-                        .filter(e -> e instanceof dev.atlas.error.ObjectChangedException && !res.hasSentHeaders())
+                        .filter(e -> e instanceof dev.atlas.error.ObjectChangedException && !call.exchange().committed())
                         .onRetryExhaustedThrow((spec, sig) -> sig.failure())));
     }
 
@@ -272,7 +273,7 @@ final class DataRoutes {
     }
 
     private Mono<byte[]> body(AtlasRoutes.Call call) {
-        String length = call.request().requestHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
+        String length = call.exchange().header(HttpHeaderNames.CONTENT_LENGTH);
         if (length != null) {
             try {
                 if (Long.parseLong(length.trim()) > AtlasRoutes.MAX_BODY_BYTES) {
@@ -283,8 +284,8 @@ final class DataRoutes {
                 return Mono.error(ApiError.badParameter("body", "bad Content-Length"));
             }
         }
-        // asByteArray copies each received chunk to the heap and releases it (reactor-netty owns the buffers).
-        return call.request().receive().asByteArray()
+        // The exchange copies each received chunk to the heap and releases its own buffer.
+        return call.exchange().receive()
                 .reduce(new ByteArrayOutputStream(), (out, chunk) -> {
                     if (out.size() + chunk.length > AtlasRoutes.MAX_BODY_BYTES) {
                         throw ApiError.tooLarge("body", "request body larger than " + AtlasRoutes.MAX_BODY_BYTES + " bytes");
@@ -370,7 +371,7 @@ final class DataRoutes {
         return out;
     }
 
-    private Mono<Void> bulk(AtlasRoutes.Call call, HttpServerResponse res, String array, List<String> datasets,
+    private Mono<Reply> bulk(AtlasRoutes.Call call, String array, List<String> datasets,
             ArrayPin pin) {
         if (datasets.isEmpty()) {
             throw ApiError.badParameter("datasets", "no datasets named");
@@ -442,11 +443,11 @@ final class DataRoutes {
                             });
                         }
                     });
-            return Catalog.json(res, body, call, timer);
+            return Catalog.json(body, call, timer);
         }
         requireFixedWidth(dtype);
         long bytes = total * dtype.elementSize();
-        Consumer<HttpServerResponse> headers = out -> headers(out, dtype, outShape, r.start(), bytes);
+        Consumer<HttpHeaders> headers = out -> headers(out, dtype, outShape, r.start(), bytes);
         long rowBytes = per * dtype.elementSize();
         if (rowBytes <= options.streamPieceBytes()) {
             // Small regions: batches of datasets, each one stacked read (planned once for the batch,
@@ -457,14 +458,14 @@ final class DataRoutes {
             for (int i = 0; i < datasets.size(); i += batch) {
                 batches.add(datasets.subList(i, Math.min(datasets.size(), i + batch)));
             }
-            return stream(res, call, Flux.fromIterable(batches),
+            return stream(call, Flux.fromIterable(batches),
                     b -> pin.readArrayAcrossStacked(b, r.start(), r.shape()), headers);
         }
         // Large regions: dataset after dataset, each in pieces like a single-dataset read.
         long target = Math.max(1, options.streamPieceBytes() / dtype.elementSize());
         Flux<DatasetPiece> pieces = Flux.range(0, datasets.size()).concatMap(i -> Flux.fromIterable(
                 new Pieces(r, schemas.get(i).chunkShape(), target)).map(p -> new DatasetPiece(datasets.get(i), p)));
-        return stream(res, call, pieces, p -> pin.readArray(p.dataset(), p.region().start(), p.region().shape())
+        return stream(call, pieces, p -> pin.readArray(p.dataset(), p.region().start(), p.region().shape())
                 .switchIfEmpty(Mono.error(() -> new ArrayNotFoundException("dataset '" + p.dataset()
                         + "' has no array '" + array + "'"))), headers);
     }

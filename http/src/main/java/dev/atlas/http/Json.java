@@ -21,7 +21,11 @@ import java.util.Map;
  * JSON rendering on heap bytes (Jackson streaming). Numbers as JSON numbers (u64 over its full
  * range), NaN and infinities as the strings {@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"},
  * binary as lowercase hex, timestamps as integer nanoseconds; typed values as
- * {@code {"type": ..., "value": ...}} like {@code atlas dump --json}.
+ * {@code {"type": ..., "value": ...}} like {@code atlas dump --json}. Attribute types, of datasets
+ * and of arrays alike, are named as dtypes are ({@code String}, {@code Int64}, {@code Float64List}):
+ * the reference crate's variant names, which {@code dtype} fields and {@code X-Atlas-DType} use too.
+ * Fill values and statistics keep the crate's own variant names ({@code Float}, {@code Int},
+ * {@code UInt}, {@code Bytes}), which {@code atlas dump --json} shares with the reference corpus.
  */
 public final class Json {
     static final JsonFactory FACTORY = new JsonFactory();
@@ -193,23 +197,41 @@ public final class Json {
         g.writeEndObject();
     }
 
+    /**
+     * The type name of a dataset attribute: the name of the dtype its value has ({@code Bool},
+     * {@code Int64}, {@code Float64}, {@code String}, {@code TimestampNs}), the same vocabulary as
+     * every {@code dtype} field, {@code X-Atlas-DType} and array attributes.
+     */
+    static String typeName(Attr a) {
+        DType d;
+        if (a instanceof Attr.Bool) {
+            d = DType.BOOL;
+        } else if (a instanceof Attr.Int64) {
+            d = DType.INT64;
+        } else if (a instanceof Attr.Float64) {
+            d = DType.FLOAT64;
+        } else if (a instanceof Attr.Str) {
+            d = DType.STRING;
+        } else {
+            d = DType.TIMESTAMP_NS;
+        }
+        return d.toString();
+    }
+
+    /** A dataset attribute as {@code {"type": typeName(a), "value": ...}} (timestamps as integer nanoseconds). */
     static void attr(JsonGenerator g, Attr a) throws IOException {
         g.writeStartObject();
+        g.writeStringField("type", typeName(a));
         if (a instanceof Attr.Bool b) {
-            g.writeStringField("type", "bool");
             g.writeBooleanField("value", b.value());
         } else if (a instanceof Attr.Int64 i) {
-            g.writeStringField("type", "int64");
             g.writeNumberField("value", i.value());
         } else if (a instanceof Attr.Float64 f) {
-            g.writeStringField("type", "float64");
             g.writeFieldName("value");
             number(g, f.value());
         } else if (a instanceof Attr.Str s) {
-            g.writeStringField("type", "string");
             g.writeStringField("value", s.value());
         } else {
-            g.writeStringField("type", "timestamp_ns");
             g.writeNumberField("value", ((Attr.Timestamp) a).nanos());
         }
         g.writeEndObject();

@@ -18,7 +18,6 @@ import java.util.Optional;
 import javax.imageio.ImageIO;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
-import reactor.netty.http.server.HttpServerResponse;
 
 /**
  * {@code GET /datasets/{ds}/arrays/{arr}/png?region=&cmap=viridis|gray&min=&max=&width=&height=}: a
@@ -81,7 +80,7 @@ final class QuickLook {
     private record Pixels(int width, int height, int[] argb, double min, double max) {
     }
 
-    Mono<Void> render(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> render(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         String array = call.path("array");
         ArraySchema schema = Catalog.schema(view, array);
@@ -133,7 +132,7 @@ final class QuickLook {
         if (min != null && max != null && max < min) {
             throw ApiError.badParameter("max", "max " + max + " is below min " + min);
         }
-        Mono<byte[]> png = view.arrayFillValue(array).map(Optional::of).defaultIfEmpty(Optional.empty())
+        Mono<Reply> png = view.arrayFillValue(array).map(Optional::of).defaultIfEmpty(Optional.empty())
                 .flatMap(fill -> view.readArray(array, r.start(), r.shape())
                         .map(a -> {
                             try (a) {
@@ -143,11 +142,14 @@ final class QuickLook {
                 .switchIfEmpty(Mono.error(() -> ApiError.notFound("dataset '" + view.name() + "' has no array '"
                         + array + "'", "array")))
                 .flatMap(px -> Mono.fromCallable(() -> encode(px)).subscribeOn(work)
-                        .doOnNext(b -> res.header("X-Atlas-Min", Double.toString(px.min()))
-                                .header("X-Atlas-Max", Double.toString(px.max()))
-                                .header("X-Atlas-Stride", Integer.toString(stride))));
-        return png.timeout(java.time.Duration.ofNanos(Math.max(1, call.remainingNanos())), timer)
-                .flatMap(bytes -> res.header("Content-Type", "image/png").sendByteArray(Mono.just(bytes)).then());
+                        .map(b -> {
+                            Reply reply = Reply.bytes(io.netty.handler.codec.http.HttpResponseStatus.OK, "image/png", b);
+                            reply.headers().set("X-Atlas-Min", Double.toString(px.min()))
+                                    .set("X-Atlas-Max", Double.toString(px.max()))
+                                    .set("X-Atlas-Stride", Integer.toString(stride));
+                            return reply;
+                        }));
+        return png.timeout(java.time.Duration.ofNanos(Math.max(1, call.remainingNanos())), timer);
     }
 
     /**

@@ -37,6 +37,18 @@ public final class ServerOptions {
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
     /** A request body that sends nothing for this long is answered 408 and its connection closed. */
     public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Longest request line (method, target and version), as Netty's decoder defaults it: 4 KiB holds
+     * every route with a region and a long dataset list in {@code datasets=}; longer lists go in a
+     * {@code POST} body. Longer lines are answered 414 with the JSON error.
+     */
+    public static final int DEFAULT_MAX_REQUEST_LINE_BYTES = 4096;
+    /**
+     * Largest request head (all header lines), as Netty's decoder defaults it: room for browser
+     * headers and cookies of a neighbouring app on the same host. Larger heads are answered 431 with
+     * the JSON error.
+     */
+    public static final int DEFAULT_MAX_HEADER_BYTES = 8192;
     /** Bytes of one streamed piece (one engine read); also the unit of memory a slow client can hold. */
     public static final int DEFAULT_STREAM_PIECE_BYTES = 1 << 20;
     /** Threads encoding PNGs (CPU-bound, off the event loop). */
@@ -54,6 +66,8 @@ public final class ServerOptions {
     private final Duration requestTimeout;
     private final Duration idleTimeout;
     private final Duration readTimeout;
+    private final int maxRequestLineBytes;
+    private final int maxHeaderBytes;
     private final java.util.Set<String> corsOrigins;
     private final String basePath;
     private final int streamPieceBytes;
@@ -74,6 +88,8 @@ public final class ServerOptions {
         requestTimeout = b.requestTimeout;
         idleTimeout = b.idleTimeout;
         readTimeout = b.readTimeout;
+        maxRequestLineBytes = b.maxRequestLineBytes;
+        maxHeaderBytes = b.maxHeaderBytes;
         corsOrigins = java.util.Set.copyOf(b.corsOrigins);
         basePath = b.basePath;
         streamPieceBytes = b.streamPieceBytes;
@@ -150,6 +166,16 @@ public final class ServerOptions {
         return readTimeout;
     }
 
+    /** See {@link #DEFAULT_MAX_REQUEST_LINE_BYTES}: longer request lines are answered 414 (JSON). */
+    public int maxRequestLineBytes() {
+        return maxRequestLineBytes;
+    }
+
+    /** See {@link #DEFAULT_MAX_HEADER_BYTES}: larger request heads are answered 431 (JSON). */
+    public int maxHeaderBytes() {
+        return maxHeaderBytes;
+    }
+
     /**
      * Origins browsers may read answers from (CORS): empty (the default) sends no CORS headers, so
      * browsers keep pages of other origins from reading the service; {@code *} allows any origin.
@@ -205,6 +231,8 @@ public final class ServerOptions {
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
         private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
         private Duration readTimeout = DEFAULT_READ_TIMEOUT;
+        private int maxRequestLineBytes = DEFAULT_MAX_REQUEST_LINE_BYTES;
+        private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
         private java.util.Set<String> corsOrigins = java.util.Set.of();
         private String basePath = "";
         private int streamPieceBytes = DEFAULT_STREAM_PIECE_BYTES;
@@ -282,6 +310,18 @@ public final class ServerOptions {
             return this;
         }
 
+        /** Longest request line, 256 bytes to 1 MiB. */
+        public Builder maxRequestLineBytes(int n) {
+            maxRequestLineBytes = within(n, 256, 1 << 20, "maxRequestLineBytes");
+            return this;
+        }
+
+        /** Largest request head, 1 KiB to 1 MiB. */
+        public Builder maxHeaderBytes(int n) {
+            maxHeaderBytes = within(n, 1024, 1 << 20, "maxHeaderBytes");
+            return this;
+        }
+
         /** {@code ""} or a path of segments without a trailing slash ({@code /atlas}, {@code /api/arrays}). */
         public Builder basePath(String p) {
             if (p == null || !(p.isEmpty() || p.matches("(/[A-Za-z0-9._~-]+)+"))) {
@@ -348,6 +388,13 @@ public final class ServerOptions {
                 throw new InvalidArgumentException(what + " must be positive");
             }
             return d;
+        }
+
+        private static int within(int n, int min, int max, String what) {
+            if (n < min || n > max) {
+                throw new InvalidArgumentException(what + " must be " + min + ".." + max + ", got " + n);
+            }
+            return n;
         }
 
         private static long positive(long n, String what) {

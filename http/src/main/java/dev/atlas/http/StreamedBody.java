@@ -1,6 +1,9 @@
 package dev.atlas.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.AtomicLong;
@@ -10,10 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.netty.http.server.HttpServerResponse;
 
 /**
- * A streamed binary response whose status line waits for its first piece. Once the status and
+ * A streamed binary {@link Reply} whose status line waits for its first piece. Once the status and
  * {@code Content-Length} are on the wire nothing can change them, so the first piece is read
  * before they are sent: a read that fails at once (not found, a bad region the engine refuses,
  * damaged data, a store that changed under the read) fails the handler with nothing sent, and the
@@ -23,11 +25,12 @@ import reactor.netty.http.server.HttpServerResponse;
  * ({@code atlas.http.stream.cut}).
  *
  * <p>Buffer ownership, the one protocol of this class: the first piece's buffer is held here from
- * the moment it arrives until reactor-netty's {@code send} takes it (then {@code send} releases it
- * once written, or on cancel through the discard hook it installs for the buffers it requests);
- * whatever ends the response before that (an error, a cancel, a client already gone so that
- * {@code send} never subscribes) releases the held buffer exactly once. The later pieces go
- * straight to {@code send}. Nothing here installs a ByteBuf discard hook: reactor-netty's would
+ * the moment it arrives until the transport subscribes to the reply's body and takes it (then the
+ * transport releases it once written, or on cancel through the discard hook reactor-netty installs
+ * for the buffers it requests); whatever ends the response before that (an error, a cancel, a
+ * client already gone so that the body is never subscribed, a HEAD request) releases the held
+ * buffer exactly once ({@link Reply#release()}, or the body's own end). The later pieces go
+ * straight to the transport. Nothing here installs a ByteBuf discard hook: reactor-netty's would
  * then release a discarded buffer a second time.
  */
 final class StreamedBody {
@@ -37,44 +40,40 @@ final class StreamedBody {
     }
 
     /**
-     * Reads {@code first}, then sends status 200 with the headers {@code headers} sets and the body
-     * {@code first} followed by {@code rest}.
+     * Reads {@code first}, then makes the reply: status 200, the headers {@code headers} sets, and
+     * the body {@code first} followed by {@code rest}.
      *
-     * @param first the first piece; the buffer it emits is owned by this method (sent or released)
-     * @param rest the later pieces, subscribed only once the status line is committed; every buffer
-     *     it emits is handed to reactor-netty's {@code send}, which releases it
-     * @param headers sets the success headers on the response (called once the first piece is in hand)
-     * @return completes once the body is written; an error before the first piece leaves the
-     *     response untouched (the caller answers it), an error after it means the stream was cut
+     * @param first the first piece; the buffer it emits is owned by this method, then by the reply
+     *     (handed to the transport by its stream, or released by {@link Reply#release()})
+     * @param rest the later pieces, subscribed only once the transport subscribes to the body, after
+     *     the status line is committed; every buffer it emits is the transport's to release
+     * @param headers sets the success headers (called once the first piece is in hand)
+     * @return the reply; an error before the first piece means nothing is answered yet (the routes
+     *     answer the error), an error of the body after it means the stream was cut
      */
-    static Mono<Void> send(HttpServerResponse res, AtlasRoutes.Call call, ServerMetrics metrics,
-            Mono<ByteBuf> first, Flux<ByteBuf> rest, Consumer<HttpServerResponse> headers) {
-        return Mono.defer(() -> {
+    static Mono<Reply> reply(AtlasRoutes.Call call, ServerMetrics metrics, Mono<ByteBuf> first, Flux<ByteBuf> rest,
+            Consumer<HttpHeaders> headers) {
+        return first.map(buf -> {
             Held held = new Held();
+            held.offer(buf);
+            HttpHeaders h = new DefaultHttpHeaders();
+            headers.accept(h);
             AtomicLong sent = new AtomicLong();
-            return first
-                    .flatMap(buf -> {
-                        if (!held.offer(buf)) {
-                            return Mono.<Void>empty();           // already ended: offer released it
+            Flux<ByteBuf> body = Flux.concat(Mono.fromSupplier(held::take), rest)
+                    .doOnNext(b -> {
+                        sent.addAndGet(b.readableBytes());
+                        metrics.sent(b.readableBytes());
+                    })
+                    .doOnError(e -> {
+                        metrics.cut();
+                        if (reactor.core.Exceptions.unwrap(e) instanceof dev.atlas.error.CorruptFileException) {
+                            metrics.corruptRead(call.route(), "cut");
                         }
-                        headers.accept(res);
-                        Flux<ByteBuf> body = Flux.concat(Mono.fromSupplier(held::take), rest)
-                                .doOnNext(b -> {
-                                    sent.addAndGet(b.readableBytes());
-                                    metrics.sent(b.readableBytes());
-                                })
-                                .doOnError(e -> {
-                                    metrics.cut();
-                                    if (reactor.core.Exceptions.unwrap(e) instanceof dev.atlas.error.CorruptFileException) {
-                                        metrics.corruptRead(call.route(), "cut");
-                                    }
-                                    LOG.warn("{} {}: response cut after {} of {} bytes: {}", call.request().method(),
-                                            call.request().uri(), sent.get(),
-                                            res.responseHeaders().get("Content-Length"), e.toString());
-                                });
-                        return res.status(HttpResponseStatus.OK).send(body).then();
+                        LOG.warn("{} {}: response cut after {} of {} bytes: {}", call.exchange().method(),
+                                call.exchange().uri(), sent.get(), h.get(HttpHeaderNames.CONTENT_LENGTH), e.toString());
                     })
                     .doFinally(signal -> held.close());
+            return Reply.stream(HttpResponseStatus.OK, h, body, held::close);
         });
     }
 

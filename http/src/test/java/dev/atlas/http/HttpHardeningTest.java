@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
  * The service against hostile or careless clients, over raw loopback sockets: connections that
  * send nothing, stall inside their headers or inside their body are closed within the configured
  * timeouts; made-up methods get one answer and one metrics tag; HEAD answers every GET route with
- * its headers and no body; a client that goes away is not a server error.
+ * its headers and no body; a client that goes away is not a server error; request lines and heads
+ * over the limits get 414 and 431 with the JSON error body.
  */
 class HttpHardeningTest extends EngineTestBase {
     static final Duration IDLE = Duration.ofMillis(700);
@@ -266,6 +267,69 @@ class HttpHardeningTest extends EngineTestBase {
         }
         org.junit.jupiter.api.Assertions.assertThrows(dev.atlas.error.InvalidArgumentException.class,
                 () -> ServerOptions.builder().corsOrigins(java.util.List.of("app.example/path")));
+    }
+
+    /** Sends {@code request} on a fresh connection; the whole answer up to the server's close. */
+    private static String answerUntilClosed(int port, String request) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            s.setSoTimeout(10_000);
+            send(s, request);
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            InputStream in = s.getInputStream();
+            try {
+                for (int c; (c = in.read()) >= 0; ) {
+                    got.write(c);
+                }
+            } catch (SocketTimeoutException e) {
+                throw new AssertionError("the server kept the connection open for 10 s after: " + got, e);
+            } catch (IOException reset) {
+                // closed with a reset: closed all the same
+            }
+            return got.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The JSON body of a complete answer, checked to be as long as its Content-Length says. */
+    private static String jsonBody(String answer) {
+        int split = answer.indexOf("\r\n\r\n");
+        assertTrue(split > 0, answer);
+        String head = answer.substring(0, split + 4);
+        String body = answer.substring(split + 4);
+        assertTrue(head.toLowerCase(java.util.Locale.ROOT).contains("content-type: application/json"), head);
+        assertEquals(contentLength(head), body.getBytes(StandardCharsets.UTF_8).length, answer);
+        assertTrue(body.startsWith("{\"error\":"), body);
+        return body;
+    }
+
+    @Test
+    void tooLongRequestLinesAndHeadersGetTheJsonError() throws Exception {
+        String line = answerUntilClosed(server.port(), "GET /datasets/" + "x".repeat(5000) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(line.startsWith("HTTP/1.1 414 "), line);
+        assertTrue(jsonBody(line).contains("the request line is longer than 4096 bytes"), line);
+
+        String headers = answerUntilClosed(server.port(), "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + "y".repeat(9000)
+                + "\r\n\r\n");
+        assertTrue(headers.startsWith("HTTP/1.1 431 "), headers);
+        assertTrue(jsonBody(headers).contains("the request headers are larger than 8192 bytes"), headers);
+
+        String garbage = answerUntilClosed(server.port(), "GET /health NOT-HTTP\r\nHost: x\r\n\r\n");
+        assertTrue(garbage.startsWith("HTTP/1.1 400 "), garbage);
+        assertTrue(jsonBody(garbage).contains("malformed HTTP request"), garbage);
+
+        // The limits are the options' (and requests within them are served as before).
+        try (AtlasHttpServer small = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0).maxRequestLineBytes(512)
+                .maxHeaderBytes(2048).resources(resources).build())) {
+            String ok = answerUntilClosed(small.port(), "GET /datasets/grid?" + "a".repeat(400) + " HTTP/1.1\r\nHost: x\r\n"
+                    + "X-Fill: " + "z".repeat(1500) + "\r\nConnection: close\r\n\r\n");
+            assertTrue(ok.startsWith("HTTP/1.1 200 "), ok);
+            String longLine = answerUntilClosed(small.port(), "GET /datasets/grid?" + "a".repeat(600) + " HTTP/1.1\r\n\r\n");
+            assertTrue(longLine.startsWith("HTTP/1.1 414 ") && jsonBody(longLine).contains("longer than 512 bytes"), longLine);
+            String bigHead = answerUntilClosed(small.port(), "GET /health HTTP/1.1\r\nX-Fill: " + "z".repeat(2100) + "\r\n\r\n");
+            assertTrue(bigHead.startsWith("HTTP/1.1 431 ") && jsonBody(bigHead).contains("larger than 2048 bytes"), bigHead);
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(dev.atlas.error.InvalidArgumentException.class,
+                () -> ServerOptions.builder().maxHeaderBytes(10));
     }
 
     @Test

@@ -52,7 +52,7 @@ public final class AtlasCli implements Runnable {
     }
 
     @Option(names = "--s3-region", paramLabel = "REGION", scope = CommandLine.ScopeType.INHERIT,
-            description = "S3 region; default: AWS_REGION or AWS_DEFAULT_REGION.")
+            description = "S3 region; default: AWS_REGION or AWS_DEFAULT_REGION, else the profile's region in ~/.aws/config (AWS_PROFILE, AWS_CONFIG_FILE).")
     void region(String r) {
         S3Settings.set(S3Settings.current().withRegion(r));
     }
@@ -81,9 +81,16 @@ public final class AtlasCli implements Runnable {
     boolean verbose;
 
     private final OutputStream binaryOut;
+    private final boolean stderrTerminal;
 
-    private AtlasCli(OutputStream binaryOut) {
+    private AtlasCli(OutputStream binaryOut, boolean stderrTerminal) {
         this.binaryOut = binaryOut;
+        this.stderrTerminal = stderrTerminal;
+    }
+
+    /** Whether the command's stderr is a terminal (progress is then shown, redrawn in place); false for a test's writer. */
+    boolean stderrTerminal() {
+        return stderrTerminal;
     }
 
     /** Where commands write bytes ({@code cat --format raw}): standard output unless a test gives another stream. */
@@ -101,11 +108,18 @@ public final class AtlasCli implements Runnable {
         return commandLine(System.out, out, err);
     }
 
-    /** Builds the command line with the tool's error handling; raw bytes go to {@code binaryOut}. */
+    /**
+     * Builds the command line with the tool's error handling; raw bytes go to {@code binaryOut};
+     * {@code err} counts as no terminal (progress only with {@code --progress}).
+     */
     public static CommandLine commandLine(OutputStream binaryOut, PrintWriter out, PrintWriter err) {
+        return commandLine(binaryOut, out, err, false);
+    }
+
+    private static CommandLine commandLine(OutputStream binaryOut, PrintWriter out, PrintWriter err, boolean stderrTerminal) {
         S3Settings.set(new S3Settings(null, false, null)); // each command line starts from the defaults
         BulkSettings.set(new BulkSettings(0, 0));
-        CommandLine cl = new CommandLine(new AtlasCli(binaryOut));
+        CommandLine cl = new CommandLine(new AtlasCli(binaryOut, stderrTerminal));
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
@@ -162,7 +176,7 @@ public final class AtlasCli implements Runnable {
         }
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
-        int code = commandLine(out, err).execute(args);
+        int code = commandLine(System.out, out, err, ProgressOption.stderrIsTerminal()).execute(args);
         out.flush();
         System.exit(code);
     }

@@ -40,7 +40,8 @@ import reactor.core.scheduler.Schedulers;
  * prints what it did. {@code --sample-file DIR} instead writes the small single-file sample
  * (an {@code ArrayFile} with two layers) and dumps it.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = {"Create (or reuse) a demo store of synthetic gridded datasets, read it, report timings.",
+@Command(name = "demo", mixinStandardHelpOptions = true, description = {"Create (or reuse) a demo store of synthetic gridded datasets, read it, report timings, then serve it"
+                + " over HTTP until Ctrl-C (--no-serve: stop after the timings).",
         "Exit codes: 0 ok, 1 runtime error, 2 usage error."})
 final class DemoCommand implements Callable<Integer> {
     /** Datasets in the demo store by default: enough to make cross-dataset reads meaningful. */

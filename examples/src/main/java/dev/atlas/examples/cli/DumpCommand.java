@@ -170,7 +170,6 @@ final class DumpCommand implements Callable<Integer> {
         }
     }
 
-    /** Text form of a fill or stat value: {@code Int(7)}, {@code Float(-999.0)}, {@code Bytes(0x6162)}. */
     /**
      * A fill or statistics value as plain text, the way {@code info}, {@code dump} and {@code cat}
      * print values: numbers as numbers ({@code NaN}, {@code 255}, unsigned integers unsigned),
@@ -193,7 +192,7 @@ final class DumpCommand implements Callable<Integer> {
             return Boolean.toString(b.value());
         }
         if (v instanceof FillValue.Str str) {
-            return '"' + str.value() + '"';
+            return Values.quoted(str.value());
         }
         if (v instanceof FillValue.TimestampNs t) {
             return instant(t.value());
@@ -217,13 +216,12 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     private static String instant(long nanos) {
-        return java.time.Instant.ofEpochSecond(Math.floorDiv(nanos, 1_000_000_000L), Math.floorMod(nanos, 1_000_000_000L))
-                .toString();
+        return Values.instant(nanos);
     }
 
     private static String textElement(ArrayValues v, int i) {
         switch (v.dtype().kind()) {
-            case STRING: return '"' + new String(v.varLen(i), StandardCharsets.UTF_8).replace("\"", "\\\"") + '"';
+            case STRING: return Values.quoted(new String(v.varLen(i), StandardCharsets.UTF_8));
             case BINARY: return "0x" + Json.hex(v.varLen(i));
             case FLOAT32: return Float.toString(Float.intBitsToFloat((int) v.bits(i)));
             case FLOAT64: return Double.toString(Double.longBitsToDouble(v.bits(i)));

@@ -78,6 +78,9 @@ final class ImportCommand implements Callable<Integer> {
     @Option(names = "--rename", paramLabel = "VAR=ARRAY", description = "Import variable VAR (group.var for groups) as array ARRAY; repeatable.")
     List<String> renames = new ArrayList<>();
 
+    @picocli.CommandLine.Mixin
+    ProgressOption progressOption = new ProgressOption();
+
     @Spec
     CommandSpec spec;
 
@@ -165,7 +168,7 @@ final class ImportCommand implements Callable<Integer> {
             out.printf("importing %d file(s) into %s%n", sizes.size(), location);
             out.flush();
             long total = sizes.values().stream().mapToLong(Long::longValue).sum();
-            ImportProgress progress = new ImportProgress(err, ProgressBar.interactive(), total, sizes.size());
+            ImportProgress progress = new ImportProgress(err, progressOption.mode(spec), total, sizes.size());
             ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(jobs, sizes.size())), r -> {
                 Thread t = new Thread(r, "atlas-import");
                 t.setDaemon(true);
@@ -174,7 +177,9 @@ final class ImportCommand implements Callable<Integer> {
             List<Future<NcImporter.Result>> results = new ArrayList<>();
             try {
                 for (Path f : sizes.keySet()) {
-                    results.add(pool.submit(() -> importOne(atlas, f, names.get(f), perFile.get(f), progress)));
+                    long fileBytes = sizes.get(f);
+                    results.add(pool.submit(() -> importOne(atlas, f, names.get(f), perFile.get(f),
+                            progress, fileBytes)));
                 }
                 for (Future<NcImporter.Result> r : results) {
                     try {
@@ -210,8 +215,8 @@ final class ImportCommand implements Callable<Integer> {
     }
 
     /** Imports one file under the shared commit lock; null when skipped because another file failed. */
-    private NcImporter.Result importOne(Atlas atlas, Path f, String name, NcImporter.Options options, ImportProgress progress)
-            throws IOException {
+    private NcImporter.Result importOne(Atlas atlas, Path f, String name, NcImporter.Options options, ImportProgress progress,
+            long fileBytes) throws IOException {
         if (stop.get()) {
             return null;
         }
@@ -221,7 +226,8 @@ final class ImportCommand implements Callable<Integer> {
             if (replace && atlas.datasetExists(name)) {
                 atlas.deleteDataset(name).block();
             }
-            result = NcImporter.importFile(atlas, f, NcImporter.model(f, hdf), name, options, progress.forFile());
+            result = NcImporter.importFile(atlas, f, NcImporter.model(f, hdf), name, options,
+                    progress.forFile(f.getFileName().toString(), fileBytes));
         } catch (RuntimeException e) {
             if (!keepGoing) {
                 stop.set(true);

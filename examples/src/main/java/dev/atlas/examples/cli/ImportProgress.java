@@ -4,22 +4,25 @@ import dev.atlas.examples.netcdf.NcImporter;
 import java.io.PrintWriter;
 
 /**
- * Progress of an import in bytes of values, on stderr. On a terminal one line is redrawn (at most
- * ten times a second) with the total, the rate and the file and variable being copied; otherwise
- * (a pipe, a log) it prints a line when a variable of at least {@link #LINE_BYTES} starts and at
- * every tenth of it, and one line per finished file, so logs show where a long import is. Shared
- * by the importing threads; each thread reports through its own {@link #forFile} view.
+ * Progress of an import in bytes of values, on stderr, in bytes of the whole import and of each
+ * file. On a terminal ({@link ProgressOption.Mode#REDRAW}) one line is redrawn at most ten times a
+ * second: the total, the rate, files done, and the file being copied with its own bytes done of
+ * its total and the variable. As whole lines ({@link ProgressOption.Mode#LINES}, a pipe or log
+ * with {@code --progress}): a line at every tenth of a file of at least {@link #LINE_BYTES}, and
+ * one per finished file, so logs show where a long import is. {@link ProgressOption.Mode#NONE}
+ * prints nothing. Shared by the importing threads; each reports through its own {@link #forFile}.
  */
 final class ImportProgress {
-    /** Variables at least this large get their own lines when not on a terminal. */
+    /** Files at least this large get a line per tenth when progress goes out as lines. */
     static final long LINE_BYTES = 64L << 20;
     private static final long REDRAW_NANOS = 100_000_000L;
     private static final int WIDTH = 30;
 
     private final PrintWriter err;
-    private final boolean redraw;
+    private final ProgressOption.Mode mode;
     private final long total;
     private final int files;
+    private final long lineBytes;
     private final long startNanos = System.nanoTime();
     private long done;
     private int filesDone;
@@ -27,54 +30,59 @@ final class ImportProgress {
     private int drawnWidth;
     private String current = "";
 
-    ImportProgress(PrintWriter err, boolean redraw, long total, int files) {
-        this.err = err;
-        this.redraw = redraw;
-        this.total = Math.max(0, total);
-        this.files = files;
+    ImportProgress(PrintWriter err, ProgressOption.Mode mode, long total, int files) {
+        this(err, mode, total, files, LINE_BYTES);
     }
 
-    /** A progress sink for one importing thread. */
-    NcImporter.Progress forFile() {
+    /** As above, with files of at least {@code lineBytes} reported per tenth as lines. */
+    ImportProgress(PrintWriter err, ProgressOption.Mode mode, long total, int files, long lineBytes) {
+        this.err = err;
+        this.mode = mode;
+        this.total = Math.max(0, total);
+        this.files = files;
+        this.lineBytes = lineBytes;
+    }
+
+    /** A progress sink for one file, of {@code fileBytes} bytes of values, imported by one thread. */
+    NcImporter.Progress forFile(String file, long fileBytes) {
         return new NcImporter.Progress() {
-            private long varBytes;
-            private long varDone;
-            private int varTenth;
-            private String label;
+            private long fileDone;
+            private int fileTenth;
+            private String variable = "";
 
             @Override
-            public void variable(String file, String variable, long bytes) {
-                label = file + ":" + variable;
-                varBytes = bytes;
-                varDone = 0;
-                varTenth = 0;
+            public void variable(String f, String v, long bytes) {
+                variable = v;
                 synchronized (ImportProgress.this) {
-                    current = label;
-                    if (!redraw && bytes >= LINE_BYTES) {
-                        line("import " + label + " (" + Values.bytes(bytes) + ") started");
-                    }
+                    current = fileLabel();
                 }
             }
 
             @Override
             public void advance(long bytes) {
-                varDone += bytes;
+                fileDone += bytes;
                 synchronized (ImportProgress.this) {
                     done += bytes;
-                    if (redraw) {
+                    if (mode == ProgressOption.Mode.REDRAW) {
+                        current = fileLabel();
                         long now = System.nanoTime();
                         if (now - lastDraw >= REDRAW_NANOS) {
                             lastDraw = now;
                             draw();
                         }
-                    } else if (varBytes >= LINE_BYTES) {
-                        int tenth = (int) Math.min(10, varDone * 10 / varBytes);
-                        if (tenth > varTenth) {
-                            varTenth = tenth;
-                            line("import " + label + " " + tenth * 10 + "% of " + Values.bytes(varBytes) + "; " + summary());
+                    } else if (mode == ProgressOption.Mode.LINES && fileBytes >= lineBytes && fileBytes > 0) {
+                        int tenth = (int) Math.min(10, fileDone * 10 / fileBytes);
+                        if (tenth > fileTenth && tenth < 10) {
+                            fileTenth = tenth;
+                            line("import " + file + " " + tenth * 10 + "%: " + Values.bytes(fileDone) + " of "
+                                    + Values.bytes(fileBytes) + " (variable " + variable + "); " + summary());
                         }
                     }
                 }
+            }
+
+            private String fileLabel() {
+                return file + " " + Values.bytes(fileDone) + " of " + Values.bytes(fileBytes) + " (" + variable + ")";
             }
         };
     }
@@ -82,11 +90,11 @@ final class ImportProgress {
     /** A file finished (or failed): one line off a terminal, the counter on one. */
     synchronized void fileDone(String message) {
         filesDone++;
-        if (redraw) {
+        if (mode == ProgressOption.Mode.REDRAW) {
             clear();
             err.println(message);
             draw();
-        } else {
+        } else if (mode == ProgressOption.Mode.LINES) {
             line(message + " (" + filesDone + "/" + files + " files; " + summary() + ")");
         }
         err.flush();
@@ -94,7 +102,7 @@ final class ImportProgress {
 
     /** Ends the redrawn line. */
     synchronized void finish() {
-        if (redraw && drawnWidth > 0) {
+        if (mode == ProgressOption.Mode.REDRAW && drawnWidth > 0) {
             draw();
             err.println();
             err.flush();

@@ -1,10 +1,9 @@
 package dev.atlas.examples.cli;
 
 import dev.atlas.error.InvalidArgumentException;
+import dev.atlas.storage.s3.S3Environment;
 import dev.atlas.storage.s3.S3StorageOptions;
-import java.net.URI;
 import java.util.Map;
-import software.amazon.awssdk.regions.Region;
 
 /**
  * How the tool reaches S3: the global options {@code --endpoint}, {@code --path-style} and
@@ -50,29 +49,12 @@ record S3Settings(String endpoint, boolean pathStyle, String region, Integer sta
     }
 
     S3StorageOptions options(String bucket, Map<String, String> env) {
-        S3StorageOptions.Builder b = S3StorageOptions.builder(bucket);
-        String e = first(endpoint, env.get("AWS_ENDPOINT_URL_S3"), env.get("AWS_ENDPOINT_URL"));
-        if (e != null) {
-            URI uri;
-            try {
-                uri = URI.create(e);
-            } catch (IllegalArgumentException bad) {
-                throw CliException.usage("bad S3 endpoint '" + e + "': " + bad.getMessage());
-            }
-            try {
-                b.endpoint(uri);
-            } catch (InvalidArgumentException bad) {
-                throw CliException.usage("bad S3 endpoint '" + e + "' (expected e.g. http://127.0.0.1:9000)");
-            }
-        }
-        String r = first(region, env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
-        if (r != null) {
-            b.region(Region.of(r));
-        } else {
-            Region fromProfile = profileRegion();
-            if (fromProfile != null) {
-                b.region(fromProfile);
-            }
+        // The resolution is storage-s3's (shared with the Spring Boot starter); a bad endpoint is a usage error here.
+        S3StorageOptions.Builder b;
+        try {
+            b = S3Environment.options(bucket, endpoint, region, pathStyle, env);
+        } catch (InvalidArgumentException bad) {
+            throw CliException.usage(bad.getMessage());
         }
         if (stallSeconds != null) {
             try {
@@ -81,29 +63,6 @@ record S3Settings(String endpoint, boolean pathStyle, String region, Integer sta
                 throw CliException.usage("--s3-stall-timeout must be at least 1 second, not " + stallSeconds);
             }
         }
-        return b.pathStyle(pathStyle).build();
-    }
-
-    /**
-     * The region of the AWS profile ({@code AWS_PROFILE}, else {@code default}) in the AWS config
-     * file ({@code ~/.aws/config}, or {@code AWS_CONFIG_FILE} / {@code aws.configFile}), as the AWS
-     * CLI and SDKs read it; null when there is none. (Not the instance metadata service, whose
-     * probe would stall every command off EC2.)
-     */
-    static Region profileRegion() {
-        try {
-            return new software.amazon.awssdk.regions.providers.AwsProfileRegionProvider().getRegion();
-        } catch (RuntimeException none) {
-            return null; // SdkClientException: no config file, no profile, or no region in it
-        }
-    }
-
-    private static String first(String... xs) {
-        for (String x : xs) {
-            if (x != null && !x.isBlank()) {
-                return x;
-            }
-        }
-        return null;
+        return b.build();
     }
 }

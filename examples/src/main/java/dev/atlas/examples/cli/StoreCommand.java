@@ -10,10 +10,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** A command on one store given as its first parameter (a directory, later {@code s3://bucket/prefix}). */
+/** A command on one store given as its first parameter (a directory or {@code s3://bucket/prefix}). */
 abstract class StoreCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "STORE", description = "The store: a directory (s3://bucket/prefix needs the S3 module).")
+    @Parameters(index = "0", paramLabel = "STORE", description = "The store: a directory (PATH or file:///PATH) or an S3 prefix s3://bucket/prefix.")
     String store;
 
     @Spec

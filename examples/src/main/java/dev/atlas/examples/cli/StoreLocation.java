@@ -1,10 +1,7 @@
 package dev.atlas.examples.cli;
 
-import java.net.URI;
-import java.nio.file.InvalidPathException;
+import dev.atlas.error.InvalidArgumentException;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.Locale;
 
 /**
  * Where a store lives, as given on the command line: a local directory ({@code PATH} or
@@ -20,41 +17,18 @@ public sealed interface StoreLocation permits StoreLocation.Local, StoreLocation
      *         cannot use, an unknown scheme or an S3 URI without a bucket
      */
     public static StoreLocation parse(String text) {
-        if (text == null || text.isBlank()) {
-            throw CliException.usage("the store location is empty");
+        // The parsing is the engine's (shared with the Spring Boot starter's atlas.store); its
+        // refusals are usage errors here.
+        dev.atlas.store.StoreUri uri;
+        try {
+            uri = dev.atlas.store.StoreUri.parse(text);
+        } catch (InvalidArgumentException e) {
+            throw CliException.usage(e.getMessage());
         }
-        int colon = text.indexOf("://");
-        if (colon < 0) {
-            try {
-                return new Local(Paths.get(text));
-            } catch (InvalidPathException e) {
-                throw CliException.usage("'" + text + "' is not a usable path: " + e.getReason());
-            }
+        if (uri instanceof dev.atlas.store.StoreUri.S3 s3) {
+            return new S3(s3.bucket(), s3.prefix());
         }
-        String scheme = text.substring(0, colon).toLowerCase(Locale.ROOT);
-        switch (scheme) {
-            case "file":
-                try {
-                    return new Local(Paths.get(URI.create(text)));
-                } catch (IllegalArgumentException e) { // a malformed URI, one with a host or query, a bad path
-                    throw CliException.usage("'" + text + "' is not a usable file URI (expected file:///PATH): " + e.getMessage());
-                }
-            case "s3": {
-                String rest = text.substring(colon + 3);
-                int slash = rest.indexOf('/');
-                String bucket = slash < 0 ? rest : rest.substring(0, slash);
-                String prefix = slash < 0 ? "" : rest.substring(slash + 1);
-                while (prefix.endsWith("/")) {
-                    prefix = prefix.substring(0, prefix.length() - 1);
-                }
-                if (bucket.isEmpty()) {
-                    throw CliException.usage("'" + text + "' names no bucket (expected s3://bucket/prefix)");
-                }
-                return new S3(bucket, prefix);
-            }
-            default:
-                throw CliException.usage("unsupported store location '" + text + "' (expected a directory or s3://bucket/prefix)");
-        }
+        return new Local(((dev.atlas.store.StoreUri.Local) uri).dir());
     }
 
     /** A store in a local directory. */

@@ -27,31 +27,41 @@ final class Values {
             case UINT64: return Long.toUnsignedString(a.getLong(i));
             case FLOAT32: return Float.toString(a.getFloat(i));
             case FLOAT64: return Double.toString(a.getDouble(i));
-            case TIMESTAMP_NS: {
-                long ns = a.getLong(i);
-                return Instant.ofEpochSecond(Math.floorDiv(ns, 1_000_000_000L), Math.floorMod(ns, 1_000_000_000L)).toString();
-            }
+            case TIMESTAMP_NS: return instant(a.getLong(i));
             case STRING: return a.getString(i);
             case BINARY: return "0x" + Json.hex(a.getBinary(i));
             default: return "?";
         }
     }
 
-    /** A dataset attribute as text. */
+    /**
+     * A dataset attribute as text, the way {@link #attribute} prints an array attribute of the same
+     * value (the JSON forms share their type names too): strings quoted, timestamps ISO-8601.
+     */
     static String attr(Attr v) {
         if (v instanceof Attr.Str s) {
-            return '"' + s.value() + '"';
+            return attribute(AttributeValue.ofString(s.value()));
         }
         if (v instanceof Attr.Timestamp t) {
-            return Instant.ofEpochSecond(Math.floorDiv(t.nanos(), 1_000_000_000L), Math.floorMod(t.nanos(), 1_000_000_000L)).toString();
+            return instant(t.nanos());
         }
         if (v instanceof Attr.Int64 i) {
-            return Long.toString(i.value());
+            return attribute(AttributeValue.ofInt64(i.value()));
         }
         if (v instanceof Attr.Float64 f) {
-            return Double.toString(f.value());
+            return attribute(AttributeValue.ofFloat64(f.value()));
         }
-        return String.valueOf(((Attr.Bool) v).value());
+        return attribute(AttributeValue.ofBool(((Attr.Bool) v).value()));
+    }
+
+    /** A string in double quotes, with {@code "} and {@code \} escaped by a backslash. */
+    static String quoted(String s) {
+        return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
+    }
+
+    /** Nanoseconds since the epoch as an ISO-8601 instant. */
+    static String instant(long nanos) {
+        return Instant.ofEpochSecond(Math.floorDiv(nanos, 1_000_000_000L), Math.floorMod(nanos, 1_000_000_000L)).toString();
     }
 
     /** An array attribute as text: strings quoted, unsigned integers unsigned, lists comma separated. */
@@ -63,7 +73,7 @@ final class Values {
             case UINT64: return Long.toUnsignedString(v.asLong());
             case INT8: case INT16: case INT32: case INT64: case UINT8: case UINT16: case UINT32:
                 return Long.toString(v.asLong());
-            case STRING: return '"' + v.asString() + '"';
+            case STRING: return quoted(v.asString());
             case BINARY: return "0x" + Json.hex(v.asBinary());
             default:
                 break;
@@ -72,7 +82,7 @@ final class Values {
         StringBuilder b = new StringBuilder();
         if (list instanceof java.util.List<?> l) {
             for (Object o : l) {
-                b.append(b.length() == 0 ? "" : ", ").append(o instanceof byte[] bs ? "0x" + Json.hex(bs) : "\"" + o + "\"");
+                b.append(b.length() == 0 ? "" : ", ").append(o instanceof byte[] bs ? "0x" + Json.hex(bs) : quoted((String) o));
             }
             return b.toString();
         }

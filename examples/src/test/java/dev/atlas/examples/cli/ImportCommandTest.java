@@ -51,7 +51,7 @@ class ImportCommandTest {
     @Test
     void committedFixturesImportWithNcdumpValues() throws Exception {
         Path store = tmp.resolve("store");
-        Cli.Run r = Cli.run("import", fixtures().toString(), "--store", store.toString());
+        Cli.Run r = Cli.run("import", fixtures().toString(), "--store", store.toString(), "--progress");
         assertEquals(0, r.code(), r.toString());
         assertTrue(r.out().contains("importing 2 file(s)"), r.out());
         assertTrue(r.out().matches("(?s).*imported 2 dataset\\(s\\), 13 array\\(s\\), .*"), r.out());

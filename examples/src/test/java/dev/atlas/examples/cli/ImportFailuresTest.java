@@ -95,7 +95,8 @@ class ImportFailuresTest {
     void aFileFailingWhileItsValuesAreCopiedLeavesTheStoreAsItWas() throws Exception {
         Path store = tmp.resolve("store");
         assertEquals(0, Cli.run("import", fixtures().resolve("a.nc").toString(), "--store", store.toString()).code());
-        Cli.Run r = Cli.run("import", fixtures().resolve("c.nc").toString(), "--store", store.toString());
+        // With --progress, as on a terminal: the failed file's progress line, then the one error line.
+        Cli.Run r = Cli.run("import", fixtures().resolve("c.nc").toString(), "--store", store.toString(), "--progress");
         assertEquals(AtlasCli.EXIT_RUNTIME, r.code(), r.toString());
         assertTrue(r.err().contains("\natlas: c.nc: variable 'v': the HDF5 chunk at [2, 0] cannot be decoded"), r.err());
         assertEquals(1, r.err().lines().filter(l -> l.startsWith("atlas:")).count(), r.err());
@@ -107,13 +108,15 @@ class ImportFailuresTest {
         Path fresh = tmp.resolve("fresh");
         Cli.Run first = Cli.run("import", fixtures().resolve("c.nc").toString(), "--store", fresh.toString());
         assertEquals(AtlasCli.EXIT_RUNTIME, first.code(), first.toString());
+        assertTrue(first.err().startsWith("atlas: c.nc: variable 'v'") && first.err().lines().count() == 1,
+                "without --progress (and no terminal) stderr is the error line alone: " + first.err());
         assertFalse(Files.exists(fresh), "a failed first file leaves no empty store");
     }
 
     @Test
     void aChunkFailingItsFletcher32ChecksumIsNeverImported() throws Exception {
         Path store = tmp.resolve("store");
-        Cli.Run r = Cli.run("import", fixtures().resolve("e.nc").toString(), "--store", store.toString());
+        Cli.Run r = Cli.run("import", fixtures().resolve("e.nc").toString(), "--store", store.toString(), "--progress");
         assertEquals(AtlasCli.EXIT_RUNTIME, r.code(), r.toString());
         assertTrue(r.err().contains("\natlas: e.nc: variable 'v': the HDF5 chunk at [1, 0] fails its Fletcher-32 checksum "
                 + "(stored "), r.err());

@@ -50,10 +50,11 @@ import software.amazon.awssdk.regions.Region;
  * Keeps the examples of the top-level README.md true: every {@code ```java} block is held here as
  * real code between two marker comments ({@code // README:begin NAME} ... {@code // README:end NAME})
  * and must equal, whitespace aside, the text of its block (after {@link #PLACEHOLDERS}); the code then
- * runs against a temporary directory and its effects are checked. Every {@code ./atlas} line of the
- * {@code ```sh} blocks is run in-process through {@link Cli#run} on a temporary store, or listed in
- * {@link #ATLAS_LINES} with the reason it is not. The {@code ```python} block is not run (it needs a
- * Python interpreter with numpy and requests, and a running server).
+ * runs against a temporary directory and its effects are checked. Every line of the {@code ```sh}
+ * blocks and every {@code ```python} block is read from README.md and run as written, against a demo
+ * store and the README's own serve lines ({@link #everyShellLineAndPythonBlockRunsAsWritten}); the
+ * two lines that are not run are listed in {@link #NOT_RUN} with why. The synopsis's options are
+ * checked against each command's {@code --help}.
  */
 class ReadmeExamplesTest {
     /**
@@ -274,123 +275,192 @@ class ReadmeExamplesTest {
         }
     }
 
-    // ------------------------------------------------------------------ the atlas commands
+    // ------------------------------------------------------------------ the synopsis
 
-    /** What to do with one {@code ./atlas} line of the README: run it (placeholders filled in) or say why not. */
-    record AtlasLine(List<String> args, Consumer<Cli.Run> check, String notRun) {
-        static AtlasLine run(Consumer<Cli.Run> check, String... args) {
-            return new AtlasLine(List.of(args), check, null);
-        }
-
-        static AtlasLine skip(String why) {
-            return new AtlasLine(null, null, why);
-        }
-    }
-
-    /** The store the command lines run on (three demo datasets), and a second one they import into. */
-    Path store;
-    Path imported;
-
-    /**
-     * Every {@code ./atlas} line of the README's sh blocks (its text before {@code #}, whitespace
-     * normalised) with the arguments it runs with: {@code STORE} is a demo store of three datasets,
-     * {@code DATASET} {@code grid_0001}, {@code ARRAY} {@code temperature}, {@code DIR} the NetCDF
-     * fixtures, {@code PATH} an empty directory, {@code PATH/TO/base.af} the demo's sample file set;
-     * optional parts are chosen as written.
-     */
-    Map<String, AtlasLine> atlasLines() throws Exception {
-        String s = store.toString();
-        String sample = sampleBase().toString();
-        Map<String, AtlasLine> m = new LinkedHashMap<>();
-        m.put("./atlas demo", AtlasLine.skip("builds 1,000 datasets, then serves until Ctrl-C;"
-                + " DemoCommandTest runs it with --datasets and --no-serve, and the line below runs it too"));
-        m.put("./atlas demo [--store STORE] [--datasets N] [--no-serve] [--host H] [--port P]",
-                AtlasLine.run(r -> assertTrue(r.out().contains("window read"), r.out()),
-                        "demo", "--store", s, "--datasets", "3", "--no-serve", "--host", "127.0.0.1", "--port", "0"));
-        m.put("./atlas ls STORE [--prefix P] [--long] [--arrays] [--json]",
-                AtlasLine.run(r -> assertTrue(r.out().contains("grid_0001") && !r.out().contains("grid_0000"), r.out()),
-                        "ls", s, "--prefix", "grid_0001", "--long"));
-        m.put("./atlas info STORE [DATASET] [--json]",
-                AtlasLine.run(r -> assertTrue(r.out().startsWith("{") && r.out().contains("\"temperature\""), r.out()),
-                        "info", s, "grid_0001", "--json"));
-        m.put("./atlas cat STORE DATASET ARRAY [--region 0:6,10:20,:] [--format text|csv|raw] [--max-elements N] [--force]",
-                AtlasLine.run(r -> assertEquals(1 + 6 * 10 * 72, r.out().lines().count(), "a header, then one CSV line per element"),
-                        "cat", s, "grid_0001", "temperature", "--region", "0:6,10:20,:", "--format", "csv",
-                        "--max-elements", "4320"));
-        m.put("./atlas import PATH... --store STORE [--replace] [--keep-going] [--jobs N] [--dtype-clash fail|suffix|skip] [--rename VAR=ARRAY]",
-                AtlasLine.run(r -> assertEquals(List.of("ocean", "station"),
-                        Cli.run("ls", imported.toString()).out().lines().toList()),
-                        "import", netcdfFixtures().toString(), "--store", imported.toString(), "--replace", "--keep-going",
-                        "--jobs", "2", "--dtype-clash", "suffix", "--rename", "nothing=such"));
-        m.put("./atlas compact STORE [--json]", AtlasLine.run(r -> assertTrue(r.out().contains("\"layer_files\""), r.out()),
-                "compact", s, "--json"));
-        m.put("./atlas rm STORE DATASET...",
-                AtlasLine.run(r -> assertEquals(List.of("grid_0000", "grid_0001"), Cli.run("ls", s).out().lines().toList()),
-                        "rm", s, "grid_0002"));
-        m.put("./atlas dump PATH/TO/base.af [--json]",
-                AtlasLine.run(r -> assertTrue(r.out().strip().startsWith("{"), r.out()), "dump", sample, "--json"));
-        m.put("./atlas verify STORE|FILE [--json] [--quiet]",
-                AtlasLine.run(r -> assertTrue(r.out().contains("\"clean\" : true"), r.out()), "verify", s, "--json", "--quiet"));
-        m.put("./atlas --help", AtlasLine.run(r -> assertTrue(r.out().contains("Usage: atlas"), r.out()), "--help"));
-        String serving = "serves until Ctrl-C, which Cli.run cannot send; ServeCommandTest runs serve on a free port"
-                + " and stops it, AtlasHttpServerTest covers every route the curl lines call";
-        m.put("./atlas serve --store ./atlas-demo", AtlasLine.skip(serving));
-        m.put("./atlas serve --store ./atlas-demo --host 0.0.0.0 --port 9000 --max-elements 16777216 --timeout 30",
-                AtlasLine.skip(serving));
-        return m;
-    }
-
+    /** Every option the synopsis ({@code ```text} block) shows for a command is one its {@code --help} lists. */
     @Test
-    void everyAtlasLineRunsOrSaysWhyNot() throws Exception {
-        store = tmp.resolve("atlas-demo");
-        imported = tmp.resolve("imported");
-        Cli.Run made = Cli.run("demo", "--store", store.toString(), "--datasets", "3", "--no-serve");
-        assertEquals(0, made.code(), made.toString());
-
-        List<String> lines = new ArrayList<>();
-        for (String block : blocks(readme(), "sh")) {
-            for (String line : block.split("\n")) {
-                int hash = line.indexOf('#');
-                String command = normalise(hash < 0 ? line : line.substring(0, hash));
-                if (command.startsWith("./atlas")) {
-                    lines.add(command);
-                }
-            }
-        }
-        Map<String, AtlasLine> known = atlasLines();
-        assertEquals(List.copyOf(known.keySet()), lines, "the README's ./atlas lines, each with a way to run it here");
-        int ran = 0;
-        for (Map.Entry<String, AtlasLine> e : known.entrySet()) {
-            AtlasLine how = e.getValue();
-            if (how.notRun() != null) {
+    void synopsisOptionsAreTheCommandsOwn() throws IOException {
+        List<String> synopsis = blocks(readme(), "text");
+        assertEquals(1, synopsis.size(), "one synopsis block");
+        int checked = 0;
+        for (String line : synopsis.get(0).split("\n")) {
+            String command = normalise(line.contains("#") ? line.substring(0, line.indexOf('#')) : line);
+            if (!command.startsWith("./atlas ") || command.startsWith("./atlas --")) {
                 continue;
             }
-            assertEquals(e.getKey().split(" ")[1], how.args().get(0), "runs the README line's command");
-            for (String a : how.args()) {
-                if (a.startsWith("--")) {
-                    assertTrue(e.getKey().contains(a), a + " is not an option of " + e.getKey());
+            String name = command.split(" ")[1];
+            Cli.Run help = Cli.run(name, "--help");
+            assertEquals(0, help.code(), name + " --help: " + help);
+            Matcher options = Pattern.compile("--[a-z][a-z-]*").matcher(command);
+            while (options.find()) {
+                String negatable = "--[no-]" + options.group().substring(2);
+                assertTrue(help.out().contains(options.group()) || help.out().contains(negatable), options.group() + " of '" + command + "' is not in: " + help.out());
+                checked++;
+            }
+        }
+        assertTrue(checked >= 30, "options checked: " + checked);
+    }
+
+    // ------------------------------------------------------------------ the sh and python blocks, run
+
+    /**
+     * The lines of the README's sh blocks that are not run, with the reason; every entry must be
+     * a line of the README (so a line removed there is removed here).
+     */
+    static final Map<String, String> NOT_RUN = Map.of(
+            "./atlas demo", "ingests 1,000 datasets, then serves on port 8080 until Ctrl-C; the walk-through's"
+                    + " './atlas demo --datasets 20 --no-serve' runs the same command, DemoCommandTest its serving",
+            "mvn -B verify", "the build that runs this test");
+
+    /** The one substitution: the README's fixed ports become the port of the server the test started. */
+    static final Pattern README_PORT = Pattern.compile("localhost:8080");
+
+    /** Where a serve line says it listens. */
+    static final Pattern SERVING = Pattern.compile("serving \\d+ datasets of .* on http://[^:/]+:(\\d+)");
+
+    /**
+     * Every line of the README's sh blocks and every python block, run as written, in README order,
+     * by bash and python3 in a directory laid out like the checkout: {@code ./atlas} runs the tool
+     * from the test class path in a child JVM, {@code ./atlas-demo} is a demo store of 20 datasets,
+     * {@code examples/src/test/resources} and {@code clients} are the checkout's. A {@code serve}
+     * line starts the real tool on a free port (its {@code --port} becomes 0) and keeps serving; the
+     * curl and python examples then run against the first one ({@code localhost:8080} becomes its
+     * address), curl with {@code -f} so that an HTTP error fails the line. Each line must exit 0;
+     * a curl line must print something or write its {@code -o} files.
+     */
+    @Test
+    void everyShellLineAndPythonBlockRunsAsWritten() throws Exception {
+        Path work = Files.createDirectories(tmp.resolve("checkout"));
+        Path checkout = moduleDir().getParent();
+        Files.createDirectories(work.resolve("examples/src/test"));
+        Files.createSymbolicLink(work.resolve("examples/src/test/resources"), checkout.resolve("examples/src/test/resources"));
+        Files.createSymbolicLink(work.resolve("clients"), checkout.resolve("clients"));
+        Path tool = work.resolve("atlas");
+        Files.writeString(tool, "#!/bin/sh\nexec '" + javaCommand() + "' -Xmx512m -XX:TieredStopAtLevel=1"
+                + " --add-opens java.base/java.nio=ALL-UNNAMED -cp '" + System.getProperty("java.class.path") + "' "
+                + AtlasCli.class.getName() + " \"$@\"\n");
+        assertTrue(tool.toFile().setExecutable(true));
+        Cli.Run made = Cli.run("demo", "--store", work.resolve("atlas-demo").toString(), "--datasets", "20", "--no-serve");
+        assertEquals(0, made.code(), made.toString());
+
+        List<Process> servers = new ArrayList<>();
+        Set<String> skipped = new java.util.HashSet<>();
+        int port = -1;
+        int ran = 0;
+        try {
+            Matcher blocks = Pattern.compile("(?ms)^```(sh|python)\\s*\\n(.*?)^```\\s*$").matcher(readme());
+            int pythonBlocks = 0;
+            while (blocks.find()) {
+                String body = blocks.group(2);
+                if (blocks.group(1).equals("python")) {
+                    assertTrue(port > 0, "a python block before any serve line");
+                    Path script = work.resolve("readme_" + (++pythonBlocks) + ".py");
+                    Files.writeString(script, README_PORT.matcher(body).replaceAll("127.0.0.1:" + port));
+                    Path python = checkout.resolve("clients/python/python.sh");
+                    Shell r = shell(work, List.of("bash", python.toString(), script.getFileName().toString()), 300);
+                    assertEquals(0, r.code(), "python block " + pythonBlocks + ":\n" + body + "\n" + r);
+                    assertFalse(r.out().isBlank(), "python block " + pythonBlocks + " prints its result: " + r);
+                    ran++;
+                    continue;
+                }
+                for (String line : body.replace("\\\n", " ").split("\n")) {
+                    String command = line.strip();
+                    if (command.isEmpty() || command.startsWith("#")) {
+                        continue;
+                    }
+                    String bare = normalise(command.contains(" #") ? command.substring(0, command.indexOf(" #")) : command);
+                    if (NOT_RUN.containsKey(bare)) {
+                        skipped.add(bare);
+                        continue;
+                    }
+                    if (bare.startsWith("./atlas serve ")) {
+                        int p = serve(work, bare, servers);
+                        port = port < 0 ? p : port;
+                    } else if (bare.startsWith("curl ")) {
+                        assertTrue(port > 0, "a curl line before any serve line: " + bare);
+                        runCurl(work, README_PORT.matcher(bare).replaceAll("127.0.0.1:" + port));
+                    } else {
+                        Shell r = shell(work, List.of("bash", "-c", command), 300);
+                        assertEquals(0, r.code(), command + "\n" + r);
+                    }
+                    ran++;
                 }
             }
-            Cli.Run r = Cli.run(how.args().toArray(String[]::new));
-            assertEquals(0, r.code(), e.getKey() + " as " + how.args() + ": " + r);
-            how.check().accept(r);
-            ran++;
+        } finally {
+            for (Process p : servers) {
+                p.destroy();
+                if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            }
         }
-        assertEquals(10, ran);
+        assertEquals(NOT_RUN.keySet(), skipped, "every line not run is a line of the README");
+        assertEquals(2, servers.size(), "the README's two serve lines");
+        assertTrue(ran >= 30, "lines and blocks run: " + ran);
+        System.out.println("ReadmeExamplesTest: ran " + ran + " README lines and python blocks; not run: " + NOT_RUN.keySet());
     }
 
-    /** The demo's two-layer sample file set, written once, as {@code demo --sample-file} writes it. */
-    private Path sampleBase() throws IOException {
-        Path dir = tmp.resolve("sample");
-        Cli.Run r = Cli.run("demo", "--sample-file", dir.toString());
-        assertEquals(0, r.code(), r.toString());
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> p.getFileName().toString().matches("[^.]+\\.af")).findFirst().orElseThrow();
+    /** What a child process did: exit code, stdout, stderr. */
+    record Shell(int code, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + code + "\n--- stdout\n" + out + "\n--- stderr\n" + err;
         }
     }
 
-    private static Path netcdfFixtures() throws Exception {
-        return Path.of(ReadmeExamplesTest.class.getResource("/netcdf/ocean.nc").toURI()).getParent();
+    private static Shell shell(Path dir, List<String> command, int seconds) throws Exception {
+        Path out = Files.createTempFile(dir.getParent(), "out", ".txt");
+        Path err = Files.createTempFile(dir.getParent(), "err", ".txt");
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectOutput(out.toFile())
+                .redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        try {
+            assertTrue(p.waitFor(seconds, java.util.concurrent.TimeUnit.SECONDS), "finished within " + seconds + " s: " + command);
+        } finally {
+            p.destroyForcibly();
+        }
+        return new Shell(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /** Starts a README serve line (on a free port) in the background; returns its port once it serves. */
+    private static int serve(Path dir, String line, List<Process> servers) throws Exception {
+        String command = line.matches(".* --port \\d+.*") ? line.replaceAll("--port \\d+", "--port 0") : line + " --port 0";
+        Path out = Files.createTempFile(dir.getParent(), "serve", ".txt");
+        Process p = new ProcessBuilder("bash", "-c", "exec " + command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(out.toFile()).start();
+        servers.add(p);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Matcher m = SERVING.matcher(Files.readString(out));
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+            assertTrue(p.isAlive(), line + " ended: " + Files.readString(out));
+            Thread.sleep(100);
+        }
+        throw new AssertionError(line + " did not start serving: " + Files.readString(out));
+    }
+
+    /** Runs a README curl line with {@code -f} (an HTTP error fails it); it must print or write something. */
+    private static void runCurl(Path dir, String line) throws Exception {
+        Shell r = shell(dir, List.of("bash", "-c", "curl -f " + line.substring("curl ".length())), 60);
+        assertEquals(0, r.code(), line + "\n" + r);
+        Matcher files = Pattern.compile(" -o (\\S+)").matcher(line);
+        boolean wrote = false;
+        while (files.find()) {
+            Path f = dir.resolve(files.group(1));
+            assertTrue(Files.isRegularFile(f) && Files.size(f) > 0, line + ": wrote " + f);
+            wrote = true;
+        }
+        if (!wrote) {
+            assertFalse(r.out().isBlank(), line + " prints its answer: " + r);
+        }
+        if (!wrote && !line.contains("|") && !line.contains(" -sI ") && !line.contains("/metrics")) {
+            new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());   // a whole JSON document
+        }
+    }
+
+    private static String javaCommand() {
+        return ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     }
 
     // ------------------------------------------------------------------ helpers

@@ -73,7 +73,7 @@ class StoreCommandsTest {
         com.fasterxml.jackson.databind.JsonNode first = ls.get("datasets").get(0);
         assertEquals("grid_0000", first.get("name").asText());
         assertEquals(4, first.get("arrays").size());
-        assertEquals("string", first.get("attributes").get("title").get("type").asText());
+        assertEquals("String", first.get("attributes").get("title").get("type").asText());
 
         Cli.Run la = Cli.run("ls", store.toString(), "--arrays", "--json");
         com.fasterxml.jackson.databind.JsonNode arrays = m.readTree(la.out()).get("arrays");
@@ -102,6 +102,12 @@ class StoreCommandsTest {
         }
         assertEquals("[6,18,36]", temp.get("chunks").toString(), d.out());
         assertEquals("K", temp.get("attributes").get("units").get("value").asText(), d.out());
+        // One vocabulary for attribute types, datasets' and arrays' alike: the dtype names.
+        assertEquals("String", temp.get("attributes").get("units").get("type").asText(), d.out());
+        assertEquals("String", ds.get("attributes").get("title").get("type").asText(), d.out());
+        assertEquals("Int64", ds.get("attributes").get("member").get("type").asText(), d.out());
+        assertEquals("Float64", ds.get("attributes").get("grid_resolution_deg").get("type").asText(), d.out());
+        assertEquals("TimestampNs", ds.get("attributes").get("created").get("type").asText(), d.out());
         assertEquals(AtlasCli.EXIT_NOT_FOUND, Cli.run("info", store.toString(), "nope", "--json").code(), "missing dataset");
     }
 
@@ -166,6 +172,18 @@ class StoreCommandsTest {
                 assertEquals("", r.err(), cmd + " " + flag + ": " + r);
             }
         }
+        // The help says what the tool does today: the demo serves, stores may be on S3, the region
+        // comes from ~/.aws/config too, import and compact take --progress.
+        String demo = Cli.run("demo", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(demo.contains("then serve it over HTTP until Ctrl-C"), demo);
+        for (String cmd : List.of("ls", "info", "cat", "compact", "rm", "verify")) {
+            String help = Cli.run(cmd, "--help").out().replaceAll("\\s+", " ");
+            assertTrue(help.contains("//bucket/prefix") && help.contains("~/.aws/config"), cmd + ": " + help);
+            assertFalse(help.contains("needs the S3 module"), cmd + ": " + help);
+        }
+        for (String cmd : List.of("import", "compact")) {
+            assertTrue(Cli.run(cmd, "--help").out().contains("--[no-]progress"), cmd);
+        }
     }
 
     @Test
@@ -201,6 +219,9 @@ class StoreCommandsTest {
         assertEquals(0, d.code(), d.toString());
         assertTrue(d.out().contains("dataset grid_0002: 4 array(s), 7 attribute(s)"), d.out());
         assertTrue(d.out().contains(":title = \"Synthetic monthly reanalysis, member 2\""), d.out());
+        assertTrue(d.out().contains(":member = 2\n"), d.out());
+        assertTrue(d.out().contains(":grid_resolution_deg = 5.0\n"), d.out());
+        assertTrue(d.out().matches("(?s).*:created = \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z\n.*"), d.out());
         assertTrue(d.out().contains("Float32 temperature(time=12, lat=36, lon=72)"), d.out());
         assertTrue(d.out().contains("chunks [6, 18, 36], codec Zstd, fill NaN, 31,104 elements (121.5 KiB raw)"), d.out());
         assertTrue(d.out().contains(":units = \"mm/day\""), d.out());
