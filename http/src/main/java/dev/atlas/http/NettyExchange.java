@@ -57,6 +57,9 @@ final class NettyExchange implements RouteExchange {
         res.status(reply.status());
         res.responseHeaders().setAll(reply.headers());
         if (reply.bytes() != null) {
+            // Set here, not left to reactor-netty: a HEAD (no body sent) must carry the length a
+            // GET would, not "Transfer-Encoding: chunked".
+            res.header(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_LENGTH, Integer.toString(reply.bytes().length));
             return res.sendByteArray(Mono.just(reply.bytes())).then();
         }
         if (reply.stream() != null) {

@@ -17,7 +17,6 @@ import java.util.Optional;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
-import reactor.netty.http.server.HttpServerResponse;
 import reactor.util.retry.Retry;
 
 /**
@@ -78,67 +77,67 @@ final class ZarrRoutes {
     // ------------------------------------------------------------------ v2
 
     /** {@code GET /zarr/v2/{dataset}/.zgroup}. */
-    Mono<Void> v2Group(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> v2Group(AtlasRoutes.Call call) {
         Catalog.view(atlas, call.path("dataset"));
-        return answer(call, res, JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
+        return answer(call, JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
     }
 
     /** {@code GET /zarr/v2/{dataset}/.zattrs}. */
-    Mono<Void> v2GroupAttrs(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> v2GroupAttrs(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        return answer(call, res, JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
+        return answer(call, JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
                 view.meta().attributes()))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/.zmetadata}. */
-    Mono<Void> v2Consolidated(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> v2Consolidated(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         DatasetMeta meta = view.meta();
-        return answer(call, res, JSON, arrays(view, meta)
+        return answer(call, JSON, arrays(view, meta)
                 .map(list -> ZarrMetadata.v2Consolidated(meta.attributes(), list, 0)));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/.zarray}. */
-    Mono<Void> v2Array(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> v2Array(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         ArraySchema schema = servedSchema(view, call.path("array"));
-        return answer(call, res, JSON, zarray(view, call.path("array"), schema)
+        return answer(call, JSON, zarray(view, call.path("array"), schema)
                 .map(a -> Json.render(g -> ZarrMetadata.v2Array(g, a, 0))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/.zattrs}. */
-    Mono<Void> v2ArrayAttrs(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> v2ArrayAttrs(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         ArraySchema schema = servedSchema(view, call.path("array"));
-        return answer(call, res, JSON, zarray(view, call.path("array"), schema)
+        return answer(call, JSON, zarray(view, call.path("array"), schema)
                 .map(a -> Json.render(g -> ZarrMetadata.v2ArrayAttrs(g, a))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/{chunk}}: chunk {@code i.j.k}; any other key is 404. */
-    Mono<Void> v2Chunk(AtlasRoutes.Call call, HttpServerResponse res) {
-        return chunk(call, res, "");
+    Mono<Reply> v2Chunk(AtlasRoutes.Call call) {
+        return chunk(call, "");
     }
 
     // ------------------------------------------------------------------ v3
 
     /** {@code GET /zarr/v3/{dataset}/zarr.json}: the group with every array's metadata inline. */
-    Mono<Void> v3Group(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> v3Group(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         DatasetMeta meta = view.meta();
-        return answer(call, res, JSON, arrays(view, meta).map(list -> ZarrMetadata.v3Group(meta.attributes(), list, 0)));
+        return answer(call, JSON, arrays(view, meta).map(list -> ZarrMetadata.v3Group(meta.attributes(), list, 0)));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/zarr.json}. */
-    Mono<Void> v3Array(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> v3Array(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         ArraySchema schema = servedSchema(view, call.path("array"));
-        return answer(call, res, JSON, zarray(view, call.path("array"), schema)
+        return answer(call, JSON, zarray(view, call.path("array"), schema)
                 .map(a -> Json.render(g -> ZarrMetadata.v3Array(g, a, 0))));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/{chunk}}: chunk {@code c.i.j.k}; any other key is 404. */
-    Mono<Void> v3Chunk(AtlasRoutes.Call call, HttpServerResponse res) {
-        return chunk(call, res, "c");
+    Mono<Reply> v3Chunk(AtlasRoutes.Call call) {
+        return chunk(call, "c");
     }
 
     // ------------------------------------------------------------------ shared
@@ -168,7 +167,7 @@ final class ZarrRoutes {
                 .collectList();
     }
 
-    private Mono<Void> chunk(AtlasRoutes.Call call, HttpServerResponse res, String prefix) {
+    private Mono<Reply> chunk(AtlasRoutes.Call call, String prefix) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         String array = call.path("array");
         ArraySchema schema = servedSchema(view, array);
@@ -181,7 +180,7 @@ final class ZarrRoutes {
         }
         Mono<byte[]> fill = box.whole() ? Mono.just(new byte[0])
                 : zarray(view, array, schema).map(ZarrMetadata::fillElement);
-        return answer(call, res, OCTETS, readChunk(view.name(), array, schema, box, fill));
+        return answer(call, OCTETS, readChunk(view.name(), array, schema, box, fill));
     }
 
     /**
@@ -219,53 +218,52 @@ final class ZarrRoutes {
      *
      * @param body produced at most once, on the engine's threads or here; heap bytes, nothing to release
      */
-    Mono<Void> answer(AtlasRoutes.Call call, HttpServerResponse res, String contentType, Mono<byte[]> body) {
+    Mono<Reply> answer(AtlasRoutes.Call call, String contentType, Mono<byte[]> body) {
         String before = atlas.commitVersion();
         String etag = etag(before, call);
-        String inm = call.request().requestHeaders().get(HttpHeaderNames.IF_NONE_MATCH);
+        String inm = call.exchange().header(HttpHeaderNames.IF_NONE_MATCH);
         if (inm != null && HttpRanges.matches(inm, etag)) {
-            return res.status(HttpResponseStatus.NOT_MODIFIED)
-                    .header(HttpHeaderNames.ETAG, etag)
-                    .header(HttpHeaderNames.CACHE_CONTROL, CACHE_CONTROL)
-                    .send();
+            Reply r = Reply.empty(HttpResponseStatus.NOT_MODIFIED);
+            r.headers().set(HttpHeaderNames.ETAG, etag).set(HttpHeaderNames.CACHE_CONTROL, CACHE_CONTROL);
+            return Mono.just(r);
         }
         return body.timeout(Duration.ofNanos(Math.max(1, call.remainingNanos())), timer)
-                .flatMap(bytes -> {
+                .map(bytes -> {
                     boolean stable = before.equals(atlas.commitVersion());
-                    res.header(HttpHeaderNames.CONTENT_TYPE, contentType)
-                            .header(HttpHeaderNames.ACCEPT_RANGES, "bytes");
-                    if (stable) {
-                        res.header(HttpHeaderNames.ETAG, etag).header(HttpHeaderNames.CACHE_CONTROL, CACHE_CONTROL);
-                    } else {
-                        res.header(HttpHeaderNames.CACHE_CONTROL, "no-store");
-                    }
-                    String range = call.request().requestHeaders().get(HttpHeaderNames.RANGE);
-                    String ifRange = call.request().requestHeaders().get(HttpHeaderNames.IF_RANGE);
+                    String range = call.exchange().header(HttpHeaderNames.RANGE);
+                    String ifRange = call.exchange().header(HttpHeaderNames.IF_RANGE);
                     long[] r = range == null || (ifRange != null && !(stable && ifRange.trim().equals(etag))) ? null
                             : HttpRanges.parse(range, bytes.length);
+                    Reply reply;
                     if (r == HttpRanges.UNSATISFIABLE) {
-                        res.responseHeaders().remove(HttpHeaderNames.ETAG);
-                        res.header(HttpHeaderNames.CONTENT_RANGE, "bytes */" + bytes.length);
-                        throw new ApiError(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range '" + range
-                                + "' lies outside the " + bytes.length + " bytes of " + call.request().uri(), "Range");
+                        reply = Reply.bytes(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "application/json",
+                                Json.error("range '" + range + "' lies outside the " + bytes.length + " bytes of "
+                                        + call.exchange().uri(), "Range"));
+                        reply.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + bytes.length);
+                        return reply;
                     }
                     if (r == null) {
-                        return res.status(HttpResponseStatus.OK)
-                                .header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bytes.length))
-                                .sendByteArray(Mono.just(bytes)).then();
+                        reply = Reply.bytes(HttpResponseStatus.OK, contentType, bytes);
+                    } else {
+                        int from = (int) r[0];
+                        int len = (int) (r[1] - r[0] + 1);
+                        reply = Reply.bytes(HttpResponseStatus.PARTIAL_CONTENT, contentType,
+                                java.util.Arrays.copyOfRange(bytes, from, from + len));
+                        reply.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes " + r[0] + "-" + r[1] + "/" + bytes.length);
                     }
-                    int from = (int) r[0];
-                    int len = (int) (r[1] - r[0] + 1);
-                    return res.status(HttpResponseStatus.PARTIAL_CONTENT)
-                            .header(HttpHeaderNames.CONTENT_RANGE, "bytes " + r[0] + "-" + r[1] + "/" + bytes.length)
-                            .header(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(len))
-                            .sendByteArray(Mono.just(java.util.Arrays.copyOfRange(bytes, from, from + len))).then();
+                    reply.headers().set(HttpHeaderNames.ACCEPT_RANGES, "bytes");
+                    if (stable) {
+                        reply.headers().set(HttpHeaderNames.ETAG, etag).set(HttpHeaderNames.CACHE_CONTROL, CACHE_CONTROL);
+                    } else {
+                        reply.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+                    }
+                    return reply;
                 });
     }
 
     /** A strong ETag: a digest of the commit version and the request's path (an answer's bytes depend on nothing else). */
     static String etag(String commit, AtlasRoutes.Call call) {
-        String uri = call.request().uri();
+        String uri = call.exchange().uri();
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
         try {

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.netty.http.server.HttpServerResponse;
 
 /**
  * Cross-dataset stacks as Zarr v2 groups: {@code /zarr/v2/_stack/{prefix}/} is a virtual group of
@@ -154,20 +153,20 @@ final class ZarrStacks {
     // ------------------------------------------------------------------ handlers
 
     /** {@code GET /zarr/v2/_stack/{prefix}/.zgroup}. */
-    Mono<Void> group(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> group(AtlasRoutes.Call call) {
         stack(call.path("prefix"));
-        return zarr.answer(call, res, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
+        return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/.zattrs}: {@code stack_prefix}, {@code stack_datasets}. */
-    Mono<Void> groupAttrs(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> groupAttrs(AtlasRoutes.Call call) {
         Stack st = stack(call.path("prefix"));
-        return zarr.answer(call, res, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
+        return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
                 st.attributes()))));
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/.zmetadata}: every stacked array and the coordinate. */
-    Mono<Void> consolidated(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> consolidated(AtlasRoutes.Call call) {
         Stack st = stack(call.path("prefix"));
         int width = ZarrMetadata.namesWidth(st.datasets());
         Mono<byte[]> body = Flux.fromIterable(st.arrays().keySet()).concatMap(a -> zarray(st, a)).collectList()
@@ -177,7 +176,7 @@ final class ZarrStacks {
                     g.writeFieldName(st.coordinate() + "/.zattrs");
                     coordinateAttrs(g, st);
                 }));
-        return zarr.answer(call, res, ZarrRoutes.JSON, body);
+        return zarr.answer(call, ZarrRoutes.JSON, body);
     }
 
     private static void coordinateAttrs(com.fasterxml.jackson.core.JsonGenerator g, Stack st) throws java.io.IOException {
@@ -188,31 +187,31 @@ final class ZarrStacks {
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/{array}/.zarray}. */
-    Mono<Void> array(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> array(AtlasRoutes.Call call) {
         String array = call.path("array");
         Stack st = stackWith(call.path("prefix"), array);
         if (array.equals(st.coordinate())) {
             int width = ZarrMetadata.namesWidth(st.datasets());
-            return zarr.answer(call, res, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g ->
+            return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g ->
                     ZarrMetadata.v2NamesArray(g, st.datasets().size(), width))));
         }
-        return zarr.answer(call, res, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
+        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
                 ZarrMetadata.v2Array(g, a, 0))));
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/{array}/.zattrs}. */
-    Mono<Void> arrayAttrs(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> arrayAttrs(AtlasRoutes.Call call) {
         String array = call.path("array");
         Stack st = stackWith(call.path("prefix"), array);
         if (array.equals(st.coordinate())) {
-            return zarr.answer(call, res, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> coordinateAttrs(g, st))));
+            return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> coordinateAttrs(g, st))));
         }
-        return zarr.answer(call, res, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
+        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
                 ZarrMetadata.v2ArrayAttrs(g, a))));
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/{array}/{chunk}}: chunk {@code d.i.j.k} is chunk {@code i.j.k} of the d-th dataset. */
-    Mono<Void> chunk(AtlasRoutes.Call call, HttpServerResponse res) {
+    Mono<Reply> chunk(AtlasRoutes.Call call) {
         String array = call.path("array");
         Stack st = stackWith(call.path("prefix"), array);
         String key = call.path("chunk");
@@ -221,7 +220,7 @@ final class ZarrStacks {
                 throw noKey(st, array, key);
             }
             int width = ZarrMetadata.namesWidth(st.datasets());
-            return zarr.answer(call, res, ZarrRoutes.OCTETS, Mono.fromCallable(() -> ZarrMetadata.namesChunk(st.datasets(),
+            return zarr.answer(call, ZarrRoutes.OCTETS, Mono.fromCallable(() -> ZarrMetadata.namesChunk(st.datasets(),
                     width)));
         }
         ArraySchema s = st.arrays().get(array);
@@ -235,7 +234,7 @@ final class ZarrStacks {
         }
         String dataset = st.datasets().get((int) index[0]);
         Mono<byte[]> fill = inner.whole() ? Mono.just(new byte[0]) : zarray(st, array).map(ZarrMetadata::fillElement);
-        return zarr.answer(call, res, ZarrRoutes.OCTETS, zarr.readChunk(dataset, st.source().get(array), s, inner, fill));
+        return zarr.answer(call, ZarrRoutes.OCTETS, zarr.readChunk(dataset, st.source().get(array), s, inner, fill));
     }
 
     private static ApiError noKey(Stack st, String array, String key) {
