@@ -96,7 +96,7 @@ def main(base, args):
                 check("%s/%s attribute %s" % (ds_name, a, k), ok, "%r vs %r" % (got, val))
         for k, attr in info["attributes"].items():
             got = ds.attrs.get(k)
-            if attr["type"] == "timestamp_ns":
+            if attr["type"] in ("TimestampNs", "timestamp_ns"):
                 ok = isinstance(got, str) and np.datetime64(got.rstrip("Z"), "ns") == np.datetime64(int(attr["value"]), "ns")
             else:
                 ok = got == attr["value"]
