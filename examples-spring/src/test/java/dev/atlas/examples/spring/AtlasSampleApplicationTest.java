@@ -284,6 +284,10 @@ class AtlasSampleApplicationTest {
         assertTrue(text.lines().anyMatch(l -> l.startsWith("atlas_cache_loaded_bytes_total{cache=\"slab\"")
                 && !l.endsWith(" 0.0")), "bytes read from storage counted:\n" + text);
         assertTrue(text.contains("atlas_store_datasets"), text);
+        // The engine's storage calls, timed by backend, operation and outcome (AtlasMetrics).
+        assertTrue(text.lines().anyMatch(l -> l.startsWith("atlas_storage_requests_seconds_count{")
+                && l.contains("backend=\"local\"") && l.contains("operation=\"read\"") && l.contains("outcome=\"ok\"")
+                && !l.endsWith(" 0.0")), "storage reads timed:\n" + text);
         // The routes' own request timers, by route pattern and status.
         assertTrue(text.lines().anyMatch(l -> l.startsWith("atlas_http_requests_seconds_count{")
                 && l.contains("route=\"/datasets/{dataset}/arrays/{array}/data\"") && l.contains("status=\"200\"")), text);
