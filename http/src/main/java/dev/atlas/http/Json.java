@@ -246,11 +246,17 @@ public final class Json {
         g.writeEndObject();
     }
 
-    @SuppressWarnings("unchecked")
     public static void attribute(JsonGenerator g, AttributeValue v) throws IOException {
         g.writeStartObject();
         g.writeStringField("type", v.kind().displayName());
         g.writeFieldName("value");
+        plainValue(g, v);
+        g.writeEndObject();
+    }
+
+    /** An attribute's value as plain JSON: scalars, lists as arrays, binary as hex (no type tag). */
+    @SuppressWarnings("unchecked")
+    static void plainValue(JsonGenerator g, AttributeValue v) throws IOException {
         switch (v.kind()) {
             case BOOL -> g.writeBoolean(v.asBool());
             case INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32 -> g.writeNumber(v.asLong());
@@ -280,7 +286,6 @@ public final class Json {
                 g.writeEndArray();
             }
         }
-        g.writeEndObject();
     }
 
     static byte[] utf8(String s) {

@@ -367,36 +367,7 @@ final class ZarrMetadata {
     }
 
     /** One array attribute as plain JSON (scalars, lists as arrays, binary as hex). */
-    @SuppressWarnings("unchecked")
     static void attribute(JsonGenerator g, AttributeValue v) throws IOException {
-        switch (v.kind()) {
-            case BOOL -> g.writeBoolean(v.asBool());
-            case INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32 -> g.writeNumber(v.asLong());
-            case UINT64 -> g.writeNumber(Json.unsigned(v.asLong()));
-            case FLOAT32 -> Json.number(g, v.asFloat32());
-            case FLOAT64 -> Json.number(g, v.asDouble());
-            case STRING -> g.writeString(v.asString());
-            case BINARY -> g.writeString(Json.hex(v.asBinary()));
-            default -> {
-                Object raw = v.listValue();
-                g.writeStartArray();
-                switch (v.kind()) {
-                    case BOOL_LIST -> { for (boolean b : (boolean[]) raw) { g.writeBoolean(b); } }
-                    case INT8_LIST -> { for (byte b : (byte[]) raw) { g.writeNumber(b); } }
-                    case UINT8_LIST -> { for (byte b : (byte[]) raw) { g.writeNumber(b & 0xFF); } }
-                    case INT16_LIST -> { for (short b : (short[]) raw) { g.writeNumber(b); } }
-                    case UINT16_LIST -> { for (short b : (short[]) raw) { g.writeNumber(b & 0xFFFF); } }
-                    case INT32_LIST -> { for (int b : (int[]) raw) { g.writeNumber(b); } }
-                    case UINT32_LIST -> { for (int b : (int[]) raw) { g.writeNumber(b & 0xFFFF_FFFFL); } }
-                    case INT64_LIST -> { for (long b : (long[]) raw) { g.writeNumber(b); } }
-                    case UINT64_LIST -> { for (long b : (long[]) raw) { g.writeNumber(Json.unsigned(b)); } }
-                    case FLOAT32_LIST -> { for (float b : (float[]) raw) { Json.number(g, b); } }
-                    case FLOAT64_LIST -> { for (double b : (double[]) raw) { Json.number(g, b); } }
-                    case STRING_LIST -> { for (String s : (List<String>) raw) { g.writeString(s); } }
-                    default -> { for (byte[] b : (List<byte[]>) raw) { g.writeString(Json.hex(b)); } }
-                }
-                g.writeEndArray();
-            }
-        }
+        Json.plainValue(g, v);
     }
 }
