@@ -249,7 +249,7 @@ public final class AtlasRoutes implements AutoCloseable {
         // Slow or idle clients: a connection waiting for (or stalling inside) its request line and
         // headers is closed after idleTimeout; a body pausing longer than readTimeout, or not
         // complete within requestTimeout, is answered 408.
-        return DecoderFailures.configure(server, options)
+        return DecoderFailures.configure(server, options, metrics)
                 .idleTimeout(options.idleTimeout())
                 .readTimeout(options.readTimeout())
                 .requestTimeout(options.requestTimeout());

@@ -28,7 +28,8 @@ import reactor.netty.http.server.HttpServer;
  * connection is closed after the answer (the decoder discards the rest of what the client sends).
  *
  * <p>It sits right after the HTTP codec, before reactor-netty's own handler, so such a request never
- * reaches the routes (nor their metrics: it has no route). Raising the decoder's limits and checking
+ * reaches the routes: it has no route, and is counted apart ({@code atlas.http.refused}, tagged
+ * with the status). Raising the decoder's limits and checking
  * lengths in the routes would only move the limit: past the decoder's own, reactor-netty answers
  * alone again, and meanwhile every connection may hold the raised amount.
  */
@@ -38,17 +39,19 @@ final class DecoderFailures extends ChannelInboundHandlerAdapter {
     static final String NAME = "atlas.decoderFailures";
 
     private final ServerOptions options;
+    private final ServerMetrics metrics;
 
-    DecoderFailures(ServerOptions options) {
+    DecoderFailures(ServerOptions options, ServerMetrics metrics) {
         this.options = options;
+        this.metrics = metrics;
     }
 
     /**
      * {@code server} with the decoder limits of {@code options} and this handler after the HTTP codec
-     * of every connection.
+     * of every connection, counting what it refuses in {@code metrics}.
      */
-    static HttpServer configure(HttpServer server, ServerOptions options) {
-        DecoderFailures handler = new DecoderFailures(options);
+    static HttpServer configure(HttpServer server, ServerOptions options, ServerMetrics metrics) {
+        DecoderFailures handler = new DecoderFailures(options, metrics);
         return server.httpRequestDecoder(spec -> spec.maxInitialLineLength(options.maxRequestLineBytes())
                         .maxHeaderSize(options.maxHeaderBytes()))
                 .doOnChannelInit((observer, channel, remote) -> {
@@ -86,6 +89,7 @@ final class DecoderFailures extends ChannelInboundHandlerAdapter {
             message = "malformed HTTP request: "
                     + (cause == null || cause.getMessage() == null ? "cannot be parsed" : cause.getMessage());
         }
+        metrics.refused(status.code());
         byte[] body = Json.error(message, null);
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")

@@ -13,8 +13,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The server's meters: request timers by route, method and status; bytes sent; streams cut off
- * after their first piece ({@code atlas.http.stream.cut}); reads that found damaged stored bytes
+ * The server's meters: request timers by route, method and status; request heads refused before
+ * routing ({@code atlas.http.refused}, by status); bytes sent; streams cut off after their first
+ * piece ({@code atlas.http.stream.cut}); reads that found damaged stored bytes
  * ({@code atlas.corrupt.reads}, by route and outcome); JVM memory; and the engine's and the
  * store's meters through {@link AtlasMetrics} (read caches, storage calls by backend and outcome,
  * codec threads, Netty's pooled memory, bulk reads, the live store; listed there), the engine ones
@@ -82,6 +83,16 @@ final class ServerMetrics {
         Timer.builder("atlas.http.requests").tag("route", route).tag("method", method)
                 .tag("status", status).description("HTTP requests by route, method and status")
                 .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * A request head Netty's decoder refused was answered {@code status} (414, 431 or 400) before
+     * reaching any route. Bounded: one series per such status.
+     */
+    void refused(int status) {
+        Counter.builder("atlas.http.refused").tag("status", Integer.toString(status))
+                .description("Requests refused before routing: request line too long (414), headers too large (431), unparseable head (400)")
+                .register(registry).increment();
     }
 
     void sent(long bytes) {

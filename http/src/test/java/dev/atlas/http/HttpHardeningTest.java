@@ -304,6 +304,7 @@ class HttpHardeningTest extends EngineTestBase {
 
     @Test
     void tooLongRequestLinesAndHeadersGetTheJsonError() throws Exception {
+        double[] before = {refused("414"), refused("431"), refused("400")};
         String line = answerUntilClosed(server.port(), "GET /datasets/" + "x".repeat(5000) + " HTTP/1.1\r\nHost: x\r\n\r\n");
         assertTrue(line.startsWith("HTTP/1.1 414 "), line);
         assertTrue(jsonBody(line).contains("the request line is longer than 4096 bytes"), line);
@@ -316,6 +317,11 @@ class HttpHardeningTest extends EngineTestBase {
         String garbage = answerUntilClosed(server.port(), "GET /health NOT-HTTP\r\nHost: x\r\n\r\n");
         assertTrue(garbage.startsWith("HTTP/1.1 400 "), garbage);
         assertTrue(jsonBody(garbage).contains("malformed HTTP request"), garbage);
+        // Refused before routing, yet counted: one series per status.
+        String[] statuses = {"414", "431", "400"};
+        for (int i = 0; i < statuses.length; i++) {
+            assertEquals(before[i] + 1, refused(statuses[i]), "atlas.http.refused{status=" + statuses[i] + "}");
+        }
 
         // The limits are the options' (and requests within them are served as before).
         try (AtlasHttpServer small = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0).maxRequestLineBytes(512)
@@ -330,6 +336,13 @@ class HttpHardeningTest extends EngineTestBase {
         }
         org.junit.jupiter.api.Assertions.assertThrows(dev.atlas.error.InvalidArgumentException.class,
                 () -> ServerOptions.builder().maxHeaderBytes(10));
+    }
+
+    /** The count of {@code atlas.http.refused} for {@code status} on the shared server (0 before its first). */
+    private static double refused(String status) {
+        io.micrometer.core.instrument.Counter c = server.meterRegistry().find("atlas.http.refused").tag("status", status)
+                .counter();
+        return c == null ? 0 : c.count();
     }
 
     @Test

@@ -3,9 +3,11 @@ package dev.atlas.spring;
 import dev.atlas.cache.BlockCache;
 import dev.atlas.cache.ReadCaches;
 import dev.atlas.cache.SlabCache;
+import dev.atlas.metrics.AtlasMetrics;
 import dev.atlas.runtime.EngineResources;
 import dev.atlas.store.Atlas;
 import io.netty.buffer.ByteBufAllocator;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -22,6 +24,10 @@ import org.springframework.context.annotation.Bean;
  * disposed with the context;</li>
  * <li>the {@link AtlasStore} opened on {@code atlas.store} and its {@link Atlas} handle, closed with
  * the context (before the resources);</li>
+ * <li>{@link AtlasMetrics}, a Micrometer {@code MeterBinder} of the engine's and the store's meters
+ * (caches, storage calls, codec threads, bulk reads, the live store), which Spring Boot binds to the
+ * application's {@code MeterRegistry} whether or not the HTTP routes are on (binding the same meters
+ * again, as the routes do, registers nothing twice);</li>
  * </ul>
  * The routes come from {@link AtlasWebFluxAutoConfiguration}, after this one.
  * Every bean backs off when the application defines its own of the same type.
@@ -63,5 +69,17 @@ public class AtlasAutoConfiguration {
     @ConditionalOnBean(AtlasStore.class)
     public Atlas atlas(AtlasStore store) {
         return store.atlas();
+    }
+
+    /**
+     * The engine's meters of the resources and of the store handle (when the context has one), as a
+     * bean, so the application's registry gets them also without the routes. Micrometer is always
+     * on this starter's class path (through {@code atlas-http}).
+     */
+    @Bean
+    @ConditionalOnMissingBean
+    @ConditionalOnBean(EngineResources.class)
+    public AtlasMetrics atlasMetrics(EngineResources resources, ObjectProvider<Atlas> atlas) {
+        return new AtlasMetrics(resources, atlas.getIfAvailable());
     }
 }
