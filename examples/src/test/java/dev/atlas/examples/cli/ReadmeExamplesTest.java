@@ -310,7 +310,7 @@ class ReadmeExamplesTest {
     static final Map<String, String> NOT_RUN = Map.of(
             "./atlas demo", "ingests 1,000 datasets, then serves on port 8080 until Ctrl-C; the walk-through's"
                     + " './atlas demo --datasets 20 --no-serve' runs the same command, DemoCommandTest its serving",
-            "mvn -B verify", "the build that runs this test");
+            "mvn -B verify -Pall-tests", "the build that runs this test");
 
     /** The one substitution: the README's fixed ports become the port of the server the test started. */
     static final Pattern README_PORT = Pattern.compile("localhost:8080");

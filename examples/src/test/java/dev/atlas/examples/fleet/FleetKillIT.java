@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -27,6 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * restarted writer checks the same before it continues. Kills per run:
  * {@code -Datlas.fleet.kills} (default 50 across the backends: 30 local, 10 per S3 server).
  */
+@Tag("slow") // minutes: runs with -Pall-tests (README's test command, CI), not in a plain mvn verify
 class FleetKillIT extends FleetTestBase {
     /** Fail at the first kill after which the reader found something ({@code -Datlas.fleet.failFast=false}: at the end). */
     private static final boolean FAIL_FAST = Boolean.parseBoolean(System.getProperty("atlas.fleet.failFast", "true"));

@@ -7,14 +7,15 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.atlas.array.ArrayFile;
 import dev.atlas.array.ArrayFileOptions;
-import dev.atlas.testing.EngineTestBase;
 import dev.atlas.array.NdArray;
+import dev.atlas.testing.EngineTestBase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * right values, and every array that is visible at all must be complete (nothing half-visible).
  * {@code -Datlas.crash.kills=N} (default 50) and {@code -Datlas.crash.seed=S}.
  */
+@Tag("slow") // minutes: runs with -Pall-tests (README's test command, CI), not in a plain mvn verify
 class LocalCrashIT extends EngineTestBase {
     @Test
     void sigkillAtRandomMomentsLosesNoAcknowledgedFlush() throws Exception {
