@@ -251,6 +251,15 @@ public final class Atlas {
         return state.arrayNames();
     }
 
+    /**
+     * Every array name some dataset declares, with how many datasets declare it and its dtype,
+     * sorted by the names' UTF-8 bytes. No I/O, and no walk over the datasets: its cost grows with
+     * the number of array names, not of datasets.
+     */
+    public List<ArrayUsage> arrayUsage() {
+        return state.arrayUsage();
+    }
+
     /** The dtype of {@code array} in the first dataset (registration order) that declares it. */
     public Optional<DType> arrayDtype(String array) {
         return state.arrayDtype(array);

@@ -194,6 +194,29 @@ final class RegistryState {
         return List.copyOf(names);
     }
 
+    /**
+     * Every array name some dataset declares, with how many do and its dtype, sorted by the names'
+     * UTF-8 bytes; definitions in progress are not counted (as in each dataset's own arrays). Reads
+     * the index, not the datasets: cost by array names, not by datasets.
+     */
+    List<ArrayUsage> arrayUsage() {
+        List<ArrayUsage> out = new ArrayList<>();
+        synchronized (lock) {
+            Map<String, Integer> pending = new HashMap<>();
+            for (Reservation r : reserved) {
+                pending.merge(r.array(), 1, Integer::sum);
+            }
+            for (Map.Entry<String, ArrayUse> e : arrayUse.entrySet()) {
+                int declared = e.getValue().count - pending.getOrDefault(e.getKey(), 0);
+                if (declared > 0) {
+                    out.add(new ArrayUsage(e.getKey(), e.getValue().dtype, declared));
+                }
+            }
+        }
+        out.sort((a, b) -> NameRules.BYTE_ORDER.compare(a.name(), b.name()));
+        return List.copyOf(out);
+    }
+
     /** The dtype of {@code array} in the first dataset (registration order) that declares it. */
     Optional<DType> arrayDtype(String array) {
         synchronized (lock) {

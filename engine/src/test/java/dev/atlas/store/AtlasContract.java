@@ -148,6 +148,34 @@ public abstract class AtlasContract extends EngineTestBase {
     }
 
     @Test
+    void ourRule_arrayUsageCountsTheDatasetsThatDeclareEachName() {
+        Storage s = newStorage();
+        Atlas a = create(s);
+        for (int d = 0; d < 5; d++) {
+            DatasetView v = block(a.createDataset("d" + d));
+            block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 2)));
+            if (d % 2 == 0) {
+                block(v.defineArray("mask", ArraySpec.of(DType.UINT8, 2)));
+            }
+        }
+        assertEquals(List.of(new ArrayUsage("mask", DType.UINT8, 3), new ArrayUsage("t", DType.FLOAT32, 5)), a.arrayUsage());
+        block(a.deleteDataset("d0"));
+        block(a.dataset("d2").deleteArray("mask"));
+        block(a.dataset("d4").deleteArray("mask"));
+        assertEquals(List.of(new ArrayUsage("t", DType.FLOAT32, 4)), a.arrayUsage());
+        block(a.flush());
+        // The same from a reopened handle, and what a walk over every dataset's arrays counts.
+        Atlas r = reopen(s);
+        assertEquals(a.arrayUsage(), r.arrayUsage());
+        java.util.Map<String, Integer> walked = new java.util.TreeMap<>();
+        for (String ds : r.listDatasets()) {
+            r.dataset(ds).meta().arrays().keySet().forEach(n -> walked.merge(n, 1, Integer::sum));
+        }
+        assertEquals(walked, r.arrayUsage().stream().collect(java.util.stream.Collectors.toMap(ArrayUsage::name,
+                ArrayUsage::datasets, (x, y) -> x, java.util.TreeMap::new)));
+    }
+
+    @Test
     void b05_b06_missingDatasets() {
         Atlas a = create(newStorage());
         assertThrows(DatasetNotFoundException.class, () -> a.dataset("ghost"));
