@@ -15,6 +15,7 @@ check passes.
 
 import json
 import sys
+import time
 import urllib.request
 
 import fsspec
@@ -169,9 +170,19 @@ def main(base, args):
             bulk, headers = fetch(req)
             shape = [int(x) for x in headers["X-Atlas-Shape"].split(",")]
             expected = np.frombuffer(bulk, dtype=np.dtype(DTYPES[headers["X-Atlas-DType"]])).reshape(shape)
-            check("%s stack %s values" % (prefix, a), same(v.values, expected), "differ")
+            t0 = time.perf_counter()
+            values = v.values
+            print("stack %s: %s of %d datasets read through the Zarr view in %.2f s" % (prefix, a, len(names),
+                                                                                   time.perf_counter() - t0))
+            check("%s stack %s values" % (prefix, a), same(values, expected), "differ")
             sel = v.isel(dataset=slice(None, None, 2), time=[0, 11], lat=slice(3, 9)).values
             check("%s stack %s isel" % (prefix, a), same(sel, expected[::2][:, [0, 11]][:, :, 3:9]), "differ")
+            picks = [names[0], names[len(names) // 2], names[-1]]
+            by_name = v.sel(dataset=picks).isel(time=slice(0, 12, 5)).values
+            rows = [names.index(n) for n in picks]
+            check("%s stack %s sel by name" % (prefix, a), same(by_name, expected[rows][:, 0:12:5]), "differ")
+            one = v.sel(dataset=names[-1]).isel(lat=slice(None, None, 4)).values
+            check("%s stack %s sel one" % (prefix, a), same(one, expected[-1][:, ::4]), "differ")
             m = float(v.isel(time=0).mean().values)
             e = float(np.nanmean(expected[:, 0].astype(np.float64)))
             check("%s stack %s mean" % (prefix, a), abs(m - e) <= 1e-5 * max(1.0, abs(e)), "%r vs %r" % (m, e))

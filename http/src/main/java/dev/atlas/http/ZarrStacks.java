@@ -31,8 +31,10 @@ import reactor.core.publisher.Mono;
  *
  * <p>Metadata comes from the registry (schemas) and the first dataset's file sets (fill value,
  * attributes): a stack of thousands of datasets touches no other array file until chunks are read.
- * The selection is taken anew for every request: a dataset registered meanwhile shifts the
- * indices (the ETag, which names the commit, tells a client to reload the metadata).
+ * The selection is resolved anew when the served commit or the dataset count changes (and at least
+ * every two seconds; in between, a request reuses the last resolution instead of reading a
+ * thousand schemas per chunk): a dataset registered meanwhile shifts the indices (the ETag, which
+ * names the commit, tells a client to reload the metadata).
  */
 final class ZarrStacks {
     /** Suffix of the served name of a stacked coordinate variable ({@code time} becomes {@code time_by_dataset}). */
@@ -62,9 +64,48 @@ final class ZarrStacks {
         }
     }
 
-    /** The datasets of {@code prefix} (404 when none, 413 over the bulk limit) with every array all of them declare, checked. */
+    /** A resolved selection and what it was resolved against. */
+    private record Resolved(Stack stack, String commit, int datasetCount, long atNanos) {
+    }
+
+    /**
+     * The datasets of {@code prefix} with their arrays, as last resolved: a chunk request of a
+     * stack of thousands of datasets would otherwise list the store and read every dataset's schema
+     * (about 5 ms for 1,000 datasets, which bounded a stack to ~200 chunks/s on two cores).
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, Resolved> resolved = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The stack of {@code prefix}: resolved anew when the handle's commit or dataset count changed
+     * or {@link #RESOLVED_TTL_NANOS} passed since (a change this handle made but did not flush, such
+     * as a new array, shows within that time); otherwise as last resolved. Nothing but speed depends
+     * on this per-process memo: every serving process of a fleet resolves the same selection from
+     * the same commit.
+     */
     private Stack stack(String prefix) {
         Params.name(prefix, "prefix");
+        String commit = atlas.commitVersion();
+        int count = atlas.datasetCount();
+        long now = System.nanoTime();
+        Resolved r = resolved.get(prefix);
+        if (r != null && r.commit().equals(commit) && r.datasetCount() == count && now - r.atNanos() < RESOLVED_TTL_NANOS) {
+            return r.stack();
+        }
+        Stack st = resolve(prefix);
+        if (resolved.size() >= MAX_RESOLVED) {
+            resolved.clear();
+        }
+        resolved.put(prefix, new Resolved(st, commit, count, now));
+        return st;
+    }
+
+    /** How long a resolved stack is reused while the commit and dataset count stand. */
+    static final long RESOLVED_TTL_NANOS = 2_000_000_000L;
+    /** Resolved stacks kept (a bound against requests naming many prefixes; past it, all are dropped). */
+    static final int MAX_RESOLVED = 256;
+
+    /** The datasets of {@code prefix} (404 when none, 413 over the bulk limit) with every array all of them declare, checked. */
+    private Stack resolve(String prefix) {
         List<String> names = new ArrayList<>();
         List<DatasetMeta> metas = new ArrayList<>();
         for (String n : atlas.listDatasets()) {
