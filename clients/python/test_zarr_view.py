@@ -1,7 +1,7 @@
 """Opens datasets of a served store through its Zarr v2 view with clients nobody here wrote
 (xarray + zarr-python 2 + fsspec/aiohttp) and compares every value with the binary endpoint.
 
-    python3 test_zarr_view.py BASE_URL DATASET [DATASET...] [stack:PREFIX...]
+    python3 test_zarr_view.py BASE_URL [--view=v2-zstd] DATASET [DATASET...] [stack:PREFIX...]
 
 For each dataset: ``xarray.open_zarr(URL, consolidated=True)`` and ``zarr.open_consolidated`` on
 an fsspec HTTP mapper; every array read whole and in several selections (``.isel`` with slices,
@@ -10,7 +10,9 @@ and attributes; each compared with ``GET /datasets/{d}/arrays/{a}/data`` (the wh
 same region) and ``GET /datasets/{d}``. For each ``stack:PREFIX``: the stack group
 ``/zarr/v2/_stack/PREFIX`` (its ``dataset`` coordinate against the catalog's listing of that prefix,
 values, selections and a mean against ``POST /arrays/{a}/data`` naming the datasets). Exits 0 when every
-check passes.
+check passes. ``--view=v2-zstd`` reads the view whose chunks are zstd frames (numcodecs' Zstd
+decodes them) instead of ``/zarr/v2``; the checks are the same, and each array's ``compressor``
+is checked to be zstd there and absent in the raw view.
 """
 
 import json
@@ -64,6 +66,11 @@ def same(a, b):
 
 
 def main(base, args):
+    view = "v2"
+    for a in args:
+        if a.startswith("--view="):
+            view = a[len("--view="):]
+    args = [a for a in args if not a.startswith("--view=")]
     datasets = [a for a in args if not a.startswith("stack:")]
     stacks = [a[len("stack:"):] for a in args if a.startswith("stack:")]
     failures = []
@@ -75,7 +82,7 @@ def main(base, args):
             failures.append("%s: %s" % (name, detail))
 
     for ds_name in datasets:
-        url = "%s/zarr/v2/%s" % (base, ds_name)
+        url = "%s/zarr/%s/%s" % (base, view, ds_name)
         info = json.loads(fetch("%s/datasets/%s" % (base, ds_name))[0])
         arrays = {a["name"]: a for a in info["arrays"] if a["dtype"] in DTYPES}
         for a, meta in arrays.items():
@@ -140,6 +147,8 @@ def main(base, args):
                   list(z.shape) == meta["shape"] and list(z.chunks) == [max(1, c) for c in meta["chunks"]],
                   (z.shape, z.chunks))
             check("%s/%s zarr whole" % (ds_name, a), same(z[...], whole[a]), "differ")
+            codec = None if z.compressor is None else z.compressor.codec_id
+            check("%s/%s zarr compressor" % (ds_name, a), codec == ("zstd" if view.endswith("-zstd") else None), codec)
             if z.ndim == 3:
                 check("%s/%s zarr basic" % (ds_name, a), same(z[1:12:4, 7, -5:], whole[a][1:12:4, 7, -5:]), "differ")
                 check("%s/%s zarr orthogonal" % (ds_name, a),
@@ -156,7 +165,7 @@ def main(base, args):
 
     for prefix in stacks:
         # A stack: the datasets of a prefix as one group, each array [n, *shape] with dimension "dataset" first.
-        url = "%s/zarr/v2/_stack/%s" % (base, prefix)
+        url = "%s/zarr/%s/_stack/%s" % (base, view, prefix)
         expected_names = listing(base, prefix)
         st = xr.open_zarr(url, consolidated=True, mask_and_scale=False, decode_times=False)
         names = [str(n) for n in st["dataset"].values]
@@ -189,6 +198,8 @@ def main(base, args):
         group = zarr.open_consolidated(fsspec.get_mapper(url), mode="r")
         z = group["temperature"]
         check(prefix + " zarr stack chunks", list(z.chunks)[0] == 1 and z.shape[0] == len(names), z.chunks)
+        codec = None if z.compressor is None else z.compressor.codec_id
+        check(prefix + " zarr stack compressor", codec == ("zstd" if view.endswith("-zstd") else None), codec)
 
     for f in failures:
         print("FAIL", f)

@@ -127,24 +127,28 @@ public final class AtlasRoutes implements AutoCloseable {
         get("/arrays/{array}/data", data::bulk, "datasets", "prefix", "limit", "region", "start", "shape", "format");
         routes.add(new Route(HttpMethod.POST, "/arrays/{array}/data", data::bulk,
                 Set.of("region", "start", "shape", "format")));
-        // Zarr views (ZarrRoutes); a fixed key before the chunk pattern that would also match it.
-        ZarrRoutes zarr = new ZarrRoutes(atlas, options, metrics, timer);
-        ZarrStacks stacks = new ZarrStacks(atlas, options, zarr);
-        get("/zarr/v2/_stack/{prefix}/.zgroup", stacks::group);
-        get("/zarr/v2/_stack/{prefix}/.zattrs", stacks::groupAttrs);
-        get("/zarr/v2/_stack/{prefix}/.zmetadata", stacks::consolidated);
-        get("/zarr/v2/_stack/{prefix}/{array}/.zarray", stacks::array);
-        get("/zarr/v2/_stack/{prefix}/{array}/.zattrs", stacks::arrayAttrs);
-        get("/zarr/v2/_stack/{prefix}/{array}/{chunk}", stacks::chunk);
-        get("/zarr/v2/{dataset}/.zgroup", zarr::v2Group);
-        get("/zarr/v2/{dataset}/.zattrs", zarr::v2GroupAttrs);
-        get("/zarr/v2/{dataset}/.zmetadata", zarr::v2Consolidated);
-        get("/zarr/v2/{dataset}/{array}/.zarray", zarr::v2Array);
-        get("/zarr/v2/{dataset}/{array}/.zattrs", zarr::v2ArrayAttrs);
-        get("/zarr/v2/{dataset}/{array}/{chunk}", zarr::v2Chunk);
-        get("/zarr/v3/{dataset}/zarr.json", zarr::v3Group);
-        get("/zarr/v3/{dataset}/{array}/zarr.json", zarr::v3Array);
-        get("/zarr/v3/{dataset}/{array}/{chunk}", zarr::v3Chunk);
+        // Zarr views (ZarrRoutes), raw and with zstd chunks; a fixed key before the chunk pattern that would also match it.
+        for (String variant : List.of("", ZarrRoutes.ZSTD_VARIANT)) {
+            ZarrRoutes zarr = new ZarrRoutes(atlas, options, metrics, timer, variant.isEmpty() ? 0 : ZarrRoutes.ZSTD_LEVEL);
+            ZarrStacks stacks = new ZarrStacks(atlas, options, zarr);
+            String v2 = "/zarr/v2" + variant;
+            String v3 = "/zarr/v3" + variant;
+            get(v2 + "/_stack/{prefix}/.zgroup", stacks::group);
+            get(v2 + "/_stack/{prefix}/.zattrs", stacks::groupAttrs);
+            get(v2 + "/_stack/{prefix}/.zmetadata", stacks::consolidated);
+            get(v2 + "/_stack/{prefix}/{array}/.zarray", stacks::array);
+            get(v2 + "/_stack/{prefix}/{array}/.zattrs", stacks::arrayAttrs);
+            get(v2 + "/_stack/{prefix}/{array}/{chunk}", stacks::chunk);
+            get(v2 + "/{dataset}/.zgroup", zarr::v2Group);
+            get(v2 + "/{dataset}/.zattrs", zarr::v2GroupAttrs);
+            get(v2 + "/{dataset}/.zmetadata", zarr::v2Consolidated);
+            get(v2 + "/{dataset}/{array}/.zarray", zarr::v2Array);
+            get(v2 + "/{dataset}/{array}/.zattrs", zarr::v2ArrayAttrs);
+            get(v2 + "/{dataset}/{array}/{chunk}", zarr::v2Chunk);
+            get(v3 + "/{dataset}/zarr.json", zarr::v3Group);
+            get(v3 + "/{dataset}/{array}/zarr.json", zarr::v3Array);
+            get(v3 + "/{dataset}/{array}/{chunk}", zarr::v3Chunk);
+        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.atlas.http;
 
+import com.github.luben.zstd.Zstd;
 import dev.atlas.array.NdArray;
 import dev.atlas.error.ObjectChangedException;
 import dev.atlas.http.ZarrMetadata.ZArray;
@@ -36,6 +37,13 @@ import reactor.util.retry.Retry;
  * <tr><td>{@code /zarr/v3/{ds}/{arr}/c.{i.j.k}}</td><td>one chunk (chunk key encoding {@code default} with separator {@code "."})</td></tr>
  * </table>
  *
+ * <p>Two encodings of every key, since Zarr has no per-request codec negotiation (a client reads
+ * the codec from the metadata): under {@code /zarr/v2/} and {@code /zarr/v3/} chunks are raw
+ * (the default: on a LAN or a fast link, raw chunks cost no CPU on either side); under
+ * {@code /zarr/v2-zstd/} and {@code /zarr/v3-zstd/} the same keys declare a zstd compressor (v2
+ * {@code "compressor": {"id": "zstd", "level": N}}, v3 codecs {@code [bytes, zstd]}) and each
+ * chunk is one zstd frame, for clients on slow links. Their ETags differ (the path is part of it).
+ *
  * <p>Chunks: a chunk is one engine read of the chunk's cells (one {@link Atlas#pin pin} per
  * request, through the engine's block caches), as little-endian C-order bytes of the full chunk
  * shape: an edge chunk's cells beyond the array hold the fill value, as Zarr requires. Unwritten
@@ -59,6 +67,13 @@ final class ZarrRoutes {
     static final String CACHE_CONTROL = "public, no-cache";
     /** Retries of a chunk read that met a compaction elsewhere (each with a fresh pin). */
     static final int CHANGED_RETRIES = 3;
+    /** Suffix of the views whose chunks are recompressed with zstd ({@code /zarr/v2-zstd}, {@code /zarr/v3-zstd}). */
+    static final String ZSTD_VARIANT = "-zstd";
+    /**
+     * The zstd level of those views: 1, chosen by measurement (benchmarks/RESULTS.md, "Zarr over
+     * HTTP"); {@code -Datlas.zarr.zstdLevel=N} (1..19) sets another, for measurements.
+     */
+    static final int ZSTD_LEVEL = Math.max(1, Math.min(19, Integer.getInteger("atlas.zarr.zstdLevel", 1)));
     static final String JSON = "application/json";
     static final String OCTETS = "application/octet-stream";
 
@@ -66,12 +81,23 @@ final class ZarrRoutes {
     private final ServerOptions options;
     private final ServerMetrics metrics;
     private final Scheduler timer;
+    private final int zstdLevel;
 
-    ZarrRoutes(Atlas atlas, ServerOptions options, ServerMetrics metrics, Scheduler timer) {
+    /**
+     * The views with raw chunks ({@code zstdLevel} 0: {@code /zarr/v2}, {@code /zarr/v3}) or with
+     * chunks recompressed by zstd at {@code zstdLevel} ({@code /zarr/v2-zstd}, {@code /zarr/v3-zstd}).
+     */
+    ZarrRoutes(Atlas atlas, ServerOptions options, ServerMetrics metrics, Scheduler timer, int zstdLevel) {
         this.atlas = atlas;
         this.options = options;
         this.metrics = metrics;
         this.timer = timer;
+        this.zstdLevel = zstdLevel;
+    }
+
+    /** The zstd level chunks are recompressed with, 0 for raw chunks. */
+    int zstdLevel() {
+        return zstdLevel;
     }
 
     // ------------------------------------------------------------------ v2
@@ -94,7 +120,7 @@ final class ZarrRoutes {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         DatasetMeta meta = view.meta();
         return answer(call, JSON, arrays(view, meta)
-                .map(list -> ZarrMetadata.v2Consolidated(meta.attributes(), list, 0)));
+                .map(list -> ZarrMetadata.v2Consolidated(meta.attributes(), list, zstdLevel)));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/.zarray}. */
@@ -102,7 +128,7 @@ final class ZarrRoutes {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         ArraySchema schema = servedSchema(view, call.path("array"));
         return answer(call, JSON, zarray(view, call.path("array"), schema)
-                .map(a -> Json.render(g -> ZarrMetadata.v2Array(g, a, 0))));
+                .map(a -> Json.render(g -> ZarrMetadata.v2Array(g, a, zstdLevel))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/.zattrs}. */
@@ -124,7 +150,7 @@ final class ZarrRoutes {
     Mono<Reply> v3Group(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         DatasetMeta meta = view.meta();
-        return answer(call, JSON, arrays(view, meta).map(list -> ZarrMetadata.v3Group(meta.attributes(), list, 0)));
+        return answer(call, JSON, arrays(view, meta).map(list -> ZarrMetadata.v3Group(meta.attributes(), list, zstdLevel)));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/zarr.json}. */
@@ -132,7 +158,7 @@ final class ZarrRoutes {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         ArraySchema schema = servedSchema(view, call.path("array"));
         return answer(call, JSON, zarray(view, call.path("array"), schema)
-                .map(a -> Json.render(g -> ZarrMetadata.v3Array(g, a, 0))));
+                .map(a -> Json.render(g -> ZarrMetadata.v3Array(g, a, zstdLevel))));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/{chunk}}: chunk {@code c.i.j.k}; any other key is 404. */
@@ -184,7 +210,7 @@ final class ZarrRoutes {
     }
 
     /**
-     * One chunk's bytes (the full chunk shape): one engine read of the box's cells from a fresh
+     * One chunk's bytes (the full chunk shape, {@linkplain #encode encoded} for this view): one engine read of the box's cells from a fresh
      * pin (again, up to {@link #CHANGED_RETRIES} times, when a compaction elsewhere replaced the
      * pinned objects), copied to the heap with the padding; the engine's buffer is released at once.
      *
@@ -203,13 +229,18 @@ final class ZarrRoutes {
                                 + array + "'", "array")))
                         .map(a -> {
                             try (a) {
-                                return ZarrChunks.padded(box, a.data(), elem, f.length == 0 ? null : f);
+                                return encode(ZarrChunks.padded(box, a.data(), elem, f.length == 0 ? null : f));
                             }
                         })
                         .doOnDiscard(NdArray.class, NdArray::close)
                         .retryWhen(Retry.max(CHANGED_RETRIES).filter(ObjectChangedException.class::isInstance)
                                 .onRetryExhaustedThrow((spec, sig) -> sig.failure())))
                 .doOnNext(b -> metrics.sent(b.length));
+    }
+
+    /** A chunk's bytes as this view serves them: as they are, or one zstd frame (with its content size, as numcodecs needs). */
+    byte[] encode(byte[] raw) {
+        return zstdLevel > 0 ? Zstd.compress(raw, zstdLevel) : raw;
     }
 
     /**

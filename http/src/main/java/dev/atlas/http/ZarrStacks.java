@@ -211,7 +211,7 @@ final class ZarrStacks {
         Stack st = stack(call.path("prefix"));
         int width = ZarrMetadata.namesWidth(st.datasets());
         Mono<byte[]> body = Flux.fromIterable(st.arrays().keySet()).concatMap(a -> zarray(st, a)).collectList()
-                .map(list -> ZarrMetadata.v2Consolidated(st.attributes(), list, 0, g -> {
+                .map(list -> ZarrMetadata.v2Consolidated(st.attributes(), list, zarr.zstdLevel(), g -> {
                     g.writeFieldName(st.coordinate() + "/.zarray");
                     ZarrMetadata.v2NamesArray(g, st.datasets().size(), width);
                     g.writeFieldName(st.coordinate() + "/.zattrs");
@@ -237,7 +237,7 @@ final class ZarrStacks {
                     ZarrMetadata.v2NamesArray(g, st.datasets().size(), width))));
         }
         return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
-                ZarrMetadata.v2Array(g, a, 0))));
+                ZarrMetadata.v2Array(g, a, zarr.zstdLevel()))));
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/{array}/.zattrs}. */

@@ -423,6 +423,44 @@ class ZarrViewTest extends EngineTestBase {
     }
 
     @Test
+    void theZstdViewsDeclareZstdAndServeEachChunkAsOneFrameOfTheRawBytes() throws Exception {
+        JsonNode md = json("/zarr/v2-zstd/grid_a/.zmetadata").get("metadata");
+        JsonNode t = md.get("temperature/.zarray");
+        assertEquals("zstd", t.get("compressor").get("id").asText());
+        assertEquals(ZarrRoutes.ZSTD_LEVEL, t.get("compressor").get("level").asInt());
+        assertEquals(t, json("/zarr/v2-zstd/grid_a/temperature/.zarray"));
+        assertTrue(json("/zarr/v2/grid_a/temperature/.zarray").get("compressor").isNull());
+        JsonNode v3 = json("/zarr/v3-zstd/grid_a/zarr.json").get("consolidated_metadata").get("metadata").get("land");
+        assertEquals("bytes", v3.get("codecs").get(0).get("name").asText());
+        assertEquals("zstd", v3.get("codecs").get(1).get("name").asText());
+        assertEquals(v3, json("/zarr/v3-zstd/grid_a/land/zarr.json"));
+        assertEquals(1, json("/zarr/v3/grid_a/land/zarr.json").get("codecs").size());
+        for (String key : List.of("0.0.0", "1.2.1", "2.2.2", "0.1.2")) {
+            HttpResponse<byte[]> raw = get("/zarr/v2/grid_a/temperature/" + key);
+            HttpResponse<byte[]> z = get("/zarr/v2-zstd/grid_a/temperature/" + key);
+            assertEquals(200, z.statusCode(), key);
+            assertArrayEquals(raw.body(), com.github.luben.zstd.Zstd.decompress(z.body(), raw.body().length), key);
+            // One frame that says its content size (numcodecs' decoder needs it).
+            assertEquals(raw.body().length, com.github.luben.zstd.Zstd.getFrameContentSize(z.body()), key);
+            assertNotEquals(raw.headers().firstValue("etag"), z.headers().firstValue("etag"), key);
+            assertArrayEquals(z.body(), get("/zarr/v3-zstd/grid_a/temperature/c." + key).body(), key);
+        }
+        // A range of the compressed chunk: the stored object is the frame.
+        byte[] frame = get("/zarr/v2-zstd/grid_a/land/0.0").body();
+        HttpResponse<byte[]> r = get("/zarr/v2-zstd/grid_a/land/0.0", "Range", "bytes=-5");
+        assertEquals(206, r.statusCode());
+        assertArrayEquals(Arrays.copyOfRange(frame, frame.length - 5, frame.length), r.body());
+        // Stacks too (their name coordinate stays raw and says so).
+        JsonNode sm = json("/zarr/v2-zstd/_stack/grid_/.zmetadata").get("metadata");
+        assertEquals("zstd", sm.get("temperature/.zarray").get("compressor").get("id").asText());
+        assertTrue(sm.get("dataset/.zarray").get("compressor").isNull());
+        byte[] rawStack = get("/zarr/v2/_stack/grid_/temperature/1.1.1.1").body();
+        assertArrayEquals(rawStack, com.github.luben.zstd.Zstd.decompress(
+                get("/zarr/v2-zstd/_stack/grid_/temperature/1.1.1.1").body(), rawStack.length));
+        assertEquals(404, get("/zarr/v2-zstd/grid_a/temperature/c.0.0.0").statusCode());
+    }
+
+    @Test
     void theV3GroupConsolidatesItsArrays() throws Exception {
         JsonNode g = json("/zarr/v3/grid_a/zarr.json");
         assertEquals(3, g.get("zarr_format").asInt());

@@ -50,6 +50,17 @@ class ZarrPythonClientTest {
         assertTrue(out.contains("4 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
     }
 
+    /** The same checks through the view whose chunks are zstd frames ({@code /zarr/v2-zstd}, decoded by numcodecs). */
+    @Test
+    void zarrPythonDecodesTheZstdView() throws Exception {
+        requirePython();
+        Path store = tmp.resolve("store");
+        Cli.Run demo = Cli.run("demo", "--store", store.toString(), "--datasets", "2", "--no-serve");
+        assertEquals(0, demo.code(), demo.toString());
+        String out = runClients(store, true, "--view=v2-zstd", "stack:grid_");
+        assertTrue(out.contains("2 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
+    }
+
     /**
      * The Done-when's stack: a store of 1,000 datasets (each with the demo's two gridded variables,
      * {@code temperature} and {@code precipitation} with missing cells, on a smaller grid of one
