@@ -34,6 +34,21 @@ def fetch(url):
         return r.read(), r.headers
 
 
+VARIABLE = ("String", "Binary")
+
+
+def variable(base, dataset, array, shape):
+    """A String or Binary array through the region endpoint's JSON form, as a numpy object array
+    (Binary elements arrive as hex and become bytes, as numcodecs' VLenBytes decodes them)."""
+    body = json.loads(fetch("%s/datasets/%s/arrays/%s/data?format=json" % (base, dataset, array))[0])
+    values = body["values"]
+    if body["dtype"] == "Binary":
+        values = [bytes.fromhex(v) for v in values]
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out.reshape(shape)
+
+
 def binary(base, dataset, array, region=None):
     """The binary endpoint's answer as a numpy array (dtype and shape from its X-Atlas headers)."""
     url = "%s/datasets/%s/arrays/%s/data" % (base, dataset, array)
@@ -62,6 +77,8 @@ def same(a, b):
     b = np.asarray(b)
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
+    if a.dtype == object:
+        return all(x == y and type(x) is type(y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
     return bool(np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f" else np.array_equal(a, b))
 
 
@@ -84,11 +101,12 @@ def main(base, args):
     for ds_name in datasets:
         url = "%s/zarr/%s/%s" % (base, view, ds_name)
         info = json.loads(fetch("%s/datasets/%s" % (base, ds_name))[0])
-        arrays = {a["name"]: a for a in info["arrays"] if a["dtype"] in DTYPES}
+        arrays = {a["name"]: a for a in info["arrays"] if a["dtype"] in DTYPES or a["dtype"] in VARIABLE}
         for a, meta in arrays.items():
             # The engine's placeholder name dim{i} is served as {array}_dim{i}.
             meta["dims"] = [n if n != "dim%d" % i else "%s_dim%d" % (a, i) for i, n in enumerate(meta["dims"])]
-        whole = {a: binary(base, ds_name, a) for a in arrays}
+        whole = {a: variable(base, ds_name, a, meta["shape"]) if meta["dtype"] in VARIABLE else binary(base, ds_name, a)
+                 for a, meta in arrays.items()}
 
         # xarray: raw values (no masking of the fill value, no time decoding) so that every value compares.
         ds = xr.open_zarr(url, consolidated=True, mask_and_scale=False, decode_times=False)
@@ -96,7 +114,8 @@ def main(base, args):
         for a, meta in arrays.items():
             v = ds[a]
             check("%s/%s dims" % (ds_name, a), list(v.dims) == meta["dims"], v.dims)
-            check("%s/%s values" % (ds_name, a), same(v.values, whole[a]), "differ")
+            check("%s/%s values" % (ds_name, a), same(v.values, whole[a]),
+                  "%r vs %r" % (v.values.tolist(), whole[a].tolist()) if meta["dtype"] in VARIABLE else "differ")
             for k, attr in meta["attributes"].items():
                 val = attr["value"]
                 got = v.attrs.get(k)
@@ -155,7 +174,16 @@ def main(base, args):
                       same(z.get_orthogonal_selection(([0, 11], slice(0, 36, 5), [1, 70])),
                            whole[a][[0, 11]][:, 0:36:5][:, :, [1, 70]]), "differ")
             fill = meta["fill"]
-            if fill is not None and z.dtype.kind == "f":
+            if meta["dtype"] in VARIABLE:
+                # Strings and bytes: numcodecs' vlen object arrays, no fill value (an empty item is a value).
+                codec = z.filters[0].codec_id if z.filters else None
+                check("%s/%s zarr vlen" % (ds_name, a), z.dtype == object and z.fill_value is None
+                      and codec == ("vlen-utf8" if meta["dtype"] == "String" else "vlen-bytes"), (z.dtype, z.filters))
+                if z.ndim == 2:
+                    check("%s/%s zarr vlen box" % (ds_name, a), same(z[1:, 1:3], whole[a][1:, 1:3]), "differ")
+                    check("%s/%s xarray vlen isel" % (ds_name, a),
+                          same(ds[a].isel({ds[a].dims[0]: [0, -1]}).values, whole[a][[0, -1]]), "differ")
+            elif fill is not None and z.dtype.kind == "f":
                 check("%s/%s zarr fill" % (ds_name, a),
                       (np.isnan(z.fill_value) and fill["value"] == "NaN") or z.fill_value == fill["value"],
                       (z.fill_value, fill))

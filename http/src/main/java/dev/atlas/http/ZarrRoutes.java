@@ -14,6 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -22,7 +24,7 @@ import reactor.util.retry.Retry;
 
 /**
  * Read-only Zarr views of every dataset, so that Zarr clients (xarray, zarr-python, zarr-java)
- * open a dataset by URL with no Atlas code: a dataset is a group, each of its fixed-width arrays
+ * open a dataset by URL with no Atlas code: a dataset is a group, each of its arrays with a Zarr form
  * a Zarr array whose chunk grid is ours ({@link ZarrMetadata} says how dtypes, fill values,
  * dimension names and attributes map).
  *
@@ -119,14 +121,14 @@ final class ZarrRoutes {
     Mono<Reply> v2Consolidated(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         DatasetMeta meta = view.meta();
-        return answer(call, JSON, arrays(view, meta)
+        return answer(call, JSON, arrays(view, meta, false)
                 .map(list -> ZarrMetadata.v2Consolidated(meta.attributes(), list, zstdLevel)));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/.zarray}. */
     Mono<Reply> v2Array(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"));
+        ArraySchema schema = servedSchema(view, call.path("array"), false);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
                 .map(a -> Json.render(g -> ZarrMetadata.v2Array(g, a, zstdLevel))));
     }
@@ -134,14 +136,14 @@ final class ZarrRoutes {
     /** {@code GET /zarr/v2/{dataset}/{array}/.zattrs}. */
     Mono<Reply> v2ArrayAttrs(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"));
+        ArraySchema schema = servedSchema(view, call.path("array"), false);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
                 .map(a -> Json.render(g -> ZarrMetadata.v2ArrayAttrs(g, a))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/{chunk}}: chunk {@code i.j.k}; any other key is 404. */
     Mono<Reply> v2Chunk(AtlasRoutes.Call call) {
-        return chunk(call, "");
+        return chunk(call, "", false);
     }
 
     // ------------------------------------------------------------------ v3
@@ -150,30 +152,39 @@ final class ZarrRoutes {
     Mono<Reply> v3Group(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         DatasetMeta meta = view.meta();
-        return answer(call, JSON, arrays(view, meta).map(list -> ZarrMetadata.v3Group(meta.attributes(), list, zstdLevel)));
+        Map<String, String> omitted = new LinkedHashMap<>();
+        meta.arrays().forEach((a, s) -> {
+            String why = ZarrMetadata.notInV3(s.dtype());
+            if (why != null) {
+                omitted.put(a, why);
+            }
+        });
+        return answer(call, JSON, arrays(view, meta, true).map(list -> ZarrMetadata.v3Group(meta.attributes(), list,
+                zstdLevel, omitted, null)));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/zarr.json}. */
     Mono<Reply> v3Array(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"));
+        ArraySchema schema = servedSchema(view, call.path("array"), true);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
                 .map(a -> Json.render(g -> ZarrMetadata.v3Array(g, a, zstdLevel))));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/{chunk}}: chunk {@code c.i.j.k}; any other key is 404. */
     Mono<Reply> v3Chunk(AtlasRoutes.Call call) {
-        return chunk(call, "c");
+        return chunk(call, "c", true);
     }
 
     // ------------------------------------------------------------------ shared
 
-    /** The schema of a served array (404 when missing or of a dtype without a Zarr form). */
-    static ArraySchema servedSchema(DatasetView view, String array) {
+    /** The schema of a served array (404 when missing or of a dtype without a Zarr form in that version). */
+    static ArraySchema servedSchema(DatasetView view, String array, boolean v3) {
         ArraySchema schema = Catalog.schema(view, array);
-        if (!ZarrMetadata.served(schema.dtype())) {
-            throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' is " + schema.dtype()
-                    + ", which the Zarr view does not serve (fixed-width numeric, Bool and TimestampNs only)", "array");
+        if (!ZarrMetadata.served(schema.dtype(), v3)) {
+            throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' is not in the Zarr "
+                    + (v3 ? "v3" : "v2") + " view: " + (v3 ? ZarrMetadata.notInV3(schema.dtype())
+                    : schema.dtype() + " arrays have no Zarr form"), "array");
         }
         return schema;
     }
@@ -185,18 +196,18 @@ final class ZarrRoutes {
                 .map(t -> new ZArray(array, schema, t.getT1().orElse(null), t.getT2()));
     }
 
-    /** Every served array of a dataset, in its order. */
-    private static Mono<java.util.List<ZArray>> arrays(DatasetView view, DatasetMeta meta) {
+    /** Every array of a dataset served in the v2 ({@code v3} false) or v3 view, in its order. */
+    private static Mono<java.util.List<ZArray>> arrays(DatasetView view, DatasetMeta meta, boolean v3) {
         return Flux.fromIterable(meta.arrays().entrySet())
-                .filter(e -> ZarrMetadata.served(e.getValue().dtype()))
+                .filter(e -> ZarrMetadata.served(e.getValue().dtype(), v3))
                 .concatMap(e -> zarray(view, e.getKey(), e.getValue()))
                 .collectList();
     }
 
-    private Mono<Reply> chunk(AtlasRoutes.Call call, String prefix) {
+    private Mono<Reply> chunk(AtlasRoutes.Call call, String prefix, boolean v3) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         String array = call.path("array");
-        ArraySchema schema = servedSchema(view, array);
+        ArraySchema schema = servedSchema(view, array, v3);
         String key = call.path("chunk");
         long[] index = ZarrChunks.parseKey(key, schema.rank(), prefix);
         ZarrChunks.Box box = index == null ? null : ZarrChunks.box(schema.shape(), ZarrMetadata.chunks(schema), index);
@@ -204,7 +215,7 @@ final class ZarrRoutes {
             throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' has no key '" + key
                     + "' (chunks are " + (prefix.isEmpty() ? "" : prefix + ".") + "i.j.k within the chunk grid)", "chunk");
         }
-        Mono<byte[]> fill = box.whole() ? Mono.just(new byte[0])
+        Mono<byte[]> fill = box.whole() || ZarrMetadata.variableLength(schema.dtype()) ? Mono.just(new byte[0])
                 : zarray(view, array, schema).map(ZarrMetadata::fillElement);
         return answer(call, OCTETS, readChunk(view.name(), array, schema, box, fill));
     }
@@ -214,7 +225,8 @@ final class ZarrRoutes {
      * pin (again, up to {@link #CHANGED_RETRIES} times, when a compaction elsewhere replaced the
      * pinned objects), copied to the heap with the padding; the engine's buffer is released at once.
      *
-     * @param fill one fill element's bytes, or an empty array for a whole chunk (no padding)
+     * @param fill one fill element's bytes, or an empty array for a whole chunk (no padding) or
+     *     variable-length elements (padded with empty items)
      */
     Mono<byte[]> readChunk(String dataset, String array, ArraySchema schema, ZarrChunks.Box box, Mono<byte[]> fill) {
         if (box.fullElements() > options.maxElementsPerRequest()) {
@@ -223,13 +235,15 @@ final class ZarrRoutes {
                     + " elements; the limit per request is " + options.maxElementsPerRequest());
         }
         int elem = (int) schema.dtype().elementSize();
+        boolean variable = ZarrMetadata.variableLength(schema.dtype());
         return fill.flatMap(f -> atlas.pin(array)
                         .flatMap(pin -> pin.readArray(dataset, box.start(), box.shape()))
                         .switchIfEmpty(Mono.error(() -> ApiError.notFound("dataset '" + dataset + "' has no array '"
                                 + array + "'", "array")))
                         .map(a -> {
                             try (a) {
-                                return encode(ZarrChunks.padded(box, a.data(), elem, f.length == 0 ? null : f));
+                                return encode(variable ? ZarrChunks.variableLength(box, a)
+                                        : ZarrChunks.padded(box, a.data(), elem, f.length == 0 ? null : f));
                             }
                         })
                         .doOnDiscard(NdArray.class, NdArray::close)

@@ -129,7 +129,7 @@ final class ZarrStacks {
         Map<String, ArraySchema> arrays = new LinkedHashMap<>();
         Map<String, String> source = new LinkedHashMap<>();
         metas.get(0).arrays().forEach((a, s) -> {
-            if (ZarrMetadata.served(s.dtype()) && metas.stream().allMatch(m -> m.arrays().containsKey(a))) {
+            if (ZarrMetadata.served(s.dtype(), false) && metas.stream().allMatch(m -> m.arrays().containsKey(a))) {
                 check(names, metas, a);
                 // A coordinate variable (named like its dimension) becomes 2-D when stacked: xarray
                 // refuses a variable named like one of its dimensions unless it is 1-D, so it is
@@ -274,7 +274,8 @@ final class ZarrStacks {
             throw noKey(st, array, key);
         }
         String dataset = st.datasets().get((int) index[0]);
-        Mono<byte[]> fill = inner.whole() ? Mono.just(new byte[0]) : zarray(st, array).map(ZarrMetadata::fillElement);
+        Mono<byte[]> fill = inner.whole() || ZarrMetadata.variableLength(s.dtype()) ? Mono.just(new byte[0])
+                : zarray(st, array).map(ZarrMetadata::fillElement);
         return zarr.answer(call, ZarrRoutes.OCTETS, zarr.readChunk(dataset, st.source().get(array), s, inner, fill));
     }
 

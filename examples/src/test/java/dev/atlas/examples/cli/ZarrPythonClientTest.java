@@ -46,8 +46,9 @@ class ZarrPythonClientTest {
         Path store = tmp.resolve("store");
         Cli.Run demo = Cli.run("demo", "--store", store.toString(), "--datasets", "4", "--no-serve", "--flush-every", "2");
         assertEquals(0, demo.code(), demo.toString());
+        addTextDataset(store);
         String out = runClients(store, true, "stack:grid_");
-        assertTrue(out.contains("4 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
+        assertTrue(out.contains("5 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
     }
 
     /** The same checks through the view whose chunks are zstd frames ({@code /zarr/v2-zstd}, decoded by numcodecs). */
@@ -57,8 +58,9 @@ class ZarrPythonClientTest {
         Path store = tmp.resolve("store");
         Cli.Run demo = Cli.run("demo", "--store", store.toString(), "--datasets", "2", "--no-serve");
         assertEquals(0, demo.code(), demo.toString());
+        addTextDataset(store);
         String out = runClients(store, true, "--view=v2-zstd", "stack:grid_");
-        assertTrue(out.contains("2 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
+        assertTrue(out.contains("3 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
     }
 
     /**
@@ -110,6 +112,34 @@ class ZarrPythonClientTest {
                     atlas.flush().block(TIMEOUT);
                 }
             }
+        } finally {
+            atlas.close().block(TIMEOUT);
+            resources.disposeLater().block(TIMEOUT);
+        }
+    }
+
+    /**
+     * A dataset {@code text_0000} with a String array {@code station} [5, 3] (chunks [2, 2]: edge
+     * chunks, and rows 3..4 unwritten, i.e. empty strings; non-ASCII names) and a Binary array
+     * {@code code} [4] (chunks [3]), served as numcodecs vlen-utf8 / vlen-bytes object arrays.
+     */
+    private static void addTextDataset(Path store) {
+        EngineResources resources = EngineResources.create();
+        Atlas atlas = LocalAtlas.open(store, AtlasOptions.builder(resources).build()).block(TIMEOUT);
+        try {
+            DatasetView ds = atlas.createDataset("text_0000").block(TIMEOUT);
+            ds.defineArray("station", ArraySpec.of(DType.STRING, 5, 3).withChunks(2, 2).withDimensions("row", "col"))
+                    .block(TIMEOUT);
+            try (NdArray a = NdArray.ofStrings(new long[] {3, 3}, List.of("Zürich", "Tromsø", "", "東京", "a b", "x",
+                    "naïve \u00e9", "ok", "\uD83C\uDF0A wave"))) {
+                ds.writeArray("station", new long[] {0, 0}, a).block(TIMEOUT);
+            }
+            ds.defineArray("code", ArraySpec.of(DType.BINARY, 4).withChunks(3)).block(TIMEOUT);
+            try (NdArray a = NdArray.ofBinary(new long[] {3}, List.of(new byte[] {0, 1, 2}, new byte[0],
+                    new byte[] {(byte) 0xff, 0x10}))) {
+                ds.writeArray("code", new long[] {0}, a).block(TIMEOUT);
+            }
+            atlas.flush().block(TIMEOUT);
         } finally {
             atlas.close().block(TIMEOUT);
             resources.disposeLater().block(TIMEOUT);
