@@ -58,7 +58,8 @@ import reactor.netty.http.server.HttpServerRoutes;
  * <tr><td>{@code GET /arrays}</td><td>array names across the store with dtype and dataset count</td></tr>
  * <tr><td>{@code GET|POST /arrays/{arr}/data}</td><td>the same region of many datasets, stacked in request order</td></tr>
  * <tr><td>{@code GET /zarr/v2/{ds}/...}, {@code GET /zarr/v3/{ds}/...}</td><td>read-only Zarr views of a dataset ({@link ZarrRoutes})</td></tr>
- * <tr><td>{@code GET /zarr/v2/_stack/{prefix}/...}</td><td>the datasets of a prefix as one Zarr group of stacked arrays ({@link ZarrStacks})</td></tr>
+ * <tr><td>{@code GET /zarr/v2/_stack/{prefix}/...}, {@code GET /zarr/v3/_stack/{prefix}/...}</td><td>the datasets of a prefix as one Zarr group of stacked arrays ({@link ZarrStacks})</td></tr>
+ * <tr><td>{@code GET /zarr/v2-zstd/...}, {@code GET /zarr/v3-zstd/...}</td><td>the same keys with zstd-compressed chunks ({@link ZarrRoutes})</td></tr>
  * </table>
  *
  * <p>Every GET route answers HEAD (the transport sends the headers without the body). A method
@@ -145,6 +146,9 @@ public final class AtlasRoutes implements AutoCloseable {
             get(v2 + "/{dataset}/{array}/.zarray", zarr::v2Array);
             get(v2 + "/{dataset}/{array}/.zattrs", zarr::v2ArrayAttrs);
             get(v2 + "/{dataset}/{array}/{chunk}", zarr::v2Chunk);
+            get(v3 + "/_stack/{prefix}/zarr.json", stacks::v3Group);
+            get(v3 + "/_stack/{prefix}/{array}/zarr.json", stacks::v3Array);
+            get(v3 + "/_stack/{prefix}/{array}/{chunk}", stacks::v3Chunk);
             get(v3 + "/{dataset}/zarr.json", zarr::v3Group);
             get(v3 + "/{dataset}/{array}/zarr.json", zarr::v3Array);
             get(v3 + "/{dataset}/{array}/{chunk}", zarr::v3Chunk);

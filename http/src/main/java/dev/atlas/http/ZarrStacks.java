@@ -16,7 +16,8 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Cross-dataset stacks as Zarr v2 groups: {@code /zarr/v2/_stack/{prefix}/} is a virtual group of
+ * Cross-dataset stacks as Zarr groups: {@code /zarr/v2/_stack/{prefix}/} (and
+ * {@code /zarr/v3/_stack/{prefix}/}, see below) is a virtual group of
  * the datasets whose names start with {@code prefix} (in the store's listing order; dataset names
  * never start with {@code _}, so no dataset hides behind {@code _stack}). Each array every one of
  * them declares is one Zarr array {@code [n, *shape]} chunked {@code [1, *chunks]}, with dimension
@@ -28,6 +29,11 @@ import reactor.core.publisher.Mono;
  * first dataset's. Datasets that declare
  * an array with another shape, chunk shape or dtype make every key of that array (and the
  * group's {@code .zmetadata}) a 400 naming the dataset and both schemas.
+ *
+ * <p>The v3 stack ({@code zarr.json} with the arrays consolidated inline, chunks {@code c.d.i.j.k})
+ * has the same arrays except those without a v3 form (String, Binary: listed in
+ * {@value ZarrMetadata#OMITTED}), and no coordinate array, since zarr-java 0.0.9 reads no string
+ * array: the names of the datasets, in order, are the group attribute {@value #NAMES_ATTRIBUTE}.
  *
  * <p>Metadata comes from the registry (schemas) and the first dataset's file sets (fill value,
  * attributes): a stack of thousands of datasets touches no other array file until chunks are read.
@@ -253,10 +259,14 @@ final class ZarrStacks {
 
     /** {@code GET /zarr/v2/_stack/{prefix}/{array}/{chunk}}: chunk {@code d.i.j.k} is chunk {@code i.j.k} of the d-th dataset. */
     Mono<Reply> chunk(AtlasRoutes.Call call) {
+        return chunk(call, false);
+    }
+
+    private Mono<Reply> chunk(AtlasRoutes.Call call, boolean v3) {
         String array = call.path("array");
-        Stack st = stackWith(call.path("prefix"), array);
+        Stack st = v3 ? stackWithV3(call.path("prefix"), array) : stackWith(call.path("prefix"), array);
         String key = call.path("chunk");
-        if (array.equals(st.coordinate())) {
+        if (!v3 && array.equals(st.coordinate())) {
             if (!key.equals("0")) {
                 throw noKey(st, array, key);
             }
@@ -265,13 +275,14 @@ final class ZarrStacks {
                     width)));
         }
         ArraySchema s = st.arrays().get(array);
-        long[] index = ZarrChunks.parseKey(key, s.rank() + 1, "");
+        long[] index = ZarrChunks.parseKey(key, s.rank() + 1, v3 ? "c" : "");
         ZarrChunks.Box inner = null;
         if (index != null && index[0] < st.datasets().size()) {
             inner = ZarrChunks.box(s.shape(), ZarrMetadata.chunks(s), Arrays.copyOfRange(index, 1, index.length));
         }
         if (inner == null) {
-            throw noKey(st, array, key);
+            throw v3 ? ApiError.notFound("array '" + array + "' of the stack of prefix '" + st.prefix() + "' has no key '"
+                    + key + "' (chunks are c.d.i.j.k within the chunk grid)", "chunk") : noKey(st, array, key);
         }
         String dataset = st.datasets().get((int) index[0]);
         Mono<byte[]> fill = inner.whole() || ZarrMetadata.variableLength(s.dtype()) ? Mono.just(new byte[0])
@@ -282,5 +293,59 @@ final class ZarrStacks {
     private static ApiError noKey(Stack st, String array, String key) {
         return ApiError.notFound("array '" + array + "' of the stack of prefix '" + st.prefix() + "' has no key '" + key
                 + "' (chunks are d.i.j.k within the chunk grid)", "chunk");
+    }
+
+    // ------------------------------------------------------------------ v3
+
+    /** The stack and its array {@code array} with a v3 form (404 otherwise; the v3 stack has no coordinate array). */
+    private Stack stackWithV3(String prefix, String array) {
+        Stack st = stack(prefix);
+        Params.name(array, "array");
+        ArraySchema s = st.arrays().get(array);
+        if (s == null || !ZarrMetadata.served(s.dtype(), true)) {
+            throw ApiError.notFound("the v3 stack of prefix '" + prefix + "' has no array '" + array + "' ("
+                    + (s != null ? ZarrMetadata.notInV3(s.dtype()) : "an array is stacked when every dataset of the"
+                    + " selection declares it, with a Zarr form; the dataset names are the group attribute "
+                    + NAMES_ATTRIBUTE) + ")", "array");
+        }
+        return st;
+    }
+
+    /** Attribute of a v3 stack group naming its datasets in order (v3 has no string array zarr-java reads). */
+    static final String NAMES_ATTRIBUTE = "stack_dataset_names";
+
+    /**
+     * {@code GET /zarr/v3/_stack/{prefix}/zarr.json}: the group, every stacked array with a v3 form
+     * consolidated inline; the dataset names in order are its attribute {@value #NAMES_ATTRIBUTE}.
+     */
+    Mono<Reply> v3Group(AtlasRoutes.Call call) {
+        Stack st = stack(call.path("prefix"));
+        Map<String, String> omitted = new LinkedHashMap<>();
+        List<String> served = new ArrayList<>();
+        st.arrays().forEach((a, s) -> {
+            String why = ZarrMetadata.notInV3(s.dtype());
+            if (why == null) {
+                served.add(a);
+            } else {
+                omitted.put(a, why);
+            }
+        });
+        Mono<byte[]> body = Flux.fromIterable(served).concatMap(a -> zarray(st, a)).collectList()
+                .map(list -> ZarrMetadata.v3Group(st.attributes(), list, zarr.zstdLevel(), omitted,
+                        g -> Json.strings(g, NAMES_ATTRIBUTE, st.datasets())));
+        return zarr.answer(call, ZarrRoutes.JSON, body);
+    }
+
+    /** {@code GET /zarr/v3/_stack/{prefix}/{array}/zarr.json}. */
+    Mono<Reply> v3Array(AtlasRoutes.Call call) {
+        String array = call.path("array");
+        Stack st = stackWithV3(call.path("prefix"), array);
+        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
+                ZarrMetadata.v3Array(g, a, zarr.zstdLevel()))));
+    }
+
+    /** {@code GET /zarr/v3/_stack/{prefix}/{array}/{chunk}}: chunk {@code c.d.i.j.k} is chunk {@code i.j.k} of the d-th dataset. */
+    Mono<Reply> v3Chunk(AtlasRoutes.Call call) {
+        return chunk(call, true);
     }
 }

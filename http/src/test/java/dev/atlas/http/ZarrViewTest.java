@@ -608,6 +608,34 @@ class ZarrViewTest extends EngineTestBase {
     }
 
     @Test
+    void theV3StackHasTheSameArraysAndChunksAndNamesItsDatasetsInAnAttribute() throws Exception {
+        JsonNode g = json("/zarr/v3/_stack/grid_/zarr.json");
+        assertEquals("group", g.get("node_type").asText());
+        assertEquals("[\"grid_a\",\"grid_b\"]", g.get("attributes").get("stack_dataset_names").toString());
+        assertEquals(2, g.get("attributes").get("stack_datasets").asInt());
+        JsonNode md = g.get("consolidated_metadata").get("metadata");
+        JsonNode t = md.get("temperature");
+        assertEquals(t, json("/zarr/v3/_stack/grid_/temperature/zarr.json"));
+        assertEquals("[2,5,7,10]", t.get("shape").toString());
+        assertEquals("[1,2,3,4]", t.get("chunk_grid").get("configuration").get("chunk_shape").toString());
+        assertEquals("[\"dataset\",\"time\",\"lat\",\"lon\"]", t.get("dimension_names").toString());
+        assertNotNull(md.get("lat_by_dataset"));
+        assertNull(md.get("dataset"), "no string coordinate in v3");
+        assertEquals(404, get("/zarr/v3/_stack/grid_/dataset/zarr.json").statusCode());
+        // The same chunks as the v2 stack's, under c.d.i.j.k.
+        byte[] a = engine("grid_a", "temperature");
+        byte[] b = engine("grid_b", "temperature");
+        byte[] both = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        assertArrayEquals(both, assemble("/zarr/v3/_stack/grid_/temperature/", new long[] {2, 5, 7, 10},
+                new long[] {1, 2, 3, 4}, 4, "c"));
+        assertEquals(404, get("/zarr/v3/_stack/grid_/temperature/1.0.0.0").statusCode());
+        assertEquals(404, get("/zarr/v3/_stack/grid_/temperature/c.2.0.0.0").statusCode());
+        assertEquals(400, get("/zarr/v3/_stack/grid/zarr.json").statusCode());
+        assertEquals(404, get("/zarr/v3/_stack/nothing/zarr.json").statusCode());
+    }
+
+    @Test
     void datasetsThatCannotBeStackedAreNamed() throws Exception {
         HttpResponse<byte[]> r = get("/zarr/v2/_stack/grid/.zmetadata");
         assertEquals(400, r.statusCode());
