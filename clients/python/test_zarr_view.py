@@ -1,7 +1,7 @@
 """Opens datasets of a served store through its Zarr v2 view with clients nobody here wrote
 (xarray + zarr-python 2 + fsspec/aiohttp) and compares every value with the binary endpoint.
 
-    python3 test_zarr_view.py BASE_URL [--view=v2-zstd] DATASET [DATASET...] [stack:PREFIX...]
+    python3 test_zarr_view.py BASE_URL [--view=v2-zstd] DATASET [DATASET...] [stack:PREFIX...] [names:A,B,...]
 
 For each dataset: ``xarray.open_zarr(URL, consolidated=True)`` and ``zarr.open_consolidated`` on
 an fsspec HTTP mapper; every array read whole and in several selections (``.isel`` with slices,
@@ -9,14 +9,17 @@ steps and index lists, zarr basic and orthogonal indexing), a mean, fill values,
 and attributes; each compared with ``GET /datasets/{d}/arrays/{a}/data`` (the whole array or the
 same region) and ``GET /datasets/{d}``. For each ``stack:PREFIX``: the stack group
 ``/zarr/v2/_stack/PREFIX`` (its ``dataset`` coordinate against the catalog's listing of that prefix,
-values, selections and a mean against ``POST /arrays/{a}/data`` naming the datasets). Exits 0 when every
+values, selections and a mean against ``POST /arrays/{a}/data`` naming the datasets); the same for
+each ``names:A,B,...``, the stack ``/zarr/v2/_names/TOKEN`` of those datasets in that order. Exits 0 when every
 check passes. ``--view=v2-zstd`` reads the view whose chunks are zstd frames (numcodecs' Zstd
 decodes them) instead of ``/zarr/v2``; the checks are the same, and each array's ``compressor``
 is checked to be zstd there and absent in the raw view.
 """
 
+import base64
 import json
 import sys
+import zlib
 import time
 import urllib.request
 
@@ -88,8 +91,18 @@ def main(base, args):
         if a.startswith("--view="):
             view = a[len("--view="):]
     args = [a for a in args if not a.startswith("--view=")]
-    datasets = [a for a in args if not a.startswith("stack:")]
-    stacks = [a[len("stack:"):] for a in args if a.startswith("stack:")]
+    datasets = [a for a in args if not a.startswith("stack:") and not a.startswith("names:")]
+    # A stack: (label, URL, its datasets in order) for a prefix, or for a list of names carried in the
+    # URL as a token (unpadded base64url of the zlib-compressed names joined by newlines).
+    stacks = []
+    for a in args:
+        if a.startswith("stack:"):
+            prefix = a[len("stack:"):]
+            stacks.append((prefix, "%s/zarr/%s/_stack/%s" % (base, view, prefix), listing(base, prefix)))
+        elif a.startswith("names:"):
+            names = a[len("names:"):].split(",")
+            token = base64.urlsafe_b64encode(zlib.compress("\n".join(names).encode())).rstrip(b"=").decode()
+            stacks.append((a, "%s/zarr/%s/_names/%s" % (base, view, token), names))
     failures = []
     checks = [0]
 
@@ -191,10 +204,8 @@ def main(base, args):
                 check("%s/%s zarr fill" % (ds_name, a), z.fill_value == fill["value"], (z.fill_value, fill))
             check("%s/%s zarr dims" % (ds_name, a), z.attrs["_ARRAY_DIMENSIONS"] == meta["dims"], z.attrs.asdict())
 
-    for prefix in stacks:
-        # A stack: the datasets of a prefix as one group, each array [n, *shape] with dimension "dataset" first.
-        url = "%s/zarr/%s/_stack/%s" % (base, view, prefix)
-        expected_names = listing(base, prefix)
+    for prefix, url, expected_names in stacks:
+        # A stack: the datasets as one group, each array [n, *shape] with dimension "dataset" first.
         st = xr.open_zarr(url, consolidated=True, mask_and_scale=False, decode_times=False)
         names = [str(n) for n in st["dataset"].values]
         check(prefix + " stack names", names == expected_names, names)

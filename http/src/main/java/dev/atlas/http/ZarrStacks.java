@@ -30,6 +30,11 @@ import reactor.core.publisher.Mono;
  * an array with another shape, chunk shape or dtype make every key of that array (and the
  * group's {@code .zmetadata}) a 400 naming the dataset and both schemas.
  *
+ * <p>Stacks of listed names: {@code /zarr/v2/_names/{token}/} and {@code /zarr/v3/_names/{token}/}
+ * are the same groups over the datasets a {@link ZarrNames} token lists, in its order (each must
+ * exist: 404 naming the one that does not). The list travels in the URL, so no server keeps it:
+ * every process of a fleet answers the same URL alike, and a CDN caches it like any other.
+ *
  * <p>The v3 stack ({@code zarr.json} with the arrays consolidated inline, chunks {@code c.d.i.j.k})
  * has the same arrays except those without a v3 form (String, Binary: listed in
  * {@value ZarrMetadata#OMITTED}), and no coordinate array, since zarr-java 0.0.9 reads no string
@@ -50,11 +55,24 @@ final class ZarrStacks {
     private final ServerOptions options;
     private final ZarrRoutes zarr;
 
-    ZarrStacks(Atlas atlas, ServerOptions options, ZarrRoutes zarr) {
+    private final boolean byNames;
+
+    /**
+     * The stacks of prefixes ({@code byNames} false: path parameter {@code prefix}) or of listed
+     * names ({@code byNames} true: path parameter {@code names}, a {@link ZarrNames} token).
+     */
+    ZarrStacks(Atlas atlas, ServerOptions options, ZarrRoutes zarr, boolean byNames) {
         this.atlas = atlas;
         this.options = options;
         this.zarr = zarr;
+        this.byNames = byNames;
     }
+
+    /** The path parameter that names the selection. */
+    private String param() {
+        return byNames ? "names" : "prefix";
+    }
+
 
     /**
      * A selection: its datasets in order, the arrays all of them declare by served name (the first
@@ -62,9 +80,16 @@ final class ZarrStacks {
      */
     private record Stack(String prefix, List<String> datasets, Map<String, ArraySchema> arrays, Map<String, String> source,
             String coordinate) {
+        /** The selection in messages: {@code prefix 'grid_'} or {@code the N listed datasets}. */
+        String label() {
+            return prefix == null ? "the " + datasets.size() + " listed datasets" : "prefix '" + prefix + "'";
+        }
+
         Map<String, Attr> attributes() {
             Map<String, Attr> a = new LinkedHashMap<>();
-            a.put("stack_prefix", new Attr.Str(prefix));
+            if (prefix != null) {
+                a.put("stack_prefix", new Attr.Str(prefix));
+            }
             a.put("stack_datasets", new Attr.Int64(datasets.size()));
             return a;
         }
@@ -89,7 +114,9 @@ final class ZarrStacks {
      * the same commit.
      */
     private Stack stack(String prefix) {
-        Params.name(prefix, "prefix");
+        if (!byNames) {
+            Params.name(prefix, "prefix");
+        }
         String commit = atlas.commitVersion();
         int count = atlas.datasetCount();
         long now = System.nanoTime();
@@ -97,7 +124,7 @@ final class ZarrStacks {
         if (r != null && r.commit().equals(commit) && r.datasetCount() == count && now - r.atNanos() < RESOLVED_TTL_NANOS) {
             return r.stack();
         }
-        Stack st = resolve(prefix);
+        Stack st = byNames ? resolve(null, ZarrNames.decode(prefix, options.maxDatasetsPerBulk())) : resolve(prefix);
         if (resolved.size() >= MAX_RESOLVED) {
             resolved.clear();
         }
@@ -113,24 +140,40 @@ final class ZarrStacks {
     /** The datasets of {@code prefix} (404 when none, 413 over the bulk limit) with every array all of them declare, checked. */
     private Stack resolve(String prefix) {
         List<String> names = new ArrayList<>();
-        List<DatasetMeta> metas = new ArrayList<>();
         for (String n : atlas.listDatasets()) {
-            if (!n.startsWith(prefix)) {
-                continue;
+            if (n.startsWith(prefix)) {
+                names.add(n);
             }
+        }
+        if (names.size() > options.maxDatasetsPerBulk()) {
+            throw ApiError.tooLarge("prefix", names.size() + " datasets have prefix '" + prefix + "'; a stack holds at most "
+                    + options.maxDatasetsPerBulk());
+        }
+        return resolve(prefix, names);
+    }
+
+    /**
+     * The datasets {@code listed} (of a prefix, or named: then each must exist) with every array all
+     * of them declare, checked.
+     *
+     * @param prefix the prefix they were listed by, or null for a list of names
+     */
+    private Stack resolve(String prefix, List<String> listed) {
+        List<String> names = new ArrayList<>();
+        List<DatasetMeta> metas = new ArrayList<>();
+        for (String n : listed) {
             try {
                 metas.add(atlas.dataset(n).meta());
                 names.add(n);
             } catch (DatasetNotFoundException gone) {
+                if (prefix == null) {
+                    throw ApiError.notFound("the list names dataset '" + n + "', which does not exist", "names");
+                }
                 // deleted since the listing
             }
         }
         if (names.isEmpty()) {
             throw ApiError.notFound("no dataset with prefix '" + prefix + "'", "prefix");
-        }
-        if (names.size() > options.maxDatasetsPerBulk()) {
-            throw ApiError.tooLarge("prefix", names.size() + " datasets have prefix '" + prefix + "'; a stack holds at most "
-                    + options.maxDatasetsPerBulk());
         }
         Map<String, ArraySchema> arrays = new LinkedHashMap<>();
         Map<String, String> source = new LinkedHashMap<>();
@@ -149,13 +192,13 @@ final class ZarrStacks {
     }
 
     /** 400 naming the first dataset whose {@code array} differs from the first dataset's in dtype, shape or chunks. */
-    private static void check(List<String> names, List<DatasetMeta> metas, String array) {
+    private void check(List<String> names, List<DatasetMeta> metas, String array) {
         ArraySchema first = metas.get(0).arrays().get(array);
         for (int i = 1; i < metas.size(); i++) {
             ArraySchema s = metas.get(i).arrays().get(array);
             if (!s.dtype().equals(first.dtype()) || !Arrays.equals(s.shape(), first.shape())
                     || !Arrays.equals(s.chunkShape(), first.chunkShape())) {
-                throw ApiError.badParameter("prefix", "dataset '" + names.get(i) + "' declares array '" + array + "' as "
+                throw ApiError.badParameter(param(), "dataset '" + names.get(i) + "' declares array '" + array + "' as "
                         + s.dtype() + " " + Arrays.toString(s.shape()) + " chunks " + Arrays.toString(s.chunkShape())
                         + ", dataset '" + names.get(0) + "' as " + first.dtype() + " " + Arrays.toString(first.shape())
                         + " chunks " + Arrays.toString(first.chunkShape()) + ": they cannot be stacked");
@@ -191,7 +234,7 @@ final class ZarrStacks {
         Stack st = stack(prefix);
         Params.name(array, "array");
         if (!array.equals(st.coordinate()) && !st.arrays().containsKey(array)) {
-            throw ApiError.notFound("the stack of prefix '" + prefix + "' has no array '" + array
+            throw ApiError.notFound("the stack of " + st.label() + " has no array '" + array
                     + "' (an array is stacked when every dataset of the selection declares it, with a Zarr form)", "array");
         }
         return st;
@@ -201,20 +244,20 @@ final class ZarrStacks {
 
     /** {@code GET /zarr/v2/_stack/{prefix}/.zgroup}. */
     Mono<Reply> group(AtlasRoutes.Call call) {
-        stack(call.path("prefix"));
+        stack(call.path(param()));
         return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/.zattrs}: {@code stack_prefix}, {@code stack_datasets}. */
     Mono<Reply> groupAttrs(AtlasRoutes.Call call) {
-        Stack st = stack(call.path("prefix"));
+        Stack st = stack(call.path(param()));
         return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
                 st.attributes()))));
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/.zmetadata}: every stacked array and the coordinate. */
     Mono<Reply> consolidated(AtlasRoutes.Call call) {
-        Stack st = stack(call.path("prefix"));
+        Stack st = stack(call.path(param()));
         int width = ZarrMetadata.namesWidth(st.datasets());
         Mono<byte[]> body = Flux.fromIterable(st.arrays().keySet()).concatMap(a -> zarray(st, a)).collectList()
                 .map(list -> ZarrMetadata.v2Consolidated(st.attributes(), list, zarr.zstdLevel(), g -> {
@@ -236,7 +279,7 @@ final class ZarrStacks {
     /** {@code GET /zarr/v2/_stack/{prefix}/{array}/.zarray}. */
     Mono<Reply> array(AtlasRoutes.Call call) {
         String array = call.path("array");
-        Stack st = stackWith(call.path("prefix"), array);
+        Stack st = stackWith(call.path(param()), array);
         if (array.equals(st.coordinate())) {
             int width = ZarrMetadata.namesWidth(st.datasets());
             return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g ->
@@ -249,7 +292,7 @@ final class ZarrStacks {
     /** {@code GET /zarr/v2/_stack/{prefix}/{array}/.zattrs}. */
     Mono<Reply> arrayAttrs(AtlasRoutes.Call call) {
         String array = call.path("array");
-        Stack st = stackWith(call.path("prefix"), array);
+        Stack st = stackWith(call.path(param()), array);
         if (array.equals(st.coordinate())) {
             return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> coordinateAttrs(g, st))));
         }
@@ -264,7 +307,7 @@ final class ZarrStacks {
 
     private Mono<Reply> chunk(AtlasRoutes.Call call, boolean v3) {
         String array = call.path("array");
-        Stack st = v3 ? stackWithV3(call.path("prefix"), array) : stackWith(call.path("prefix"), array);
+        Stack st = v3 ? stackWithV3(call.path(param()), array) : stackWith(call.path(param()), array);
         String key = call.path("chunk");
         if (!v3 && array.equals(st.coordinate())) {
             if (!key.equals("0")) {
@@ -281,7 +324,7 @@ final class ZarrStacks {
             inner = ZarrChunks.box(s.shape(), ZarrMetadata.chunks(s), Arrays.copyOfRange(index, 1, index.length));
         }
         if (inner == null) {
-            throw v3 ? ApiError.notFound("array '" + array + "' of the stack of prefix '" + st.prefix() + "' has no key '"
+            throw v3 ? ApiError.notFound("array '" + array + "' of the stack of " + st.label() + " has no key '"
                     + key + "' (chunks are c.d.i.j.k within the chunk grid)", "chunk") : noKey(st, array, key);
         }
         String dataset = st.datasets().get((int) index[0]);
@@ -291,7 +334,7 @@ final class ZarrStacks {
     }
 
     private static ApiError noKey(Stack st, String array, String key) {
-        return ApiError.notFound("array '" + array + "' of the stack of prefix '" + st.prefix() + "' has no key '" + key
+        return ApiError.notFound("array '" + array + "' of the stack of " + st.label() + " has no key '" + key
                 + "' (chunks are d.i.j.k within the chunk grid)", "chunk");
     }
 
@@ -303,7 +346,7 @@ final class ZarrStacks {
         Params.name(array, "array");
         ArraySchema s = st.arrays().get(array);
         if (s == null || !ZarrMetadata.served(s.dtype(), true)) {
-            throw ApiError.notFound("the v3 stack of prefix '" + prefix + "' has no array '" + array + "' ("
+            throw ApiError.notFound("the v3 stack of " + st.label() + " has no array '" + array + "' ("
                     + (s != null ? ZarrMetadata.notInV3(s.dtype()) : "an array is stacked when every dataset of the"
                     + " selection declares it, with a Zarr form; the dataset names are the group attribute "
                     + NAMES_ATTRIBUTE) + ")", "array");
@@ -319,7 +362,7 @@ final class ZarrStacks {
      * consolidated inline; the dataset names in order are its attribute {@value #NAMES_ATTRIBUTE}.
      */
     Mono<Reply> v3Group(AtlasRoutes.Call call) {
-        Stack st = stack(call.path("prefix"));
+        Stack st = stack(call.path(param()));
         Map<String, String> omitted = new LinkedHashMap<>();
         List<String> served = new ArrayList<>();
         st.arrays().forEach((a, s) -> {
@@ -339,7 +382,7 @@ final class ZarrStacks {
     /** {@code GET /zarr/v3/_stack/{prefix}/{array}/zarr.json}. */
     Mono<Reply> v3Array(AtlasRoutes.Call call) {
         String array = call.path("array");
-        Stack st = stackWithV3(call.path("prefix"), array);
+        Stack st = stackWithV3(call.path(param()), array);
         return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
                 ZarrMetadata.v3Array(g, a, zarr.zstdLevel()))));
     }

@@ -31,10 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code clients/python/test_zarr_view.py} (run by the system Python; its wrapper installs
  * python3-xarray, python3-zarr, python3-fsspec and python3-aiohttp when absent) opens every dataset
  * with {@code xarray.open_zarr} and {@code zarr.open_consolidated} and compares every value it reads
- * (whole arrays, selections, means) with the binary endpoint, and the stack of all of them
- * ({@code /zarr/v2/_stack/grid_}) with the bulk endpoint. Without a system Python the test is
- * skipped, except under {@code CI=true}, where that is a failure. A second test does the same for
- * the stack of a 1,000-dataset demo store.
+ * (whole arrays, selections, means; a dataset of String and Binary arrays too) with the binary
+ * endpoint, and the stack of all of them ({@code /zarr/v2/_stack/grid_}) and of a list of names
+ * ({@code /zarr/v2/_names/{token}}) with the bulk endpoint; again through {@code /zarr/v2-zstd};
+ * and the stack of a store of 1,000 datasets. Without a system Python the tests are skipped,
+ * except under {@code CI=true}, where that is a failure.
  */
 class ZarrPythonClientTest {
     @TempDir
@@ -47,8 +48,8 @@ class ZarrPythonClientTest {
         Cli.Run demo = Cli.run("demo", "--store", store.toString(), "--datasets", "4", "--no-serve", "--flush-every", "2");
         assertEquals(0, demo.code(), demo.toString());
         addTextDataset(store);
-        String out = runClients(store, true, "stack:grid_");
-        assertTrue(out.contains("5 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
+        String out = runClients(store, true, "stack:grid_", "names:grid_0003,grid_0000,grid_0002");
+        assertTrue(out.contains("5 datasets, 2 stacks, ") && out.contains(" checks, 0 failures"), out);
     }
 
     /** The same checks through the view whose chunks are zstd frames ({@code /zarr/v2-zstd}, decoded by numcodecs). */
@@ -59,8 +60,8 @@ class ZarrPythonClientTest {
         Cli.Run demo = Cli.run("demo", "--store", store.toString(), "--datasets", "2", "--no-serve");
         assertEquals(0, demo.code(), demo.toString());
         addTextDataset(store);
-        String out = runClients(store, true, "--view=v2-zstd", "stack:grid_");
-        assertTrue(out.contains("3 datasets, 1 stacks, ") && out.contains(" checks, 0 failures"), out);
+        String out = runClients(store, true, "--view=v2-zstd", "stack:grid_", "names:grid_0001,grid_0000");
+        assertTrue(out.contains("3 datasets, 2 stacks, ") && out.contains(" checks, 0 failures"), out);
     }
 
     /**
