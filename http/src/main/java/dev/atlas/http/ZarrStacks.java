@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -48,6 +49,15 @@ import reactor.core.publisher.Mono;
  * names the commit, tells a client to reload the metadata).
  */
 final class ZarrStacks {
+    /**
+     * How long a resolved selection is reused while the commit and dataset count stand: long enough
+     * that a client's burst of chunk requests resolves it once, short enough that an unflushed change
+     * of the served handle (a new array) shows within seconds.
+     */
+    static final long RESOLVED_TTL_NANOS = 2_000_000_000L;
+    /** Resolved selections kept (a bound against requests naming many prefixes; past it, all are dropped). */
+    static final int MAX_RESOLVED = 256;
+
     /** Suffix of the served name of a stacked coordinate variable ({@code time} becomes {@code time_by_dataset}). */
     static final String BY_DATASET = "_by_dataset";
 
@@ -72,7 +82,6 @@ final class ZarrStacks {
     private String param() {
         return byNames ? "names" : "prefix";
     }
-
 
     /**
      * A selection: its datasets in order, the arrays all of them declare by served name (the first
@@ -100,42 +109,38 @@ final class ZarrStacks {
     }
 
     /**
-     * The datasets of {@code prefix} with their arrays, as last resolved: a chunk request of a
-     * stack of thousands of datasets would otherwise list the store and read every dataset's schema
-     * (about 5 ms for 1,000 datasets, which bounded a stack to ~200 chunks/s on two cores).
+     * Each selection (prefix or names token) with its datasets and arrays, as last resolved: a chunk
+     * request of a stack of thousands of datasets would otherwise list the store and read every
+     * dataset's schema (about 5 ms for 1,000 datasets, which bounded a stack to ~200 chunks/s on two
+     * cores).
      */
-    private final java.util.concurrent.ConcurrentHashMap<String, Resolved> resolved = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Resolved> resolved = new ConcurrentHashMap<>();
 
     /**
-     * The stack of {@code prefix}: resolved anew when the handle's commit or dataset count changed
+     * The stack a selection names ({@code key}: a prefix, or a {@link ZarrNames} token): resolved anew when the handle's commit or dataset count changed
      * or {@link #RESOLVED_TTL_NANOS} passed since (a change this handle made but did not flush, such
      * as a new array, shows within that time); otherwise as last resolved. Nothing but speed depends
      * on this per-process memo: every serving process of a fleet resolves the same selection from
      * the same commit.
      */
-    private Stack stack(String prefix) {
+    private Stack stack(String key) {
         if (!byNames) {
-            Params.name(prefix, "prefix");
+            Params.name(key, "prefix");
         }
         String commit = atlas.commitVersion();
         int count = atlas.datasetCount();
         long now = System.nanoTime();
-        Resolved r = resolved.get(prefix);
+        Resolved r = resolved.get(key);
         if (r != null && r.commit().equals(commit) && r.datasetCount() == count && now - r.atNanos() < RESOLVED_TTL_NANOS) {
             return r.stack();
         }
-        Stack st = byNames ? resolve(null, ZarrNames.decode(prefix, options.maxDatasetsPerBulk())) : resolve(prefix);
+        Stack st = byNames ? resolve(null, ZarrNames.decode(key, options.maxDatasetsPerBulk())) : resolve(key);
         if (resolved.size() >= MAX_RESOLVED) {
             resolved.clear();
         }
-        resolved.put(prefix, new Resolved(st, commit, count, now));
+        resolved.put(key, new Resolved(st, commit, count, now));
         return st;
     }
-
-    /** How long a resolved stack is reused while the commit and dataset count stand. */
-    static final long RESOLVED_TTL_NANOS = 2_000_000_000L;
-    /** Resolved stacks kept (a bound against requests naming many prefixes; past it, all are dropped). */
-    static final int MAX_RESOLVED = 256;
 
     /** The datasets of {@code prefix} (404 when none, 413 over the bulk limit) with every array all of them declare, checked. */
     private Stack resolve(String prefix) {
@@ -229,9 +234,9 @@ final class ZarrStacks {
                 a.attributes()));
     }
 
-    /** The stack and its array {@code array} (404 when not every dataset declares it); null for the coordinate. */
-    private Stack stackWith(String prefix, String array) {
-        Stack st = stack(prefix);
+    /** The stack of the selection {@code key} with its array (or coordinate) {@code array}: 404 when not every dataset declares it. */
+    private Stack stackWith(String key, String array) {
+        Stack st = stack(key);
         Params.name(array, "array");
         if (!array.equals(st.coordinate()) && !st.arrays().containsKey(array)) {
             throw ApiError.notFound("the stack of " + st.label() + " has no array '" + array
@@ -341,8 +346,8 @@ final class ZarrStacks {
     // ------------------------------------------------------------------ v3
 
     /** The stack and its array {@code array} with a v3 form (404 otherwise; the v3 stack has no coordinate array). */
-    private Stack stackWithV3(String prefix, String array) {
-        Stack st = stack(prefix);
+    private Stack stackWithV3(String key, String array) {
+        Stack st = stack(key);
         Params.name(array, "array");
         ArraySchema s = st.arrays().get(array);
         if (s == null || !ZarrMetadata.served(s.dtype(), true)) {
