@@ -685,6 +685,23 @@ class ZarrViewTest extends EngineTestBase {
     }
 
     @Test
+    void aStackFollowsDatasetsRegisteredAfterItWasFirstServed() throws Exception {
+        DatasetView a = atlas.createDataset("late_a").block(TIMEOUT);
+        a.defineArray("v", ArraySpec.of(DType.INT32, 3)).block(TIMEOUT);
+        atlas.flush().block(TIMEOUT);
+        assertEquals(1, json("/zarr/v2/_stack/late_/.zattrs").get("stack_datasets").asInt());
+        assertEquals(200, get("/zarr/v2/_stack/late_/v/0.0").statusCode());
+        assertEquals(404, get("/zarr/v2/_stack/late_/v/1.0").statusCode());
+        // Registered, not yet flushed (the commit stands; the dataset count moved), then flushed.
+        DatasetView b = atlas.createDataset("late_b").block(TIMEOUT);
+        b.defineArray("v", ArraySpec.of(DType.INT32, 3)).block(TIMEOUT);
+        assertEquals(2, json("/zarr/v2/_stack/late_/.zattrs").get("stack_datasets").asInt());
+        atlas.flush().block(TIMEOUT);
+        assertEquals(2, json("/zarr/v3/_stack/late_/zarr.json").get("attributes").get("stack_dataset_names").size());
+        assertEquals(200, get("/zarr/v2/_stack/late_/v/1.0").statusCode());
+    }
+
+    @Test
     void datasetsThatCannotBeStackedAreNamed() throws Exception {
         HttpResponse<byte[]> r = get("/zarr/v2/_stack/grid/.zmetadata");
         assertEquals(400, r.statusCode());
