@@ -58,7 +58,9 @@ import reactor.netty.http.server.HttpServerRoutes;
  * <tr><td>{@code GET /arrays}</td><td>array names across the store with dtype and dataset count</td></tr>
  * <tr><td>{@code GET|POST /arrays/{arr}/data}</td><td>the same region of many datasets, stacked in request order</td></tr>
  * <tr><td>{@code GET /zarr/v2/{ds}/...}, {@code GET /zarr/v3/{ds}/...}</td><td>read-only Zarr views of a dataset ({@link ZarrRoutes})</td></tr>
- * <tr><td>{@code GET /zarr/v2/_stack/{prefix}/...}</td><td>the datasets of a prefix as one Zarr group of stacked arrays ({@link ZarrStacks})</td></tr>
+ * <tr><td>{@code GET /zarr/v2/_stack/{prefix}/...}, {@code GET /zarr/v3/_stack/{prefix}/...}</td><td>the datasets of a prefix as one Zarr group of stacked arrays ({@link ZarrStacks})</td></tr>
+ * <tr><td>{@code GET /zarr/v2/_names/{names}/...}, {@code GET /zarr/v3/_names/{names}/...}</td><td>the same for a list of names carried in the path ({@link ZarrNames})</td></tr>
+ * <tr><td>{@code GET /zarr/v2-zstd/...}, {@code GET /zarr/v3-zstd/...}</td><td>the same keys with zstd-compressed chunks ({@link ZarrRoutes})</td></tr>
  * </table>
  *
  * <p>Every GET route answers HEAD (the transport sends the headers without the body). A method
@@ -127,24 +129,35 @@ public final class AtlasRoutes implements AutoCloseable {
         get("/arrays/{array}/data", data::bulk, "datasets", "prefix", "limit", "region", "start", "shape", "format");
         routes.add(new Route(HttpMethod.POST, "/arrays/{array}/data", data::bulk,
                 Set.of("region", "start", "shape", "format")));
-        // Zarr views (ZarrRoutes); a fixed key before the chunk pattern that would also match it.
-        ZarrRoutes zarr = new ZarrRoutes(atlas, options, metrics, timer);
-        ZarrStacks stacks = new ZarrStacks(atlas, options, zarr);
-        get("/zarr/v2/_stack/{prefix}/.zgroup", stacks::group);
-        get("/zarr/v2/_stack/{prefix}/.zattrs", stacks::groupAttrs);
-        get("/zarr/v2/_stack/{prefix}/.zmetadata", stacks::consolidated);
-        get("/zarr/v2/_stack/{prefix}/{array}/.zarray", stacks::array);
-        get("/zarr/v2/_stack/{prefix}/{array}/.zattrs", stacks::arrayAttrs);
-        get("/zarr/v2/_stack/{prefix}/{array}/{chunk}", stacks::chunk);
-        get("/zarr/v2/{dataset}/.zgroup", zarr::v2Group);
-        get("/zarr/v2/{dataset}/.zattrs", zarr::v2GroupAttrs);
-        get("/zarr/v2/{dataset}/.zmetadata", zarr::v2Consolidated);
-        get("/zarr/v2/{dataset}/{array}/.zarray", zarr::v2Array);
-        get("/zarr/v2/{dataset}/{array}/.zattrs", zarr::v2ArrayAttrs);
-        get("/zarr/v2/{dataset}/{array}/{chunk}", zarr::v2Chunk);
-        get("/zarr/v3/{dataset}/zarr.json", zarr::v3Group);
-        get("/zarr/v3/{dataset}/{array}/zarr.json", zarr::v3Array);
-        get("/zarr/v3/{dataset}/{array}/{chunk}", zarr::v3Chunk);
+        // Zarr views (ZarrRoutes), raw and with zstd chunks; a fixed key before the chunk pattern that would also match it.
+        for (String variant : List.of("", ZarrRoutes.ZSTD_VARIANT)) {
+            ZarrRoutes zarr = new ZarrRoutes(atlas, options, metrics, timer, variant.isEmpty() ? 0 : ZarrRoutes.ZSTD_LEVEL);
+            String v2 = "/zarr/v2" + variant;
+            String v3 = "/zarr/v3" + variant;
+            // Stacks of a prefix (_stack/{prefix}) and of listed names (_names/{names}, a ZarrNames token).
+            for (boolean byNames : new boolean[] {false, true}) {
+                ZarrStacks stacks = new ZarrStacks(atlas, options, zarr, byNames);
+                String at = byNames ? "/_names/{names}" : "/_stack/{prefix}";
+                get(v2 + at + "/.zgroup", stacks::group);
+                get(v2 + at + "/.zattrs", stacks::groupAttrs);
+                get(v2 + at + "/.zmetadata", stacks::consolidated);
+                get(v2 + at + "/{array}/.zarray", stacks::array);
+                get(v2 + at + "/{array}/.zattrs", stacks::arrayAttrs);
+                get(v2 + at + "/{array}/{chunk}", stacks::chunk);
+                get(v3 + at + "/zarr.json", stacks::v3Group);
+                get(v3 + at + "/{array}/zarr.json", stacks::v3Array);
+                get(v3 + at + "/{array}/{chunk}", stacks::v3Chunk);
+            }
+            get(v2 + "/{dataset}/.zgroup", zarr::v2Group);
+            get(v2 + "/{dataset}/.zattrs", zarr::v2GroupAttrs);
+            get(v2 + "/{dataset}/.zmetadata", zarr::v2Consolidated);
+            get(v2 + "/{dataset}/{array}/.zarray", zarr::v2Array);
+            get(v2 + "/{dataset}/{array}/.zattrs", zarr::v2ArrayAttrs);
+            get(v2 + "/{dataset}/{array}/{chunk}", zarr::v2Chunk);
+            get(v3 + "/{dataset}/zarr.json", zarr::v3Group);
+            get(v3 + "/{dataset}/{array}/zarr.json", zarr::v3Array);
+            get(v3 + "/{dataset}/{array}/{chunk}", zarr::v3Chunk);
+        }
     }
 
     /**

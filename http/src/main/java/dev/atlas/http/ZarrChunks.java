@@ -1,6 +1,11 @@
 package dev.atlas.http;
 
+import dev.atlas.array.NdArray;
+import dev.atlas.format.DType;
 import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -145,5 +150,57 @@ final class ZarrChunks {
             }
         }
         return out;
+    }
+
+    /**
+     * A chunk of variable-length elements in numcodecs' {@code VLenUTF8} / {@code VLenBytes}
+     * encoding: the item count of the full chunk shape (int32 LE), then per item its byte length
+     * (int32 LE) and its bytes (UTF-8 for String). The clipped region's elements go to their places
+     * in the full chunk (C order); the cells beyond the array's edge are empty items.
+     *
+     * @param a the clipped region's elements (String or Binary); not closed (the caller owns it)
+     */
+    static byte[] variableLength(Box box, NdArray a) {
+        long full = box.fullElements();
+        if (full > Integer.MAX_VALUE / 4 - 4) {
+            throw ApiError.tooLarge("chunk", "chunk " + Arrays.toString(box.index()) + " holds " + full
+                    + " elements, more than one answer carries");
+        }
+        byte[][] items = new byte[(int) full][];
+        boolean string = a.dtype().kind() == DType.Kind.STRING;
+        int rank = box.full().length;
+        long[] at = new long[rank];
+        long n = a.size();
+        long total = 4 + 4 * full;
+        for (long k = 0; k < n; k++) {
+            // The C-order index of the clipped cell k in the full chunk.
+            long dst = 0;
+            for (int d = 0; d < rank; d++) {
+                dst = dst * box.full()[d] + at[d];
+            }
+            byte[] b = string ? a.getString(k).getBytes(StandardCharsets.UTF_8) : a.getBinary(k);
+            items[(int) dst] = b;
+            total += b.length;
+            for (int d = rank - 1; d >= 0; d--) {
+                if (++at[d] < box.shape()[d]) {
+                    break;
+                }
+                at[d] = 0;
+            }
+        }
+        if (total > Integer.MAX_VALUE - 16) {
+            throw ApiError.tooLarge("chunk", "chunk " + Arrays.toString(box.index()) + " holds " + total
+                    + " bytes, more than one answer carries");
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
+        out.putInt((int) full);
+        for (byte[] b : items) {
+            if (b == null) {
+                out.putInt(0);
+            } else {
+                out.putInt(b.length).put(b);
+            }
+        }
+        return out.array();
     }
 }

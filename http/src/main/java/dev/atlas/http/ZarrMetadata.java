@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * The Zarr metadata documents of Atlas datasets and arrays: a dataset is a Zarr group (its
- * attributes the group's), each of its arrays of a fixed-width dtype a Zarr array whose chunk grid
+ * attributes the group's), each of its arrays with a Zarr form (below) a Zarr array whose chunk grid
  * is the array's own.
  *
  * <table>
@@ -27,8 +27,16 @@ import java.util.Map;
  * <tr><td>Float32, Float64</td><td>{@code <f4 <f8}</td><td>{@code float32 float64}</td></tr>
  * <tr><td>TimestampNs</td><td>{@code <M8[ns]} (numpy datetime64[ns])</td><td>{@code int64}, attribute
  *     {@code units: "nanoseconds since 1970-01-01"}</td></tr>
- * <tr><td>String, Binary</td><td colspan="2">not served (left out of the group; their keys are 404)</td></tr>
+ * <tr><td>String</td><td>{@code |O}, filter {@code vlen-utf8}</td><td rowspan="2">not served: Zarr v3 has no
+ *     variable-length type that zarr-java 0.0.9 reads (its data types are bool and numbers); such arrays are
+ *     left out of the v3 group, listed with the reason in its attribute {@value #OMITTED}, their keys 404</td></tr>
+ * <tr><td>Binary</td><td>{@code |O}, filter {@code vlen-bytes}</td></tr>
  * </table>
+ *
+ * <p>Variable-length chunks (String, Binary) are numcodecs' {@code VLenUTF8} / {@code VLenBytes}
+ * encoding: the item count of the full chunk shape (int32 LE), then per item its byte length
+ * (int32 LE) and bytes; cells beyond the array's edge, like unwritten ones, are empty. Their
+ * {@code fill_value} is null (an empty string is a value, not a missing one).
  *
  * <p>Fill value: the element that unwritten cells of the array read as (the declared fill
  * converted to the dtype by the engine's rules, zero when none is declared), in Zarr's JSON form:
@@ -58,9 +66,23 @@ final class ZarrMetadata {
         }
     }
 
-    /** Whether arrays of {@code dtype} are served as Zarr arrays (fixed-width element types). */
-    static boolean served(DType dtype) {
-        return v2Dtype(dtype) != null;
+    /** Attribute of a v3 group listing the arrays left out of it, each with the reason. */
+    static final String OMITTED = "atlas_omitted_arrays";
+
+    /** Whether arrays of {@code dtype} are served as Zarr arrays in the v2 ({@code v3} false) or v3 view. */
+    static boolean served(DType dtype, boolean v3) {
+        return (v3 ? v3Dtype(dtype) : v2Dtype(dtype)) != null;
+    }
+
+    /** Why arrays of {@code dtype} are not in the v3 view (null when they are). */
+    static String notInV3(DType dtype) {
+        return served(dtype, true) ? null : dtype + " arrays have no Zarr v3 form that zarr-java 0.0.9 reads (no string or"
+                + " variable-length type); read them through /zarr/v2 (vlen) or the binary endpoint (format=json)";
+    }
+
+    /** Whether {@code dtype} has variable-length elements (served as numcodecs vlen object arrays in v2). */
+    static boolean variableLength(DType dtype) {
+        return dtype.kind() == DType.Kind.STRING || dtype.kind() == DType.Kind.BINARY;
     }
 
     /** The numpy type string of {@code dtype} (little-endian), or null when not served. */
@@ -78,6 +100,7 @@ final class ZarrMetadata {
             case FLOAT32 -> "<f4";
             case FLOAT64 -> "<f8";
             case TIMESTAMP_NS -> "<M8[ns]";
+            case STRING, BINARY -> "|O";
             default -> null;
         };
     }
@@ -165,9 +188,21 @@ final class ZarrMetadata {
             g.writeNullField("compressor");
         }
         g.writeFieldName("fill_value");
-        fillValue(g, a);
+        if (variableLength(a.dtype())) {
+            g.writeNull();
+        } else {
+            fillValue(g, a);
+        }
         g.writeStringField("order", "C");
-        g.writeNullField("filters");
+        if (variableLength(a.dtype())) {
+            g.writeArrayFieldStart("filters");
+            g.writeStartObject();
+            g.writeStringField("id", a.dtype().kind() == DType.Kind.STRING ? "vlen-utf8" : "vlen-bytes");
+            g.writeEndObject();
+            g.writeEndArray();
+        } else {
+            g.writeNullField("filters");
+        }
         g.writeStringField("dimension_separator", ".");
         g.writeEndObject();
     }
@@ -296,12 +331,31 @@ final class ZarrMetadata {
      * {@code zarr.json} ({@code consolidated_metadata}, since HTTP has no listing).
      */
     static byte[] v3Group(Map<String, Attr> groupAttrs, List<ZArray> arrays, int zstdLevel) {
+        return v3Group(groupAttrs, arrays, zstdLevel, Map.of(), null);
+    }
+
+    /**
+     * As above, with {@code omitted} (array name to the reason it is not in the view) listed in the
+     * attribute {@value #OMITTED} when not empty, and the attribute fields {@code extra} writes (or null).
+     */
+    static byte[] v3Group(Map<String, Attr> groupAttrs, List<ZArray> arrays, int zstdLevel, Map<String, String> omitted,
+            Json.Body extra) {
         return Json.render(g -> {
             g.writeStartObject();
             g.writeNumberField("zarr_format", 3);
             g.writeStringField("node_type", "group");
             g.writeObjectFieldStart("attributes");
             groupAttrFields(g, groupAttrs);
+            if (!omitted.isEmpty() && !groupAttrs.containsKey(OMITTED)) {
+                g.writeObjectFieldStart(OMITTED);
+                for (Map.Entry<String, String> e : omitted.entrySet()) {
+                    g.writeStringField(e.getKey(), e.getValue());
+                }
+                g.writeEndObject();
+            }
+            if (extra != null) {
+                extra.write(g);
+            }
             g.writeEndObject();
             g.writeObjectFieldStart("consolidated_metadata");
             g.writeStringField("kind", "inline");

@@ -1,5 +1,6 @@
 package dev.atlas.http;
 
+import com.github.luben.zstd.Zstd;
 import dev.atlas.array.NdArray;
 import dev.atlas.error.ObjectChangedException;
 import dev.atlas.http.ZarrMetadata.ZArray;
@@ -13,6 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -21,7 +24,7 @@ import reactor.util.retry.Retry;
 
 /**
  * Read-only Zarr views of every dataset, so that Zarr clients (xarray, zarr-python, zarr-java)
- * open a dataset by URL with no Atlas code: a dataset is a group, each of its fixed-width arrays
+ * open a dataset by URL with no Atlas code: a dataset is a group, each of its arrays with a Zarr form
  * a Zarr array whose chunk grid is ours ({@link ZarrMetadata} says how dtypes, fill values,
  * dimension names and attributes map).
  *
@@ -35,6 +38,13 @@ import reactor.util.retry.Retry;
  * <tr><td>{@code /zarr/v3/{ds}/{arr}/zarr.json}</td><td>the array (codec {@code bytes}, little-endian)</td></tr>
  * <tr><td>{@code /zarr/v3/{ds}/{arr}/c.{i.j.k}}</td><td>one chunk (chunk key encoding {@code default} with separator {@code "."})</td></tr>
  * </table>
+ *
+ * <p>Two encodings of every key, since Zarr has no per-request codec negotiation (a client reads
+ * the codec from the metadata): under {@code /zarr/v2/} and {@code /zarr/v3/} chunks are raw
+ * (the default: on a LAN or a fast link, raw chunks cost no CPU on either side); under
+ * {@code /zarr/v2-zstd/} and {@code /zarr/v3-zstd/} the same keys declare a zstd compressor (v2
+ * {@code "compressor": {"id": "zstd", "level": N}}, v3 codecs {@code [bytes, zstd]}) and each
+ * chunk is one zstd frame, for clients on slow links. Their ETags differ (the path is part of it).
  *
  * <p>Chunks: a chunk is one engine read of the chunk's cells (one {@link Atlas#pin pin} per
  * request, through the engine's block caches), as little-endian C-order bytes of the full chunk
@@ -59,6 +69,13 @@ final class ZarrRoutes {
     static final String CACHE_CONTROL = "public, no-cache";
     /** Retries of a chunk read that met a compaction elsewhere (each with a fresh pin). */
     static final int CHANGED_RETRIES = 3;
+    /** Suffix of the views whose chunks are recompressed with zstd ({@code /zarr/v2-zstd}, {@code /zarr/v3-zstd}). */
+    static final String ZSTD_VARIANT = "-zstd";
+    /**
+     * The zstd level of those views: 1, chosen by measurement (benchmarks/RESULTS.md, "Zarr over
+     * HTTP"); {@code -Datlas.zarr.zstdLevel=N} (1..19) sets another, for measurements.
+     */
+    static final int ZSTD_LEVEL = Math.max(1, Math.min(19, Integer.getInteger("atlas.zarr.zstdLevel", 1)));
     static final String JSON = "application/json";
     static final String OCTETS = "application/octet-stream";
 
@@ -66,12 +83,23 @@ final class ZarrRoutes {
     private final ServerOptions options;
     private final ServerMetrics metrics;
     private final Scheduler timer;
+    private final int zstdLevel;
 
-    ZarrRoutes(Atlas atlas, ServerOptions options, ServerMetrics metrics, Scheduler timer) {
+    /**
+     * The views with raw chunks ({@code zstdLevel} 0: {@code /zarr/v2}, {@code /zarr/v3}) or with
+     * chunks recompressed by zstd at {@code zstdLevel} ({@code /zarr/v2-zstd}, {@code /zarr/v3-zstd}).
+     */
+    ZarrRoutes(Atlas atlas, ServerOptions options, ServerMetrics metrics, Scheduler timer, int zstdLevel) {
         this.atlas = atlas;
         this.options = options;
         this.metrics = metrics;
         this.timer = timer;
+        this.zstdLevel = zstdLevel;
+    }
+
+    /** The zstd level chunks are recompressed with, 0 for raw chunks. */
+    int zstdLevel() {
+        return zstdLevel;
     }
 
     // ------------------------------------------------------------------ v2
@@ -93,29 +121,29 @@ final class ZarrRoutes {
     Mono<Reply> v2Consolidated(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         DatasetMeta meta = view.meta();
-        return answer(call, JSON, arrays(view, meta)
-                .map(list -> ZarrMetadata.v2Consolidated(meta.attributes(), list, 0)));
+        return answer(call, JSON, arrays(view, meta, false)
+                .map(list -> ZarrMetadata.v2Consolidated(meta.attributes(), list, zstdLevel)));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/.zarray}. */
     Mono<Reply> v2Array(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"));
+        ArraySchema schema = servedSchema(view, call.path("array"), false);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
-                .map(a -> Json.render(g -> ZarrMetadata.v2Array(g, a, 0))));
+                .map(a -> Json.render(g -> ZarrMetadata.v2Array(g, a, zstdLevel))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/.zattrs}. */
     Mono<Reply> v2ArrayAttrs(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"));
+        ArraySchema schema = servedSchema(view, call.path("array"), false);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
                 .map(a -> Json.render(g -> ZarrMetadata.v2ArrayAttrs(g, a))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/{chunk}}: chunk {@code i.j.k}; any other key is 404. */
     Mono<Reply> v2Chunk(AtlasRoutes.Call call) {
-        return chunk(call, "");
+        return chunk(call, "", false);
     }
 
     // ------------------------------------------------------------------ v3
@@ -124,30 +152,39 @@ final class ZarrRoutes {
     Mono<Reply> v3Group(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         DatasetMeta meta = view.meta();
-        return answer(call, JSON, arrays(view, meta).map(list -> ZarrMetadata.v3Group(meta.attributes(), list, 0)));
+        Map<String, String> omitted = new LinkedHashMap<>();
+        meta.arrays().forEach((a, s) -> {
+            String why = ZarrMetadata.notInV3(s.dtype());
+            if (why != null) {
+                omitted.put(a, why);
+            }
+        });
+        return answer(call, JSON, arrays(view, meta, true).map(list -> ZarrMetadata.v3Group(meta.attributes(), list,
+                zstdLevel, omitted, null)));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/zarr.json}. */
     Mono<Reply> v3Array(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"));
+        ArraySchema schema = servedSchema(view, call.path("array"), true);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
-                .map(a -> Json.render(g -> ZarrMetadata.v3Array(g, a, 0))));
+                .map(a -> Json.render(g -> ZarrMetadata.v3Array(g, a, zstdLevel))));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/{chunk}}: chunk {@code c.i.j.k}; any other key is 404. */
     Mono<Reply> v3Chunk(AtlasRoutes.Call call) {
-        return chunk(call, "c");
+        return chunk(call, "c", true);
     }
 
     // ------------------------------------------------------------------ shared
 
-    /** The schema of a served array (404 when missing or of a dtype without a Zarr form). */
-    static ArraySchema servedSchema(DatasetView view, String array) {
+    /** The schema of a served array (404 when missing or of a dtype without a Zarr form in that version). */
+    static ArraySchema servedSchema(DatasetView view, String array, boolean v3) {
         ArraySchema schema = Catalog.schema(view, array);
-        if (!ZarrMetadata.served(schema.dtype())) {
-            throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' is " + schema.dtype()
-                    + ", which the Zarr view does not serve (fixed-width numeric, Bool and TimestampNs only)", "array");
+        if (!ZarrMetadata.served(schema.dtype(), v3)) {
+            throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' is not in the Zarr "
+                    + (v3 ? "v3" : "v2") + " view: " + (v3 ? ZarrMetadata.notInV3(schema.dtype())
+                    : schema.dtype() + " arrays have no Zarr form"), "array");
         }
         return schema;
     }
@@ -159,18 +196,18 @@ final class ZarrRoutes {
                 .map(t -> new ZArray(array, schema, t.getT1().orElse(null), t.getT2()));
     }
 
-    /** Every served array of a dataset, in its order. */
-    private static Mono<java.util.List<ZArray>> arrays(DatasetView view, DatasetMeta meta) {
+    /** Every array of a dataset served in the v2 ({@code v3} false) or v3 view, in its order. */
+    private static Mono<java.util.List<ZArray>> arrays(DatasetView view, DatasetMeta meta, boolean v3) {
         return Flux.fromIterable(meta.arrays().entrySet())
-                .filter(e -> ZarrMetadata.served(e.getValue().dtype()))
+                .filter(e -> ZarrMetadata.served(e.getValue().dtype(), v3))
                 .concatMap(e -> zarray(view, e.getKey(), e.getValue()))
                 .collectList();
     }
 
-    private Mono<Reply> chunk(AtlasRoutes.Call call, String prefix) {
+    private Mono<Reply> chunk(AtlasRoutes.Call call, String prefix, boolean v3) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
         String array = call.path("array");
-        ArraySchema schema = servedSchema(view, array);
+        ArraySchema schema = servedSchema(view, array, v3);
         String key = call.path("chunk");
         long[] index = ZarrChunks.parseKey(key, schema.rank(), prefix);
         ZarrChunks.Box box = index == null ? null : ZarrChunks.box(schema.shape(), ZarrMetadata.chunks(schema), index);
@@ -178,17 +215,18 @@ final class ZarrRoutes {
             throw ApiError.notFound("array '" + array + "' of dataset '" + view.name() + "' has no key '" + key
                     + "' (chunks are " + (prefix.isEmpty() ? "" : prefix + ".") + "i.j.k within the chunk grid)", "chunk");
         }
-        Mono<byte[]> fill = box.whole() ? Mono.just(new byte[0])
+        Mono<byte[]> fill = box.whole() || ZarrMetadata.variableLength(schema.dtype()) ? Mono.just(new byte[0])
                 : zarray(view, array, schema).map(ZarrMetadata::fillElement);
         return answer(call, OCTETS, readChunk(view.name(), array, schema, box, fill));
     }
 
     /**
-     * One chunk's bytes (the full chunk shape): one engine read of the box's cells from a fresh
+     * One chunk's bytes (the full chunk shape, {@linkplain #encode encoded} for this view): one engine read of the box's cells from a fresh
      * pin (again, up to {@link #CHANGED_RETRIES} times, when a compaction elsewhere replaced the
      * pinned objects), copied to the heap with the padding; the engine's buffer is released at once.
      *
-     * @param fill one fill element's bytes, or an empty array for a whole chunk (no padding)
+     * @param fill one fill element's bytes, or an empty array for a whole chunk (no padding) or
+     *     variable-length elements (padded with empty items)
      */
     Mono<byte[]> readChunk(String dataset, String array, ArraySchema schema, ZarrChunks.Box box, Mono<byte[]> fill) {
         if (box.fullElements() > options.maxElementsPerRequest()) {
@@ -197,19 +235,26 @@ final class ZarrRoutes {
                     + " elements; the limit per request is " + options.maxElementsPerRequest());
         }
         int elem = (int) schema.dtype().elementSize();
+        boolean variable = ZarrMetadata.variableLength(schema.dtype());
         return fill.flatMap(f -> atlas.pin(array)
                         .flatMap(pin -> pin.readArray(dataset, box.start(), box.shape()))
                         .switchIfEmpty(Mono.error(() -> ApiError.notFound("dataset '" + dataset + "' has no array '"
                                 + array + "'", "array")))
                         .map(a -> {
                             try (a) {
-                                return ZarrChunks.padded(box, a.data(), elem, f.length == 0 ? null : f);
+                                return encode(variable ? ZarrChunks.variableLength(box, a)
+                                        : ZarrChunks.padded(box, a.data(), elem, f.length == 0 ? null : f));
                             }
                         })
                         .doOnDiscard(NdArray.class, NdArray::close)
                         .retryWhen(Retry.max(CHANGED_RETRIES).filter(ObjectChangedException.class::isInstance)
                                 .onRetryExhaustedThrow((spec, sig) -> sig.failure())))
                 .doOnNext(b -> metrics.sent(b.length));
+    }
+
+    /** A chunk's bytes as this view serves them: as they are, or one zstd frame (with its content size, as numcodecs needs). */
+    byte[] encode(byte[] raw) {
+        return zstdLevel > 0 ? Zstd.compress(raw, zstdLevel) : raw;
     }
 
     /**
