@@ -75,6 +75,31 @@ def listing(base, prefix):
             return names
 
 
+def unambiguous_dims(every, served):
+    """The view's rule for a dimension name with several lengths in one dataset (a flattened
+    NetCDF-4 hierarchy): each use becomes the nearest 1-D array of that length named like it up the
+    array's group path (a.b.level, a.level, level), else NAME_LENGTH. Applied to served[...]["dims"]."""
+    dims = {a: [n if n != "dim%d" % i else "%s_dim%d" % (a, i) for i, n in enumerate(m["dims"])] for a, m in every.items()}
+    lengths = {}
+    for a, m in every.items():
+        for d, n in zip(dims[a], m["shape"]):
+            lengths.setdefault(d, set()).add(n)
+    for a, meta in served.items():
+        out = []
+        for d, n in zip(dims[a], every[a]["shape"]):
+            if len(lengths[d]) > 1:
+                groups = a.split(".")[:-1]
+                name = "%s_%d" % (d, n)
+                for k in range(len(groups), -1, -1):
+                    c = every.get(".".join(groups[:k] + [d]))
+                    if c is not None and c["shape"] == [n]:
+                        name = ".".join(groups[:k] + [d])
+                        break
+                d = name
+            out.append(d)
+        meta["dims"] = out
+
+
 def same(a, b):
     a = np.asarray(a)
     b = np.asarray(b)
@@ -118,6 +143,7 @@ def main(base, args):
         for a, meta in arrays.items():
             # The engine's placeholder name dim{i} is served as {array}_dim{i}.
             meta["dims"] = [n if n != "dim%d" % i else "%s_dim%d" % (a, i) for i, n in enumerate(meta["dims"])]
+        unambiguous_dims({a["name"]: a for a in info["arrays"]}, arrays)
         whole = {a: variable(base, ds_name, a, meta["shape"]) if meta["dtype"] in VARIABLE else binary(base, ds_name, a)
                  for a, meta in arrays.items()}
 

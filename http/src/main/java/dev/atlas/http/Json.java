@@ -29,6 +29,9 @@ import java.util.Map;
  */
 public final class Json {
     static final JsonFactory FACTORY = new JsonFactory();
+    /** Writes every character outside ASCII as a JSON backslash-u escape (still the same JSON text). */
+    private static final JsonFactory ASCII_FACTORY = JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
     private Json() {
     }
@@ -41,8 +44,21 @@ public final class Json {
 
     /** The JSON document {@code body} writes, as UTF-8 bytes ending in a newline. */
     public static byte[] render(Body body) {
+        return render(FACTORY, body);
+    }
+
+    /**
+     * The JSON document {@code body} writes, in ASCII: characters beyond it escaped as
+     * backslash-u escapes. For readers that decode JSON as ASCII (zarr-python 2 reads Zarr v2 metadata
+     * so: one non-ASCII attribute would make a whole dataset unreadable to it).
+     */
+    public static byte[] renderAscii(Body body) {
+        return render(ASCII_FACTORY, body);
+    }
+
+    private static byte[] render(JsonFactory factory, Body body) {
         ByteArrayBuilder out = new ByteArrayBuilder(1024);
-        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+        try (JsonGenerator g = factory.createGenerator(out)) {
             body.write(g);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -10,8 +10,12 @@ import dev.atlas.store.Attr;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The Zarr metadata documents of Atlas datasets and arrays: a dataset is a Zarr group (its
@@ -144,6 +148,63 @@ final class ZarrMetadata {
         return out;
     }
 
+    /**
+     * The arrays of one group (a dataset) with the dimension names their Zarr documents give
+     * ({@link #dimensionNames}), made unambiguous for xarray, which refuses a whole group when one
+     * dimension name stands for two lengths. That happens to a NetCDF-4 file with groups: the
+     * importer flattens group {@code model} to arrays named {@code model.area}, but each group may
+     * define its own dimension {@code level}. A name with one length stays as it is. Where a name
+     * has several, each use of it becomes the nearest coordinate variable (a 1-D array of that
+     * length) named like it up the array's group path ({@code model.detail.level}, then
+     * {@code model.level}, then {@code level}), or, with none, {@code level_LENGTH}. The result is
+     * the same for every request of a commit (documents of one array and the consolidated ones
+     * agree).
+     */
+    static Map<String, ArraySchema> withGroupDimensions(Map<String, ArraySchema> arrays) {
+        Map<String, List<String>> dims = new LinkedHashMap<>();
+        Map<String, Set<Long>> lengths = new HashMap<>();
+        arrays.forEach((a, s) -> {
+            List<String> d = dimensionNames(a, s);
+            dims.put(a, d);
+            for (int i = 0; i < d.size(); i++) {
+                lengths.computeIfAbsent(d.get(i), k -> new HashSet<>()).add(s.shape()[i]);
+            }
+        });
+        if (lengths.values().stream().allMatch(l -> l.size() == 1)) {
+            return arrays;
+        }
+        Map<String, ArraySchema> out = new LinkedHashMap<>();
+        arrays.forEach((a, s) -> {
+            List<String> d = new ArrayList<>(dims.get(a));
+            boolean changed = false;
+            for (int i = 0; i < d.size(); i++) {
+                if (lengths.get(d.get(i)).size() > 1) {
+                    d.set(i, unambiguous(a, d.get(i), s.shape()[i], arrays));
+                    changed = true;
+                }
+            }
+            out.put(a, changed ? new ArraySchema(s.dtype(), s.shape(), s.chunkShape(), List.copyOf(d), s.codec()) : s);
+        });
+        return out;
+    }
+
+    /** The name dimension {@code dim} (of length {@code length}) of {@code array} takes when its plain name is ambiguous. */
+    private static String unambiguous(String array, String dim, long length, Map<String, ArraySchema> arrays) {
+        String group = array;
+        while (true) {
+            int dot = group.lastIndexOf('.');
+            group = dot < 0 ? "" : group.substring(0, dot);
+            String candidate = group.isEmpty() ? dim : group + "." + dim;
+            ArraySchema c = arrays.get(candidate);
+            if (c != null && c.rank() == 1 && c.shape()[0] == length) {
+                return candidate;
+            }
+            if (group.isEmpty()) {
+                return dim + "_" + length;
+            }
+        }
+    }
+
     /** The little-endian bytes of one fill element of {@code a} (what its unwritten cells read as). */
     static byte[] fillElement(ZArray a) {
         return Fill.element(a.dtype(), a.fill());
@@ -264,7 +325,7 @@ final class ZarrMetadata {
 
     /** As above, with the entries {@code extra} writes (or null) after the arrays'. */
     static byte[] v2Consolidated(Map<String, Attr> groupAttrs, List<ZArray> arrays, int zstdLevel, Json.Body extra) {
-        return Json.render(g -> {
+        return Json.renderAscii(g -> {
             g.writeStartObject();
             g.writeObjectFieldStart("metadata");
             g.writeFieldName(".zgroup");
@@ -340,7 +401,7 @@ final class ZarrMetadata {
      */
     static byte[] v3Group(Map<String, Attr> groupAttrs, List<ZArray> arrays, int zstdLevel, Map<String, String> omitted,
             Json.Body extra) {
-        return Json.render(g -> {
+        return Json.renderAscii(g -> {
             g.writeStartObject();
             g.writeNumberField("zarr_format", 3);
             g.writeStringField("node_type", "group");

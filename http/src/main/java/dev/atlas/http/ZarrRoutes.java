@@ -107,13 +107,13 @@ final class ZarrRoutes {
     /** {@code GET /zarr/v2/{dataset}/.zgroup}. */
     Mono<Reply> v2Group(AtlasRoutes.Call call) {
         Catalog.view(atlas, call.path("dataset"));
-        return answer(call, JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
+        return answer(call, JSON, Mono.fromCallable(() -> Json.renderAscii(ZarrMetadata::v2Group)));
     }
 
     /** {@code GET /zarr/v2/{dataset}/.zattrs}. */
     Mono<Reply> v2GroupAttrs(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        return answer(call, JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
+        return answer(call, JSON, Mono.fromCallable(() -> Json.renderAscii(g -> ZarrMetadata.groupAttrs(g,
                 view.meta().attributes()))));
     }
 
@@ -128,17 +128,17 @@ final class ZarrRoutes {
     /** {@code GET /zarr/v2/{dataset}/{array}/.zarray}. */
     Mono<Reply> v2Array(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"), false);
+        ArraySchema schema = describedSchema(view, call.path("array"), false);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
-                .map(a -> Json.render(g -> ZarrMetadata.v2Array(g, a, zstdLevel))));
+                .map(a -> Json.renderAscii(g -> ZarrMetadata.v2Array(g, a, zstdLevel))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/.zattrs}. */
     Mono<Reply> v2ArrayAttrs(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"), false);
+        ArraySchema schema = describedSchema(view, call.path("array"), false);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
-                .map(a -> Json.render(g -> ZarrMetadata.v2ArrayAttrs(g, a))));
+                .map(a -> Json.renderAscii(g -> ZarrMetadata.v2ArrayAttrs(g, a))));
     }
 
     /** {@code GET /zarr/v2/{dataset}/{array}/{chunk}}: chunk {@code i.j.k}; any other key is 404. */
@@ -166,9 +166,9 @@ final class ZarrRoutes {
     /** {@code GET /zarr/v3/{dataset}/{array}/zarr.json}. */
     Mono<Reply> v3Array(AtlasRoutes.Call call) {
         DatasetView view = Catalog.view(atlas, call.path("dataset"));
-        ArraySchema schema = servedSchema(view, call.path("array"), true);
+        ArraySchema schema = describedSchema(view, call.path("array"), true);
         return answer(call, JSON, zarray(view, call.path("array"), schema)
-                .map(a -> Json.render(g -> ZarrMetadata.v3Array(g, a, zstdLevel))));
+                .map(a -> Json.renderAscii(g -> ZarrMetadata.v3Array(g, a, zstdLevel))));
     }
 
     /** {@code GET /zarr/v3/{dataset}/{array}/{chunk}}: chunk {@code c.i.j.k}; any other key is 404. */
@@ -189,6 +189,16 @@ final class ZarrRoutes {
         return schema;
     }
 
+    /**
+     * {@link #servedSchema} with the dimension names the array's documents give: unambiguous within
+     * its dataset ({@link ZarrMetadata#withGroupDimensions}), as in the consolidated documents.
+     */
+    static ArraySchema describedSchema(DatasetView view, String array, boolean v3) {
+        ArraySchema schema = servedSchema(view, array, v3);
+        ArraySchema described = ZarrMetadata.withGroupDimensions(view.meta().arrays()).get(array);
+        return described != null ? described : schema;
+    }
+
     /** One array's Zarr description: its fill value and attributes come from its file set. */
     static Mono<ZArray> zarray(DatasetView view, String array, ArraySchema schema) {
         return Mono.zip(view.arrayFillValue(array).map(Optional::of).defaultIfEmpty(Optional.empty()),
@@ -198,7 +208,7 @@ final class ZarrRoutes {
 
     /** Every array of a dataset served in the v2 ({@code v3} false) or v3 view, in its order. */
     private static Mono<java.util.List<ZArray>> arrays(DatasetView view, DatasetMeta meta, boolean v3) {
-        return Flux.fromIterable(meta.arrays().entrySet())
+        return Flux.fromIterable(ZarrMetadata.withGroupDimensions(meta.arrays()).entrySet())
                 .filter(e -> ZarrMetadata.served(e.getValue().dtype(), v3))
                 .concatMap(e -> zarray(view, e.getKey(), e.getValue()))
                 .collectList();

@@ -182,7 +182,8 @@ final class ZarrStacks {
         }
         Map<String, ArraySchema> arrays = new LinkedHashMap<>();
         Map<String, String> source = new LinkedHashMap<>();
-        metas.get(0).arrays().forEach((a, s) -> {
+        // Dimension names as the first dataset's own view gives them (unambiguous within it).
+        ZarrMetadata.withGroupDimensions(metas.get(0).arrays()).forEach((a, s) -> {
             if (ZarrMetadata.served(s.dtype(), false) && metas.stream().allMatch(m -> m.arrays().containsKey(a))) {
                 check(names, metas, a);
                 // A coordinate variable (named like its dimension) becomes 2-D when stacked: xarray
@@ -250,13 +251,13 @@ final class ZarrStacks {
     /** {@code GET /zarr/v2/_stack/{prefix}/.zgroup}. */
     Mono<Reply> group(AtlasRoutes.Call call) {
         stack(call.path(param()));
-        return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(ZarrMetadata::v2Group)));
+        return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.renderAscii(ZarrMetadata::v2Group)));
     }
 
     /** {@code GET /zarr/v2/_stack/{prefix}/.zattrs}: {@code stack_prefix}, {@code stack_datasets}. */
     Mono<Reply> groupAttrs(AtlasRoutes.Call call) {
         Stack st = stack(call.path(param()));
-        return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> ZarrMetadata.groupAttrs(g,
+        return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.renderAscii(g -> ZarrMetadata.groupAttrs(g,
                 st.attributes()))));
     }
 
@@ -287,10 +288,10 @@ final class ZarrStacks {
         Stack st = stackWith(call.path(param()), array);
         if (array.equals(st.coordinate())) {
             int width = ZarrMetadata.namesWidth(st.datasets());
-            return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g ->
+            return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.renderAscii(g ->
                     ZarrMetadata.v2NamesArray(g, st.datasets().size(), width))));
         }
-        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
+        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.renderAscii(g ->
                 ZarrMetadata.v2Array(g, a, zarr.zstdLevel()))));
     }
 
@@ -299,9 +300,9 @@ final class ZarrStacks {
         String array = call.path("array");
         Stack st = stackWith(call.path(param()), array);
         if (array.equals(st.coordinate())) {
-            return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.render(g -> coordinateAttrs(g, st))));
+            return zarr.answer(call, ZarrRoutes.JSON, Mono.fromCallable(() -> Json.renderAscii(g -> coordinateAttrs(g, st))));
         }
-        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
+        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.renderAscii(g ->
                 ZarrMetadata.v2ArrayAttrs(g, a))));
     }
 
@@ -388,7 +389,7 @@ final class ZarrStacks {
     Mono<Reply> v3Array(AtlasRoutes.Call call) {
         String array = call.path("array");
         Stack st = stackWithV3(call.path(param()), array);
-        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.render(g ->
+        return zarr.answer(call, ZarrRoutes.JSON, zarray(st, array).map(a -> Json.renderAscii(g ->
                 ZarrMetadata.v3Array(g, a, zarr.zstdLevel()))));
     }
 

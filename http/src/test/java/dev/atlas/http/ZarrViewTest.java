@@ -119,6 +119,14 @@ class ZarrViewTest extends EngineTestBase {
         // One that cannot be stacked with them: another temperature shape.
         DatasetView c = atlas.createDataset("gridx_c").block(TIMEOUT);
         c.defineArray("temperature", ArraySpec.of(DType.FLOAT32, 5, 7, 11).withChunks(TEMP_CHUNKS)).block(TIMEOUT);
+        // A flattened NetCDF-4 hierarchy: groups model and other each define a dimension "level"
+        // (lengths 2 and 4); other has its coordinate variable; a non-ASCII dataset attribute.
+        DatasetView nested = atlas.createDataset("nested").block(TIMEOUT);
+        nested.setAttribute("place", new Attr.Str("Z\u00fcrich")).block(TIMEOUT);
+        nested.defineArray("model.area", ArraySpec.of(DType.FLOAT32, 2, 3).withDimensions("level", "cell")).block(TIMEOUT);
+        nested.defineArray("other.depth", ArraySpec.of(DType.FLOAT32, 4).withDimensions("level")).block(TIMEOUT);
+        nested.defineArray("other.level", ArraySpec.of(DType.FLOAT64, 4).withDimensions("level")).block(TIMEOUT);
+        nested.defineArray("cell", ArraySpec.of(DType.INT32, 3).withDimensions("cell")).block(TIMEOUT);
         atlas.flush().block(TIMEOUT);
         server = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0).resources(resources).build());
         http = HttpClient.newHttpClient();
@@ -147,6 +155,36 @@ class ZarrViewTest extends EngineTestBase {
         assertEquals(200, r.statusCode(), path + ": " + new String(r.body(), StandardCharsets.UTF_8));
         assertEquals("application/json", r.headers().firstValue("content-type").orElse(null), path);
         return MAPPER.readTree(r.body());
+    }
+
+    /** The names of a JSON array of strings. */
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new java.util.ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    @Test
+    void aDimensionNameWithTwoLengthsInADatasetIsServedUnambiguously() throws Exception {
+        HttpResponse<byte[]> raw = get("/zarr/v2/nested/.zmetadata");
+        assertEquals(200, raw.statusCode());
+        for (byte b : raw.body()) {
+            assertTrue(b >= 0, "a non-ASCII byte in .zmetadata: zarr-python 2 decodes Zarr metadata as ASCII");
+        }
+        JsonNode md = MAPPER.readTree(raw.body()).get("metadata");
+        assertEquals("Z\u00fcrich", md.get(".zattrs").get("place").asText());
+        // model has no coordinate "level" of length 2 up its path: level_2; other has its own.
+        assertEquals(List.of("level_2", "cell"), texts(md.get("model.area/.zattrs").get("_ARRAY_DIMENSIONS")));
+        assertEquals(List.of("other.level"), texts(md.get("other.depth/.zattrs").get("_ARRAY_DIMENSIONS")));
+        assertEquals(List.of("other.level"), texts(md.get("other.level/.zattrs").get("_ARRAY_DIMENSIONS")));
+        assertEquals(List.of("cell"), texts(md.get("cell/.zattrs").get("_ARRAY_DIMENSIONS")), "one length: unchanged");
+        // One array's own documents say what the consolidated ones say, in v2 and in v3.
+        assertEquals(md.get("model.area/.zattrs"), json("/zarr/v2/nested/model.area/.zattrs"));
+        JsonNode v3 = json("/zarr/v3/nested/zarr.json").get("consolidated_metadata").get("metadata");
+        assertEquals(List.of("level_2", "cell"), texts(v3.get("model.area").get("dimension_names")));
+        assertEquals(v3.get("other.depth"), json("/zarr/v3/nested/other.depth/zarr.json"));
+        // A dataset without such names keeps them as declared.
+        assertEquals(List.of("member"), texts(json("/zarr/v2/grid_a/counts/.zattrs").get("_ARRAY_DIMENSIONS")));
     }
 
     @Test

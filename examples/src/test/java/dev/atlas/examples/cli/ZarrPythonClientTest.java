@@ -49,7 +49,7 @@ class ZarrPythonClientTest {
         assertEquals(0, demo.code(), demo.toString());
         addTextDataset(store);
         String out = runClients(store, true, "stack:grid_", "names:grid_0003,grid_0000,grid_0002");
-        assertTrue(out.contains("5 datasets, 2 stacks, ") && out.contains(" checks, 0 failures"), out);
+        assertTrue(out.contains("6 datasets, 2 stacks, ") && out.contains(" checks, 0 failures"), out);
     }
 
     /** The same checks through the view whose chunks are zstd frames ({@code /zarr/v2-zstd}, decoded by numcodecs). */
@@ -61,7 +61,7 @@ class ZarrPythonClientTest {
         assertEquals(0, demo.code(), demo.toString());
         addTextDataset(store);
         String out = runClients(store, true, "--view=v2-zstd", "stack:grid_", "names:grid_0001,grid_0000");
-        assertTrue(out.contains("3 datasets, 2 stacks, ") && out.contains(" checks, 0 failures"), out);
+        assertTrue(out.contains("4 datasets, 2 stacks, ") && out.contains(" checks, 0 failures"), out);
     }
 
     /**
@@ -120,7 +120,9 @@ class ZarrPythonClientTest {
     }
 
     /**
-     * A dataset {@code text_0000} with a String array {@code station} [5, 3] (chunks [2, 2]: edge
+     * A dataset {@code nested_0000} of grouped arrays whose dimension {@code level} has two lengths
+     * (served with unambiguous names, see {@code ZarrMetadata.withGroupDimensions}) and a non-ASCII
+     * attribute; and a dataset {@code text_0000} with a String array {@code station} [5, 3] (chunks [2, 2]: edge
      * chunks, and rows 3..4 unwritten, i.e. empty strings; non-ASCII names) and a Binary array
      * {@code code} [4] (chunks [3]), served as numcodecs vlen-utf8 / vlen-bytes object arrays.
      */
@@ -139,6 +141,23 @@ class ZarrPythonClientTest {
             try (NdArray a = NdArray.ofBinary(new long[] {3}, List.of(new byte[] {0, 1, 2}, new byte[0],
                     new byte[] {(byte) 0xff, 0x10}))) {
                 ds.writeArray("code", new long[] {0}, a).block(TIMEOUT);
+            }
+            // A flattened NetCDF-4 hierarchy as the importer makes it: groups model and other each
+            // with a dimension "level" of its own length (2 and 4), and a non-ASCII attribute
+            // (zarr-python 2 decodes Zarr metadata as ASCII).
+            DatasetView nested = atlas.createDataset("nested_0000").block(TIMEOUT);
+            nested.setAttribute("place", new Attr.Str("Z\u00fcrich \u6771\u4eac")).block(TIMEOUT);
+            nested.defineArray("model.area", ArraySpec.of(DType.FLOAT32, 2, 3).withDimensions("level", "cell")).block(TIMEOUT);
+            try (NdArray a = NdArray.ofFloats(new long[] {2, 3}, 1f, 2f, 3f, 4f, 5f, 6f)) {
+                nested.writeArray("model.area", new long[] {0, 0}, a).block(TIMEOUT);
+            }
+            nested.defineArray("other.depth", ArraySpec.of(DType.FLOAT32, 4).withDimensions("level")).block(TIMEOUT);
+            try (NdArray a = NdArray.ofFloats(new long[] {4}, 10f, 20f, 30f, 40f)) {
+                nested.writeArray("other.depth", new long[] {0}, a).block(TIMEOUT);
+            }
+            nested.defineArray("other.level", ArraySpec.of(DType.FLOAT64, 4).withDimensions("level")).block(TIMEOUT);
+            try (NdArray a = NdArray.ofDoubles(new long[] {4}, 100, 200, 300, 400)) {
+                nested.writeArray("other.level", new long[] {0}, a).block(TIMEOUT);
             }
             atlas.flush().block(TIMEOUT);
         } finally {
