@@ -7,13 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atlas.array.ArraySpec;
 import dev.atlas.array.NdArray;
+import dev.atlas.format.DType;
 import dev.atlas.http.AtlasHttpServer;
 import dev.atlas.http.ServerOptions;
 import dev.atlas.runtime.EngineResources;
 import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.AtlasOptions;
+import dev.atlas.store.DatasetView;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -54,6 +57,14 @@ class PythonClientTest {
         assertEquals(0, demo.code(), demo.toString());
         EngineResources resources = EngineResources.create();
         Atlas atlas = LocalAtlas.open(store, AtlasOptions.builder(resources).build()).block(TIMEOUT);
+        // A String array in one dataset: the client reads it as a numpy object array.
+        List<String> stations = List.of("Troms\u00f8", "", "Z\u00fcrich", "Oslo");
+        DatasetView last = atlas.dataset("grid_0005");
+        last.defineArray("station", ArraySpec.of(DType.STRING, 2, 2)).block(TIMEOUT);
+        try (NdArray a = NdArray.ofStrings(new long[] {2, 2}, stations)) {
+            last.writeArray("station", new long[] {0, 0}, a).block(TIMEOUT);
+        }
+        atlas.flush().block(TIMEOUT);
         try (AtlasHttpServer server = AtlasHttpServer.start(atlas, ServerOptions.builder().port(0).resources(resources).build())) {
             ObjectMapper m = new ObjectMapper();
             ObjectNode manifest = m.createObjectNode();
@@ -61,6 +72,12 @@ class PythonClientTest {
             manifest.put("datasets", names.size());
             manifest.set("dataset_names", m.valueToTree(names));
             manifest.set("array_names", m.valueToTree(atlas.listArrays()));
+            manifest.put("arrays_of_second", atlas.dataset(names.get(1)).meta().arrays().size());
+            ObjectNode strings = manifest.putObject("strings");
+            strings.put("dataset", "grid_0005");
+            strings.put("array", "station");
+            strings.set("shape", m.valueToTree(longs(2, 2)));
+            strings.set("values", m.valueToTree(stations));
             ArrayNode cases = manifest.putArray("cases");
             Object[][] reads = {
                 {"grid_0001", "temperature", "0:6,10:20,:", longs(0, 10, 0), longs(6, 10, 72)},
