@@ -207,6 +207,21 @@ final class ArchiveReader {
     }
 
     private String utf8(int start, int len, long stringAt) {
+        // Names are almost always ASCII: then the bytes are the Latin-1 string itself (no decoder,
+        // char buffer and copies per string; a footer of 1,000 datasets decodes thousands of them
+        // on every open of a file set).
+        byte[] raw = new byte[len];
+        buf.get(start, raw);
+        boolean ascii = true;
+        for (byte b : raw) {
+            if (b < 0) {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) {
+            return new String(raw, StandardCharsets.ISO_8859_1);
+        }
         ByteBuffer slice = buf.slice(start, len);
         try {
             CharBuffer cb = StandardCharsets.UTF_8.newDecoder()
