@@ -32,6 +32,8 @@ public final class NdArray implements AutoCloseable {
 
     private final DType dtype;
     private final long[] shape;
+    /** Elements in {@link #shape} (fixed at construction: element access checks against it). */
+    private final long size;
     private final ByteBuf data;
     private final List<byte[]> varLen;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -40,6 +42,7 @@ public final class NdArray implements AutoCloseable {
     NdArray(DType dtype, long[] shape, ByteBuf data, List<byte[]> varLen) {
         this.dtype = dtype;
         this.shape = shape.clone();
+        this.size = count(this.shape);
         this.data = data;
         this.varLen = varLen;
     }
@@ -154,11 +157,7 @@ public final class NdArray implements AutoCloseable {
 
     /** Number of elements. */
     public long size() {
-        long n = 1;
-        for (long s : shape) {
-            n *= s;
-        }
-        return n;
+        return size;
     }
 
     /**
@@ -188,44 +187,63 @@ public final class NdArray implements AutoCloseable {
         return flat;
     }
 
-    private int at(long i, DType.Kind... kinds) {
-        checkOpen();
-        boolean ok = false;
+    /** Kinds as bits of a mask (ordinal), for the element getters' dtype check without a varargs array per call. */
+    private static int mask(DType.Kind... kinds) {
+        int m = 0;
         for (DType.Kind k : kinds) {
-            ok |= dtype.kind() == k;
+            m |= 1 << k.ordinal();
         }
-        if (!ok) {
-            throw new InvalidArgumentException("element of a " + dtype + " array read as " + Arrays.toString(kinds));
+        return m;
+    }
+
+    private static final int BYTES = mask(DType.Kind.INT8, DType.Kind.UINT8, DType.Kind.BOOL);
+    private static final int SHORTS = mask(DType.Kind.INT16, DType.Kind.UINT16);
+    private static final int INTS = mask(DType.Kind.INT32, DType.Kind.UINT32);
+    private static final int LONGS = mask(DType.Kind.INT64, DType.Kind.UINT64, DType.Kind.TIMESTAMP_NS);
+    private static final int FLOATS = mask(DType.Kind.FLOAT32);
+    private static final int DOUBLES = mask(DType.Kind.FLOAT64);
+
+    /** Byte offset of element {@code i}, checked: open, a dtype of {@code kinds} (a {@link #mask}), in bounds. */
+    private int at(long i, int kinds) {
+        checkOpen();
+        if ((kinds & (1 << dtype.kind().ordinal())) == 0) {
+            List<DType.Kind> names = new java.util.ArrayList<>();
+            for (DType.Kind k : DType.Kind.values()) {
+                if ((kinds & (1 << k.ordinal())) != 0) {
+                    names.add(k);
+                }
+            }
+            throw new InvalidArgumentException("element of a " + dtype + " array read as " + names);
         }
-        if (i < 0 || i >= size()) {
-            throw new InvalidArgumentException("element " + i + " outside " + size() + " elements");
+        if (i < 0 || i >= size) {
+            throw new InvalidArgumentException("element " + i + " outside " + size + " elements");
         }
         return (int) (i * dtype.elementSize());
     }
 
     public byte getByte(long i) {
-        return data.getByte(at(i, DType.Kind.INT8, DType.Kind.UINT8, DType.Kind.BOOL));
+        return data.getByte(at(i, BYTES));
     }
 
     public short getShort(long i) {
-        return data.getShortLE(at(i, DType.Kind.INT16, DType.Kind.UINT16));
+        return data.getShortLE(at(i, SHORTS));
     }
 
     public int getInt(long i) {
-        return data.getIntLE(at(i, DType.Kind.INT32, DType.Kind.UINT32));
+        return data.getIntLE(at(i, INTS));
     }
 
     /** Int64, UInt64 (raw bits) or TimestampNs. */
     public long getLong(long i) {
-        return data.getLongLE(at(i, DType.Kind.INT64, DType.Kind.UINT64, DType.Kind.TIMESTAMP_NS));
+        return data.getLongLE(at(i, LONGS));
     }
 
     public float getFloat(long i) {
-        return Float.intBitsToFloat(data.getIntLE(at(i, DType.Kind.FLOAT32)));
+        return Float.intBitsToFloat(data.getIntLE(at(i, FLOATS)));
     }
 
     public double getDouble(long i) {
-        return Double.longBitsToDouble(data.getLongLE(at(i, DType.Kind.FLOAT64)));
+        return Double.longBitsToDouble(data.getLongLE(at(i, DOUBLES)));
     }
 
     public String getString(long i) {
