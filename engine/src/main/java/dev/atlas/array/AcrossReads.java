@@ -194,9 +194,13 @@ final class AcrossReads {
                                 return keep || t.wasCached ? source.fetch(t.block.read(), epoch, t::take, part)
                                         : source.fetchPastCache(t.block.read(), epoch, t::take, part);
                             })
-                            .doOnNext(blk -> {
+                            // A map, not a doOnNext: a released block must not travel on to then(),
+                            // which discards its elements, and a subscriber whose discard hook
+                            // releases buffers (reactor-netty's, WebFlux's) would release it again.
+                            .map(blk -> {
                                 try {
                                     copy(t.block, blk, dst, grids, nameOf, start, shape, width, expected, offset, rowBytes);
+                                    return t;
                                 } finally {
                                     blk.release();
                                 }

@@ -12,7 +12,6 @@ import dev.atlas.internal.format.LayerNames;
 import dev.atlas.internal.format.Trailer;
 import dev.atlas.storage.ObjectInfo;
 import dev.atlas.storage.Storage;
-import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -117,7 +116,10 @@ final class FileSetVerifier {
         ReadPlanner.BlockRead read = new ReadPlanner.BlockRead(key, List.of(), List.of(), l.object(), b, false, null,
                 new java.util.concurrent.atomic.AtomicBoolean(), l.checksums());
         return source.fetchUncached(read)
-                .doOnNext(ByteBuf::release)
+                .map(buf -> {
+                    buf.release(); // mapped away, so then() never discards a released buffer
+                    return b;
+                })
                 .doOnSuccess(x -> tally.block(key, b.compressedSize()))
                 .onErrorResume(CorruptFileException.class, e -> {
                     tally.damage(Finding.Kind.BLOCK, key, "block " + b.id() + " (bytes " + b.fileOffset() + ".."

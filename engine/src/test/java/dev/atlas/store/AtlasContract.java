@@ -700,6 +700,54 @@ public abstract class AtlasContract extends EngineTestBase {
         assertTrue(e.getMessage().contains("ghost"), e.getMessage());
     }
 
+    /**
+     * A subscriber that releases what operators discard, as reactor-netty's and WebFlux's response
+     * writers do, must not see the engine release a block twice: a bulk read that let a block it had
+     * already released reach an operator that discards its elements dropped the block cache's own
+     * reference, and the next read through the cache failed or was served another buffer's bytes.
+     */
+    @Test
+    void stackedReadsUnderAReleasingDiscardHookKeepTheCachedBlocks() {
+        Atlas a = create(newStorage());
+        int n = 8;
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            DatasetView v = block(a.createDataset("d" + i));
+            block(v.defineArray("t", ArraySpec.of(DType.FLOAT32, 64, 64).withChunks(16, 64)));
+            float[] vals = new float[64 * 64];
+            for (int k = 0; k < vals.length; k++) {
+                vals[k] = 10_000 * i + k;
+            }
+            writeFloats(v, "t", new long[] {0, 0}, new long[] {64, 64}, vals);
+            names.add("d" + i);
+        }
+        block(a.flush());
+        long[] start = {3, 5};
+        long[] shape = {40, 50};
+        AtomicInteger twice = new AtomicInteger();
+        for (int round = 0; round < 4; round++) {
+            try (NdArray st = block(a.readArrayAcrossStacked("t", names, start, shape)
+                    .doOnDiscard(io.netty.util.ReferenceCounted.class, r -> {
+                        try {
+                            r.release();
+                        } catch (io.netty.util.IllegalReferenceCountException e) {
+                            twice.incrementAndGet(); // released already: a discarded element was not ours
+                        }
+                    }))) {
+                for (int i = 0; i < n; i++) {
+                    for (long y = 0; y < shape[0]; y++) {
+                        for (long x = 0; x < shape[1]; x += 7) {
+                            float want = 10_000 * i + (start[0] + y) * 64 + start[1] + x;
+                            assertEquals(want, st.getFloat((i * shape[0] + y) * shape[1] + x),
+                                    "round " + round + " dataset " + i + " at " + y + "," + x);
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(0, twice.get(), "elements the engine had released already, discarded downstream");
+    }
+
     @Test
     void ourRule_stackedReadOfDifferentShapesIsATypedError() {
         Atlas a = create(newStorage());

@@ -95,6 +95,23 @@ class StoreVerifyTest extends EngineTestBase {
         assertTrue(calls.get() >= r.blocks(), "progress after every block");
     }
 
+    /** A caller whose discard hook releases buffers (a reactive web stack) sees none twice. */
+    @Test
+    void aWalkUnderAReleasingDiscardHookReleasesNothingTwice() {
+        InMemoryStorage s = store(StoreCodec.ZSTD, RegistryFile.DEFAULT);
+        AtomicInteger twice = new AtomicInteger();
+        VerifyReport r = block(Atlas.verify(s, "", opts(StoreCodec.ZSTD, RegistryFile.DEFAULT), null)
+                .doOnDiscard(io.netty.util.ReferenceCounted.class, x -> {
+                    try {
+                        x.release();
+                    } catch (io.netty.util.IllegalReferenceCountException e) {
+                        twice.incrementAndGet();
+                    }
+                }));
+        assertTrue(r.clean(), r.findings().toString());
+        assertEquals(0, twice.get(), "blocks released by the walk, then discarded to the caller's hook");
+    }
+
     @Test
     void aFlippedByteInAZstdBlockIsFoundAndTheWalkGoesOn() {
         InMemoryStorage s = store(StoreCodec.ZSTD, RegistryFile.DEFAULT);
