@@ -7,7 +7,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledUnsafeDirectByteBuf;
 import io.netty.util.internal.PlatformDependent;
 import java.nio.ByteBuffer;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -18,10 +17,16 @@ import java.util.concurrent.atomic.LongAdder;
  * engine's 8 MiB blocks, is a fresh {@code malloc}/{@code free} each time, with page faults on first
  * touch. Even 1-4 MiB buffers churn there: a read of many 1 MiB blocks empties and frees whole 4 MiB
  * pool chunks and allocates, zeroes and faults in new ones (in a profile of whole-array reads of
- * 1 MiB blocks, {@code PoolArena.newChunk}, its zeroing and page faults were 7 % of all samples). This
- * allocator keeps released direct buffers from {@link #LARGE} up to {@code maxPooledSize} in
- * per-size-class free lists (classes of 1 MiB) up to {@code maxIdle} idle bytes, and hands out
- * exact-capacity views of them; everything smaller (and heap buffers) goes to the delegate.
+ * 1 MiB blocks, {@code PoolArena.newChunk}, its zeroing and page faults were 7 % of all samples).
+ * The same happens to the 256 KiB blocks of a bulk read: the block cache evicts the previous read's
+ * decoded blocks, the pool chunks they emptied are freed, and the next read's blocks land in new,
+ * zeroed chunks ({@code PoolArena$DirectArena.newChunk} zeroing was 27 % of the engine threads'
+ * samples of {@code AtlasBench profile} N=1000). This allocator keeps released direct buffers from
+ * its smallest pooled size ({@link #MEDIUM} for {@link #create(ByteBufAllocator)} and
+ * {@link #shared()}, {@link #LARGE} for {@link #create(ByteBufAllocator, int, long)}) up to
+ * {@code maxPooledSize} in per-size-class free lists (classes of 64 KiB below {@link #LARGE}, of
+ * 1 MiB from there) up to {@code maxIdle} idle bytes, and hands out exact-capacity views of them;
+ * everything smaller (and heap buffers) goes to the delegate.
  * Where Netty can allocate direct memory without a cleaner (on JDK 17: {@code --add-opens
  * java.base/java.nio=ALL-UNNAMED} and {@code -Dio.netty.tryReflectionSetAccessible=true}), new
  * memory comes from there, counted against Netty's direct memory limit and not zeroed; otherwise
@@ -32,14 +37,28 @@ import java.util.concurrent.atomic.LongAdder;
  * Thread-safe and lock-free.
  */
 public final class BlockBufferAllocator extends AbstractByteBufAllocator {
-    /** Requests from this size on are served here; below, by the delegate's arenas. */
+    /**
+     * From this size on, size classes are 1 MiB apart; it is also the smallest pooled size of
+     * {@link #create(ByteBufAllocator, int, long)} (below: the delegate's arenas).
+     */
     public static final int LARGE = 1 << 20;
+    /**
+     * The smallest pooled size of {@link #create(ByteBufAllocator)} and {@link #shared()}: decoded
+     * blocks (256 KiB by default) and the storage ranges of bulk reads are recycled here; classes
+     * below {@link #LARGE} are 64 KiB apart.
+     */
+    public static final int MEDIUM = 64 << 10;
     private static final int CLASS = 1 << 20;
+    private static final int MEDIUM_CLASS = 64 << 10;
+    /** Free-list slots below {@link #LARGE}: classes 64 KiB, 128 KiB, ..., 1 MiB - 64 KiB. */
+    private static final int MEDIUM_SLOTS = LARGE / MEDIUM_CLASS - 1;
 
     private final ByteBufAllocator delegate;
+    private final int minPooledSize;
     private final int maxPooledSize;
     private final long maxIdle;
-    private final ConcurrentHashMap<Integer, ConcurrentLinkedDeque<ByteBuffer>> free = new ConcurrentHashMap<>();
+    /** Free lists by size class ({@link #slot}): the medium classes, then the 1 MiB classes up to maxPooledSize. */
+    private final ConcurrentLinkedDeque<ByteBuffer>[] free;
     private final AtomicLong idle = new AtomicLong();
     private final LongAdder reused = new LongAdder();
     private final LongAdder allocated = new LongAdder();
@@ -50,11 +69,17 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
         static final BlockBufferAllocator INSTANCE = create(io.netty.buffer.PooledByteBufAllocator.DEFAULT);
     }
 
-    private BlockBufferAllocator(ByteBufAllocator delegate, int maxPooledSize, long maxIdle) {
+    @SuppressWarnings("unchecked")
+    private BlockBufferAllocator(ByteBufAllocator delegate, int minPooledSize, int maxPooledSize, long maxIdle) {
         super(true);
         this.delegate = delegate;
+        this.minPooledSize = minPooledSize;
         this.maxPooledSize = maxPooledSize;
         this.maxIdle = maxIdle;
+        this.free = new ConcurrentLinkedDeque[MEDIUM_SLOTS + (int) (((long) maxPooledSize + CLASS - 1) / CLASS)];
+        for (int i = 0; i < free.length; i++) {
+            free[i] = new ConcurrentLinkedDeque<>();
+        }
     }
 
     /**
@@ -63,20 +88,33 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
      * @param maxIdle most bytes kept idle in the free lists
      */
     public static BlockBufferAllocator create(ByteBufAllocator delegate, int maxPooledSize, long maxIdle) {
-        if (maxPooledSize < LARGE || maxIdle < 0) {
-            throw new InvalidArgumentException("maxPooledSize must be >= " + LARGE + " and maxIdle >= 0");
-        }
-        return new BlockBufferAllocator(delegate, maxPooledSize, maxIdle);
+        return create(delegate, LARGE, maxPooledSize, maxIdle);
     }
 
     /**
-     * Reuses buffers up to 64 MiB, keeping at most 256 MiB (and at most an eighth of the JVM's
-     * direct memory limit) idle.
+     * @param delegate serves buffers below {@code minPooledSize} and all heap buffers
+     * @param minPooledSize smallest buffer kept for reuse, at least {@link #MEDIUM} (sizes below
+     *     {@link #LARGE} are rounded up to a multiple of 64 KiB, from there to a multiple of 1 MiB)
+     * @param maxPooledSize largest buffer kept for reuse (larger ones are allocated and freed each
+     *     time), at least {@link #LARGE}
+     * @param maxIdle most bytes kept idle in the free lists
+     */
+    public static BlockBufferAllocator create(ByteBufAllocator delegate, int minPooledSize, int maxPooledSize, long maxIdle) {
+        if (minPooledSize < MEDIUM || minPooledSize > LARGE || maxPooledSize < LARGE || maxIdle < 0) {
+            throw new InvalidArgumentException("minPooledSize must be in [" + MEDIUM + ", " + LARGE + "], maxPooledSize >= "
+                    + LARGE + " and maxIdle >= 0");
+        }
+        return new BlockBufferAllocator(delegate, minPooledSize, maxPooledSize, maxIdle);
+    }
+
+    /**
+     * Reuses buffers from {@link #MEDIUM} (64 KiB) up to 64 MiB, keeping at most 256 MiB (and at
+     * most an eighth of the JVM's direct memory limit) idle.
      */
     public static BlockBufferAllocator create(ByteBufAllocator delegate) {
         long max = PlatformDependent.maxDirectMemory();
         long idle = max <= 0 ? 256L << 20 : Math.min(256L << 20, max / 8);
-        return create(delegate, 64 << 20, idle);
+        return create(delegate, MEDIUM, 64 << 20, idle);
     }
 
     /**
@@ -96,14 +134,13 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
 
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-        if (initialCapacity < LARGE || !PlatformDependent.hasUnsafe()) {
+        if (initialCapacity < minPooledSize || !PlatformDependent.hasUnsafe()) {
             return delegate.directBuffer(initialCapacity, maxCapacity);
         }
-        int cls = (int) Math.min(Integer.MAX_VALUE - 8, ((long) initialCapacity + CLASS - 1) / CLASS * CLASS);
+        int cls = classSize(initialCapacity);
         ByteBuffer mem = null;
         if (cls <= maxPooledSize) {
-            ConcurrentLinkedDeque<ByteBuffer> q = free.get(cls);
-            mem = q == null ? null : q.pollFirst();
+            mem = free[slot(cls)].pollFirst();
             if (mem != null) {
                 idle.addAndGet(-cls);
                 reused.increment();
@@ -117,11 +154,22 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
         return toLeakAwareBuffer(new Recycled(this, mem, view, maxCapacity));
     }
 
+    /** The size class of a request: a multiple of 64 KiB below {@link #LARGE}, of 1 MiB from there. */
+    private static int classSize(int capacity) {
+        long unit = capacity < LARGE ? MEDIUM_CLASS : CLASS;
+        return (int) Math.min(Integer.MAX_VALUE - 8, ((long) capacity + unit - 1) / unit * unit);
+    }
+
+    /** The free list of size class {@code cls} (at most maxPooledSize). */
+    private static int slot(int cls) {
+        return cls < LARGE ? cls / MEDIUM_CLASS - 1 : MEDIUM_SLOTS + cls / CLASS - 1;
+    }
+
     /** Takes back the memory of a released buffer, or frees it when the free lists are full. */
     private void recycle(ByteBuffer mem) {
         int cls = mem.capacity();
         if (cls <= maxPooledSize && idle.addAndGet(cls) <= maxIdle) {
-            free.computeIfAbsent(cls, k -> new ConcurrentLinkedDeque<>()).offerFirst(mem);
+            free[slot(cls)].offerFirst(mem);
             return;
         }
         if (cls <= maxPooledSize) {
@@ -140,7 +188,7 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
 
     /** Drops the idle buffers (their memory is freed). */
     public void trim() {
-        for (ConcurrentLinkedDeque<ByteBuffer> q : free.values()) {
+        for (ConcurrentLinkedDeque<ByteBuffer> q : free) {
             for (ByteBuffer b; (b = q.pollFirst()) != null; ) {
                 idle.addAndGet(-b.capacity());
                 free(b);

@@ -49,4 +49,51 @@ class BlockBufferAllocatorTest {
         assertEquals(0, a.idleBytes());
         assertThrows(InvalidArgumentException.class, () -> BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT, 1, 0));
     }
+
+    @Test
+    void theDefaultPoolRecyclesDecodedBlockSizesFrom64KibInClassesOf64Kib() {
+        BlockBufferAllocator a = BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT, BlockBufferAllocator.MEDIUM, 8 << 20,
+                1L << 20);
+        try {
+            ByteBuf tiny = a.directBuffer(BlockBufferAllocator.MEDIUM - 1);
+            tiny.release();
+            assertEquals(0, a.allocatedCount() + a.reusedCount(), "below MEDIUM: the delegate's");
+
+            // A 235 KB decoded block (AtlasBench profile's) takes the 256 KiB class.
+            ByteBuf block = a.directBuffer(235_200, 235_200);
+            assertEquals(235_200, block.capacity());
+            block.writeZero(235_200);
+            block.setLong(235_200 - 8, 7L);
+            block.release();
+            assertEquals(256 << 10, a.idleBytes(), "its 256 KiB of memory is kept");
+            ByteBuf next = a.directBuffer(200_000);
+            assertEquals(1, a.reusedCount(), "a request of the same class reuses it");
+            assertEquals(200_000, next.capacity());
+            assertEquals(0, next.readableBytes(), "a reused buffer starts empty");
+            ByteBuf other = a.directBuffer(300_000);
+            assertEquals(2, a.allocatedCount(), "the 320 KiB class needs new memory");
+            other.release();
+            next.release();
+            assertEquals((256 << 10) + (320 << 10), a.idleBytes());
+            for (int i = 0; i < 8; i++) {
+                a.directBuffer(128 << 10).release();
+            }
+            assertEquals(3, a.allocatedCount(), "one new 128 KiB buffer, reused by the next seven");
+            ByteBuf[] many = new ByteBuf[8];
+            for (int i = 0; i < many.length; i++) {
+                many[i] = a.directBuffer(256 << 10);
+            }
+            for (ByteBuf b : many) {
+                b.release();
+            }
+            assertTrue(a.idleBytes() <= 1L << 20, "idle memory stays within maxIdle");
+        } finally {
+            a.trim();
+        }
+        assertEquals(0, a.idleBytes());
+        assertThrows(InvalidArgumentException.class, () -> BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT,
+                BlockBufferAllocator.MEDIUM - 1, 8 << 20, 0));
+        assertThrows(InvalidArgumentException.class, () -> BlockBufferAllocator.create(PooledByteBufAllocator.DEFAULT,
+                BlockBufferAllocator.LARGE + 1, 8 << 20, 0));
+    }
 }
