@@ -137,9 +137,13 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
         if (initialCapacity < minPooledSize || !PlatformDependent.hasUnsafe()) {
             return delegate.directBuffer(initialCapacity, maxCapacity);
         }
-        int cls = classSize(initialCapacity);
+        long exact = classSize(initialCapacity);
+        boolean pooled = exact <= maxPooledSize;
+        // Beyond the pooled sizes the class may be clamped to the largest buffer Java allows; such
+        // memory is freed on release, never listed (a listed buffer always has its class's capacity).
+        int cls = (int) Math.min(Integer.MAX_VALUE - 8, exact);
         ByteBuffer mem = null;
-        if (cls <= maxPooledSize) {
+        if (pooled) {
             mem = free[slot(cls)].pollFirst();
             if (mem != null) {
                 idle.addAndGet(-cls);
@@ -155,9 +159,9 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
     }
 
     /** The size class of a request: a multiple of 64 KiB below {@link #LARGE}, of 1 MiB from there. */
-    private static int classSize(int capacity) {
+    private static long classSize(int capacity) {
         long unit = capacity < LARGE ? MEDIUM_CLASS : CLASS;
-        return (int) Math.min(Integer.MAX_VALUE - 8, ((long) capacity + unit - 1) / unit * unit);
+        return ((long) capacity + unit - 1) / unit * unit;
     }
 
     /** The free list of size class {@code cls} (at most maxPooledSize). */
@@ -168,11 +172,12 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
     /** Takes back the memory of a released buffer, or frees it when the free lists are full. */
     private void recycle(ByteBuffer mem) {
         int cls = mem.capacity();
-        if (cls <= maxPooledSize && idle.addAndGet(cls) <= maxIdle) {
+        boolean listable = cls <= maxPooledSize && classSize(cls) == cls;
+        if (listable && idle.addAndGet(cls) <= maxIdle) {
             free[slot(cls)].offerFirst(mem);
             return;
         }
-        if (cls <= maxPooledSize) {
+        if (listable) {
             idle.addAndGet(-cls);
         }
         free(mem);
