@@ -235,6 +235,9 @@ class ChecksumFuzzTest extends EngineTestBase {
     void damageThatOnceHidTheRecordIsDetected() {
         randomDamage(39659792272159L, 14699);
         randomDamage(38829919012765L, 9400);
+        // A stats file's trailer length flipped to "no prefix", a bit of the stamp's version and one
+        // of the payload: the stamp no longer looked like one, and the payload went unchecked.
+        randomDamage(4106059943383L, 3058);
     }
 
     private static void randomDamage(long seed, int cases) {
