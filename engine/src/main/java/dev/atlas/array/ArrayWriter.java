@@ -154,14 +154,14 @@ final class ArrayWriter {
                                 PendingLayer.Staged st = p.stageInto(epoch, len, (dst, at) -> Overlap.forEachRun(origin, extent,
                                         start, shape, (to, ro, runLen) -> dst.setBytes(at + (int) (to * w), src,
                                                 srcBase + (int) (ro * w), (int) (runLen * w))),
-                                        StatsKernel.accumulator(dtype, fillValue), n, stats);
+                                        StatsKernel.accumulator(dtype, fillValue), n, stats, entry);
                                 staged.add(st.addresses().get(0));
                                 return p.spillAhead(st.sealed());
                             })
                             : encodeChunk(r, c, start, data)
                             .flatMap(bytes -> {
                                 stats.add(ChunkStats.of(chunkStats(dtype, fillValue, bytes, grid.chunkElementCount(c))));
-                                PendingLayer.Staged st = p.stage(epoch, List.of(bytes));
+                                PendingLayer.Staged st = p.stage(epoch, List.of(bytes), entry);
                                 staged.add(st.addresses().get(0));
                                 return p.spillAhead(st.sealed());
                             }), 0)
@@ -225,7 +225,7 @@ final class ArrayWriter {
             FillValue fill = r.schema().fillValue();
             List<ChunkStats> stats = new ArrayList<>(b.chunks().size());
             PendingLayer.Staged st = p.adopt(epoch, b.data().buffer(), b.lengths(), b.counts(),
-                    () -> StatsKernel.accumulator(dtype, fill), stats);
+                    () -> StatsKernel.accumulator(dtype, fill), stats, entry);
             return p.spillAhead(st.sealed())
                     .then(Mono.<Void>fromRunnable(() -> p.publish(epoch, entry, b.chunks(), st.addresses(), stats)))
                     .doOnCancel(p::fence);

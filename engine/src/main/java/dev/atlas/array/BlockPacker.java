@@ -48,11 +48,11 @@ final class BlockPacker {
      * @param encoded read from position to limit, not modified
      * @return the chunks' addresses and the blocks sealed by this call, which the caller must {@link PendingLayer#spill}
      */
-    PendingLayer.Staged stage(List<ByteBuffer> encoded) {
+    PendingLayer.Staged stage(List<ByteBuffer> encoded, Object run) {
         List<PendingBlock> sealed = new ArrayList<>();
         List<ChunkAddress> addresses = new ArrayList<>(encoded.size());
         for (ByteBuffer bytes : encoded) {
-            addresses.add(append(bytes.remaining(), (dst, at) -> dst.setBytes(at, bytes.duplicate()), sealed));
+            addresses.add(append(bytes.remaining(), (dst, at) -> dst.setBytes(at, bytes.duplicate()), sealed, run));
         }
         return new PendingLayer.Staged(addresses, sealed);
     }
@@ -70,9 +70,9 @@ final class BlockPacker {
      * (see {@link ChunkStats}); the entry is added to {@code stats}.
      */
     PendingLayer.Staged stageInto(int length, ChunkFiller filler, StatsKernel.Accumulator acc,
-            long count, List<ChunkStats> stats) {
+            long count, List<ChunkStats> stats, Object run) {
         List<PendingBlock> sealed = new ArrayList<>(1);
-        ChunkAddress a = append(length, filler, sealed);
+        ChunkAddress a = append(length, filler, sealed, run);
         stats.add(deferStats(a, acc, count));
         return new PendingLayer.Staged(List.of(a), sealed);
     }
@@ -102,7 +102,7 @@ final class BlockPacker {
      * @return the chunks' addresses and the blocks sealed (the caller must {@link PendingLayer#spill} them)
      */
     PendingLayer.Staged adopt(ByteBuf chunks, int[] lengths, long[] counts,
-            Supplier<StatsKernel.Accumulator> newStats, List<ChunkStats> stats) {
+            Supplier<StatsKernel.Accumulator> newStats, List<ChunkStats> stats, Object run) {
         List<PendingBlock> sealed = new ArrayList<>();
         List<ChunkAddress> addresses = new ArrayList<>(lengths.length);
         int n = lengths.length;
@@ -114,7 +114,7 @@ final class BlockPacker {
                 sealed.add(sealOpen());
                 break;
             }
-            copyIn(chunks, pos, lengths[i], counts[i], newStats, addresses, stats, sealed);
+            copyIn(chunks, pos, lengths[i], counts[i], newStats, addresses, stats, sealed, run);
             pos += lengths[i++];
         }
         // Whole blocks, from empty to sealed: slices, no copy.
@@ -135,7 +135,7 @@ final class BlockPacker {
             b.raw = chunks.retainedSlice(pos, (int) size);
             b.uncompressedSize = size;
             blocks.add(b);
-            int off = 0;
+            int off = 0; // a block of this call alone: one run
             for (int k = i; k < j; k++) {
                 ChunkAddress a = new ChunkAddress(b.id, off, lengths[k]);
                 b.chunkAt(off);
@@ -149,7 +149,7 @@ final class BlockPacker {
         }
         // The tail starts the next open block (copies).
         for (; i < n; i++) {
-            copyIn(chunks, pos, lengths[i], counts[i], newStats, addresses, stats, sealed);
+            copyIn(chunks, pos, lengths[i], counts[i], newStats, addresses, stats, sealed, run);
             pos += lengths[i];
         }
         return new PendingLayer.Staged(addresses, sealed);
@@ -158,13 +158,13 @@ final class BlockPacker {
     /** Appends one chunk of {@code chunks} by copy, its statistics deferred to its block. */
     private void copyIn(ByteBuf chunks, int pos, int len, long count,
             Supplier<StatsKernel.Accumulator> newStats, List<ChunkAddress> addresses,
-            List<ChunkStats> stats, List<PendingBlock> sealed) {
-        ChunkAddress a = append(len, (dst, at) -> dst.setBytes(at, chunks, pos, len), sealed);
+            List<ChunkStats> stats, List<PendingBlock> sealed, Object run) {
+        ChunkAddress a = append(len, (dst, at) -> dst.setBytes(at, chunks, pos, len), sealed, run);
         addresses.add(a);
         stats.add(deferStats(a, newStats.get(), count));
     }
 
-    private ChunkAddress append(int len, ChunkFiller filler, List<PendingBlock> sealed) {
+    private ChunkAddress append(int len, ChunkFiller filler, List<PendingBlock> sealed, Object run) {
         boolean solo = len >= soloChunkSize;
         if (open != null && open.raw.readableBytes() > 0 && (solo || open.raw.readableBytes() + (long) len > blockTarget)) {
             sealed.add(sealOpen());
@@ -178,6 +178,7 @@ final class BlockPacker {
             int initial = solo ? len : (int) Math.max(len, len * 16L >= full ? full : Math.min(64 * 1024, full));
             open.raw = allocator.directBuffer(initial, Integer.MAX_VALUE - 8);
             blocks.add(open);
+            lastRun = NO_RUN;
         }
         if (open.raw.readableBytes() + (long) len > Integer.MAX_VALUE - 8) {
             throw new InvalidArgumentException("chunk of " + len + " bytes does not fit a block");
@@ -188,11 +189,23 @@ final class BlockPacker {
         open.raw.writerIndex(offset + len);
         ChunkAddress address = new ChunkAddress(open.id, offset, len);
         open.chunkAt(offset - open.raw.readerIndex());
+        if (!java.util.Objects.equals(run, lastRun)) {
+            open.runAt(offset - open.raw.readerIndex());
+            lastRun = run;
+        }
         if (solo || open.raw.readableBytes() >= blockTarget) {
             sealed.add(sealOpen());
         }
         return address;
     }
+
+    /**
+     * The run (the entry, for writes) of the last chunk appended to the open block: a chunk of
+     * another run starts a new one (see {@link PendingBlock#runAt}), so the chunks of concurrent
+     * writes to different entries, interleaved in one block, still form one run per stretch.
+     */
+    private Object lastRun = NO_RUN;
+    private static final Object NO_RUN = new Object();
 
     /** The largest capacity an open block starts with, or jumps to on its first growth. */
     private static final long MAX_INITIAL_BLOCK = 8L << 20;

@@ -123,7 +123,7 @@ final class Compactor {
                             synchronized (total) {
                                 total.merge(acc);
                             }
-                            PendingLayer.Staged st = out.stage(PendingLayer.ANY_EPOCH, List.of(chunk));
+                            PendingLayer.Staged st = out.stage(PendingLayer.ANY_EPOCH, List.of(chunk), a.name());
                             out.publish(PendingLayer.ANY_EPOCH, entries.get(a.name()), List.of(coord), st.addresses());
                             sealed.addAll(st.sealed());
                         });

@@ -43,6 +43,23 @@ final class PendingBlock {
         chunkStarts[chunkCount++] = (int) offset;
     }
 
+    /** Offsets where a run of chunks staged by one call (one write of one entry) starts, in order. */
+    private int[] runStarts = new int[2];
+    private int runCount;
+
+    /** Records that a run of chunks written together starts at {@code offset} of the raw bytes. */
+    void runAt(long offset) {
+        if (runCount == runStarts.length) {
+            runStarts = java.util.Arrays.copyOf(runStarts, runCount * 2);
+        }
+        runStarts[runCount++] = (int) offset;
+    }
+
+    /** The run starts recorded so far, in a new array. */
+    int[] runStarts() {
+        return java.util.Arrays.copyOf(runStarts, runCount);
+    }
+
     /** The chunk starts recorded so far, in a new array. */
     int[] chunkStarts() {
         return java.util.Arrays.copyOf(chunkStarts, chunkCount);

@@ -269,17 +269,25 @@ final class PendingLayer {
      * @return the chunks' addresses and the blocks sealed by this call, which the caller must {@link #spill}
      */
     synchronized Staged stage(long epoch, List<ByteBuffer> encoded) {
+        return stage(epoch, encoded, null);
+    }
+
+    /**
+     * As {@link #stage(long, List)}, the chunks belonging to {@code run} (the entry written: chunks
+     * of one run are laid out to be read together, see {@link dev.atlas.codec.BlockCodec#compress(ByteBuf, int[], int[], io.netty.buffer.ByteBufAllocator)}).
+     */
+    synchronized Staged stage(long epoch, List<ByteBuffer> encoded, Object run) {
         checkOpen();
         checkEpoch(epoch);
-        return packer.stage(encoded);
+        return packer.stage(encoded, run);
     }
 
     /** As {@link #stage} for one fixed-width chunk written in place by {@code filler}; see {@link BlockPacker#stageInto}. */
     synchronized Staged stageInto(long epoch, int length, BlockPacker.ChunkFiller filler, StatsKernel.Accumulator acc,
-            long count, List<ChunkStats> stats) {
+            long count, List<ChunkStats> stats, Object run) {
         checkOpen();
         checkEpoch(epoch);
-        return packer.stageInto(length, filler, acc, count, stats);
+        return packer.stageInto(length, filler, acc, count, stats, run);
     }
 
     /**
@@ -287,10 +295,10 @@ final class PendingLayer {
      * released), blocks they fill whole as slices; see {@link BlockPacker#adopt}.
      */
     synchronized Staged adopt(long epoch, ByteBuf chunks, int[] lengths, long[] counts,
-            java.util.function.Supplier<StatsKernel.Accumulator> newStats, List<ChunkStats> stats) {
+            java.util.function.Supplier<StatsKernel.Accumulator> newStats, List<ChunkStats> stats, Object run) {
         checkOpen();
         checkEpoch(epoch);
-        return packer.adopt(chunks, lengths, counts, newStats, stats);
+        return packer.adopt(chunks, lengths, counts, newStats, stats, run);
     }
 
     /** Seals the open block (if any) and returns every block still held in memory, for spilling. */
@@ -337,6 +345,7 @@ final class PendingLayer {
         return Mono.defer(() -> {
             ByteBuf raw;
             int[] starts;
+            int[] runs;
             java.util.concurrent.CompletableFuture<Void> before;
             java.util.concurrent.CompletableFuture<Void> placed = new java.util.concurrent.CompletableFuture<>();
             synchronized (this) {
@@ -348,6 +357,7 @@ final class PendingLayer {
                 }
                 raw = b.raw.retainedDuplicate();
                 starts = b.chunkStarts();
+                runs = b.runStarts();
                 // Wait only for a predecessor whose spill has started: one that has not may never
                 // start before a flush (a cancelled writer's sealed block), and waiting on it could
                 // hang. Started spills always finish, so this chain cannot deadlock.
@@ -360,7 +370,7 @@ final class PendingLayer {
             int[] crc = new int[1];
             return Offload.run(resources.codecScheduler(), raw, r -> {
                         takeDeferredStats(b, r);
-                        ByteBuf c = codec.compress(r, starts, resources.allocator());
+                        ByteBuf c = codec.compress(r, starts, runs, resources.allocator());
                         crc[0] = Checksums.crc(c.nioBuffer(c.readerIndex(), c.readableBytes()));
                         return c;
                     })

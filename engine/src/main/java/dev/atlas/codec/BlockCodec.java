@@ -55,6 +55,18 @@ public interface BlockCodec {
     }
 
     /**
+     * As {@link #compress(ByteBuf, int[], ByteBufAllocator)}, also told where runs of chunks written
+     * together (one write of one entry) start, {@code runStarts} (offsets, ascending; the block's
+     * start is always one): zstd with run frames ({@link BlockCodecs#DEFAULT_ZSTD_RUN_FRAMES}) starts
+     * a frame at each. Others ignore them.
+     *
+     * @param runStarts not kept; may be empty
+     */
+    default ByteBuf compress(ByteBuf src, int[] chunkStarts, int[] runStarts, ByteBufAllocator alloc) {
+        return compress(src, chunkStarts, alloc);
+    }
+
+    /**
      * Whether {@link #decompress(ByteBuf, long, BlockRanges, ByteBufAllocator, String)} decodes
      * the stored block {@code src} in independent parts (zstd: several frames), so that reads of
      * different parts together cost about one whole decode. When false, several partial reads of

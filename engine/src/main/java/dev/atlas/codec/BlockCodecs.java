@@ -23,8 +23,19 @@ public final class BlockCodecs {
      */
     public static final int DEFAULT_ZSTD_FRAME_BYTES = Integer.getInteger("atlas.zstd.frameBytes", 0);
 
+    /**
+     * Whether the engine's zstd blocks are written in the run layout (with
+     * {@link #DEFAULT_ZSTD_FRAME_BYTES} 0): a frame per run of chunks written together (one write of
+     * one entry, typically one dataset's array), its zstd blocks ending at chunk starts, so that a
+     * read decodes only the frames of the entries it reads and stops after the last chunk it needs
+     * (see {@code ZstdCodec.compress(ByteBuf, int[], int[], ByteBufAllocator)}). The crate reads
+     * these blocks like any other. System property {@code atlas.zstd.runFrames}.
+     */
+    public static final boolean DEFAULT_ZSTD_RUN_FRAMES = !"false".equalsIgnoreCase(System.getProperty("atlas.zstd.runFrames"));
+
     private static final BlockCodec NONE = new NoneCodec();
-    private static final BlockCodec ZSTD_DEFAULT = new ZstdCodec(DEFAULT_ZSTD_LEVEL, DEFAULT_ZSTD_FRAME_BYTES);
+    private static final BlockCodec ZSTD_DEFAULT = new ZstdCodec(DEFAULT_ZSTD_LEVEL, DEFAULT_ZSTD_FRAME_BYTES,
+            DEFAULT_ZSTD_RUN_FRAMES);
 
     private BlockCodecs() {
     }
@@ -62,7 +73,18 @@ public final class BlockCodecs {
         if (level < 1 || level > 22) {
             throw new InvalidArgumentException("zstd level must be 1..22, not " + level);
         }
-        return level == DEFAULT_ZSTD_LEVEL ? ZSTD_DEFAULT : new ZstdCodec(level, DEFAULT_ZSTD_FRAME_BYTES);
+        return level == DEFAULT_ZSTD_LEVEL ? ZSTD_DEFAULT : new ZstdCodec(level, DEFAULT_ZSTD_FRAME_BYTES, DEFAULT_ZSTD_RUN_FRAMES);
+    }
+
+    /**
+     * Zstd at {@code level} in the run layout ({@link #DEFAULT_ZSTD_RUN_FRAMES}) whatever the system
+     * property says.
+     *
+     * @throws InvalidArgumentException unless 1 &lt;= level &lt;= 22
+     */
+    public static BlockCodec zstdRunFrames(int level) {
+        zstd(level);
+        return new ZstdCodec(level, 0, true);
     }
 
     /**

@@ -38,16 +38,40 @@ final class ZstdCodec implements BlockCodec {
     /** The longest zstd frame header: magic, descriptor, window, dictionary id and content size. */
     private static final int FRAME_HEADER_MAX = 18;
 
+    /**
+     * Inside a frame of the run layout, a zstd block ends at a chunk start at least this far after
+     * the last block end (smaller chunks share zstd blocks: each costs a block header and, often,
+     * its own entropy tables).
+     */
+    static final int MIN_FLUSH = 4 << 10;
+
+    /**
+     * Inside a frame of the run layout, a stretch between zstd block ends longer than this (a long
+     * chunk) is cut into equal zstd blocks of at most this size, so that a read of the start of a
+     * long chunk stops early too. System property {@code atlas.zstd.flushEvery} (bytes).
+     */
+    static final int FLUSH_EVERY = Math.max(MIN_FLUSH, Integer.getInteger("atlas.zstd.flushEvery", 16 << 10));
+
     private final int level;
     private final int frameBytes;
+    private final boolean runFrames;
 
     /**
      * @param frameBytes the largest frame {@link #compress(ByteBuf, int[], ByteBufAllocator)} cuts a
      *     chunk into (0: one frame per block, as the crate writes)
      */
     ZstdCodec(int level, int frameBytes) {
+        this(level, frameBytes, false);
+    }
+
+    /**
+     * @param runFrames when {@code frameBytes} is 0: a frame per run of chunks written together, its
+     *     zstd blocks ending at chunk starts (see {@link #compress(ByteBuf, int[], int[], ByteBufAllocator)})
+     */
+    ZstdCodec(int level, int frameBytes, boolean runFrames) {
         this.level = level;
         this.frameBytes = frameBytes;
+        this.runFrames = runFrames && frameBytes <= 0;
     }
 
     @Override
@@ -112,6 +136,120 @@ final class ZstdCodec implements BlockCodec {
             }
         }
         return java.util.Arrays.copyOf(cuts, m);
+    }
+
+    /**
+     * With run frames on, the run layout: a frame per run of chunks written together (one entry's
+     * write: a read of one entry decodes only its frame), and inside each frame a zstd block ends at
+     * every chunk start at least {@link #MIN_FLUSH} after the last (a flush, which keeps the frame's
+     * history: matches still reach back across chunks), so that a streaming decoder can stop after
+     * the chunk holding the last byte a read needs. Each frame is standard, with its content size and
+     * checksum; the concatenation decodes whole with any zstd decoder, the crate's included.
+     * Otherwise as {@link #compress(ByteBuf, int[], ByteBufAllocator)}.
+     */
+    @Override
+    public ByteBuf compress(ByteBuf src, int[] chunkStarts, int[] runStarts, ByteBufAllocator alloc) {
+        if (!runFrames) {
+            return compress(src, chunkStarts, alloc);
+        }
+        int n = src.readableBytes();
+        if (n == 0) {
+            return compress(src, alloc);
+        }
+        int[] frames = cuts(n, runStarts, 0);
+        int[] flushes = every(cuts(n, chunkStarts, MIN_FLUSH), n, FLUSH_EVERY);
+        ByteBuf in = direct(src, alloc);
+        try {
+            long boundL = 0;
+            for (int i = 0; i < frames.length; i++) {
+                int end = i + 1 < frames.length ? frames[i + 1] : n;
+                boundL += Zstd.compressBound(end - frames[i]);
+            }
+            // A flush ends a zstd block early: at most one more block header (3 bytes) per flush.
+            boundL += 3L * flushes.length + 64;
+            int bound = (int) Math.min(Integer.MAX_VALUE - 8, boundL);
+            ByteBuf out = alloc.directBuffer(bound);
+            try {
+                ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
+                ByteBuffer d = out.nioBuffer(0, bound);
+                int base = s.position();
+                try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
+                    ctx.setLevel(level).setChecksum(true).setContentSize(true);
+                    int f = 0;
+                    for (int i = 0; i < frames.length; i++) {
+                        int from = frames[i];
+                        int end = i + 1 < frames.length ? frames[i + 1] : n;
+                        ctx.setPledgedSrcSize(end - from);
+                        int at = from;
+                        while (f < flushes.length && flushes[f] <= from) {
+                            f++;
+                        }
+                        while (true) {
+                            int stop = f < flushes.length && flushes[f] < end ? flushes[f] : end;
+                            com.github.luben.zstd.EndDirective how = stop == end
+                                    ? com.github.luben.zstd.EndDirective.END : com.github.luben.zstd.EndDirective.FLUSH;
+                            ByteBuffer piece = s.duplicate();
+                            piece.limit(base + stop).position(base + at);
+                            while (!ctx.compressDirectByteBufferStream(d, piece, how) || piece.hasRemaining()) {
+                                if (!d.hasRemaining()) {
+                                    throw new AtlasException("zstd compression overran its bound of " + bound + " bytes");
+                                }
+                            }
+                            at = stop;
+                            if (stop == end) {
+                                break;
+                            }
+                            f++;
+                        }
+                    }
+                } catch (ZstdException e) {
+                    throw new AtlasException("zstd compression failed: " + e.getMessage(), e);
+                }
+                out.writerIndex(d.position());
+                return out;
+            } catch (RuntimeException e) {
+                out.release();
+                throw e;
+            }
+        } finally {
+            releaseCopy(in, src);
+        }
+    }
+
+    /**
+     * {@code cuts} (ascending, from 0) with more cuts inside every stretch longer than {@code step},
+     * splitting it into equal parts of at most {@code step} bytes.
+     */
+    private static int[] every(int[] cuts, int n, int step) {
+        int[] out = new int[cuts.length + n / step + 1];
+        int m = 0;
+        for (int i = 0; i < cuts.length; i++) {
+            int from = cuts[i];
+            int to = i + 1 < cuts.length ? cuts[i + 1] : n;
+            out[m++] = from;
+            int pieces = (int) (((long) to - from + step - 1) / step);
+            for (int j = 1; j < pieces; j++) {
+                out[m++] = (int) (from + (long) (to - from) * j / pieces);
+            }
+        }
+        return java.util.Arrays.copyOf(out, m);
+    }
+
+    /**
+     * 0 and the offsets of {@code starts} inside {@code (0, n)}, ascending and distinct, each at
+     * least {@code min} after the one kept before it.
+     */
+    private static int[] cuts(int n, int[] starts, int min) {
+        int[] sorted = starts.clone();
+        java.util.Arrays.sort(sorted);
+        int[] out = new int[sorted.length + 1];
+        int m = 1;
+        for (int c : sorted) {
+            if (c > 0 && c < n && c - out[m - 1] >= Math.max(1, min)) {
+                out[m++] = c;
+            }
+        }
+        return java.util.Arrays.copyOf(out, m);
     }
 
     /**
@@ -367,7 +505,10 @@ final class ZstdCodec implements BlockCodec {
                     long upTo = needed.neededEndIn(begin, begin + content);
                     if (upTo > begin) {
                         int want = (int) (upTo - begin);
-                        if (want < content && content > ZSTD_BLOCK_MAX) {
+                        // Streamed and stopped early when a frame has more than one zstd block (one
+                        // above 128 KiB, or a run frame flushed at chunk starts) and the read needs at
+                        // most half of it; else decoded whole in one call.
+                        if (want < content && (content > ZSTD_BLOCK_MAX || 2L * want <= content)) {
                             decodePrefix(ctx, out.nioBuffer((int) begin, want), s, (int) from, stored, what);
                         } else {
                             ByteBuffer d = out.nioBuffer((int) begin, content);

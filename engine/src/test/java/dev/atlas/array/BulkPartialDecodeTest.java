@@ -177,6 +177,25 @@ class BulkPartialDecodeTest {
         }
     }
 
+    /** The same in the run layout: a frame per dataset's write, zstd blocks ending at chunk starts. */
+    @Test
+    void bulkReadsOfRunFramedBlocksEqualEachDatasetsReadThroughTheCacheAndPastIt() {
+        BlockCodec runs = BlockCodecs.zstdRunFrames(3);
+        InMemoryStorage s = written(runs);
+        for (long budget : new long[] {64L << 20, 64L << 10}) {
+            ReadCaches caches = caches(budget);
+            ArrayFile f = block(ArrayFile.open(s, "t.af", options(runs, caches)));
+            try {
+                for (long[][] r : REGIONS) {
+                    checkAcross(f, r[0], r[1]);
+                }
+            } finally {
+                block(f.close());
+                caches.invalidateAll();
+            }
+        }
+    }
+
     @Test
     void aBlockDecodedInPartIsNeverServedToAReadNeedingOtherBytes() {
         InMemoryStorage s = written(FRAMED);

@@ -140,7 +140,7 @@ class PartialDecodeTest {
 
     @Test
     void anyRegionReadsTheRightValuesAndMoreAfterAPartialDecode() {
-        for (BlockCodec codec : new BlockCodec[] {FRAMED, BlockCodecs.zstd(3, 0)}) {
+        for (BlockCodec codec : new BlockCodec[] {FRAMED, BlockCodecs.zstd(3, 0), BlockCodecs.zstdRunFrames(3)}) {
             InMemoryStorage s = written(codec);
             ArrayFile f = block(ArrayFile.open(s, "t.af", options(codec)));
             try {
