@@ -43,7 +43,8 @@ public interface BlockCodec {
      * Compresses the readable bytes of {@code src}, a block whose chunks start at {@code chunkStarts}
      * (offsets into the readable bytes, ascending): a codec that can lay a block out so that a
      * chunk is cheap to reach on its own uses them (zstd: a frame per chunk, see
-     * {@link BlockCodecs#DEFAULT_ZSTD_FRAME_BYTES}); the others ignore them. The result decodes whole
+     * {@link BlockCodecs#DEFAULT_ZSTD_FRAME_BYTES}, or zstd blocks ending there, see
+     * {@link BlockCodecs#DEFAULT_ZSTD_RUN_FRAMES}); the others ignore them. The result decodes whole
      * with {@link #decompress} like any block of this codec.
      *
      * @param src not released, its indices are not changed

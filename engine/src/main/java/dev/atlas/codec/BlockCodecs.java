@@ -10,26 +10,26 @@ public final class BlockCodecs {
     public static final int DEFAULT_ZSTD_LEVEL = 3;
 
     /**
-     * The largest zstd frame a chunk is cut into when the engine writes a block (a frame per chunk,
-     * long chunks cut into frames of at most this many bytes; chunks under a quarter of it share
-     * frames), so that a read of part of a block can decode only the frames holding what it
-     * needs (bulk reads across datasets do, by default). 0, the default: one frame per block, as
-     * the reference crate writes and as Atlas versions before issue 25 require. Measured with
-     * 32 KiB frames (benchmarks/RESULTS.md, issue 25): a third less codec CPU for the demo
-     * store's stacked slice, but 9-23 % more stored bytes on data that compresses well and
-     * 10-15 % slower writes, with no wall-clock gain above the noise of a shared machine; hence
-     * not the default. The system property {@code atlas.zstd.frameBytes} sets it;
-     * {@link #zstd(int, int)} per codec.
+     * The largest zstd frame a chunk is cut into when the engine writes a block in the chunk layout
+     * (a frame per chunk, long chunks cut into frames of at most this many bytes; chunks under a
+     * quarter of it share frames). 0, the default: the run layout ({@link #DEFAULT_ZSTD_RUN_FRAMES}),
+     * or one frame per block (the reference crate's layout) with that off. Measured with 32 KiB
+     * frames (benchmarks/RESULTS.md, issue 25): 9-23 % more stored bytes than one frame per block
+     * on data that compresses well, which the run layout avoids for most of the same read gain.
+     * The system property {@code atlas.zstd.frameBytes} sets it; {@link #zstd(int, int)} per codec.
      */
     public static final int DEFAULT_ZSTD_FRAME_BYTES = Integer.getInteger("atlas.zstd.frameBytes", 0);
 
     /**
      * Whether the engine's zstd blocks are written in the run layout (with
-     * {@link #DEFAULT_ZSTD_FRAME_BYTES} 0): a frame per run of chunks written together (one write of
-     * one entry, typically one dataset's array), its zstd blocks ending at chunk starts, so that a
-     * read decodes only the frames of the entries it reads and stops after the last chunk it needs
-     * (see {@code ZstdCodec.compress(ByteBuf, int[], int[], ByteBufAllocator)}). The crate reads
-     * these blocks like any other. System property {@code atlas.zstd.runFrames}.
+     * {@link #DEFAULT_ZSTD_FRAME_BYTES} 0; on by default): a frame per run of chunks written together
+     * (one write of one entry, typically one dataset's array), its zstd blocks ending at chunk starts
+     * and every 16 KiB, so that a read decodes only the frames of the entries it reads and stops
+     * after the chunk it needs (FORMAT.md 7.1). The crate reads these blocks like any other; Atlas
+     * versions before issue 25 cannot. Measured (benchmarks/RESULTS.md, issue 25): the demo store's
+     * stacked slice decodes 2.3x less, peers case (c) reads 2.8x faster, for 8.5 % more stored bytes
+     * on the demo store and 2.6 % fewer on the peers' smooth data. System property
+     * {@code atlas.zstd.runFrames=false} turns it off (one frame per block).
      */
     public static final boolean DEFAULT_ZSTD_RUN_FRAMES = !"false".equalsIgnoreCase(System.getProperty("atlas.zstd.runFrames"));
 
