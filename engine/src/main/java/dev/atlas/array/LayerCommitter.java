@@ -151,7 +151,10 @@ final class LayerCommitter {
                 .flatMap(placed -> {
                     long number = LayerNames.sidecarNumber(state.stem, placed.key());
                     state.lastFlushed = number;
-                    p.release();
+                    // Publish first, then release the pending layer: a read that planned on the old
+                    // snapshot and finds the layer released must also find the snapshot changed,
+                    // which makes it re-plan (OpenFileSet.isStale); released first, a read in between
+                    // failed with ReleasedException (ArrayFileWriteTest's concurrent reads, in CI).
                     Snapshot now = state.publish(cur -> {
                         List<LayerStack.Layer> layers = new ArrayList<>(cur.committed().layers());
                         layers.add(sealed.layer(placed, number));
@@ -165,6 +168,7 @@ final class LayerCommitter {
                         c = cur.committed() == s.committed() ? c.withStats(table) : c;
                         return new Snapshot(c, null);
                     });
+                    p.release();
                     return now.committed().statsStatus() == ArrayFile.StatsStatus.CURRENT
                             ? stats.write(now.committed()) : Mono.<Void>empty();
                 })
