@@ -141,9 +141,9 @@ final class ZstdCodec implements BlockCodec {
     /**
      * With run frames on, the run layout: a frame per run of chunks written together (one entry's
      * write: a read of one entry decodes only its frame), and inside each frame a zstd block ends at
-     * every chunk start at least {@link #MIN_FLUSH} after the last (a flush, which keeps the frame's
-     * history: matches still reach back across chunks), so that a streaming decoder can stop after
-     * the chunk holding the last byte a read needs. Each frame is standard, with its content size and
+     * every chunk start at least {@link #MIN_FLUSH} after the last and every {@link #FLUSH_EVERY}
+     * bytes of a longer stretch (a flush, which keeps the frame's history: matches still reach back
+     * across chunks), so that a streaming decoder can stop soon after the last byte a read needs. Each frame is standard, with its content size and
      * checksum; the concatenation decodes whole with any zstd decoder, the crate's included.
      * Otherwise as {@link #compress(ByteBuf, int[], ByteBufAllocator)}.
      */
@@ -158,54 +158,68 @@ final class ZstdCodec implements BlockCodec {
         }
         int[] frames = cuts(n, runStarts, 0);
         int[] flushes = every(cuts(n, chunkStarts, MIN_FLUSH), n, FLUSH_EVERY);
-        ByteBuf in = direct(src, alloc);
-        try {
-            long boundL = 0;
+        // A flush ends a zstd block early: at most one more block header (3 bytes) per flush.
+        long bound = framesBound(frames, n) + 3L * flushes.length + 64;
+        return compressed(src, bound, alloc, (ctx, s, d) -> {
+            int base = s.position();
+            int f = 0;
             for (int i = 0; i < frames.length; i++) {
+                int from = frames[i];
                 int end = i + 1 < frames.length ? frames[i + 1] : n;
-                boundL += Zstd.compressBound(end - frames[i]);
-            }
-            // A flush ends a zstd block early: at most one more block header (3 bytes) per flush.
-            boundL += 3L * flushes.length + 64;
-            int bound = (int) Math.min(Integer.MAX_VALUE - 8, boundL);
-            ByteBuf out = alloc.directBuffer(bound);
-            try {
-                ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
-                ByteBuffer d = out.nioBuffer(0, bound);
-                int base = s.position();
-                try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
-                    ctx.setLevel(level).setChecksum(true).setContentSize(true);
-                    int f = 0;
-                    for (int i = 0; i < frames.length; i++) {
-                        int from = frames[i];
-                        int end = i + 1 < frames.length ? frames[i + 1] : n;
-                        ctx.setPledgedSrcSize(end - from);
-                        int at = from;
-                        while (f < flushes.length && flushes[f] <= from) {
-                            f++;
-                        }
-                        while (true) {
-                            int stop = f < flushes.length && flushes[f] < end ? flushes[f] : end;
-                            com.github.luben.zstd.EndDirective how = stop == end
-                                    ? com.github.luben.zstd.EndDirective.END : com.github.luben.zstd.EndDirective.FLUSH;
-                            ByteBuffer piece = s.duplicate();
-                            piece.limit(base + stop).position(base + at);
-                            while (!ctx.compressDirectByteBufferStream(d, piece, how) || piece.hasRemaining()) {
-                                if (!d.hasRemaining()) {
-                                    throw new AtlasException("zstd compression overran its bound of " + bound + " bytes");
-                                }
-                            }
-                            at = stop;
-                            if (stop == end) {
-                                break;
-                            }
-                            f++;
+                ctx.setPledgedSrcSize(end - from);
+                int at = from;
+                while (f < flushes.length && flushes[f] <= from) {
+                    f++;
+                }
+                while (true) {
+                    int stop = f < flushes.length && flushes[f] < end ? flushes[f] : end;
+                    com.github.luben.zstd.EndDirective how = stop == end
+                            ? com.github.luben.zstd.EndDirective.END : com.github.luben.zstd.EndDirective.FLUSH;
+                    ByteBuffer piece = s.duplicate();
+                    piece.limit(base + stop).position(base + at);
+                    while (!ctx.compressDirectByteBufferStream(d, piece, how) || piece.hasRemaining()) {
+                        if (!d.hasRemaining()) {
+                            throw new AtlasException("zstd compression overran its bound of " + d.limit() + " bytes");
                         }
                     }
+                    at = stop;
+                    if (stop == end) {
+                        break;
+                    }
+                    f++;
+                }
+            }
+            return d.position();
+        });
+    }
+
+    /** Writes a compressed block into {@code d} (from position 0) from {@code s}; returns the bytes written. */
+    private interface Writer {
+        int write(ZstdCompressCtx ctx, ByteBuffer s, ByteBuffer d);
+    }
+
+    /**
+     * The readable bytes of {@code src} (not released) compressed by {@code writer} into a new direct
+     * buffer of {@code bound} bytes, through one context (a context per block, as
+     * Zstd.compressDirectByteBuffer makes internally: it lets each frame carry its content checksum,
+     * which every zstd decoder, the crate's included, verifies, while the content size stays in the
+     * header as the format requires). The caller owns the result.
+     */
+    private ByteBuf compressed(ByteBuf src, long bound, ByteBufAllocator alloc, Writer writer) {
+        ByteBuf in = direct(src, alloc);
+        try {
+            int n = in.readableBytes();
+            int cap = (int) Math.min(Integer.MAX_VALUE - 8, bound);
+            ByteBuf out = alloc.directBuffer(cap);
+            try {
+                int written;
+                try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
+                    ctx.setLevel(level).setChecksum(true).setContentSize(true);
+                    written = writer.write(ctx, in.nioBuffer(in.readerIndex(), n), out.nioBuffer(0, cap));
                 } catch (ZstdException e) {
                     throw new AtlasException("zstd compression failed: " + e.getMessage(), e);
                 }
-                out.writerIndex(d.position());
+                out.writerIndex(written);
                 return out;
             } catch (RuntimeException e) {
                 out.release();
@@ -214,6 +228,16 @@ final class ZstdCodec implements BlockCodec {
         } finally {
             releaseCopy(in, src);
         }
+    }
+
+    /** The sum of zstd's bound for each frame of {@code cuts} (frame starts, from 0) of an {@code n}-byte block. */
+    private static long framesBound(int[] cuts, int n) {
+        long bound = 0;
+        for (int i = 0; i < cuts.length; i++) {
+            int end = i + 1 < cuts.length ? cuts[i + 1] : n;
+            bound += Zstd.compressBound(end - cuts[i]);
+        }
+        return bound;
     }
 
     /**
@@ -264,69 +288,22 @@ final class ZstdCodec implements BlockCodec {
         if (cuts.length <= 1) {
             return compress(src, alloc);
         }
-        ByteBuf in = direct(src, alloc);
-        try {
-            long boundL = 0;
+        return compressed(src, framesBound(cuts, n), alloc, (ctx, s, d) -> {
+            int at = 0;
             for (int i = 0; i < cuts.length; i++) {
                 int end = i + 1 < cuts.length ? cuts[i + 1] : n;
-                boundL += Zstd.compressBound(end - cuts[i]);
+                at += ctx.compressDirectByteBuffer(d, d.position() + at, d.limit() - at, s, s.position() + cuts[i],
+                        end - cuts[i]);
             }
-            int bound = (int) Math.min(Integer.MAX_VALUE - 8, boundL);
-            ByteBuf out = alloc.directBuffer(bound);
-            try {
-                ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
-                ByteBuffer d = out.nioBuffer(0, bound);
-                int at = 0;
-                try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
-                    ctx.setLevel(level).setChecksum(true).setContentSize(true);
-                    for (int i = 0; i < cuts.length; i++) {
-                        int end = i + 1 < cuts.length ? cuts[i + 1] : n;
-                        at += ctx.compressDirectByteBuffer(d, d.position() + at, bound - at, s, s.position() + cuts[i],
-                                end - cuts[i]);
-                    }
-                } catch (ZstdException e) {
-                    throw new AtlasException("zstd compression failed: " + e.getMessage(), e);
-                }
-                out.writerIndex(at);
-                return out;
-            } catch (RuntimeException e) {
-                out.release();
-                throw e;
-            }
-        } finally {
-            releaseCopy(in, src);
-        }
+            return at;
+        });
     }
 
     @Override
     public ByteBuf compress(ByteBuf src, ByteBufAllocator alloc) {
-        ByteBuf in = direct(src, alloc);
-        try {
-            int n = in.readableBytes();
-            int bound = (int) Math.min(Integer.MAX_VALUE - 8, Zstd.compressBound(n));
-            ByteBuf out = alloc.directBuffer(bound);
-            try {
-                ByteBuffer s = in.nioBuffer(in.readerIndex(), n);
-                ByteBuffer d = out.nioBuffer(0, bound);
-                // A context per block, as Zstd.compressDirectByteBuffer makes internally: it lets the
-                // frame carry its content checksum, which every zstd decoder (the crate's included)
-                // verifies, while the content size stays in the header as the format requires.
-                int written;
-                try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
-                    ctx.setLevel(level).setChecksum(true).setContentSize(true);
-                    written = ctx.compressDirectByteBuffer(d, d.position(), bound, s, s.position(), n);
-                } catch (ZstdException e) {
-                    throw new AtlasException("zstd compression failed: " + e.getMessage(), e);
-                }
-                out.writerIndex(written);
-                return out;
-            } catch (RuntimeException e) {
-                out.release();
-                throw e;
-            }
-        } finally {
-            releaseCopy(in, src);
-        }
+        int n = src.readableBytes();
+        return compressed(src, Zstd.compressBound(n), alloc,
+                (ctx, s, d) -> ctx.compressDirectByteBuffer(d, d.position(), d.limit(), s, s.position(), n));
     }
 
     @Override

@@ -162,29 +162,21 @@ class BulkPartialDecodeTest {
     void bulkReadsOfFramedBlocksEqualEachDatasetsReadThroughTheCacheAndPastIt() {
         InMemoryStorage s = written(FRAMED);
         assertFramed(s);
-        // 64 MiB: every read here stays in the block cache; 64 KiB: every read is a scan, past it.
-        for (long budget : new long[] {64L << 20, 64L << 10}) {
-            ReadCaches caches = caches(budget);
-            ArrayFile f = block(ArrayFile.open(s, "t.af", options(FRAMED, caches)));
-            try {
-                for (long[][] r : REGIONS) {
-                    checkAcross(f, r[0], r[1]);
-                }
-            } finally {
-                block(f.close());
-                caches.invalidateAll();
-            }
-        }
+        checkEveryRegionThroughTheCacheAndPastIt(s, FRAMED);
     }
 
     /** The same in the run layout: a frame per dataset's write, zstd blocks ending at chunk starts. */
     @Test
     void bulkReadsOfRunFramedBlocksEqualEachDatasetsReadThroughTheCacheAndPastIt() {
         BlockCodec runs = BlockCodecs.zstdRunFrames(3);
-        InMemoryStorage s = written(runs);
+        checkEveryRegionThroughTheCacheAndPastIt(written(runs), runs);
+    }
+
+    private static void checkEveryRegionThroughTheCacheAndPastIt(InMemoryStorage s, BlockCodec codec) {
+        // 64 MiB: every read here stays in the block cache; 64 KiB: every read is a scan, past it.
         for (long budget : new long[] {64L << 20, 64L << 10}) {
             ReadCaches caches = caches(budget);
-            ArrayFile f = block(ArrayFile.open(s, "t.af", options(runs, caches)));
+            ArrayFile f = block(ArrayFile.open(s, "t.af", options(codec, caches)));
             try {
                 for (long[][] r : REGIONS) {
                     checkAcross(f, r[0], r[1]);
