@@ -13,10 +13,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The reference crate's {@code zstd} blocks: one standard zstd frame with the content size in its
- * header. Frames written here also carry the optional 4-byte content checksum (XXH64, low 32 bits)
- * that zstd verifies on decompression; the crate writes frames without it and reads both. Works on direct buffers through zstd-jni's direct-buffer API (heap inputs are copied to
- * a direct buffer first).
+ * The reference crate's {@code zstd} blocks: standard zstd frames with the content size in their
+ * headers, one per block as the crate writes them, or several (the run layout by default, or the
+ * chunk layout; FORMAT.md 7.1), which every zstd decoder reads as one stream. Frames written here
+ * also carry the optional 4-byte content checksum (XXH64, low 32 bits) that zstd verifies on
+ * decompression; the crate writes frames without it and reads both. Works on direct buffers
+ * through zstd-jni's direct-buffer API (heap inputs are copied to a direct buffer first).
  */
 final class ZstdCodec implements BlockCodec {
     /** A zstd block of at least 4 bytes expands to at most 128 KiB (RLE), so 32768x bounds any frame. */
