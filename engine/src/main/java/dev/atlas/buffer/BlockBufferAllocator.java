@@ -5,6 +5,7 @@ import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledUnsafeDirectByteBuf;
+import io.netty.util.internal.CleanableDirectBuffer;
 import io.netty.util.internal.PlatformDependent;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -27,10 +28,11 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code maxPooledSize} in per-size-class free lists (classes of 64 KiB below {@link #LARGE}, of
  * 1 MiB from there) up to {@code maxIdle} idle bytes, and hands out exact-capacity views of them;
  * everything smaller (and heap buffers) goes to the delegate.
- * Where Netty can allocate direct memory without a cleaner (on JDK 17: {@code --add-opens
- * java.base/java.nio=ALL-UNNAMED} and {@code -Dio.netty.tryReflectionSetAccessible=true}), new
- * memory comes from there, counted against Netty's direct memory limit and not zeroed; otherwise
- * from {@link ByteBuffer#allocateDirect}, which zeroes it. Either way a released buffer is reused,
+ * New memory comes from Netty's own direct allocation ({@code PlatformDependent.allocateDirect}):
+ * where Netty can allocate without a cleaner (on JDK 17: {@code --add-opens
+ * java.base/java.nio=ALL-UNNAMED} and {@code -Dio.netty.tryReflectionSetAccessible=true}) it is
+ * counted against Netty's direct memory limit and not zeroed; otherwise it is a JDK direct buffer,
+ * zeroed. Either way a released buffer is reused,
  * and {@link #shared()} keeps one pool for the process. (A fresh pool per engine-resources
  * instance, zeroing every new 2-10 MiB buffer, was 8-10 % of the CPU of a cold bulk read in a
  * profile of the demo store's stacked slice.)
@@ -58,11 +60,10 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
     private final int maxPooledSize;
     private final long maxIdle;
     /** Free lists by size class ({@link #slot}): the medium classes, then the 1 MiB classes up to maxPooledSize. */
-    private final ConcurrentLinkedDeque<ByteBuffer>[] free;
+    private final ConcurrentLinkedDeque<CleanableDirectBuffer>[] free;
     private final AtomicLong idle = new AtomicLong();
     private final LongAdder reused = new LongAdder();
     private final LongAdder allocated = new LongAdder();
-    private final boolean noCleaner = PlatformDependent.useDirectBufferNoCleaner();
 
     /** The process-wide instance {@link #shared()} returns. */
     private static final class Shared {
@@ -142,7 +143,7 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
         // Beyond the pooled sizes the class may be clamped to the largest buffer Java allows; such
         // memory is freed on release, never listed (a listed buffer always has its class's capacity).
         int cls = (int) Math.min(Integer.MAX_VALUE - 8, exact);
-        ByteBuffer mem = null;
+        CleanableDirectBuffer mem = null;
         if (pooled) {
             mem = free[slot(cls)].pollFirst();
             if (mem != null) {
@@ -151,10 +152,10 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
             }
         }
         if (mem == null) {
-            mem = noCleaner ? PlatformDependent.allocateDirectNoCleaner(cls) : ByteBuffer.allocateDirect(cls);
+            mem = PlatformDependent.allocateDirect(cls);
             allocated.increment();
         }
-        ByteBuffer view = mem.duplicate().clear().limit(initialCapacity).slice();
+        ByteBuffer view = mem.buffer().duplicate().clear().limit(initialCapacity).slice();
         return toLeakAwareBuffer(new Recycled(this, mem, view, maxCapacity));
     }
 
@@ -170,8 +171,8 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
     }
 
     /** Takes back the memory of a released buffer, or frees it when the free lists are full. */
-    private void recycle(ByteBuffer mem) {
-        int cls = mem.capacity();
+    private void recycle(CleanableDirectBuffer mem) {
+        int cls = mem.buffer().capacity();
         boolean listable = cls <= maxPooledSize && classSize(cls) == cls;
         if (listable && idle.addAndGet(cls) <= maxIdle) {
             free[slot(cls)].offerFirst(mem);
@@ -183,19 +184,15 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
         free(mem);
     }
 
-    private void free(ByteBuffer mem) {
-        if (noCleaner) {
-            PlatformDependent.freeDirectNoCleaner(mem);
-        } else {
-            PlatformDependent.freeDirectBuffer(mem);
-        }
+    private static void free(CleanableDirectBuffer mem) {
+        mem.clean();
     }
 
     /** Drops the idle buffers (their memory is freed). */
     public void trim() {
-        for (ConcurrentLinkedDeque<ByteBuffer> q : free) {
-            for (ByteBuffer b; (b = q.pollFirst()) != null; ) {
-                idle.addAndGet(-b.capacity());
+        for (ConcurrentLinkedDeque<CleanableDirectBuffer> q : free) {
+            for (CleanableDirectBuffer b; (b = q.pollFirst()) != null; ) {
+                idle.addAndGet(-b.buffer().capacity());
                 free(b);
             }
         }
@@ -224,9 +221,9 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
     /** A direct buffer over a view of pooled memory; releasing it gives the memory back. */
     private static final class Recycled extends UnpooledUnsafeDirectByteBuf {
         private final BlockBufferAllocator owner;
-        private ByteBuffer memory;
+        private CleanableDirectBuffer memory;
 
-        Recycled(BlockBufferAllocator owner, ByteBuffer memory, ByteBuffer view, int maxCapacity) {
+        Recycled(BlockBufferAllocator owner, CleanableDirectBuffer memory, ByteBuffer view, int maxCapacity) {
             super(owner, view, Math.max(maxCapacity, view.capacity()));
             this.owner = owner;
             this.memory = memory;
@@ -236,7 +233,7 @@ public final class BlockBufferAllocator extends AbstractByteBufAllocator {
         @Override
         protected void deallocate() {
             super.deallocate(); // does not free: the buffer was handed in, not allocated here
-            ByteBuffer m = memory;
+            CleanableDirectBuffer m = memory;
             memory = null;
             if (m != null) {
                 owner.recycle(m);
