@@ -190,7 +190,7 @@ final class AcrossReads {
             Flux<Void> stored = Flux.merge(Flux.fromIterable(cached), fetched)
                     .flatMap(t -> Mono.defer(() -> {
                                 // Decided on the stored bytes in hand (a block of one frame decodes whole).
-                                BlockRanges part = source.partFor(t.block.read(), t.peek(), t.needed);
+                                BlockRanges part = source.partFor(t.block.read(), t.peek(), t.needed, keep);
                                 return keep || t.wasCached ? source.fetch(t.block.read(), epoch, t::take, part)
                                         : source.fetchPastCache(t.block.read(), epoch, t::take, part);
                             })

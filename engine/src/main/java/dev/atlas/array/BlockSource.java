@@ -99,7 +99,9 @@ final class BlockSource {
                 .flatMap(st -> {
                     BlockRanges part;
                     try {
-                        part = codec.decodesInParts(st, b.uncompressedSize()) ? needed : null;
+                        // A block asked for before is decoded whole: one entry for every reader.
+                        part = codec.decodesInParts(st, b.uncompressedSize())
+                                && !blocks.askedBefore(storage, object, b.fileOffset()) ? needed : null;
                     } catch (RuntimeException e) {
                         st.release();
                         return Mono.error(e);
@@ -150,8 +152,11 @@ final class BlockSource {
      * cached, or when it is one large frame (the crate's layout) of which the read needs only a
      * prefix of at most {@link NeededBytes#PREFIX_SHARE} (decoded by a streaming decoder that stops
      * early, {@link NeededBytes#prefix}); else null (decode, or take from the cache, the whole block).
+     * A fetched block that goes into the cache ({@code cached}) and was asked for before
+     * ({@link BlockCache#askedBefore}) is decoded whole, so that its entry serves every later reader:
+     * parts pay off for blocks met once (a cold scan), whole blocks for blocks read again (serving).
      */
-    BlockRanges partFor(ReadPlanner.BlockRead r, ByteBuf stored, BlockRanges needed) {
+    BlockRanges partFor(ReadPlanner.BlockRead r, ByteBuf stored, BlockRanges needed, boolean cached) {
         if (needed == null) {
             return null;
         }
@@ -159,6 +164,9 @@ final class BlockSource {
             // Planned as cached: the whole block's entry serves any read; else the entry of these
             // very ranges (planned as cached because it was there).
             return blocks.contains(storage, r.object(), r.meta().fileOffset(), null) ? null : needed;
+        }
+        if (cached && blocks.askedBefore(storage, r.object(), r.meta().fileOffset())) {
+            return null;
         }
         long size = r.meta().uncompressedSize();
         try {

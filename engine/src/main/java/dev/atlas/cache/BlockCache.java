@@ -1,6 +1,8 @@
 package dev.atlas.cache;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.atlas.codec.BlockRanges;
 import dev.atlas.error.InvalidArgumentException;
 import dev.atlas.internal.FutureTake;
@@ -38,10 +40,16 @@ public final class BlockCache {
     private final LongAdder loadedBytes = new LongAdder();
     private final LongAdder evictions = new LongAdder();
     private final LongAdder bypassed = new LongAdder();
+    /**
+     * The blocks asked for (decoded, whole or in part) lately, whatever became of their entries:
+     * at most one key per 16 KiB of budget (at least 1,024), least recently asked dropped first.
+     */
+    private final Cache<Key, Boolean> asked;
 
     private BlockCache(long budget) {
         this.budget = budget;
         this.cache = CacheSupport.build(budget, (Key k, CachedBuffer e) -> e.buf == null ? 0 : e.buf.capacity(), CachedBuffer::evict, evictions);
+        this.asked = Caffeine.newBuilder().maximumSize(Math.max(1024, budget >> 14)).executor(Runnable::run).build();
     }
 
     /** A cache holding at most {@code budget} bytes of decompressed blocks (0 disables it). */
@@ -86,7 +94,21 @@ public final class BlockCache {
             return loader.get();
         }
         Key key = new Key(storage, info.key(), info.version(), blockOffset, part, false);
+        asked.put(part == null ? key : new Key(storage, info.key(), info.version(), blockOffset, null, false), Boolean.TRUE);
         return attempt(key, loader, 0);
+    }
+
+    /**
+     * Whether the block at {@code blockOffset} of the object {@code info} names was asked for
+     * before through {@link #get} (whole or any part of it), among the last blocks asked for (one
+     * per 16 KiB of budget, at least 1,024), whether or not it is still cached. A reader that could
+     * decode only part of a block asks this first: a block met for the first time is decoded only
+     * as far as that reader needs, and one asked for again is decoded whole, so that its entry
+     * serves every later reader instead of one more entry of one more set of ranges. Always false
+     * when the cache is disabled.
+     */
+    public boolean askedBefore(Storage storage, ObjectInfo info, long blockOffset) {
+        return budget != 0 && asked.getIfPresent(new Key(storage, info.key(), info.version(), blockOffset, null, false)) != null;
     }
 
     /**
@@ -192,6 +214,7 @@ public final class BlockCache {
 
     public void invalidateAll() {
         CacheSupport.dropAll(cache);
+        asked.invalidateAll();
     }
 
     /** Reads that bypassed the cache after repeatedly losing their block to eviction. */

@@ -219,6 +219,35 @@ class BulkPartialDecodeTest {
     }
 
     @Test
+    void aBlockAskedForAgainIsDecodedWholeAndServesEveryReader() {
+        InMemoryStorage s = written(FRAMED);
+        ReadCaches caches = caches(64L << 20);
+        ArrayFile f = block(ArrayFile.open(s, "t.af", options(FRAMED, caches)));
+        try {
+            BlockCache cache = caches.blocks();
+            // Met for the first time: decoded in part, under the exact ranges.
+            checkAcross(f, new long[] {0, 0, 0}, new long[] {1, 5, X}, false);
+            long first = cache.stats().misses();
+            // Asked for again (other bytes): decoded whole, under the whole block's key.
+            checkAcross(f, new long[] {0, 30, 0}, new long[] {1, 5, X}, false);
+            long second = cache.stats().misses() - first;
+            assertEquals(first, second, "the second read loads each block once more");
+            // Every dataset's own read of any part of those blocks is then served from the cache
+            // (a single read takes only whole blocks), and so is a bulk read of other bytes.
+            for (String d : names()) {
+                try (NdArray a = block(f.readArray(d, new long[] {0, 0, 0}, new long[] {1, Y, X}))) {
+                    assertEquals(value(Integer.parseInt(d.substring(1)), 0, Y - 1, X - 1), a.getInt(Y * X - 1));
+                }
+            }
+            checkAcross(f, new long[] {0, 17, 3}, new long[] {1, 9, 40}, false);
+            assertEquals(first + second, cache.stats().misses(), "the whole blocks served every later read");
+        } finally {
+            block(f.close());
+            caches.invalidateAll();
+        }
+    }
+
+    @Test
     void oneFrameBlocksAreDecodedWholeAndShared() {
         InMemoryStorage s = written(ONE_FRAME);
         ReadCaches caches = caches(64L << 20);
@@ -288,9 +317,9 @@ class BulkPartialDecodeTest {
                 }
                 misses += cache.stats().misses() - before;
             }
-            // Prefixes to t = 0 and t = 1 (each its own entry), then the whole blocks (t = 2 needs
-            // three quarters), which serve every later read: 3 loads of 3 blocks.
-            assertEquals(9, misses, "loads of the one-frame blocks");
+            // The prefix to t = 0 (the blocks met for the first time), then, asked for again, the
+            // whole blocks, which serve every later read: 2 loads of 3 blocks.
+            assertEquals(6, misses, "loads of the one-frame blocks");
         } finally {
             block(f.close());
             caches.invalidateAll();
