@@ -551,6 +551,7 @@ public final class BulkLimitBench {
             Atlas atlas = Atlas.open(s, "", options(r, bulk)).block(T);
             try {
                 long g0 = gets(s);
+                long server0 = serverCpuNanos();
                 Map<Long, Long> before = threadCpu();
                 long c0 = cpuNanos();
                 long t0 = System.nanoTime();
@@ -559,6 +560,9 @@ public final class BulkLimitBench {
                     double cpu = (cpuNanos() - c0) / 1e9;
                     if (i >= 0) {
                         addThreadCpu(before, cpu, byGroup);
+                        if (server0 >= 0) {
+                            byGroup.merge("(S3Proxy child JVM)", (serverCpuNanos() - server0) / 1e9, Double::sum);
+                        }
                         getsPerRead += (gets(s) - g0) / (double) reps;
                     }
                     if (i == -warmups) {
@@ -591,12 +595,20 @@ public final class BulkLimitBench {
         Storage s = storageOf.open(r);
         Atlas atlas = Atlas.open(s, "", options(r, bulk)).block(T);
         try {
+            long warmGets = 0;
             for (int i = -1; i < reps; i++) {
+                long g0 = gets(s);
                 long t0 = System.nanoTime();
                 atlas.readArrayAcrossStacked(ARRAY, plan.datasets(), plan.start(), plan.shape()).block(T).close();
                 if (i >= 0) {
                     warm[i] = (System.nanoTime() - t0) / 1e9;
+                    warmGets += gets(s) - g0;
                 }
+            }
+            if (where.startsWith("s3")) {
+                // A read decoding more than a quarter of the block cache is a scan (AcrossReads): its
+                // blocks are not kept, so a warm read fetches them again.
+                System.out.printf(Locale.ROOT, "%s engine warm: GETs per read %.1f%n", where, warmGets / (double) reps);
             }
         } finally {
             atlas.close().block(T);
@@ -622,6 +634,15 @@ public final class BulkLimitBench {
     /** GETs {@code s} has sent so far (0 for other storages). */
     static long gets(Storage s) {
         return s instanceof S3Storage x ? x.stats().requests().getOrDefault(dev.atlas.storage.s3.S3Request.GET, 0L) : 0;
+    }
+
+    /** The running S3 server child process (null: none), whose CPU shares the cores with the read. */
+    static volatile Process server;
+
+    /** CPU nanoseconds the S3 server child has used so far, or -1 (no server, or not measurable). */
+    static long serverCpuNanos() {
+        Process p = server;
+        return p == null ? -1 : p.toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
     }
 
     /** CPU nanoseconds of every live Java thread by id. */
@@ -986,6 +1007,7 @@ public final class BulkLimitBench {
         if (!flags.contains("--no-s3")) {
             Path work = Files.createTempDirectory("bulk-limit-");
             S3ProxyServer server = S3ProxyServer.start(jar, work);
+            BulkLimitBench.server = server.process();
             DelayProxy proxy = new DelayProxy(server.port());
             Scheduler decode = Schedulers.newParallel("raw-decode", cores, true);
             try {

@@ -45,7 +45,9 @@ import reactor.netty.resources.LoopResources;
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar dev.atlas.benchmarks.ServeLoad \
- *   --store /tmp/atlas-serve-load --server-jar examples/target/atlas.jar --clients 200 --seconds 60
+ *   --store /tmp/atlas-serve-load --server-jar examples/target/atlas.jar --clients 200 --seconds 60 \
+ *   [--server-timeout S] [--client-timeout S] [--datasets N] [--server-heap 512m] [--server-direct 1g] \
+ *   [--server-java-opts "-Dname=value ..."]
  * </pre>
  *
  * Every response is checked: status 200, and for binary bodies exactly the bytes the region implies.
@@ -72,10 +74,19 @@ public final class ServeLoad {
             generate(store, datasets);
         }
         Path log = Files.createTempFile("atlas-serve-load", ".log");
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + opt.get("--server-heap"), "-XX:MaxDirectMemorySize=" + opt.get("--server-direct"),
-                "-Dio.netty.leakDetection.level=simple", "-jar", opt.get("--server-jar"),
-                "serve", "--store", store.toString(), "--port", "0");
+                "-Dio.netty.leakDetection.level=simple"));
+        if (opt.containsKey("--server-java-opts")) {
+            // Extra JVM options of the server (system properties of the engine, e.g. to compare a knob).
+            cmd.addAll(List.of(opt.get("--server-java-opts").trim().split("\\s+")));
+        }
+        cmd.addAll(List.of("-jar", opt.get("--server-jar"), "serve", "--store", store.toString(), "--port", "0"));
+        if (opt.containsKey("--server-timeout")) {
+            // The server's request timeout (s): set it below --client-timeout to tell a request the
+            // server holds (answered 408) from one it never saw through.
+            cmd.addAll(List.of("--timeout", opt.get("--server-timeout")));
+        }
         System.out.println("server: " + String.join(" ", cmd));
         Process server = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String base = null;
@@ -113,7 +124,7 @@ public final class ServeLoad {
         LoopResources loops = LoopResources.create("load", 1, 2, true);
         ConnectionProvider pool = ConnectionProvider.builder("load").maxConnections(clients + 8)
                 .pendingAcquireMaxCount(-1).build();
-        HttpClient http = HttpClient.create(pool).runOn(loops).baseUrl(base).responseTimeout(Duration.ofSeconds(60));
+        HttpClient http = HttpClient.create(pool).runOn(loops).baseUrl(base).responseTimeout(Duration.ofSeconds(Long.parseLong(opt.getOrDefault("--client-timeout", "60"))));
         List<String> names = new ArrayList<>();
         for (int i = 0; i < datasets; i++) {
             names.add(name(i));
