@@ -188,13 +188,22 @@ class BulkPartialDecodeTest {
         }
     }
 
+    /** Opens a file of {@code codec}'s blocks through a 64 MiB block cache, runs {@code body} on it and the cache, closes both. */
+    private static void withFile(BlockCodec codec, java.util.function.BiConsumer<ArrayFile, BlockCache> body) {
+        InMemoryStorage s = written(codec);
+        ReadCaches caches = caches(64L << 20);
+        ArrayFile f = block(ArrayFile.open(s, "t.af", options(codec, caches)));
+        try {
+            body.accept(f, caches.blocks());
+        } finally {
+            block(f.close());
+            caches.invalidateAll();
+        }
+    }
+
     @Test
     void aBlockDecodedInPartIsNeverServedToAReadNeedingOtherBytes() {
-        InMemoryStorage s = written(FRAMED);
-        ReadCaches caches = caches(64L << 20);
-        ArrayFile f = block(ArrayFile.open(s, "t.af", options(FRAMED, caches)));
-        try {
-            BlockCache cache = caches.blocks();
+        withFile(FRAMED, (f, cache) -> {
             // Only bulk reads first (a dataset's own read caches whole blocks, which serve any read).
             checkAcross(f, new long[] {0, 0, 0}, new long[] {1, 5, X}, false);
             long first = cache.stats().misses();
@@ -212,19 +221,12 @@ class BulkPartialDecodeTest {
             checkAcross(f, new long[] {0, 0, 0}, new long[] {T, Y, X});
             checkAcross(f, new long[] {1, 7, 3}, new long[] {1, 9, 40});
             checkAcross(f, new long[] {0, 0, 0}, new long[] {1, 5, X});
-        } finally {
-            block(f.close());
-            caches.invalidateAll();
-        }
+        });
     }
 
     @Test
     void aBlockAskedForAgainIsDecodedWholeAndServesEveryReader() {
-        InMemoryStorage s = written(FRAMED);
-        ReadCaches caches = caches(64L << 20);
-        ArrayFile f = block(ArrayFile.open(s, "t.af", options(FRAMED, caches)));
-        try {
-            BlockCache cache = caches.blocks();
+        withFile(FRAMED, (f, cache) -> {
             // Met for the first time: decoded in part, under the exact ranges.
             checkAcross(f, new long[] {0, 0, 0}, new long[] {1, 5, X}, false);
             long first = cache.stats().misses();
@@ -241,19 +243,12 @@ class BulkPartialDecodeTest {
             }
             checkAcross(f, new long[] {0, 17, 3}, new long[] {1, 9, 40}, false);
             assertEquals(first + second, cache.stats().misses(), "the whole blocks served every later read");
-        } finally {
-            block(f.close());
-            caches.invalidateAll();
-        }
+        });
     }
 
     @Test
     void oneFrameBlocksAreDecodedWholeAndShared() {
-        InMemoryStorage s = written(ONE_FRAME);
-        ReadCaches caches = caches(64L << 20);
-        ArrayFile f = block(ArrayFile.open(s, "t.af", options(ONE_FRAME, caches)));
-        try {
-            BlockCache cache = caches.blocks();
+        withFile(ONE_FRAME, (f, cache) -> {
             checkAcross(f, new long[] {0, 0, 0}, new long[] {1, 5, X}, false);
             long misses = cache.stats().misses();
             checkAcross(f, new long[] {0, 30, 0}, new long[] {1, 5, X}, false);
@@ -261,10 +256,7 @@ class BulkPartialDecodeTest {
             for (long[][] r : REGIONS) {
                 checkAcross(f, r[0], r[1]);
             }
-        } finally {
-            block(f.close());
-            caches.invalidateAll();
-        }
+        });
     }
 
     @Test
