@@ -172,7 +172,11 @@ class FleetReadIT extends FleetTestBase {
             String health = get(s.url().resolve("/health"));
             report.append("    /health ").append(health.trim()).append('\n');
             String metrics = get(s.url().resolve("/metrics")).lines()
-                    .filter(l -> !l.startsWith("#") && l.matches("(?i)atlas_.*(refresh|replan|re_plan|retr|stale|commit|conflict|retained|stream_cut).*"))
+                    // Refresh, re-plan and retry counters, and the storage requests of every outcome (so a
+                    // slow server shows whether all its requests were slow or only some), zeros left out.
+                    .filter(l -> !l.startsWith("#") && !l.matches(".* 0(\\.0)?") && (l.matches(
+                            "(?i)atlas_.*(refresh|replan|re_plan|retr|stale|commit|conflict|retained|stream_cut).*")
+                            || l.matches("atlas_storage_requests_seconds_(count|sum|max)\\{.*operation=\"(read|get|list|head)\".*")))
                     .collect(Collectors.joining("\n    "));
             report.append("    metrics: ").append(metrics.isEmpty() ? "(none about refresh, re-plans or retries)"
                     : "\n    " + metrics).append('\n');
