@@ -356,6 +356,24 @@ public final class Atlas {
     }
 
     /**
+     * Deletes the store if it holds no dataset: for a tool that created a store and then could
+     * not put anything in it. Safe against other processes: under the commit lease the registry
+     * is read as stored now; if it names a dataset (this handle's, or another writer's) nothing is
+     * deleted. Otherwise it is replaced, by compare-and-swap on the version read, with a tombstone
+     * no reader accepts, and then the store's own objects are deleted, the registry last. A
+     * commit by another writer after that read makes the swap fail (the store stays); a writer
+     * that opened the store before and commits after the swap has its commit fail. Objects under
+     * the prefix that are not the store's (not a registry, the commit lease or under an array
+     * directory's {@code data.*} names) are left alone. This handle's unflushed changes do not
+     * count and are lost; close it afterwards.
+     *
+     * @return true when the store was deleted, false when it was left in place
+     */
+    public Mono<Boolean> deleteIfEmpty() {
+        return gate.exclusive(commit::deleteIfEmpty);
+    }
+
+    /**
      * Drops this handle's open array files (pending changes are discarded: flush first). The
      * storage and the engine resources are the caller's.
      *

@@ -28,6 +28,8 @@ import reactor.core.scheduler.Scheduler;
  */
 final class CommitLock {
     private static final Logger LOG = LoggerFactory.getLogger(CommitLock.class);
+    /** The lease object's name under the store prefix. */
+    static final String NAME = "_commit.lock";
     /** How long a commit waits for the lease before it gives up with a ConflictException. */
     static final Duration WAIT = Duration.ofSeconds(120);
 
@@ -40,7 +42,7 @@ final class CommitLock {
     CommitLock(Storage storage, StoreLayout layout, Scheduler timer, Duration lease) {
         this.lease = lease;
         this.storage = storage;
-        this.key = layout.key("_commit.lock");
+        this.key = layout.key(NAME);
         this.timer = timer;
     }
 

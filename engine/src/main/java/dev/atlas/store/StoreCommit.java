@@ -238,6 +238,56 @@ final class StoreCommit {
     }
 
     /**
+     * What replaces the registry of a store being deleted: bytes no registry format decodes (not
+     * JSON, not a MessagePack map, no zstd or LZ4 frame), so a process that opens the store
+     * meanwhile fails with {@link dev.atlas.error.CorruptFileException} instead of finding an
+     * empty store to write into.
+     */
+    static final byte[] TOMBSTONE = "ATLAS STORE BEING DELETED\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /**
+     * Deletes the store if its registry, as stored now, names no dataset. Under the commit lease,
+     * the registry is read and, when it names none, replaced by {@link #TOMBSTONE} with a
+     * compare-and-swap on the version read; then the store's own objects are deleted (array file
+     * sets, retained copies, the lease object), the tombstone last. A writer that commits after
+     * the read (the lease broken, or another store handle's commit) makes the swap fail, and the
+     * store stays; a writer that opened the store before and commits after the swap fails its
+     * commit (the registry it expects is gone), so no acknowledged commit is ever deleted.
+     * Objects under the prefix that are not the store's are left alone.
+     *
+     * @return true when the store was deleted, false when it holds datasets (or got some meanwhile)
+     */
+    Mono<Boolean> deleteIfEmpty() {
+        return lock.around(() -> RegistryObject.read(storage, registry.key()).flatMap(v -> {
+            if (!v.registry().datasets.isEmpty()) {
+                return Mono.just(false);
+            }
+            return storage.putIfMatch(registry.key(), v.info().version(),
+                            Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(TOMBSTONE)))
+                    .thenReturn(true)
+                    .onErrorResume(ObjectChangedException.class, e -> Mono.just(false));
+        })).flatMap(tombstoned -> !tombstoned ? Mono.just(false) : storage.list(layout.root())
+                .filter(o -> !o.key().equals(registry.key()) && isStoreObject(layout.relative(o.key())))
+                .concatMap(o -> storage.delete(o.key())) // a missing one (the lease, released meanwhile) is no error
+                .then(storage.delete(registry.key()))
+                .thenReturn(true));
+    }
+
+    /** Whether a store-relative name is one of a store's own objects: a registry, the commit lease, an array file set member or a retained copy. */
+    static boolean isStoreObject(String rest) {
+        if (RegistryFile.ofFileName(rest) != null || rest.equals(CommitLock.NAME)) {
+            return true;
+        }
+        int slash = rest.indexOf('/');
+        if (slash <= 0) {
+            return false;
+        }
+        String file = rest.substring(slash + 1);
+        return file.startsWith("data.") && file.indexOf('/') < 0
+                || file.startsWith("_retained/data.") && file.indexOf('/', "_retained/".length()) < 0;
+    }
+
+    /**
      * Deletes every object of array directories no dataset references and nobody opened, when all
      * of the directory's objects are older than {@code age} (a younger one may be another writer
      * creating that array).

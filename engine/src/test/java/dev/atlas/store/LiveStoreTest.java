@@ -12,12 +12,19 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.atlas.error.AtlasException;
 import dev.atlas.error.ConflictException;
+import dev.atlas.error.CorruptFileException;
+import dev.atlas.error.StoreNotFoundException;
+import dev.atlas.storage.ObjectInfo;
+import dev.atlas.storage.Storage;
 import dev.atlas.storage.InMemoryStorage;
 import dev.atlas.testing.EngineTestBase;
 import dev.atlas.testing.FaultInjectingStorage;
+import io.netty.buffer.Unpooled;
 import java.time.Duration;
 import java.util.List;
+import reactor.core.publisher.Mono;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -187,6 +194,138 @@ class LiveStoreTest extends EngineTestBase {
         }
         for (Atlas x : List.of(w, r, collector, late)) {
             block(x.close());
+        }
+    }
+
+    // ------------------------------------------------------------------ deleting an empty store
+
+    @Test
+    void deletingAnEmptyStoreRemovesItsObjectsAndNothingElse() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        block(mem.put("p/notes.txt", Mono.fromSupplier(() -> Unpooled.wrappedBuffer(new byte[] {1}))));
+        Atlas a = block(Atlas.create(mem, "p", opts(Duration.ofHours(1))));
+        // A dataset created and deleted again leaves an array file set behind.
+        defineFloats(a, "gone", "t", 2);
+        block(a.flush());
+        block(a.deleteDataset("gone"));
+        block(a.flush());
+        assertTrue(block(a.deleteIfEmpty()));
+        block(a.close());
+        assertEquals(List.of("p/notes.txt"), block(mem.list("p/").map(ObjectInfo::key).collectList()),
+                "the store's objects are gone, the one that is not the store's stays");
+        assertThrows(StoreNotFoundException.class, () -> block(Atlas.open(mem, "p", opts(Duration.ofHours(1)))));
+    }
+
+    @Test
+    void aStoreAnotherWriterPutADatasetInIsKeptWithItsData() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        Atlas a = block(Atlas.create(mem, "", opts(Duration.ofHours(1))));
+        Atlas b = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        writeFloats(defineFloats(b, "from-b", "t", 2), "t", new long[] {0}, new long[] {2}, 3, 4);
+        block(b.flush());
+        assertFalse(a.datasetExists("from-b"), "a has not seen b's commit");
+        assertFalse(block(a.deleteIfEmpty()), "the registry as stored names b's dataset");
+        Atlas fresh = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        assertArrayEquals(new float[] {3, 4}, readFloats(fresh.dataset("from-b"), "t"));
+        for (Atlas x : List.of(a, b, fresh)) {
+            block(x.close());
+        }
+    }
+
+    @Test
+    void aWriterThatOpenedTheStoreBeforeItWasDeletedCannotCommitIntoIt() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        Atlas a = block(Atlas.create(mem, "", opts(Duration.ofHours(1))));
+        Atlas b = block(Atlas.open(mem, "", opts(Duration.ofHours(1))));
+        assertTrue(block(a.deleteIfEmpty()));
+        writeFloats(defineFloats(b, "late", "t", 2), "t", new long[] {0}, new long[] {2}, 5, 6);
+        assertThrows(AtlasException.class, () -> block(b.flush()), "no commit is acknowledged into a deleted store");
+        assertThrows(StoreNotFoundException.class, () -> block(Atlas.open(mem, "", opts(Duration.ofHours(1)))));
+        block(a.close());
+        block(b.close());
+    }
+
+    @Test
+    void aCommitThatComesWhileTheStoreIsBeingDeletedFailsAndIsNotLost() {
+        InMemoryStorage mem = InMemoryStorage.create();
+        Atlas b = block(Atlas.create(mem, "", opts(Duration.ofHours(1))));
+        writeFloats(defineFloats(b, "late", "t", 2), "t", new long[] {0}, new long[] {2}, 5, 6);
+        java.util.concurrent.atomic.AtomicReference<Object> bFlush = new java.util.concurrent.atomic.AtomicReference<>();
+        // a's storage lets b flush at the moment a, having found the store empty and swapped its
+        // registry, lists the objects to delete: the window between the check and the deletes.
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        Storage racing = new Storage() {
+            @Override
+            public Mono<io.netty.buffer.ByteBuf> read(String key, long offset, long length) {
+                return mem.read(key, offset, length);
+            }
+
+            @Override
+            public Mono<io.netty.buffer.ByteBuf> read(String key, long offset, long length, String version) {
+                return mem.read(key, offset, length, version);
+            }
+
+            @Override
+            public Mono<dev.atlas.storage.StoredObject> getIfChanged(String key, String knownVersion, long maxBytes) {
+                return mem.getIfChanged(key, knownVersion, maxBytes);
+            }
+
+            @Override
+            public Mono<ObjectInfo> putIfMatch(String key, String expectedVersion, org.reactivestreams.Publisher<io.netty.buffer.ByteBuf> body) {
+                return mem.putIfMatch(key, expectedVersion, body);
+            }
+
+            @Override
+            public Mono<ObjectInfo> head(String key) {
+                return mem.head(key);
+            }
+
+            @Override
+            public reactor.core.publisher.Flux<ObjectInfo> list(String prefix) {
+                if (!armed.getAndSet(false)) {
+                    return mem.list(prefix);
+                }
+                return b.flush().doOnSuccess(x -> bFlush.set("committed")).onErrorResume(e -> {
+                    bFlush.set(e);
+                    return Mono.empty();
+                }).thenMany(mem.list(prefix));
+            }
+
+            @Override
+            public Mono<ObjectInfo> put(String key, org.reactivestreams.Publisher<io.netty.buffer.ByteBuf> body) {
+                return mem.put(key, body);
+            }
+
+            @Override
+            public Mono<ObjectInfo> putIfAbsent(String key, org.reactivestreams.Publisher<io.netty.buffer.ByteBuf> body) {
+                return mem.putIfAbsent(key, body);
+            }
+
+            @Override
+            public Mono<Void> delete(String key) {
+                return mem.delete(key);
+            }
+        };
+        Atlas a = block(Atlas.open(racing, "", opts(Duration.ofHours(1))));
+        armed.set(true);
+        assertTrue(block(a.deleteIfEmpty()));
+        assertNotNull(bFlush.get(), "b flushed inside the window");
+        assertTrue(bFlush.get() instanceof AtlasException, "b's commit after the swap is refused, not acknowledged: " + bFlush.get());
+        assertThrows(StoreNotFoundException.class, () -> block(Atlas.open(mem, "", opts(Duration.ofHours(1)))));
+        block(a.close());
+        block(b.close());
+    }
+
+    @Test
+    void aStoreBeingDeletedIsRefusedByEveryRegistryFormat() {
+        for (RegistryFile f : RegistryFile.PRIORITY) {
+            InMemoryStorage mem = InMemoryStorage.create();
+            Atlas a = block(Atlas.create(mem, "", AtlasOptions.builder(resources).tempDirectory(tmp).registryFile(f).build()));
+            block(a.close());
+            // The state between the swap and the last delete: the registry object holds the tombstone.
+            block(mem.put(f.fileName(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(StoreCommit.TOMBSTONE))));
+            assertThrows(CorruptFileException.class, () -> block(Atlas.open(mem, "", opts(Duration.ofHours(1)))),
+                    f.fileName());
         }
     }
 }
