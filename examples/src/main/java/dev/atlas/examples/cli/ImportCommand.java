@@ -43,7 +43,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * under a read lock and a flush takes the write lock, so a flush (every {@link #FLUSH_BYTES} of
  * imported values, and at the end) never commits a file half-imported; a file that fails has its
  * dataset deleted before any flush. A store this command created is removed again when no file
- * could be imported.
+ * could be imported, unless another process put a dataset in it meanwhile ({@link
+ * dev.atlas.store.Atlas#deleteIfEmpty}).
  */
 @Command(name = "import", mixinStandardHelpOptions = true,
         description = {"Import NetCDF-4/HDF5 files (or directories of them) into a store, one dataset per file.",
@@ -203,9 +204,15 @@ final class ImportCommand implements Callable<Integer> {
             flush(atlas);
         } finally {
             if (created && imported == 0) {
-                s.discardCreated();
-                if (location instanceof StoreLocation.Local l && !dirExisted) {
-                    Files.deleteIfExists(l.dir());
+                if (!s.discardCreated()) {
+                    err.println("atlas: the store " + location + " this command created holds datasets written by another"
+                            + " process meanwhile; it stays");
+                } else if (location instanceof StoreLocation.Local l && !dirExisted) {
+                    try {
+                        Files.deleteIfExists(l.dir());
+                    } catch (java.nio.file.DirectoryNotEmptyException e) {
+                        // something that is not the store's was put there meanwhile: it stays
+                    }
                 }
             } else {
                 s.close();

@@ -33,17 +33,14 @@ public final class StoreSession implements AutoCloseable {
     private final Atlas atlas;
     private final Runnable closeStorage;
     private final Duration refreshInterval;
-    /** The S3 storage (null for a local store, whose storage the engine owns). */
-    private final S3Storage s3;
 
     private StoreSession(StoreLocation location, EngineResources resources, Atlas atlas, Runnable closeStorage,
-            Duration refreshInterval, S3Storage s3) {
+            Duration refreshInterval) {
         this.location = location;
         this.resources = resources;
         this.atlas = atlas;
         this.closeStorage = closeStorage;
         this.refreshInterval = refreshInterval;
-        this.s3 = s3;
     }
 
     /** Opens an existing store; {@link dev.atlas.error.StoreNotFoundException} if there is none. */
@@ -78,7 +75,7 @@ public final class StoreSession implements AutoCloseable {
             AtlasOptions options = BulkSettings.current().applyTo(AtlasOptions.builder(resources))
                     .refreshInterval(refreshInterval).build();
             Atlas atlas = (create ? LocalAtlas.openOrCreate(dir, options) : LocalAtlas.open(dir, options)).block();
-            return new StoreSession(location, resources, atlas, () -> { }, refreshInterval, null);
+            return new StoreSession(location, resources, atlas, () -> { }, refreshInterval);
         } catch (RuntimeException e) {
             resources.disposeLater().block();
             throw e;
@@ -101,7 +98,7 @@ public final class StoreSession implements AutoCloseable {
             Atlas atlas = (create ? Atlas.openOrCreate(storage, location.prefix(), options)
                     : Atlas.open(storage, location.prefix(), options)).block();
             S3Storage owned = storage;
-            return new StoreSession(location, resources, atlas, owned::close, refreshInterval, owned);
+            return new StoreSession(location, resources, atlas, owned::close, refreshInterval);
         } catch (RuntimeException e) {
             if (storage != null) {
                 storage.close();
@@ -172,35 +169,55 @@ public final class StoreSession implements AutoCloseable {
     }
 
     /**
-     * Closes the session and deletes the store it created (every object under the S3 prefix, or
-     * every file of the local directory; the directory itself stays): for a command that created a
-     * store and then could not put anything in it, so that no empty store is left behind.
+     * Deletes the store this session created, unless it holds a dataset by now, and closes the
+     * session: for a command that created a store and then could not put anything in it, so that
+     * no empty store is left behind. The deletion is {@link Atlas#deleteIfEmpty}: another process
+     * that put a dataset in the new store meanwhile keeps it, with everything it wrote. For a local
+     * store, the storage's lock files and the directories left empty go too (the store directory
+     * itself stays).
+     *
+     * @return true when the store was deleted, false when it was left in place
      */
-    void discardCreated() {
+    boolean discardCreated() {
+        boolean deleted = false;
         try {
-            atlas.close().block();
-            if (s3 != null) {
-                String prefix = ((StoreLocation.S3) location).prefix();
-                String p = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
-                s3.list(p).concatMap(o -> s3.delete(o.key())).then().block();
-            } else {
-                Path dir = ((StoreLocation.Local) location).dir();
-                try (var walk = Files.walk(dir)) {
-                    for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        if (!f.equals(dir)) {
-                            Files.deleteIfExists(f);
-                        }
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
+            try {
+                deleted = Boolean.TRUE.equals(atlas.deleteIfEmpty().block());
+            } finally {
+                atlas.close().block();
             }
+            if (deleted && location instanceof StoreLocation.Local l) {
+                removeLockFilesAndEmptyDirs(l.dir());
+            }
+            return deleted;
         } finally {
             try {
                 closeStorage.run();
             } finally {
                 resources.disposeLater().block();
             }
+        }
+    }
+
+    /** Deletes the local storage's lock files ({@code .atlas-lock-*}) under {@code dir} and then every directory below it left empty. */
+    private static void removeLockFilesAndEmptyDirs(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                if (f.equals(dir)) {
+                    continue;
+                }
+                if (Files.isDirectory(f)) {
+                    try (var inside = Files.list(f)) {
+                        if (inside.findAny().isEmpty()) {
+                            Files.delete(f);
+                        }
+                    }
+                } else if (f.getFileName().toString().startsWith(".atlas-lock-")) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
