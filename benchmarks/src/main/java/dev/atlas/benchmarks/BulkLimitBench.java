@@ -93,8 +93,10 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
  * java -Xmx4g -XX:MaxDirectMemorySize=4g -Dio.netty.leakDetection.level=disabled \
  *   -cp benchmarks/target/benchmarks.jar dev.atlas.benchmarks.BulkLimitBench \
  *   --store /tmp/atlas-demo [--reps 5] [--delays 0,10,25] [--in-flight 64] [--max-range 2097152] \
- *   [--bulk-concurrency N] [--s3proxy-jar storage-s3/target/s3-servers/s3proxy.jar] [--no-s3]
+ *   [--bulk-concurrency N] [--s3proxy-jar storage-s3/target/s3-servers/s3proxy.jar] [--no-s3] [--netty-raw]
  * </pre>
+ * {@code --netty-raw} adds, at each delay, the raw limit with its GETs on reactor-netty's client
+ * ({@link NettyRangeGets}) instead of the CRT: what the receive path costs.
  * The store is made once with {@code ./atlas demo --no-serve --store /tmp/atlas-demo}.
  */
 public final class BulkLimitBench {
@@ -488,11 +490,17 @@ public final class BulkLimitBench {
 
     /** The raw limit on an object store: ranged GETs with {@code inFlight} in flight, decoded and copied on {@code decode}. */
     static ByteBuf s3Raw(Plan plan, Storage storage, int inFlight, Scheduler decode, ThreadLocal<Scratch> scratch) {
+        return s3Raw(plan, r -> storage.read(r.key(), r.offset(), r.length()), inFlight, decode, scratch);
+    }
+
+    /** As above, each range fetched by {@code get} (a buffer of exactly the range that the caller releases). */
+    static ByteBuf s3Raw(Plan plan, java.util.function.Function<Range, reactor.core.publisher.Mono<ByteBuf>> get, int inFlight,
+            Scheduler decode, ThreadLocal<Scratch> scratch) {
         ByteBuf dst = PooledByteBufAllocator.DEFAULT.directBuffer(plan.destBytes(), plan.destBytes());
         long dstAddr = dst.memoryAddress();
         try {
             Flux.fromIterable(plan.ranges())
-                    .flatMap(r -> storage.read(r.key(), r.offset(), r.length()).map(b -> Map.entry(r, b)), inFlight)
+                    .flatMap(r -> get.apply(r).map(b -> Map.entry(r, b)), inFlight)
                     .parallel(Math.max(1, Runtime.getRuntime().availableProcessors()))
                     .runOn(decode)
                     .doOnNext(e -> {
@@ -918,13 +926,13 @@ public final class BulkLimitBench {
         Map<String, String> a = new HashMap<>();
         Set<String> flags = new HashSet<>();
         for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--no-s3")) {
+            if (args[i].equals("--no-s3") || args[i].equals("--netty-raw")) {
                 flags.add(args[i]);
             } else if (args[i].startsWith("--") && i + 1 < args.length) {
                 a.put(args[i], args[++i]);
             } else {
                 System.err.println("usage: BulkLimitBench --store DIR [--reps K] [--warmups K] [--delays 0,10,25] [--in-flight N]"
-                        + " [--max-range BYTES] [--bulk-concurrency N] [--s3proxy-jar JAR] [--no-s3]");
+                        + " [--max-range BYTES] [--bulk-concurrency N] [--s3proxy-jar JAR] [--no-s3] [--netty-raw]");
                 System.exit(2);
             }
         }
@@ -1042,6 +1050,24 @@ public final class BulkLimitBench {
                         double[] eng = engine(r -> S3Storage.of(client, so, r.allocator(), r.codecScheduler()), plan, reps, warmups, bulk,
                                 expect, "s3+" + d);
                         rows.put("s3+" + d + " ms", new double[][] {lim, eng});
+                        if (flags.contains("--netty-raw")) {
+                            // The same raw read with its GETs on reactor-netty instead of the CRT (an experiment:
+                            // what the receive path costs), engine column = the CRT engine's, for the ratio.
+                            try (NettyRangeGets gets = new NettyRangeGets(proxy.endpoint(), BUCKET, "demo/", "us-east-1",
+                                    ACCESS_KEY, SECRET_KEY, inFlight, PooledByteBufAllocator.DEFAULT)) {
+                                for (int i = 0; i < 3; i++) {
+                                    s3Raw(plan, r -> gets.read(r.key(), r.offset(), r.length()), inFlight, decode, scratch).release();
+                                }
+                                ByteBuf[] firstNetty = new ByteBuf[1];
+                                double[] limNetty = timeRaw(reps, () -> s3Raw(plan, r -> gets.read(r.key(), r.offset(), r.length()),
+                                        inFlight, decode, scratch), firstNetty);
+                                check(firstNetty[0], expect, "s3+" + d + " raw over reactor-netty");
+                                firstNetty[0].release();
+                                rows.put("s3+" + d + " ms, raw GETs on reactor-netty", new double[][] {limNetty, eng});
+                                System.out.printf(Locale.ROOT, "s3+%d raw over reactor-netty: %.3f s, %.2f s CPU%n", d, limNetty[0],
+                                        limNetty[3]);
+                            }
+                        }
                         System.out.printf(Locale.ROOT, "s3+%d done: raw %.3f s, cold %.3f s, warm %.3f s (proxy connections so far %d)%n",
                                 d, lim[0], eng[0], eng[1], proxy.connections.get());
                     }
