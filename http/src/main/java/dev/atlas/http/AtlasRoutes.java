@@ -104,6 +104,7 @@ public final class AtlasRoutes implements AutoCloseable {
     private final Mono<byte[]> openApi;
 
     private AtlasRoutes(Atlas atlas, ServerOptions options) {
+        KeepAliveCheck.once();
         this.atlas = atlas;
         this.options = options;
         this.basePath = options.basePath();

@@ -2,6 +2,8 @@ package dev.atlas.http;
 
 import static dev.atlas.testing.Await.TIMEOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.store.Atlas;
@@ -148,5 +150,21 @@ class KeepAliveTest extends EngineTestBase {
             // The server stopped answering: fewer bodies than asked for.
         }
         return bodies;
+    }
+
+    @Test
+    void anApplicationOnAReactorNettyWithoutTheFixIsWarned() {
+        for (String v : List.of("1.3.7", "1.3.6", "1.3.0", "1.2.18", "0.9.25.RELEASE")) {
+            assertTrue(KeepAliveCheck.affected(v), v);
+        }
+        for (String v : List.of("1.3.8", "1.3.8-SNAPSHOT", "1.3.10", "1.4.0", "2.0.0-M1")) {
+            assertFalse(KeepAliveCheck.affected(v), v);
+        }
+        assertFalse(KeepAliveCheck.affected(null), "a version the jar does not state is not guessed");
+        assertFalse(KeepAliveCheck.affected("weird"), "nor one this check cannot read");
+        // This build runs a fixed release, which the check finds in the jar's manifest.
+        String running = HttpServer.class.getPackage().getImplementationVersion();
+        assertTrue(running != null && running.startsWith("1."), "the version the jar states: " + running);
+        assertFalse(KeepAliveCheck.affected(running), running);
     }
 }
