@@ -68,6 +68,7 @@ final class RegistryObject {
      * concurrent replace is never read half (the size a listing reported is not trusted).
      *
      * @throws CorruptFileException (as an error signal) if it is above the registry size limit or does not decode
+     * @throws dev.atlas.error.StoreNotFoundException (as an error signal) if it is the tombstone of a deletion
      */
     static Mono<Versioned> read(Storage storage, String key) {
         return readIfChanged(storage, key, null);
@@ -87,6 +88,11 @@ final class RegistryObject {
                         bytes = ByteBufUtil.getBytes(o.content());
                     } finally {
                         o.content().release();
+                    }
+                    if (java.util.Arrays.equals(bytes, StoreCommit.TOMBSTONE)) {
+                        throw new dev.atlas.error.StoreNotFoundException("the store's registry " + key + " is the tombstone"
+                                + " of a deletion that did not finish (Atlas.deleteIfEmpty): the store is gone; delete the"
+                                + " objects left under its prefix to create one there again");
                     }
                     return new Versioned(RegistryCodec.decode(bytes, fileOf(o.info()), key), o.info());
                 });

@@ -4,6 +4,7 @@ import dev.atlas.array.ArrayFile;
 import dev.atlas.storage.Storage;
 import dev.atlas.error.ConflictException;
 import dev.atlas.error.ObjectChangedException;
+import dev.atlas.internal.format.LayerNames;
 import dev.atlas.storage.ObjectInfo;
 import java.time.Duration;
 import java.time.Instant;
@@ -239,9 +240,9 @@ final class StoreCommit {
 
     /**
      * What replaces the registry of a store being deleted: bytes no registry format decodes (not
-     * JSON, not a MessagePack map, no zstd or LZ4 frame), so a process that opens the store
-     * meanwhile fails with {@link dev.atlas.error.CorruptFileException} instead of finding an
-     * empty store to write into.
+     * JSON, not a MessagePack map, no zstd or LZ4 frame), which {@link RegistryObject#read} reports
+     * as {@link dev.atlas.error.StoreNotFoundException}; so a process that opens the store meanwhile
+     * (or after a deletion that did not finish) finds no store, never an empty one to write into.
      */
     static final byte[] TOMBSTONE = "ATLAS STORE BEING DELETED\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
@@ -273,7 +274,12 @@ final class StoreCommit {
                 .thenReturn(true));
     }
 
-    /** Whether a store-relative name is one of a store's own objects: a registry, the commit lease, an array file set member or a retained copy. */
+    /**
+     * Whether a store-relative name is one of a store's own objects: a registry, the commit lease,
+     * or, in an array directory, a file set member ({@code data.af}, {@code data.N.af},
+     * {@code data.stats}) or a retained copy of one ({@code _retained/{member}.{tag}.{millis}}).
+     * Anything else under the prefix (a user's {@code exports/data.csv}) is not.
+     */
     static boolean isStoreObject(String rest) {
         if (RegistryFile.ofFileName(rest) != null || rest.equals(CommitLock.NAME)) {
             return true;
@@ -283,8 +289,18 @@ final class StoreCommit {
             return false;
         }
         String file = rest.substring(slash + 1);
-        return file.startsWith("data.") && file.indexOf('/') < 0
-                || file.startsWith("_retained/data.") && file.indexOf('/', "_retained/".length()) < 0;
+        String retained = "_retained/";
+        if (file.startsWith(retained)) {
+            String copy = file.substring(retained.length());
+            int millisDot = copy.lastIndexOf('.');
+            int tagDot = millisDot > 0 ? copy.lastIndexOf('.', millisDot - 1) : -1;
+            if (tagDot <= 0 || millisDot == copy.length() - 1 || !copy.substring(millisDot + 1).chars().allMatch(Character::isDigit)) {
+                return false;
+            }
+            file = copy.substring(0, tagDot);
+        }
+        return file.indexOf('/') < 0 && (file.equals("data.af") || file.equals(LayerNames.stats("data"))
+                || LayerNames.sidecarNumber("data", file) > 0);
     }
 
     /**

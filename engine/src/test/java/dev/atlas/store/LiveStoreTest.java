@@ -202,7 +202,11 @@ class LiveStoreTest extends EngineTestBase {
     @Test
     void deletingAnEmptyStoreRemovesItsObjectsAndNothingElse() {
         InMemoryStorage mem = InMemoryStorage.create();
-        block(mem.put("p/notes.txt", Mono.fromSupplier(() -> Unpooled.wrappedBuffer(new byte[] {1}))));
+        List<String> foreign = List.of("p/exports/data.csv", "p/notes.txt", "p/t/_retained/notes.txt", "p/t/data.01.af",
+                "p/t/more/data.af");
+        for (String k : foreign) {
+            block(mem.put(k, Mono.fromSupplier(() -> Unpooled.wrappedBuffer(new byte[] {1}))));
+        }
         Atlas a = block(Atlas.create(mem, "p", opts(Duration.ofHours(1))));
         // A dataset created and deleted again leaves an array file set behind.
         defineFloats(a, "gone", "t", 2);
@@ -211,8 +215,12 @@ class LiveStoreTest extends EngineTestBase {
         block(a.flush());
         assertTrue(block(a.deleteIfEmpty()));
         block(a.close());
-        assertEquals(List.of("p/notes.txt"), block(mem.list("p/").map(ObjectInfo::key).collectList()),
-                "the store's objects are gone, the one that is not the store's stays");
+        assertEquals(foreign, block(mem.list("p/").map(ObjectInfo::key).sort().collectList()),
+                "the store's objects are gone, those that are not the store's stay");
+        for (String own : List.of("atlas.json", "atlas.msgpack.zst", "_commit.lock", "t/data.af", "t/data.7.af", "t/data.stats",
+                "t/_retained/data.af.3f2a.1733500000000", "t/_retained/data.12.af.x.1")) {
+            assertTrue(StoreCommit.isStoreObject(own), own);
+        }
         assertThrows(StoreNotFoundException.class, () -> block(Atlas.open(mem, "p", opts(Duration.ofHours(1)))));
     }
 
@@ -322,10 +330,16 @@ class LiveStoreTest extends EngineTestBase {
             InMemoryStorage mem = InMemoryStorage.create();
             Atlas a = block(Atlas.create(mem, "", AtlasOptions.builder(resources).tempDirectory(tmp).registryFile(f).build()));
             block(a.close());
-            // The state between the swap and the last delete: the registry object holds the tombstone.
+            assertThrows(CorruptFileException.class, () -> RegistryCodec.decode(StoreCommit.TOMBSTONE, f, f.fileName()),
+                    f.fileName() + ": no registry decoder (ours or another's) takes the tombstone for a registry");
+            // The state between the swap and the last delete (or after a deletion that did not
+            // finish): the registry object holds the tombstone, and there is no store.
             block(mem.put(f.fileName(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(StoreCommit.TOMBSTONE))));
-            assertThrows(CorruptFileException.class, () -> block(Atlas.open(mem, "", opts(Duration.ofHours(1)))),
-                    f.fileName());
+            StoreNotFoundException e = assertThrows(StoreNotFoundException.class,
+                    () -> block(Atlas.open(mem, "", opts(Duration.ofHours(1)))), f.fileName());
+            assertTrue(e.getMessage().contains("tombstone"), e.getMessage());
+            assertThrows(StoreNotFoundException.class, () -> block(Atlas.openOrCreate(mem, "", opts(Duration.ofHours(1)))),
+                    "nor is an empty one created over it");
         }
     }
 }
