@@ -145,8 +145,12 @@ final class ImportCommand implements Callable<Integer> {
         try {
             s = StoreSession.open(location, false);
         } catch (StoreNotFoundException e) {
-            s = StoreSession.open(location, true);
-            created = true;
+            try {
+                s = StoreSession.create(location);
+                created = true;
+            } catch (dev.atlas.error.AlreadyExistsException raced) {
+                s = StoreSession.open(location, false); // another process created it meanwhile: not ours to remove
+            }
         }
         int imported = 0;
         long arrays = 0;
@@ -204,15 +208,20 @@ final class ImportCommand implements Callable<Integer> {
             flush(atlas);
         } finally {
             if (created && imported == 0) {
-                if (!s.discardCreated()) {
-                    err.println("atlas: the store " + location + " this command created holds datasets written by another"
-                            + " process meanwhile; it stays");
-                } else if (location instanceof StoreLocation.Local l && !dirExisted) {
-                    try {
-                        Files.deleteIfExists(l.dir());
-                    } catch (java.nio.file.DirectoryNotEmptyException e) {
-                        // something that is not the store's was put there meanwhile: it stays
+                try {
+                    if (!s.discardCreated()) {
+                        err.println("atlas: the store " + location + " this command created holds datasets written by"
+                                + " another process meanwhile; it stays");
+                    } else if (location instanceof StoreLocation.Local l && !dirExisted) {
+                        try {
+                            Files.deleteIfExists(l.dir());
+                        } catch (java.nio.file.DirectoryNotEmptyException e) {
+                            // the storage's lock files, or something put there meanwhile: it stays
+                        }
                     }
+                } catch (RuntimeException e) {
+                    // Said, not thrown: the import's own failure (reported below) is the news.
+                    err.println("atlas: could not remove the store " + location + " this command created: " + e.getMessage());
                 }
             } else {
                 s.close();

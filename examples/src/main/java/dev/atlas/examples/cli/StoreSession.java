@@ -12,7 +12,10 @@ import java.math.RoundingMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import reactor.core.publisher.Mono;
 
 /**
  * One command's open store: the engine resources and the {@link Atlas} handle opened on a
@@ -62,11 +65,45 @@ public final class StoreSession implements AutoCloseable {
      * never), as a long-running server of a store other processes write needs.
      */
     public static StoreSession open(StoreLocation location, boolean create, Duration refreshInterval) {
+        return open(location, create ? Mode.OPEN_OR_CREATE : Mode.OPEN, refreshInterval);
+    }
+
+    /**
+     * Creates a new store, for a command that must know whether the store is its own (to remove it
+     * again when it could put nothing in it).
+     *
+     * @throws dev.atlas.error.AlreadyExistsException if a store exists there (another process may just have created it)
+     */
+    public static StoreSession create(StoreLocation location) {
+        return open(location, Mode.CREATE, Duration.ZERO);
+    }
+
+    private enum Mode {
+        OPEN, OPEN_OR_CREATE, CREATE;
+
+        Mono<Atlas> local(Path dir, AtlasOptions options) {
+            return switch (this) {
+                case OPEN -> LocalAtlas.open(dir, options);
+                case OPEN_OR_CREATE -> LocalAtlas.openOrCreate(dir, options);
+                case CREATE -> LocalAtlas.create(dir, options);
+            };
+        }
+
+        Mono<Atlas> s3(S3Storage storage, String prefix, AtlasOptions options) {
+            return switch (this) {
+                case OPEN -> Atlas.open(storage, prefix, options);
+                case OPEN_OR_CREATE -> Atlas.openOrCreate(storage, prefix, options);
+                case CREATE -> Atlas.create(storage, prefix, options);
+            };
+        }
+    }
+
+    private static StoreSession open(StoreLocation location, Mode mode, Duration refreshInterval) {
         if (location instanceof StoreLocation.S3 s3) {
-            return openS3(s3, create, refreshInterval);
+            return openS3(s3, mode, refreshInterval);
         }
         Path dir = ((StoreLocation.Local) location).dir();
-        if (create && Files.isDirectory(dir) && !isStore(dir) && !isEmpty(dir)) {
+        if (mode != Mode.OPEN && Files.isDirectory(dir) && !isStore(dir) && !holdsOnlyStorageFiles(dir)) {
             throw CliException.runtime(dir + " exists and is not an Atlas store (no registry file); choose another path");
         }
         EngineResources resources = EngineResources.create();
@@ -74,7 +111,7 @@ public final class StoreSession implements AutoCloseable {
             // Bulk-read concurrency: the engine's per-storage defaults unless --io-concurrency / --cpu-concurrency.
             AtlasOptions options = BulkSettings.current().applyTo(AtlasOptions.builder(resources))
                     .refreshInterval(refreshInterval).build();
-            Atlas atlas = (create ? LocalAtlas.openOrCreate(dir, options) : LocalAtlas.open(dir, options)).block();
+            Atlas atlas = mode.local(dir, options).block();
             return new StoreSession(location, resources, atlas, () -> { }, refreshInterval);
         } catch (RuntimeException e) {
             resources.disposeLater().block();
@@ -88,15 +125,14 @@ public final class StoreSession implements AutoCloseable {
      * {@code AWS_ENDPOINT_URL_S3} / {@code AWS_ENDPOINT_URL} / {@code AWS_REGION}); credentials from
      * the AWS default chain (environment, profile, instance role).
      */
-    private static StoreSession openS3(StoreLocation.S3 location, boolean create, Duration refreshInterval) {
+    private static StoreSession openS3(StoreLocation.S3 location, Mode mode, Duration refreshInterval) {
         EngineResources resources = EngineResources.create();
         S3Storage storage = null;
         try {
             storage = S3Storage.open(S3Settings.current().options(location.bucket()), resources);
             AtlasOptions options = BulkSettings.current().applyTo(AtlasOptions.builder(resources))
                     .refreshInterval(refreshInterval).build();
-            Atlas atlas = (create ? Atlas.openOrCreate(storage, location.prefix(), options)
-                    : Atlas.open(storage, location.prefix(), options)).block();
+            Atlas atlas = mode.s3(storage, location.prefix(), options).block();
             S3Storage owned = storage;
             return new StoreSession(location, resources, atlas, owned::close, refreshInterval);
         } catch (RuntimeException e) {
@@ -135,11 +171,37 @@ public final class StoreSession implements AutoCloseable {
         }
     }
 
-    private static boolean isEmpty(Path dir) {
-        try (var files = Files.list(dir)) {
-            return files.findAny().isEmpty();
+    /**
+     * Whether {@code dir} holds nothing but the local storage's hidden files ({@code .atlas-lock-*},
+     * {@code .atlas-tmp-*}), in it or in subdirectories: an empty directory, or what a discarded
+     * store leaves (its lock files stay, see {@link #discardCreated}).
+     */
+    static boolean holdsOnlyStorageFiles(Path dir) {
+        List<Path> files = new ArrayList<>();
+        walkSkippingVanished(dir, files);
+        return files.stream().allMatch(f -> Files.isDirectory(f) || hiddenStorageFile(f));
+    }
+
+    private static boolean hiddenStorageFile(Path f) {
+        String name = f.getFileName().toString();
+        return name.startsWith(".atlas-lock-") || name.startsWith(".atlas-tmp-");
+    }
+
+    /** Adds everything under {@code dir} (not {@code dir} itself), children before their directory; what vanishes meanwhile is skipped. */
+    private static void walkSkippingVanished(Path dir, List<Path> out) {
+        List<Path> children;
+        try (var list = Files.list(dir)) {
+            children = list.toList();
+        } catch (java.nio.file.NoSuchFileException | java.nio.file.NotDirectoryException e) {
+            return;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+        for (Path c : children) {
+            if (Files.isDirectory(c, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                walkSkippingVanished(c, out);
+            }
+            out.add(c);
         }
     }
 
@@ -173,8 +235,9 @@ public final class StoreSession implements AutoCloseable {
      * session: for a command that created a store and then could not put anything in it, so that
      * no empty store is left behind. The deletion is {@link Atlas#deleteIfEmpty}: another process
      * that put a dataset in the new store meanwhile keeps it, with everything it wrote. For a local
-     * store, the storage's lock files and the directories left empty go too (the store directory
-     * itself stays).
+     * store the directories left empty go too; the storage's lock files ({@code .atlas-lock-*})
+     * stay, since another process may hold one at any moment (a deleted lock file would let two
+     * writers lock different files), and so do the directories holding them.
      *
      * @return true when the store was deleted, false when it was left in place
      */
@@ -187,7 +250,19 @@ public final class StoreSession implements AutoCloseable {
                 atlas.close().block();
             }
             if (deleted && location instanceof StoreLocation.Local l) {
-                removeLockFilesAndEmptyDirs(l.dir());
+                List<Path> all = new ArrayList<>();
+                walkSkippingVanished(l.dir(), all);
+                for (Path d : all) {
+                    if (Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        try {
+                            Files.deleteIfExists(d);
+                        } catch (java.nio.file.DirectoryNotEmptyException e) {
+                            // lock files, or another process's new files: it stays
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+                }
             }
             return deleted;
         } finally {
@@ -196,28 +271,6 @@ public final class StoreSession implements AutoCloseable {
             } finally {
                 resources.disposeLater().block();
             }
-        }
-    }
-
-    /** Deletes the local storage's lock files ({@code .atlas-lock-*}) under {@code dir} and then every directory below it left empty. */
-    private static void removeLockFilesAndEmptyDirs(Path dir) {
-        try (var walk = Files.walk(dir)) {
-            for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                if (f.equals(dir)) {
-                    continue;
-                }
-                if (Files.isDirectory(f)) {
-                    try (var inside = Files.list(f)) {
-                        if (inside.findAny().isEmpty()) {
-                            Files.delete(f);
-                        }
-                    }
-                } else if (f.getFileName().toString().startsWith(".atlas-lock-")) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
