@@ -13,6 +13,7 @@ import dev.atlas.internal.format.LayerNames;
 import dev.atlas.storage.local.LocalStorage;
 import dev.atlas.store.Atlas;
 import dev.atlas.store.Attr;
+import dev.atlas.store.StoreUri;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -108,7 +109,7 @@ final class DemoCommand implements Callable<Integer> {
         Duration refresh = noServe ? Duration.ZERO : StoreSession.refreshInterval(refreshSeconds);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        StoreLocation location = StoreLocation.parse(store);
+        StoreUri location = StoreSession.location(store);
         try (StoreSession s = StoreSession.open(location, true, refresh)) {
             Atlas atlas = s.atlas();
             List<String> names = names(datasets);

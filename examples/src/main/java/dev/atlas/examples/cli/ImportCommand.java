@@ -6,6 +6,7 @@ import dev.atlas.examples.netcdf.NcImporter;
 import dev.atlas.examples.netcdf.NcModel;
 import dev.atlas.format.DType;
 import dev.atlas.store.Atlas;
+import dev.atlas.store.StoreUri;
 import io.jhdf.HdfFile;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -107,7 +108,7 @@ final class ImportCommand implements Callable<Integer> {
             }
             names.put(f, name);
         }
-        StoreLocation location = StoreLocation.parse(store);
+        StoreUri location = StoreSession.location(store);
 
         // Read every file's structure first: a file that cannot be read fails before anything is written.
         List<String> failures = new ArrayList<>();
@@ -140,7 +141,7 @@ final class ImportCommand implements Callable<Integer> {
         }
 
         boolean created = false;
-        boolean dirExisted = location instanceof StoreLocation.Local l && Files.exists(l.dir());
+        boolean dirExisted = location instanceof StoreUri.Local l && Files.exists(l.dir());
         StoreSession s;
         try {
             s = StoreSession.open(location, false);
@@ -212,7 +213,7 @@ final class ImportCommand implements Callable<Integer> {
                     if (!s.discardCreated()) {
                         err.println("atlas: the store " + location + " this command created holds datasets written by"
                                 + " another process meanwhile; it stays");
-                    } else if (location instanceof StoreLocation.Local l && !dirExisted) {
+                    } else if (location instanceof StoreUri.Local l && !dirExisted) {
                         try {
                             Files.deleteIfExists(l.dir());
                         } catch (java.nio.file.DirectoryNotEmptyException e) {

@@ -108,7 +108,7 @@ public final class ServeCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()); // a usage error: exit 2
         }
         Duration refresh = StoreSession.refreshInterval(refreshSeconds);
-        try (StoreSession opened = StoreSession.open(StoreLocation.parse(store), false, refresh)) {
+        try (StoreSession opened = StoreSession.open(StoreSession.location(store), false, refresh)) {
             session = opened;
             serveUntilStopped(opened, b, spec.commandLine().getOut(), new Control() {
                 @Override

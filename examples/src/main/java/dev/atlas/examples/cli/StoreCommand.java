@@ -4,6 +4,7 @@ import dev.atlas.error.ArrayNotFoundException;
 import dev.atlas.error.DatasetNotFoundException;
 import dev.atlas.store.ArraySchema;
 import dev.atlas.store.DatasetView;
+import dev.atlas.store.StoreUri;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,8 +20,8 @@ abstract class StoreCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    StoreLocation location() {
-        return StoreLocation.parse(store);
+    StoreUri location() {
+        return StoreSession.location(store);
     }
 
     PrintWriter out() {

@@ -5,6 +5,7 @@ import dev.atlas.store.Atlas;
 import dev.atlas.store.AtlasOptions;
 import dev.atlas.storage.local.LocalAtlas;
 import dev.atlas.storage.s3.S3Storage;
+import dev.atlas.store.StoreUri;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
@@ -19,7 +20,7 @@ import reactor.core.publisher.Mono;
 
 /**
  * One command's open store: the engine resources and the {@link Atlas} handle opened on a
- * {@link StoreLocation}. Closing closes the handle (discarding unflushed changes) and then the
+ * {@link StoreUri}. Closing closes the handle (discarding unflushed changes) and then the
  * resources. Commands run on the main thread, so blocking here is fine.
  */
 public final class StoreSession implements AutoCloseable {
@@ -31,13 +32,13 @@ public final class StoreSession implements AutoCloseable {
      */
     public static final String DEFAULT_REFRESH_SECONDS = "2";
 
-    private final StoreLocation location;
+    private final StoreUri location;
     private final EngineResources resources;
     private final Atlas atlas;
     private final Runnable closeStorage;
     private final Duration refreshInterval;
 
-    private StoreSession(StoreLocation location, EngineResources resources, Atlas atlas, Runnable closeStorage,
+    private StoreSession(StoreUri location, EngineResources resources, Atlas atlas, Runnable closeStorage,
             Duration refreshInterval) {
         this.location = location;
         this.resources = resources;
@@ -46,8 +47,24 @@ public final class StoreSession implements AutoCloseable {
         this.refreshInterval = refreshInterval;
     }
 
+    /**
+     * Parses a store argument (a directory, {@code file:///PATH} or {@code s3://bucket/prefix}) with
+     * the engine's {@link StoreUri#parse}, the parsing the Spring Boot starter's {@code atlas.store}
+     * uses too; its refusals are usage errors here.
+     *
+     * @throws CliException (usage) for an empty argument, a path or {@code file:} URI the platform
+     *     cannot use, an unknown scheme or an S3 URI without a bucket
+     */
+    public static StoreUri location(String text) {
+        try {
+            return StoreUri.parse(text);
+        } catch (dev.atlas.error.InvalidArgumentException e) {
+            throw CliException.usage(e.getMessage());
+        }
+    }
+
     /** Opens an existing store; {@link dev.atlas.error.StoreNotFoundException} if there is none. */
-    public static StoreSession open(StoreLocation location) {
+    public static StoreSession open(StoreUri location) {
         return open(location, false);
     }
 
@@ -55,7 +72,7 @@ public final class StoreSession implements AutoCloseable {
      * Opens the store, or creates it when {@code create} is set. A local directory that holds
      * files but no store is refused rather than turned into one.
      */
-    public static StoreSession open(StoreLocation location, boolean create) {
+    public static StoreSession open(StoreUri location, boolean create) {
         return open(location, create, Duration.ZERO);
     }
 
@@ -64,7 +81,7 @@ public final class StoreSession implements AutoCloseable {
      * itself every {@code refreshInterval} ({@link AtlasOptions.Builder#refreshInterval}; zero:
      * never), as a long-running server of a store other processes write needs.
      */
-    public static StoreSession open(StoreLocation location, boolean create, Duration refreshInterval) {
+    public static StoreSession open(StoreUri location, boolean create, Duration refreshInterval) {
         return open(location, create ? Mode.OPEN_OR_CREATE : Mode.OPEN, refreshInterval);
     }
 
@@ -74,7 +91,7 @@ public final class StoreSession implements AutoCloseable {
      *
      * @throws dev.atlas.error.AlreadyExistsException if a store exists there (another process may just have created it)
      */
-    public static StoreSession create(StoreLocation location) {
+    public static StoreSession create(StoreUri location) {
         return open(location, Mode.CREATE, Duration.ZERO);
     }
 
@@ -98,11 +115,11 @@ public final class StoreSession implements AutoCloseable {
         }
     }
 
-    private static StoreSession open(StoreLocation location, Mode mode, Duration refreshInterval) {
-        if (location instanceof StoreLocation.S3 s3) {
+    private static StoreSession open(StoreUri location, Mode mode, Duration refreshInterval) {
+        if (location instanceof StoreUri.S3 s3) {
             return openS3(s3, mode, refreshInterval);
         }
-        Path dir = ((StoreLocation.Local) location).dir();
+        Path dir = ((StoreUri.Local) location).dir();
         if (mode != Mode.OPEN && Files.isDirectory(dir) && !isStore(dir) && !holdsOnlyStorageFiles(dir)) {
             throw CliException.runtime(dir + " exists and is not an Atlas store (no registry file); choose another path");
         }
@@ -125,7 +142,7 @@ public final class StoreSession implements AutoCloseable {
      * {@code AWS_ENDPOINT_URL_S3} / {@code AWS_ENDPOINT_URL} / {@code AWS_REGION}); credentials from
      * the AWS default chain (environment, profile, instance role).
      */
-    private static StoreSession openS3(StoreLocation.S3 location, Mode mode, Duration refreshInterval) {
+    private static StoreSession openS3(StoreUri.S3 location, Mode mode, Duration refreshInterval) {
         EngineResources resources = EngineResources.create();
         S3Storage storage = null;
         try {
@@ -221,13 +238,13 @@ public final class StoreSession implements AutoCloseable {
     }
 
     /** Where the store lives. */
-    public StoreLocation location() {
+    public StoreUri location() {
         return location;
     }
 
     /** The store's directory for a local store. */
     Optional<Path> localDir() {
-        return location instanceof StoreLocation.Local l ? Optional.of(l.dir()) : Optional.empty();
+        return location instanceof StoreUri.Local l ? Optional.of(l.dir()) : Optional.empty();
     }
 
     /**
@@ -249,7 +266,7 @@ public final class StoreSession implements AutoCloseable {
             } finally {
                 atlas.close().block();
             }
-            if (deleted && location instanceof StoreLocation.Local l) {
+            if (deleted && location instanceof StoreUri.Local l) {
                 List<Path> all = new ArrayList<>();
                 walkSkippingVanished(l.dir(), all);
                 for (Path d : all) {

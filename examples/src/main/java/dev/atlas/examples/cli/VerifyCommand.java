@@ -15,6 +15,7 @@ import dev.atlas.store.Atlas;
 import dev.atlas.store.AtlasOptions;
 import dev.atlas.error.NotFoundException;
 import dev.atlas.error.StoreNotFoundException;
+import dev.atlas.store.StoreUri;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -80,13 +81,13 @@ final class VerifyCommand implements Callable<Integer> {
     }
 
     private VerifyReport run(EngineResources resources, Consumer<VerifyProgress> progress) {
-        StoreLocation location = StoreLocation.parse(target);
-        if (location instanceof StoreLocation.S3 s3) {
+        StoreUri location = StoreSession.location(target);
+        if (location instanceof StoreUri.S3 s3) {
             try (S3Storage storage = S3Storage.open(S3Settings.current().options(s3.bucket()), resources)) {
                 return Atlas.verify(storage, s3.prefix(), AtlasOptions.builder(resources).build(), progress).block();
             }
         }
-        Path path = ((StoreLocation.Local) location).dir();
+        Path path = ((StoreUri.Local) location).dir();
         if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".af")) {
             Path dir = path.toAbsolutePath().getParent();
             try (LocalStorage storage = LocalStorage.open(dir, resources)) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.atlas.http.region.Region;
+import dev.atlas.store.StoreUri;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -342,8 +343,8 @@ class StoreCommandsTest {
         }
         Cli.Run badEndpoint = Cli.run("--endpoint", "not a url", "ls", "s3://bucket/prefix");
         assertEquals(AtlasCli.EXIT_USAGE, badEndpoint.code(), badEndpoint.toString());
-        assertEquals(new StoreLocation.S3("bucket", "a/b"), StoreLocation.parse("s3://bucket/a/b/"));
-        assertEquals(new StoreLocation.Local(Path.of("/x/y")), StoreLocation.parse("file:///x/y"));
+        assertEquals(new StoreUri.S3("bucket", "a/b"), StoreSession.location("s3://bucket/a/b/"));
+        assertEquals(new StoreUri.Local(Path.of("/x/y")), StoreSession.location("file:///x/y"));
 
         Cli.Run help = Cli.run("--help");
         assertEquals(0, help.code());
