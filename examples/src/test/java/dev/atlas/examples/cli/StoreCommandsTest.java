@@ -332,6 +332,7 @@ class StoreCommandsTest {
 
         Cli.Run scheme = Cli.run("ls", "gs://bucket/x");
         assertEquals(AtlasCli.EXIT_USAGE, scheme.code(), scheme.toString());
+        assertTrue(scheme.err().contains("unsupported store location 'gs://bucket/x'"), scheme.err());
 
         for (String cmd : List.of("ls", "info", "compact")) {
             // Nothing listens on port 1: the S3 backend's connection error, in one line.
