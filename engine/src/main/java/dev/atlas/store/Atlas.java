@@ -145,7 +145,8 @@ public final class Atlas {
      * touched. When several registry files exist the reference's priority order decides, and that
      * file is the one flushes rewrite.
      *
-     * @throws StoreNotFoundException (as an error signal) if no registry object exists there
+     * @throws StoreNotFoundException (as an error signal) if no registry object exists there, or it
+     *     is the tombstone of a deletion that did not finish ({@link #deleteIfEmpty})
      * @throws CorruptFileException (as an error signal) if the registry does not decode
      */
     public static Mono<Atlas> open(Storage given, String prefix, AtlasOptions options) {

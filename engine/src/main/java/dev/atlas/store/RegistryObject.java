@@ -89,7 +89,7 @@ final class RegistryObject {
                     } finally {
                         o.content().release();
                     }
-                    if (java.util.Arrays.equals(bytes, StoreCommit.TOMBSTONE)) {
+                    if (java.util.Arrays.equals(bytes, TOMBSTONE)) {
                         throw new dev.atlas.error.StoreNotFoundException("the store's registry " + key + " is the tombstone"
                                 + " of a deletion that did not finish (Atlas.deleteIfEmpty): the store is gone; delete the"
                                 + " objects left under its prefix to create one there again");
@@ -121,6 +121,24 @@ final class RegistryObject {
      */
     Mono<ObjectInfo> writeIfMatch(Registry r, String expected) {
         return encoded(r).flatMap(body -> storage.putIfMatch(key, expected, body));
+    }
+
+    /**
+     * What replaces the registry of a store being deleted ({@link StoreCommit#deleteIfEmpty}):
+     * bytes no registry format decodes (not JSON, not a MessagePack map, no zstd or LZ4 frame),
+     * which {@link #read} reports as {@link dev.atlas.error.StoreNotFoundException}; so a process
+     * that opens the store meanwhile (or after a deletion that did not finish) finds no store, never
+     * an empty one to write into.
+     */
+    static final byte[] TOMBSTONE = "ATLAS STORE BEING DELETED\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /**
+     * Replaces the registry object with {@link #TOMBSTONE} if it is still version {@code expected}.
+     *
+     * @throws dev.atlas.error.ObjectChangedException (as an error signal) if another writer committed first
+     */
+    Mono<ObjectInfo> tombstoneIfMatch(String expected) {
+        return storage.putIfMatch(key, expected, Mono.fromSupplier(() -> Unpooled.wrappedBuffer(TOMBSTONE)));
     }
 
     private Mono<Mono<ByteBuf>> encoded(Registry r) {

@@ -239,16 +239,8 @@ final class StoreCommit {
     }
 
     /**
-     * What replaces the registry of a store being deleted: bytes no registry format decodes (not
-     * JSON, not a MessagePack map, no zstd or LZ4 frame), which {@link RegistryObject#read} reports
-     * as {@link dev.atlas.error.StoreNotFoundException}; so a process that opens the store meanwhile
-     * (or after a deletion that did not finish) finds no store, never an empty one to write into.
-     */
-    static final byte[] TOMBSTONE = "ATLAS STORE BEING DELETED\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-    /**
      * Deletes the store if its registry, as stored now, names no dataset. Under the commit lease,
-     * the registry is read and, when it names none, replaced by {@link #TOMBSTONE} with a
+     * the registry is read and, when it names none, replaced by a tombstone ({@link RegistryObject#tombstoneIfMatch}) with a
      * compare-and-swap on the version read; then the store's own objects are deleted (array file
      * sets, retained copies, the lease object), the tombstone last. A writer that commits after
      * the read (the lease broken, or another store handle's commit) makes the swap fail, and the
@@ -263,8 +255,7 @@ final class StoreCommit {
             if (!v.registry().datasets.isEmpty()) {
                 return Mono.just(false);
             }
-            return storage.putIfMatch(registry.key(), v.info().version(),
-                            Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(TOMBSTONE)))
+            return registry.tombstoneIfMatch(v.info().version())
                     .thenReturn(true)
                     .onErrorResume(ObjectChangedException.class, e -> Mono.just(false));
         })).flatMap(tombstoned -> !tombstoned ? Mono.just(false) : storage.list(layout.root())
@@ -285,10 +276,15 @@ final class StoreCommit {
             return true;
         }
         int slash = rest.indexOf('/');
-        if (slash <= 0) {
-            return false;
-        }
-        String file = rest.substring(slash + 1);
+        return slash > 0 && isFileSetObject(rest.substring(slash + 1));
+    }
+
+    /**
+     * Whether a name inside an array directory is one of the store's: a file set member
+     * ({@code data.af}, {@code data.N.af}, {@code data.stats}) or a copy a compaction retained of
+     * one ({@code _retained/{member}.{tag}.{millis}}).
+     */
+    static boolean isFileSetObject(String file) {
         String retained = "_retained/";
         if (file.startsWith(retained)) {
             String copy = file.substring(retained.length());
@@ -318,10 +314,7 @@ final class StoreCommit {
             }
             String dir = rest.substring(0, slash);
             String file = rest.substring(slash + 1);
-            // The file set's objects and the copies compactions retained of them ({dir}/_retained/).
-            boolean ours = file.startsWith("data.") && file.indexOf('/') < 0
-                    || file.startsWith("_retained/data.") && file.indexOf('/', "_retained/".length()) < 0;
-            return !referenced.contains(dir) && !files.isOpen(dir) && ours;
+            return !referenced.contains(dir) && !files.isOpen(dir) && isFileSetObject(file);
         }).collectMultimap(o -> {
             String rest = layout.relative(o.key());
             return rest.substring(0, rest.indexOf('/'));

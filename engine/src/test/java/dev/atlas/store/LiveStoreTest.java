@@ -330,11 +330,11 @@ class LiveStoreTest extends EngineTestBase {
             InMemoryStorage mem = InMemoryStorage.create();
             Atlas a = block(Atlas.create(mem, "", AtlasOptions.builder(resources).tempDirectory(tmp).registryFile(f).build()));
             block(a.close());
-            assertThrows(CorruptFileException.class, () -> RegistryCodec.decode(StoreCommit.TOMBSTONE, f, f.fileName()),
+            assertThrows(CorruptFileException.class, () -> RegistryCodec.decode(RegistryObject.TOMBSTONE, f, f.fileName()),
                     f.fileName() + ": no registry decoder (ours or another's) takes the tombstone for a registry");
             // The state between the swap and the last delete (or after a deletion that did not
             // finish): the registry object holds the tombstone, and there is no store.
-            block(mem.put(f.fileName(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(StoreCommit.TOMBSTONE))));
+            block(mem.put(f.fileName(), Mono.fromSupplier(() -> Unpooled.wrappedBuffer(RegistryObject.TOMBSTONE))));
             StoreNotFoundException e = assertThrows(StoreNotFoundException.class,
                     () -> block(Atlas.open(mem, "", opts(Duration.ofHours(1)))), f.fileName());
             assertTrue(e.getMessage().contains("tombstone"), e.getMessage());
